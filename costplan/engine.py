@@ -1,0 +1,181 @@
+"""The query engine: a DuckDB connection, the logical `cad` view, and the named-query library.
+
+Every query is a `.sql` file in `queries/`, written against the view `cad` (never file paths)
+with values bound as named parameters (`$name`). The engine decides which files back the view:
+it takes them from a store snapshot's manifest, pruned to the boroughs and years in scope, so a
+one-borough-day count opens one file and never lists a directory.
+
+A query file starts with a header::
+
+    -- name: count_scope
+    -- Counts the CADs in scope.
+    -- params: boroughs VARCHAR[], date_from DATE, date_to DATE
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from costplan.errors import QueryError, StoreError
+from costplan.store import Snapshot
+
+# Column list of the logical view; the partition keys come from the hive paths, cast to pinned
+# types so a year is always SMALLINT and a borough always VARCHAR whatever the path looks like.
+VIEW_PROJECTION = (
+    "cad_ref, created_at, day, call_source, grading, opening_code, closing_code, tags, "
+    "linked_to, summary, CAST(borough AS VARCHAR) AS borough, CAST(year AS SMALLINT) AS year"
+)
+EMPTY_VIEW = (
+    "CREATE OR REPLACE TEMP VIEW cad AS SELECT * FROM (SELECT NULL::VARCHAR AS cad_ref, "
+    "NULL::TIMESTAMPTZ AS created_at, NULL::DATE AS day, NULL::VARCHAR AS call_source, "
+    "NULL::VARCHAR AS grading, NULL::VARCHAR AS opening_code, NULL::VARCHAR AS closing_code, "
+    "NULL::VARCHAR[] AS tags, NULL::VARCHAR[] AS linked_to, NULL::VARCHAR AS summary, "
+    "NULL::VARCHAR AS borough, NULL::SMALLINT AS year) WHERE false"
+)
+
+_HEADER = re.compile(r"^--\s*(name|params):\s*(.*)$")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A named query loaded from queries/<name>.sql."""
+
+    name: str
+    sql: str
+    description: str
+    params: tuple[str, ...]
+    path: Path
+
+
+def queries_dir() -> Path:
+    """Where the SQL library lives: inside the installed package, or at the repository top."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "queries", here.parent / "queries"):
+        if candidate.is_dir():
+            return candidate
+    raise QueryError("the SQL library (queries/) is missing from this installation")
+
+
+def parse_query(path: Path) -> Query:
+    """Parse a query file's header: `-- name:`, description lines, `-- params:`."""
+    text = path.read_text(encoding="utf-8")
+    name = path.stem
+    params: tuple[str, ...] = ()
+    desc: list[str] = []
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        m = _HEADER.match(line)
+        if m and m.group(1) == "name":
+            name = m.group(2).strip()
+        elif m and m.group(1) == "params":
+            params = tuple(
+                p.strip().split()[0]
+                for p in m.group(2).split(",")
+                if p.strip() and p.strip() != "none"
+            )
+        else:
+            desc.append(line.lstrip("-").strip())
+    if name != path.stem:
+        raise QueryError(f"query file {path.name} declares name {name!r}; they must match")
+    return Query(name, text, " ".join(d for d in desc if d), params, path)
+
+
+@cache
+def load_query(name: str) -> Query:
+    """Load a named query. Names are file stems; nothing else reaches the filesystem path."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise QueryError(f"invalid query name {name!r}")
+    path = queries_dir() / f"{name}.sql"
+    if not path.is_file():
+        raise QueryError(f"no query named {name!r} in {queries_dir()}")
+    return parse_query(path)
+
+
+def all_queries() -> list[Query]:
+    """Every query in the library, sorted by name."""
+    return [load_query(p.stem) for p in sorted(queries_dir().glob("*.sql"))]
+
+
+class Engine:
+    """A DuckDB connection with `cad` bound to a snapshot's files in scope.
+
+    Args:
+        snapshot: the store snapshot to read (fixes the file list for the engine's lifetime).
+        boroughs: restrict the view to these boroughs' partitions (None: all).
+        years: restrict the view to these years' partitions (None: all).
+        threads: DuckDB worker threads (None: DuckDB's default, the core count).
+    """
+
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        *,
+        boroughs: Iterable[str] | None = None,
+        years: Iterable[int] | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self.snapshot = snapshot
+        self.files = snapshot.files(boroughs, years)
+        self.con = duckdb.connect()
+        # London calendar days and hours: the session time zone governs TIMESTAMPTZ parts.
+        self.con.execute("SET TimeZone = 'Europe/London'")
+        if threads:
+            self.con.execute("SET threads = $n", {"n": threads})
+        if self.files:
+            try:
+                rel = self.con.read_parquet(self.files, hive_partitioning=True)
+                rel.project(VIEW_PROJECTION).create_view("cad", replace=True)
+            except duckdb.Error as exc:
+                raise StoreError(f"store files are unreadable: {exc}") from None
+        else:
+            self.con.execute(EMPTY_VIEW)
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def _bind(self, query: Query, params: Mapping[str, Any]) -> dict[str, Any]:
+        missing = [p for p in query.params if p not in params]
+        extra = [p for p in params if p not in query.params]
+        if missing or extra:
+            raise QueryError(
+                f"query {query.name!r} needs parameters {list(query.params)}; "
+                f"missing {missing}, unexpected {extra}"
+            )
+        return {p: params[p] for p in query.params}
+
+    def rows(self, name: str, **params: Any) -> list[tuple[Any, ...]]:
+        """Run a named query and return its rows as tuples."""
+        query = load_query(name)
+        try:
+            return self.con.execute(query.sql, self._bind(query, params)).fetchall()
+        except duckdb.Error as exc:
+            raise QueryError(f"query {name!r} failed: {exc}") from None
+
+    def frame(self, name: str, **params: Any) -> pl.DataFrame:
+        """Run a named query and return a Polars DataFrame."""
+        query = load_query(name)
+        try:
+            # DuckDB 2.0: .pl() lives on relations, not on execute()'s connection result.
+            return self.con.sql(query.sql, params=self._bind(query, params)).pl()
+        except duckdb.Error as exc:
+            raise QueryError(f"query {name!r} failed: {exc}") from None
+
+    def scalar(self, name: str, **params: Any) -> Any:
+        """Run a named query that returns one value."""
+        rows = self.rows(name, **params)
+        return rows[0][0] if rows else None

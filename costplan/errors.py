@@ -1,0 +1,47 @@
+"""Typed errors. Every user-facing failure is a CostplanError carrying a hint.
+
+The CLI turns these into one line on stderr and exit code 2; the core never prints.
+"""
+
+from __future__ import annotations
+
+
+class CostplanError(Exception):
+    """Base class for errors a user can fix.
+
+    Args:
+        message: what is wrong, in one sentence.
+        hint: how to fix it, in one sentence (optional).
+    """
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        """Render as a single line: 'message (hint)'."""
+        text = self.message.replace("\n", " ").strip()
+        if self.hint:
+            text = f"{text} ({self.hint.replace(chr(10), ' ').strip()})"
+        return text
+
+
+class InputError(CostplanError):
+    """A bad argument or input file (missing, empty, malformed)."""
+
+
+class ConfigError(CostplanError):
+    """A bad TOML configuration: regime, calibration, mapping or request file."""
+
+
+class StoreError(CostplanError):
+    """The store is missing, unreadable, or locked by another writer."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the store's writer lock."""
+
+
+class QueryError(CostplanError):
+    """A named query is missing or failed to run."""

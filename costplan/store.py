@@ -1,0 +1,520 @@
+"""The CAD store: hive-partitioned Parquet with an atomic manifest, one writer at a time.
+
+Layout (chosen by measurement, see docs/benchmarks.md)::
+
+    STORE/
+      manifest.json                          the snapshot readers use; replaced atomically
+      data/borough=<name>/year=<yyyy>/part-<txn>.parquet   one file per partition
+      quarantine/quarantine-<txn>.parquet    rows an ingest refused, with their reasons
+      .staging/<txn>/                        a writer's work in progress
+      .lock                                  the writer lock (flock)
+
+Why a manifest: a reader takes the file list from one manifest, so it sees the store as it was
+before or after a write, never half of one. A writer stages every new file under new names,
+then swaps the manifest with os.replace() (atomic on POSIX). Files a write replaces are kept
+for a grace period, because a query that started on the old manifest may still be reading
+them; later writers delete them. Files left by a killed writer are not in any manifest and
+are removed by the next writer. Every partition is rewritten as one file sorted by created_at
+(compaction on write), so daily ingests never leave small files behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import polars as pl
+
+from costplan.errors import StoreError, StoreLockedError
+from costplan.schema import PARTITION_KEYS, RECORD_COLUMNS, RECORD_SCHEMA, STORED_SCHEMA
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+LAYOUT = "borough/year"
+# How long replaced files outlive the manifest that dropped them: longer than any query runs.
+RETIRE_GRACE_SECONDS = 600.0
+# How long a writer waits for another writer before giving up with a clear message.
+LOCK_WAIT_SECONDS = 30.0
+
+QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
+    "source_file": pl.String(),
+    "line": pl.Int64(),
+    "reason": pl.String(),
+    "raw": pl.String(),  # the row's raw values as a JSON object, exactly as read
+    "source_sha256": pl.String(),
+    "txn": pl.String(),
+}
+
+
+def partition_key(borough: str, year: int) -> str:
+    """The manifest key of a partition."""
+    return f"{borough}|{year}"
+
+
+def partition_dir(borough: str, year: int) -> str:
+    """The hive directory of a partition, relative to the store root.
+
+    Borough names contain spaces; percent-encode them as DuckDB, Polars and Spark do on write,
+    so every engine decodes the same value on read.
+    """
+    return f"data/borough={quote(borough, safe='')}/year={year:04d}"
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One Parquet file of a partition."""
+
+    path: str  # relative to the store root
+    rows: int
+    bytes: int
+    min_day: str | None
+    max_day: str | None
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One (borough, year) partition and its files."""
+
+    borough: str
+    year: int
+    files: tuple[FileEntry, ...]
+    version: int  # manifest version that last rewrote this partition
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable view of one manifest: what a reader may read."""
+
+    root: Path
+    version: int
+    txn: str | None
+    committed_at: str | None
+    partitions: dict[str, Partition]
+    quarantine: tuple[dict[str, Any], ...] = ()
+    ingests: tuple[dict[str, Any], ...] = ()
+    retired: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def total_rows(self) -> int:
+        return sum(p.rows for p in self.partitions.values())
+
+    def select(
+        self, boroughs: Iterable[str] | None = None, years: Iterable[int] | None = None
+    ) -> list[Partition]:
+        """Partitions in scope, pruned by borough and year from the manifest alone."""
+        bs = set(boroughs) if boroughs is not None else None
+        ys = set(years) if years is not None else None
+        return [
+            p
+            for _, p in sorted(self.partitions.items())
+            if (bs is None or p.borough in bs) and (ys is None or p.year in ys)
+        ]
+
+    def files(
+        self, boroughs: Iterable[str] | None = None, years: Iterable[int] | None = None
+    ) -> list[str]:
+        """Absolute paths of the Parquet files in scope."""
+        return [str(self.root / f.path) for p in self.select(boroughs, years) for f in p.files]
+
+    def describe(self) -> dict[str, Any]:
+        """What a report records so an estimate can be reproduced later."""
+        return {
+            "store": str(self.root),
+            "manifest_version": self.version,
+            "txn": self.txn,
+            "committed_at": self.committed_at,
+            "rows": self.total_rows,
+            "partitions": len(self.partitions),
+        }
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _parse_snapshot(root: Path, doc: dict[str, Any]) -> Snapshot:
+    parts = {
+        key: Partition(
+            borough=p["borough"],
+            year=int(p["year"]),
+            files=tuple(FileEntry(**f) for f in p["files"]),
+            version=int(p.get("version", 0)),
+        )
+        for key, p in doc.get("partitions", {}).items()
+    }
+    return Snapshot(
+        root=root,
+        version=int(doc.get("version", 0)),
+        txn=doc.get("txn"),
+        committed_at=doc.get("committed_at"),
+        partitions=parts,
+        quarantine=tuple(doc.get("quarantine", [])),
+        ingests=tuple(doc.get("ingests", [])),
+        retired=tuple(doc.get("retired", [])),
+    )
+
+
+def _snapshot_doc(snap: Snapshot) -> dict[str, Any]:
+    return {
+        "format": FORMAT_VERSION,
+        "layout": LAYOUT,
+        "version": snap.version,
+        "txn": snap.txn,
+        "committed_at": snap.committed_at,
+        "total_rows": snap.total_rows,
+        "partitions": {
+            key: {
+                "borough": p.borough,
+                "year": p.year,
+                "version": p.version,
+                "rows": p.rows,
+                "files": [f.__dict__ for f in p.files],
+            }
+            for key, p in sorted(snap.partitions.items())
+        },
+        "quarantine": list(snap.quarantine),
+        "ingests": list(snap.ingests),
+        "retired": list(snap.retired),
+    }
+
+
+class Store:
+    """A CAD store rooted at a directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    # -- opening -----------------------------------------------------------------------------
+    @classmethod
+    def open(cls, root: Path | str, *, create: bool = False) -> Store:
+        """Open a store; with create=True, make an empty one if the directory has none.
+
+        Raises:
+            StoreError: the directory is not a store (and create is False), or is a file.
+        """
+        root = Path(root).expanduser()
+        if root.exists() and not root.is_dir():
+            raise StoreError(f"store path is a file, not a directory: {root}")
+        store = cls(root)
+        if (root / MANIFEST).exists():
+            return store
+        if not create:
+            hint = "build one with 'costplan generate --store DIR' or 'costplan ingest'"
+            raise StoreError(f"no costplan store at {root}", hint)
+        if root.exists() and any(p.name not in {".lock", ".staging"} for p in root.iterdir()):
+            raise StoreError(
+                f"{root} is not empty and holds no costplan store",
+                "choose an empty or new directory for --store",
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        with store._locked():
+            if not (root / MANIFEST).exists():
+                empty = Snapshot(root, 0, None, _now_iso(), {})
+                store._write_manifest(empty)
+        return store
+
+    # -- reading -----------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        """Read the current manifest. Cheap: one small JSON file, no directory listing."""
+        path = self.root / MANIFEST
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise StoreError(f"no costplan store at {self.root}") from None
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"store manifest is unreadable: {path}: {exc}") from None
+        if doc.get("format") != FORMAT_VERSION:
+            raise StoreError(
+                f"store format {doc.get('format')!r} is not supported by this costplan",
+                f"expected format {FORMAT_VERSION}",
+            )
+        return _parse_snapshot(self.root, doc)
+
+    def quarantine_files(self, snap: Snapshot | None = None) -> list[str]:
+        snap = snap or self.snapshot()
+        return [str(self.root / q["path"]) for q in snap.quarantine]
+
+    # -- writing -----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+                        raise StoreLockedError(
+                            f"another costplan process (pid {holder}) is writing to {self.root}",
+                            "wait for it to finish, then run the command again",
+                        ) from None
+                    time.sleep(0.05)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the flock
+
+    def _write_manifest(self, snap: Snapshot) -> None:
+        tmp = self.root / f".{MANIFEST}.{uuid.uuid4().hex}.tmp"
+        data = json.dumps(_snapshot_doc(snap), indent=1, sort_keys=True)
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.root / MANIFEST)
+        _fsync_dir(self.root)
+
+    @contextlib.contextmanager
+    def writer(self, *, wait: float = LOCK_WAIT_SECONDS) -> Iterator[Transaction]:
+        """Take the writer lock and open a transaction. Nothing is visible until commit()."""
+        with self._locked(wait):
+            txn = Transaction(self, self.snapshot())
+            txn._collect_garbage()
+            try:
+                yield txn
+            finally:
+                shutil.rmtree(txn.staging, ignore_errors=True)
+
+
+@dataclass
+class CommitResult:
+    """What a commit changed."""
+
+    version: int
+    rows_written: int
+    partitions_rewritten: list[str]
+    quarantined: int
+    quarantine_file: str | None
+
+
+@dataclass
+class Transaction:
+    """A write in progress. Stage rows with add(); make them visible with commit()."""
+
+    store: Store
+    base: Snapshot
+    txn: str = field(default_factory=lambda: time.strftime("%Y%m%dT%H%M%S") + uuid.uuid4().hex[:8])
+    _chunks: dict[str, list[Path]] = field(default_factory=dict)
+    _quarantine: list[pl.DataFrame] = field(default_factory=list)
+    _ingests: list[dict[str, Any]] = field(default_factory=list)
+    _rows: dict[str, int] = field(default_factory=dict)
+    _n: int = 0
+
+    @property
+    def staging(self) -> Path:
+        return self.store.root / ".staging" / self.txn
+
+    # -- housekeeping --------------------------------------------------------------------
+    def _collect_garbage(self) -> None:
+        """Delete what no manifest needs: stale staging dirs, orphans, expired retirees.
+
+        Runs under the writer lock, so no other writer is mid-transaction.
+        """
+        root = self.store.root
+        shutil.rmtree(root / ".staging", ignore_errors=True)
+        for tmp in root.glob(f".{MANIFEST}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+        live = {f.path for p in self.base.partitions.values() for f in p.files}
+        live |= {q["path"] for q in self.base.quarantine}
+        now = time.time()
+        keep: list[dict[str, Any]] = []
+        for r in self.base.retired:
+            if now - float(r["retired_at"]) >= RETIRE_GRACE_SECONDS:
+                (root / r["path"]).unlink(missing_ok=True)
+            else:
+                keep.append(r)
+        retained = live | {r["path"] for r in keep}
+        for sub in ("data", "quarantine"):
+            base = root / sub
+            if not base.exists():
+                continue
+            for path in base.rglob("*.parquet"):
+                if path.relative_to(root).as_posix() not in retained:
+                    path.unlink(missing_ok=True)
+        if len(keep) != len(self.base.retired):
+            self.base = Snapshot(**{**self.base.__dict__, "retired": tuple(keep)})
+
+    # -- reading inside the transaction ------------------------------------------------------
+    def existing(self, cad_refs: pl.Series, years: Iterable[int]) -> pl.DataFrame:
+        """Stored rows whose cad_ref is in cad_refs, searched in the given years (all boroughs).
+
+        cad_refs are unique per London day, so the year of a reference bounds where it can be.
+        """
+        files = self.base.files(years=set(years))
+        if not files or cad_refs.is_empty():
+            return pl.DataFrame(schema=RECORD_SCHEMA)
+        wanted = pl.DataFrame({"cad_ref": cad_refs.unique()})
+        return (
+            _scan(files)
+            .join(wanted.lazy(), on="cad_ref", how="semi")
+            .select(RECORD_COLUMNS)
+            .collect()
+        )
+
+    # -- staging ---------------------------------------------------------------------------
+    def add(self, frame: pl.DataFrame) -> int:
+        """Stage rows (RECORD_SCHEMA columns). Returns the number of rows staged."""
+        if frame.is_empty():
+            return 0
+        frame = frame.select(RECORD_COLUMNS).cast(RECORD_SCHEMA)  # type: ignore[arg-type]
+        for (borough, year), part in frame.partition_by(
+            list(PARTITION_KEYS), as_dict=True, maintain_order=False
+        ).items():
+            key = partition_key(str(borough), int(year))  # type: ignore[call-overload]
+            self._n += 1
+            path = self.staging / "chunks" / f"{self._n:06d}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            part.select(list(STORED_SCHEMA)).write_parquet(path, compression="lz4")
+            self._chunks.setdefault(key, []).append(path)
+            self._rows[key] = self._rows.get(key, 0) + part.height
+        return frame.height
+
+    def add_quarantine(self, frame: pl.DataFrame) -> int:
+        """Stage quarantined rows (QUARANTINE_SCHEMA columns, txn filled in here)."""
+        if frame.is_empty():
+            return 0
+        frame = frame.with_columns(pl.lit(self.txn).alias("txn")).select(list(QUARANTINE_SCHEMA))
+        self._quarantine.append(frame.cast(QUARANTINE_SCHEMA))  # type: ignore[arg-type]
+        return frame.height
+
+    def log_ingest(self, entry: dict[str, Any]) -> None:
+        """Record an ingested export (name, sha256, counts) in the next manifest."""
+        self._ingests.append({**entry, "txn": self.txn, "at": _now_iso()})
+
+    # -- commit ------------------------------------------------------------------------------
+    def commit(self) -> CommitResult:
+        """Merge staged rows into their partitions and publish a new manifest atomically."""
+        root = self.store.root
+        version = self.base.version + 1
+        parts = dict(self.base.partitions)
+        retired = list(self.base.retired)
+        now = time.time()
+        rows_written = 0
+        staged_moves: list[tuple[Path, Path]] = []
+        for key, chunks in sorted(self._chunks.items()):
+            borough, year_s = key.split("|")
+            year = int(year_s)
+            old = parts.get(key)
+            sources = [str(c) for c in chunks]
+            if old is not None:
+                sources += [str(root / f.path) for f in old.files]
+            rel = f"{partition_dir(borough, year)}/part-{self.txn}.parquet"
+            tmp = self.staging / "out" / rel
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            # Staged chunks and stored files both hold STORED_SCHEMA only; the keys are in paths.
+            merged = pl.scan_parquet(sources, hive_partitioning=False).sort(
+                "created_at", maintain_order=True
+            )
+            merged.sink_parquet(tmp, compression="zstd", statistics=True)
+            stats = (
+                pl.scan_parquet(tmp)
+                .select(
+                    pl.len().alias("n"),
+                    pl.col("day").min().alias("lo"),
+                    pl.col("day").max().alias("hi"),
+                )
+                .collect()
+                .row(0)
+            )
+            rows_written += self._rows[key]
+            entry = FileEntry(
+                path=rel,
+                rows=int(stats[0]),
+                bytes=tmp.stat().st_size,
+                min_day=stats[1].isoformat() if stats[1] else None,
+                max_day=stats[2].isoformat() if stats[2] else None,
+            )
+            parts[key] = Partition(borough, year, (entry,), version)
+            staged_moves.append((tmp, root / rel))
+            if old is not None:
+                retired += [{"path": f.path, "retired_at": now} for f in old.files]
+
+        quarantine = list(self.base.quarantine)
+        q_rows = 0
+        q_rel: str | None = None
+        if self._quarantine:
+            qframe = pl.concat(self._quarantine)
+            q_rows = qframe.height
+            q_rel = f"quarantine/quarantine-{self.txn}.parquet"
+            tmp = self.staging / "out" / q_rel
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            qframe.write_parquet(tmp)
+            staged_moves.append((tmp, root / q_rel))
+            quarantine.append({"path": q_rel, "rows": q_rows, "txn": self.txn})
+
+        # Move staged files to their final (new, unique) names. Until the manifest swap below
+        # they are orphans no reader can see; a crash here leaves the old state intact.
+        for src, dst in staged_moves:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+        for d in {dst.parent for _, dst in staged_moves}:
+            _fsync_dir(d)
+
+        snap = Snapshot(
+            root=root,
+            version=version,
+            txn=self.txn,
+            committed_at=_now_iso(),
+            partitions=parts,
+            quarantine=tuple(quarantine),
+            ingests=tuple(list(self.base.ingests) + self._ingests),
+            retired=tuple(retired),
+        )
+        self.store._write_manifest(snap)  # the commit point
+        self.base = snap
+        self._chunks.clear()
+        self._rows.clear()
+        self._quarantine.clear()
+        self._ingests.clear()
+        return CommitResult(
+            version=version,
+            rows_written=rows_written,
+            partitions_rewritten=sorted(k for k, p in parts.items() if p.version == version),
+            quarantined=q_rows,
+            quarantine_file=str(root / q_rel) if q_rel else None,
+        )
+
+
+def _scan(files: list[str]) -> pl.LazyFrame:
+    """A Polars scan of stored files with the partition keys restored from the paths."""
+    return pl.scan_parquet(
+        files,
+        hive_partitioning=True,
+        hive_schema={"borough": pl.String(), "year": pl.Int16()},
+    )
+
+
+def read_quarantine(store: Store) -> pl.DataFrame:
+    """All quarantined rows of a store, oldest first."""
+    files = store.quarantine_files()
+    if not files:
+        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    return pl.read_parquet(files)
