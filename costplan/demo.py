@@ -1,0 +1,95 @@
+"""The embedded default: a seeded synthetic London CAD archive built once into the user cache.
+
+`build_archive` writes any synthetic range into a store; `demo_store` returns the default
+archive (2020, all 32 boroughs), building it on first use. The build goes into a temporary
+directory beside the final one and is renamed into place when complete, so a killed build
+never leaves a half-made demo archive to be reused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from costplan import __version__
+from costplan.errors import InputError, StoreError
+from costplan.store import CommitResult, Store
+
+DEMO_START = dt.date(2020, 1, 1)
+DEMO_END = dt.date(2020, 12, 31)
+DEMO_SEED = 2020
+
+Progress = Callable[[int, int], None]
+
+
+def cache_dir() -> Path:
+    """The per-user cache directory (XDG_CACHE_HOME, else ~/.cache), or COSTPLAN_CACHE."""
+    override = os.environ.get("COSTPLAN_CACHE")
+    if override:
+        return Path(override).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "costplan"
+
+
+def demo_store_path() -> Path:
+    """Where the demo archive lives; the version is in the name so an upgrade rebuilds it."""
+    return cache_dir() / f"demo-{DEMO_START.year}-seed{DEMO_SEED}-v{__version__}"
+
+
+def build_archive(
+    store: Store,
+    start: dt.date,
+    end: dt.date,
+    *,
+    seed: int = DEMO_SEED,
+    boroughs: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> CommitResult:
+    """Generate a synthetic archive into an empty store, in one transaction.
+
+    Raises:
+        InputError: reversed dates.
+        StoreError: the store already holds records (generate never mixes archives).
+    """
+    from costplan.synth import generate  # numpy-heavy: load only when generating
+
+    if end < start:
+        raise InputError(f"--end {end} is before --start {start}", "swap the dates")
+    if store.snapshot().total_rows:
+        raise StoreError(
+            f"{store.root} already holds CAD records",
+            "generate into a new directory; use 'costplan ingest' to add exports",
+        )
+    total_days = (end - start).days + 1
+    with store.writer() as txn:
+        for frame in generate(start, end, seed=seed, boroughs=boroughs):
+            txn.add(frame)
+            if progress is not None and frame.height:
+                done = (frame["day"].max() - start).days + 1  # type: ignore[operator]
+                progress(done, total_days)
+        return txn.commit()
+
+
+def demo_store(progress: Progress | None = None) -> Store:
+    """The default demo archive, built on first use and reused afterwards."""
+    final = demo_store_path()
+    if (final / "manifest.json").exists():
+        return Store.open(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        store = Store.open(tmp, create=True)
+        build_archive(store, DEMO_START, DEMO_END, seed=DEMO_SEED, progress=progress)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            # Another process finished first; its archive is identical (same seed).
+            if not (final / "manifest.json").exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return Store.open(final)

@@ -1,0 +1,226 @@
+"""Renderers for plans and triage checks: table, Markdown, JSON and the draft letter.
+
+Presentation only: takes the planner's results and returns text. Reports carry counts, CAD
+references and hours; never the requester, caller details, free text or locations.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from tabulate import tabulate
+
+from costplan.planner import CheckResult, Plan
+from costplan.units import round2
+
+
+def _h(value: Decimal | float) -> str:
+    return f"{round2(Decimal(str(value))):,.2f}"
+
+
+def _strategy_rows(plan: Plan) -> list[list[Any]]:
+    rows = []
+    for ip in plan.items:
+        for s in ip.strategies:
+            by = {a: Decimal(0) for a in ("determine_held", "locate", "retrieve", "extract")}
+            for a in s.activities:
+                by[a.name] = by.get(a.name, Decimal(0)) + a.minutes
+            rows.append(
+                [
+                    ip.item.name,
+                    s.title,
+                    f"{s.records:,}",
+                    *(_h(by[k] / 60) for k in ("determine_held", "locate", "retrieve", "extract")),
+                    _h(s.estimate.total_hours),
+                    s.estimate.decision
+                    + (f" s.{s.estimate.section}" if s.estimate.section else ""),
+                    "yes" if s.complete else "no",
+                ]
+            )
+    return rows
+
+
+STRATEGY_HEADERS = [
+    "item",
+    "strategy",
+    "records",
+    "held h",
+    "locate h",
+    "retrieve h",
+    "extract h",
+    "total h",
+    "decision alone",
+    "complete",
+]
+
+
+def _headline(plan: Plan) -> str:
+    t = plan.total
+    verdict = "ANSWER" if t.decision == "answer" else f"REFUSE under section {t.section}"
+    limit = f"{_h(t.limit_hours)} h" if t.limit_hours is not None else "no limit"
+    return (
+        f"Request {plan.request.reference}: {verdict} — {_h(t.total_hours)} h against {limit} "
+        f"({plan.regime.name})"
+    )
+
+
+def _snapshot_line(plan: Plan) -> str:
+    s = plan.snapshot
+    return (
+        f"store manifest v{s['manifest_version']} ({s['rows']:,} CADs, {s['partitions']} "
+        f"partitions, committed {s['committed_at']}), costplan {s['costplan_version']}, "
+        f"regime {plan.regime.name}"
+    )
+
+
+def plan_table(plan: Plan) -> str:
+    """The default terminal report."""
+    lines = [_headline(plan), ""]
+    lines.append(tabulate(_strategy_rows(plan), headers=STRATEGY_HEADERS, disable_numparse=True))
+    lines += ["", f"Decision: {plan.total.explanation}", f"Recommendation: {plan.recommendation}"]
+    lines.append(
+        f"Per-record reading time: {plan.per_record.minutes} minutes ({plan.per_record.source})."
+    )
+    if plan.advice:
+        lines += ["", "Section 16 advice — refinements that would fit within the limit:"]
+        lines.append(
+            tabulate(
+                [
+                    [i + 1, a.description, f"{a.records:,}", _h(a.hours)]
+                    for i, a in enumerate(plan.advice)
+                ],
+                headers=["#", "refinement", "records", "hours"],
+                disable_numparse=True,
+                maxcolwidths=[None, 80, None, None],
+            )
+        )
+    lines += ["", f"Snapshot: {_snapshot_line(plan)}"]
+    return "\n".join(lines)
+
+
+def plan_markdown(plan: Plan) -> str:
+    """A Markdown report for case files."""
+    t = plan.total
+    out = [f"# Cost estimate: request {plan.request.reference}", ""]
+    out.append(f"**Decision:** {_headline(plan).split(': ', 1)[1]}")
+    out += ["", t.explanation, "", "## Strategies", ""]
+    out.append(
+        tabulate(
+            _strategy_rows(plan), headers=STRATEGY_HEADERS, tablefmt="github", disable_numparse=True
+        )
+    )
+    out += ["", "### Caveats", ""]
+    seen: set[str] = set()
+    for ip in plan.items:
+        for s in ip.strategies:
+            if s.title not in seen:
+                seen.add(s.title)
+                out.append(f"- **{s.title}** — {s.caveat}")
+    out += ["", "## Recommendation", "", plan.recommendation, ""]
+    out.append(
+        f"Per-record reading time: {plan.per_record.minutes} minutes ({plan.per_record.source})."
+    )
+    if plan.advice:
+        out += ["", "## Section 16 advice", ""]
+        out += [f"{i + 1}. {a.description}" for i, a in enumerate(plan.advice)]
+    out += ["", "## Reproducibility", "", f"- {_snapshot_line(plan)}"]
+    out.append(
+        "- Queries: " + ", ".join(sorted({s.query for ip in plan.items for s in ip.strategies}))
+    )
+    return "\n".join(out) + "\n"
+
+
+def plan_json(plan: Plan) -> str:
+    """One JSON object (see Plan.to_dict for the contract)."""
+    return json.dumps(plan.to_dict(), indent=2, ensure_ascii=False)
+
+
+def plan_letter(plan: Plan) -> str:
+    """A draft response section: decision, estimate with arithmetic and evidence, s.16 advice."""
+    t, r = plan.total, plan.regime
+    out = [f"Our reference: {plan.request.reference}", ""]
+    if t.decision == "answer":
+        out.append(
+            "We have estimated the cost of complying with your request and can confirm that it "
+            "falls within the appropriate limit."
+        )
+        out += ["", t.explanation]
+    else:
+        out.append(
+            f"We are unable to comply with your request because we estimate that the cost of "
+            f"doing so would exceed the appropriate limit, and we are therefore relying on "
+            f"{r.provision}."
+        )
+        out += ["", "How we estimated the cost", ""]
+        out.append(
+            "The CAD system records incidents by borough and date. Incident tags are not applied "
+            "consistently and calls about one event from several locations are often not linked, "
+            "so the only way to identify every relevant record is to read each CAD created in "
+            "the boroughs and on the dates you asked about."
+        )
+        out.append("")
+        for ip in plan.items:
+            s = ip.complete
+            out.append(
+                f"- {ip.item.name} ({ip.item.describe_scope()}): {s.records:,} CAD records "
+                f"× {plan.per_record.minutes} minutes = {_h(s.estimate.total_hours)} hours "
+                "(including the initial check of what is held)."
+            )
+        out += ["", t.explanation]
+        out.append(
+            f"The per-record time of {plan.per_record.minutes} minutes is {plan.per_record.source}."
+        )
+        out.append(
+            "Only the activities the Fees Regulations allow are counted: determining whether "
+            "the information is held, locating, retrieving and extracting it. Time for "
+            "redaction or considering exemptions is not included."
+        )
+        if plan.advice:
+            out += ["", "Advice and assistance (section 16)", ""]
+            out.append(
+                "You may wish to refine your request so that it can be answered within the "
+                "limit. For example:"
+            )
+            out += [f"- {a.description}" for a in plan.advice]
+            out.append("")
+            out.append(
+                "Please note that a refined request would be a new request and its cost would "
+                "be estimated afresh."
+            )
+    out += ["", f"(Estimate basis: {_snapshot_line(plan)}.)"]
+    return "\n".join(out) + "\n"
+
+
+# ---- triage check --------------------------------------------------------------------------
+
+
+def check_line(c: CheckResult) -> str:
+    """The one-line feasibility answer for triage."""
+    span = c.date_from if c.date_from == c.date_to else f"{c.date_from} to {c.date_to}"
+    tags = f" tagged {'/'.join(c.tags)}" if c.tags else ""
+    e = c.estimate
+    verdict = "answer" if e.decision == "answer" else f"refuse under s.{e.section}"
+    limit = _h(e.limit_hours) if e.limit_hours is not None else "no limit"
+    return (
+        f"{', '.join(c.boroughs)}, {span}: {c.records:,} CADs{tags} × {c.minutes_per_record} min "
+        f"= {_h(e.total_hours)} h (limit {limit} h) → {verdict}"
+    )
+
+
+def check_table(c: CheckResult) -> str:
+    """The check's figures as a two-column table."""
+    e = c.estimate
+    rows = [
+        ["boroughs", ", ".join(c.boroughs)],
+        ["dates", f"{c.date_from} to {c.date_to}"],
+        ["tags", ", ".join(c.tags) or "(all CADs)"],
+        ["records", f"{c.records:,}"],
+        ["minutes per record", str(c.minutes_per_record)],
+        ["hours", _h(e.total_hours)],
+        ["limit hours", _h(e.limit_hours) if e.limit_hours is not None else "none"],
+        ["decision", e.decision + (f" s.{e.section}" if e.section else "")],
+        ["counted from", c.counted_from],
+    ]
+    return tabulate(rows, tablefmt="simple", disable_numparse=True)

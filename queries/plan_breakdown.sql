@@ -1,0 +1,22 @@
+-- name: plan_breakdown
+-- Every CAD in an item's scope counted by borough, London day and London hour: the basis for
+-- section 16 advice (which boroughs, how many days, which hours would fit the limit).
+-- The time window is as in plan_item_counts.
+-- params: boroughs VARCHAR[], date_from DATE, date_to DATE, minute_from INTEGER, minute_to INTEGER
+SELECT borough, day, hour(created_at) AS hour, count(*) AS records
+FROM cad
+WHERE list_contains(CAST($boroughs AS VARCHAR[]), borough)
+  AND year BETWEEN year(CAST($date_from AS DATE)) AND year(CAST($date_to AS DATE))
+  AND day BETWEEN CAST($date_from AS DATE) AND CAST($date_to AS DATE)
+  AND (
+    CAST($minute_from AS INTEGER) IS NULL
+    OR CASE
+      WHEN CAST($minute_from AS INTEGER) < CAST($minute_to AS INTEGER)
+        THEN hour(created_at) * 60 + minute(created_at) >= CAST($minute_from AS INTEGER)
+         AND hour(created_at) * 60 + minute(created_at) < CAST($minute_to AS INTEGER)
+      ELSE hour(created_at) * 60 + minute(created_at) >= CAST($minute_from AS INTEGER)
+        OR hour(created_at) * 60 + minute(created_at) < CAST($minute_to AS INTEGER)
+    END
+  )
+GROUP BY borough, day, hour(created_at)
+ORDER BY borough, day, hour;

@@ -1,0 +1,52 @@
+-- name: plan_item_counts
+-- For one request item, the records each search strategy must review:
+--   full_review  every CAD in the boroughs, days and time-of-day window in scope;
+--   tag_query    those carrying any of the tags;
+--   keyword      those whose free text matches the keyword pattern (case-insensitive regular
+--                expression built from escaped keywords) or whose opening/closing code is listed;
+--   linked       the tagged CADs plus every CAD linked to or from them (anywhere in the view).
+-- The time window is [minute_from, minute_to) minutes after London midnight and may wrap past
+-- midnight (e.g. 1080 to 360 is 18:00-06:00); NULLs mean the whole day.
+-- params: boroughs VARCHAR[], date_from DATE, date_to DATE, minute_from INTEGER, minute_to INTEGER, tags VARCHAR[], keyword_pattern VARCHAR, codes VARCHAR[]
+WITH scope AS (
+  SELECT cad_ref, tags, linked_to, summary, opening_code, closing_code
+  FROM cad
+  WHERE list_contains(CAST($boroughs AS VARCHAR[]), borough)
+    AND year BETWEEN year(CAST($date_from AS DATE)) AND year(CAST($date_to AS DATE))
+    AND day BETWEEN CAST($date_from AS DATE) AND CAST($date_to AS DATE)
+    AND (
+      CAST($minute_from AS INTEGER) IS NULL
+      OR CASE
+        WHEN CAST($minute_from AS INTEGER) < CAST($minute_to AS INTEGER)
+          THEN hour(created_at) * 60 + minute(created_at) >= CAST($minute_from AS INTEGER)
+           AND hour(created_at) * 60 + minute(created_at) < CAST($minute_to AS INTEGER)
+        ELSE hour(created_at) * 60 + minute(created_at) >= CAST($minute_from AS INTEGER)
+          OR hour(created_at) * 60 + minute(created_at) < CAST($minute_to AS INTEGER)
+      END
+    )
+),
+tagged AS (
+  SELECT cad_ref, linked_to
+  FROM scope
+  WHERE array_length(list_intersect(tags, CAST($tags AS VARCHAR[]))) > 0
+),
+linked AS (
+  SELECT cad_ref FROM tagged
+  UNION
+  SELECT unnest(linked_to) AS cad_ref FROM tagged
+  UNION
+  SELECT l.cad_ref
+  FROM (SELECT cad_ref, unnest(linked_to) AS target FROM cad) AS l
+  JOIN tagged AS t ON l.target = t.cad_ref
+)
+SELECT
+  (SELECT count(*) FROM scope) AS full_review,
+  (SELECT count(*) FROM tagged) AS tag_query,
+  (
+    SELECT count(*)
+    FROM scope
+    WHERE coalesce(regexp_matches(summary, CAST($keyword_pattern AS VARCHAR)), false)
+       OR list_contains(CAST($codes AS VARCHAR[]), opening_code)
+       OR list_contains(CAST($codes AS VARCHAR[]), closing_code)
+  ) AS keyword,
+  (SELECT count(*) FROM linked) AS linked;
