@@ -13,11 +13,15 @@ from typing import Any
 from tabulate import tabulate
 
 from costplan.planner import CheckResult, Plan
-from costplan.units import round2
+from costplan.units import fmt_number, round2
 
 
 def _h(value: Decimal | float) -> str:
     return f"{round2(Decimal(str(value))):,.2f}"
+
+
+def _minutes(plan: Plan) -> str:
+    return fmt_number(plan.per_record.minutes)
 
 
 def _strategy_rows(plan: Plan) -> list[list[Any]]:
@@ -80,9 +84,7 @@ def plan_table(plan: Plan) -> str:
     lines = [_headline(plan), ""]
     lines.append(tabulate(_strategy_rows(plan), headers=STRATEGY_HEADERS, disable_numparse=True))
     lines += ["", f"Decision: {plan.total.explanation}", f"Recommendation: {plan.recommendation}"]
-    lines.append(
-        f"Per-record reading time: {plan.per_record.minutes} minutes ({plan.per_record.source})."
-    )
+    lines.append(f"Per-record reading time: {_minutes(plan)} minutes ({plan.per_record.source}).")
     if plan.advice:
         lines += ["", "Section 16 advice — refinements that would fit within the limit:"]
         lines.append(
@@ -119,9 +121,7 @@ def plan_markdown(plan: Plan) -> str:
                 seen.add(s.title)
                 out.append(f"- **{s.title}** — {s.caveat}")
     out += ["", "## Recommendation", "", plan.recommendation, ""]
-    out.append(
-        f"Per-record reading time: {plan.per_record.minutes} minutes ({plan.per_record.source})."
-    )
+    out.append(f"Per-record reading time: {_minutes(plan)} minutes ({plan.per_record.source}).")
     if plan.advice:
         out += ["", "## Section 16 advice", ""]
         out += [f"{i + 1}. {a.description}" for i, a in enumerate(plan.advice)]
@@ -163,15 +163,16 @@ def plan_letter(plan: Plan) -> str:
         out.append("")
         for ip in plan.items:
             s = ip.complete
+            if s.strategy == "full_review":
+                work = f"{s.records:,} CAD records to read at {_minutes(plan)} minutes each"
+            else:
+                work = f"an automated query over {s.records:,} CAD records"
             out.append(
-                f"- {ip.item.name} ({ip.item.describe_scope()}): {s.records:,} CAD records "
-                f"× {plan.per_record.minutes} minutes = {_h(s.estimate.total_hours)} hours "
-                "(including the initial check of what is held)."
+                f"- {ip.item.name} ({ip.item.describe_scope()}): {work}, "
+                f"{_h(s.estimate.total_hours)} hours including the initial check of what is held."
             )
         out += ["", t.explanation]
-        out.append(
-            f"The per-record time of {plan.per_record.minutes} minutes is {plan.per_record.source}."
-        )
+        out.append(f"The per-record time of {_minutes(plan)} minutes is {plan.per_record.source}.")
         out.append(
             "Only the activities the Fees Regulations allow are counted: determining whether "
             "the information is held, locating, retrieving and extracting it. Time for "
@@ -204,7 +205,8 @@ def check_line(c: CheckResult) -> str:
     verdict = "answer" if e.decision == "answer" else f"refuse under s.{e.section}"
     limit = _h(e.limit_hours) if e.limit_hours is not None else "no limit"
     return (
-        f"{', '.join(c.boroughs)}, {span}: {c.records:,} CADs{tags} × {c.minutes_per_record} min "
+        f"{', '.join(c.boroughs)}, {span}: {c.records:,} CADs{tags} "
+        f"× {fmt_number(c.minutes_per_record)} min "
         f"= {_h(e.total_hours)} h (limit {limit} h) → {verdict}"
     )
 
@@ -217,7 +219,7 @@ def check_table(c: CheckResult) -> str:
         ["dates", f"{c.date_from} to {c.date_to}"],
         ["tags", ", ".join(c.tags) or "(all CADs)"],
         ["records", f"{c.records:,}"],
-        ["minutes per record", str(c.minutes_per_record)],
+        ["minutes per record", fmt_number(c.minutes_per_record)],
         ["hours", _h(e.total_hours)],
         ["limit hours", _h(e.limit_hours) if e.limit_hours is not None else "none"],
         ["decision", e.decision + (f" s.{e.section}" if e.section else "")],

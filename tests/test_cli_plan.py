@@ -1,0 +1,228 @@
+"""`costplan plan` and `costplan check` through the CLI: golden files and every error path.
+
+Golden files live in tests/golden/plan/. Regenerate with UPDATE_GOLDEN=1 after an intended
+change to the output contract, and read the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from costplan.cli import app
+from costplan.store import Store
+
+GOLDEN = Path(__file__).parent / "golden" / "plan"
+REQUEST = """
+reference = "T-1"
+received = 2021-12-06
+requester = "Jane Private"
+regime = "uk-foia-other"
+
+[[items]]
+name = "Lambeth rave"
+boroughs = ["Lambeth", "Barking & Dagenham"]
+date_from = 2020-06-24
+date_to = 2020-06-26
+tags = ["UME"]
+keywords = ["rave", "music"]
+fields = ["count", "created_at", "call_source"]
+
+[[items]]
+name = "Haringey night"
+boroughs = ["Haringey"]
+date = 2020-06-25
+time_from = "20:00"
+time_to = "04:00"
+tags = ["UME"]
+"""
+
+runner = CliRunner()
+
+
+def normalise(text: str, store: Store) -> str:
+    """Mask what legitimately varies between runs: the store path and commit time."""
+    text = text.replace(str(store.root), "<STORE>")
+    text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", "<TIME>", text)
+    return re.sub(r"costplan \d+\.\d+\.\d+", "costplan <VERSION>", text)
+
+
+def golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+
+
+@pytest.fixture()
+def request_file(tmp_path: Path) -> Path:
+    path = tmp_path / "req.toml"
+    path.write_text(REQUEST, encoding="utf-8")
+    return path
+
+
+def run(*args: str) -> object:
+    return runner.invoke(app, list(args))
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("plan.table.txt", []),
+        ("plan.markdown.md", ["--format", "markdown"]),
+        ("plan.json", ["--format", "json"]),
+        ("plan.letter.txt", ["--letter"]),
+    ],
+)
+def test_plan_golden(
+    planner_store: Store, request_file: Path, name: str, args: list[str]
+) -> None:
+    result = run("plan", str(request_file), "--store", str(planner_store.root), *args)
+    assert result.exit_code == 0, result.output
+    assert "Jane Private" not in result.output  # the requester never appears
+    assert "rave, loud music" not in result.output  # nor any record's free text
+    golden(name, normalise(result.output, planner_store))
+
+
+def test_plan_json_contract(planner_store: Store, request_file: Path) -> None:
+    result = run("plan", str(request_file), "--store", str(planner_store.root), "--format", "json")
+    data = json.loads(result.output)
+    for key in ("request", "regime", "decision", "section", "total_hours", "limit_hours",
+                "items", "recommended", "advice", "snapshot"):
+        assert key in data
+    for item in data["items"]:
+        assert {"name", "strategies"} <= set(item)
+        for s in item["strategies"]:
+            assert {"strategy", "records", "hours", "decision", "caveat"} <= set(s)
+    for a in data["advice"]:
+        assert {"description", "hours"} <= set(a)
+    assert data["snapshot"]["manifest_version"] == planner_store.snapshot().version
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("check.table.txt", []),
+        ("check.json", ["--format", "json"]),
+        ("check.tag.json", ["--tag", "ume", "--to", "2020-06-26", "--format", "json"]),
+    ],
+)
+def test_check_golden(planner_store: Store, name: str, args: list[str]) -> None:
+    result = run(
+        "check", "--borough", "lambeth", "--date", "2020-06-25", "--store",
+        str(planner_store.root), *args,
+    )
+    assert result.exit_code == 0, result.output
+    golden(name, normalise(result.output, planner_store))
+
+
+def test_check_json_contract(planner_store: Store) -> None:
+    result = run(
+        "check", "--borough", "Lambeth", "--date", "2020-06-25", "--minutes-per-record", "2",
+        "--store", str(planner_store.root), "--format", "json",
+    )
+    data = json.loads(result.output)
+    assert {"borough", "date_from", "date_to", "records", "hours", "limit_hours",
+            "decision"} <= set(data)
+    assert data["hours"] == round(data["records"] * 2 / 60, 2)
+
+
+def test_quick_plan_from_flags(planner_store: Store) -> None:
+    result = run(
+        "plan", "--borough", "Lambeth", "--date", "2020-06-25", "--tag", "UME",
+        "--store", str(planner_store.root), "--format", "json",
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["items"][0]["strategies"][0]["strategy"] == "tag_query"
+
+
+def test_disclose_csv_for_answerable_request(planner_store: Store, tmp_path: Path) -> None:
+    out = tmp_path / "release.csv"
+    result = run(
+        "plan", "--borough", "Lambeth", "--date", "2020-06-25", "--tag", "UME",
+        "--minutes-per-record", "1", "--store", str(planner_store.root), "--disclose", str(out),
+    )
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert lines[0] == "cad_reference"
+    assert lines[1:] and all(re.fullmatch(r"CAD \d+/25JUN20", line) for line in lines[1:])
+
+
+def test_disclose_xlsx(planner_store: Store, tmp_path: Path) -> None:
+    out = tmp_path / "release.xlsx"
+    result = run(
+        "plan", "--borough", "Lambeth", "--date", "2020-06-25", "--tag", "UME",
+        "--minutes-per-record", "1", "--store", str(planner_store.root), "--disclose", str(out),
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:2] == b"PK"  # a zip container, as .xlsx files are
+
+
+ERRORS = [
+    (["plan", "{req}", "--borough", "Lambeth", "--date", "2020-06-25"], "not both"),
+    (["plan"], "nothing to plan"),
+    (["plan", "{missing}"], "not found"),
+    (["plan", "{dir}"], "directory"),
+    (["plan", "{bad_borough}"], "did you mean Lambeth"),
+    (["plan", "{reversed}"], "before date_from"),
+    (["plan", "{unknown_key}"], "unknown key"),
+    (["plan", "{empty_items}"], "at least one"),
+    (["plan", "{city}"], "City of London Police"),
+    (["plan", "{req}", "--regime", "narnia"], "narnia"),
+    (["plan", "{req}", "--format", "csv"], "not available"),
+    (["plan", "{req}", "--disclose", "{out_csv}"], "exceeds the appropriate limit"),
+    (["plan", "{req}", "--minutes-per-record", "-3"], "negative"),
+    (["check", "--borough", "Lambet", "--date", "2020-06-25"], "did you mean Lambeth"),
+    (["check", "--borough", "Lambeth", "--date", "2020-13-45"], "not a date"),
+    (["check", "--borough", "Lambeth", "--date", "2020-06-25", "--to", "2020-06-01"], "swap"),
+    (["check", "--borough", "Lambeth"], "--date"),
+    (["check", "--borough", "Lambeth", "--date", "2020-06-25", "--store", "{nostore}"], "no costplan store"),
+]
+
+
+@pytest.mark.parametrize(("argv", "needle"), ERRORS, ids=[e[1] for e in ERRORS])
+def test_errors_are_one_line(
+    planner_store: Store, request_file: Path, tmp_path: Path, argv: list[str], needle: str
+) -> None:
+    files = {
+        "req": request_file,
+        "missing": tmp_path / "nope.toml",
+        "dir": tmp_path,
+        "out_csv": tmp_path / "out.csv",
+        "nostore": tmp_path / "nostore",
+    }
+    bad = {
+        "bad_borough": REQUEST.replace('["Haringey"]', '["Lambet"]'),
+        "reversed": REQUEST.replace("date_to = 2020-06-26", "date_to = 2020-06-01"),
+        "unknown_key": REQUEST.replace('tags = ["UME"]\n', 'tags = ["UME"]\ncolour = "red"\n', 1),
+        "empty_items": 'reference = "x"\nitems = []\n',
+        "city": REQUEST.replace('["Haringey"]', '["City of London"]'),
+    }
+    for key, text in bad.items():
+        files[key] = tmp_path / f"{key}.toml"
+        files[key].write_text(text, encoding="utf-8")
+    args = [a.format(**{k: str(v) for k, v in files.items()}) for a in argv]
+    if args[0] in ("plan", "check") and "--store" not in args:
+        args += ["--store", str(planner_store.root)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    err = result.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("costplan: error:"), result.stderr
+    assert needle in err[0]
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for name in group.commands:  # type: ignore[attr-defined]
+        result = runner.invoke(app, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert "Example" in result.output, f"{name} --help has no example"
