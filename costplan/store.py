@@ -29,6 +29,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,8 @@ LAYOUT = "borough/year"
 RETIRE_GRACE_SECONDS = 600.0
 # How long a writer waits for another writer before giving up with a clear message.
 LOCK_WAIT_SECONDS = 30.0
+# Rows a transaction buffers in memory before spilling them to the staging directory.
+SPILL_ROWS = 2_000_000
 
 QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
     "source_file": pl.String(),
@@ -326,6 +329,8 @@ class Transaction:
     _quarantine: list[pl.DataFrame] = field(default_factory=list)
     _ingests: list[dict[str, Any]] = field(default_factory=list)
     _rows: dict[str, int] = field(default_factory=dict)
+    _buffer: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
+    _buffered: int = 0
     _n: int = 0
 
     @property
@@ -381,21 +386,66 @@ class Transaction:
 
     # -- staging ---------------------------------------------------------------------------
     def add(self, frame: pl.DataFrame) -> int:
-        """Stage rows (RECORD_SCHEMA columns). Returns the number of rows staged."""
+        """Stage rows (RECORD_SCHEMA columns). Returns the number of rows staged.
+
+        Rows are buffered in memory per partition and spilled to Arrow IPC files in the
+        staging directory once SPILL_ROWS are buffered, so memory stays bounded however much
+        is added, and a small ingest never touches the disk before its commit.
+        """
         if frame.is_empty():
             return 0
         frame = frame.select(RECORD_COLUMNS).cast(RECORD_SCHEMA)  # type: ignore[arg-type]
         for (borough, year), part in frame.partition_by(
-            list(PARTITION_KEYS), as_dict=True, maintain_order=False
+            list(PARTITION_KEYS), as_dict=True, include_key=False
         ).items():
             key = partition_key(str(borough), int(year))  # type: ignore[call-overload]
-            self._n += 1
-            path = self.staging / "chunks" / f"{self._n:06d}.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            part.select(list(STORED_SCHEMA)).write_parquet(path, compression="lz4")
-            self._chunks.setdefault(key, []).append(path)
+            self._buffer.setdefault(key, []).append(part)
             self._rows[key] = self._rows.get(key, 0) + part.height
+        self._buffered += frame.height
+        if self._buffered >= SPILL_ROWS:
+            self._spill()
         return frame.height
+
+    def _spill(self) -> None:
+        """Write the in-memory buffer to one IPC chunk per partition (fast, uncompressed)."""
+        for key, frames in self._buffer.items():
+            self._n += 1
+            path = self.staging / "chunks" / f"{self._n:06d}.arrow"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pl.concat(frames).write_ipc(path, compression="uncompressed")
+            self._chunks.setdefault(key, []).append(path)
+        self._buffer.clear()
+        self._buffered = 0
+
+    def _merge_partition(self, key: str, out: Path) -> FileEntry:
+        """Write one partition: stored rows + staged rows, sorted by created_at, one file."""
+        old = self.base.partitions.get(key)
+        parts: list[pl.LazyFrame] = []
+        if old is not None:
+            # The keys are in the hive path, not the files; read the files as plain Parquet.
+            parts.append(
+                pl.scan_parquet(
+                    [str(self.store.root / f.path) for f in old.files], hive_partitioning=False
+                )
+            )
+        if self._chunks.get(key):
+            parts.append(pl.scan_ipc([str(c) for c in self._chunks[key]]))
+        if self._buffer.get(key):
+            parts.append(pl.concat(self._buffer[key]).lazy())
+        merged = (
+            pl.concat(parts).select(list(STORED_SCHEMA)).sort("created_at", maintain_order=True)
+        )
+        frame = merged.collect()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(out, compression="zstd", statistics=True)
+        lo, hi = frame["day"].min(), frame["day"].max()
+        return FileEntry(
+            path=out.relative_to(self.staging / "out").as_posix(),
+            rows=frame.height,
+            bytes=out.stat().st_size,
+            min_day=lo.isoformat() if lo is not None else None,  # type: ignore[union-attr]
+            max_day=hi.isoformat() if hi is not None else None,  # type: ignore[union-attr]
+        )
 
     def add_quarantine(self, frame: pl.DataFrame) -> int:
         """Stage quarantined rows (QUARANTINE_SCHEMA columns, txn filled in here)."""
@@ -419,41 +469,22 @@ class Transaction:
         now = time.time()
         rows_written = 0
         staged_moves: list[tuple[Path, Path]] = []
-        for key, chunks in sorted(self._chunks.items()):
+        keys = sorted(set(self._chunks) | set(self._buffer))
+
+        def merge(key: str) -> tuple[str, FileEntry]:
+            borough, year = key.split("|")
+            rel = f"{partition_dir(borough, int(year))}/part-{self.txn}.parquet"
+            return key, self._merge_partition(key, self.staging / "out" / rel)
+
+        # Partitions are independent: merge two at a time (Polars releases the GIL).
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            merged = list(pool.map(merge, keys))
+        for key, entry in merged:
             borough, year_s = key.split("|")
-            year = int(year_s)
             old = parts.get(key)
-            sources = [str(c) for c in chunks]
-            if old is not None:
-                sources += [str(root / f.path) for f in old.files]
-            rel = f"{partition_dir(borough, year)}/part-{self.txn}.parquet"
-            tmp = self.staging / "out" / rel
-            tmp.parent.mkdir(parents=True, exist_ok=True)
-            # Staged chunks and stored files both hold STORED_SCHEMA only; the keys are in paths.
-            merged = pl.scan_parquet(sources, hive_partitioning=False).sort(
-                "created_at", maintain_order=True
-            )
-            merged.sink_parquet(tmp, compression="zstd", statistics=True)
-            stats = (
-                pl.scan_parquet(tmp)
-                .select(
-                    pl.len().alias("n"),
-                    pl.col("day").min().alias("lo"),
-                    pl.col("day").max().alias("hi"),
-                )
-                .collect()
-                .row(0)
-            )
+            parts[key] = Partition(borough, int(year_s), (entry,), version)
+            staged_moves.append((self.staging / "out" / entry.path, root / entry.path))
             rows_written += self._rows[key]
-            entry = FileEntry(
-                path=rel,
-                rows=int(stats[0]),
-                bytes=tmp.stat().st_size,
-                min_day=stats[1].isoformat() if stats[1] else None,
-                max_day=stats[2].isoformat() if stats[2] else None,
-            )
-            parts[key] = Partition(borough, year, (entry,), version)
-            staged_moves.append((tmp, root / rel))
             if old is not None:
                 retired += [{"path": f.path, "retired_at": now} for f in old.files]
 
@@ -491,6 +522,8 @@ class Transaction:
         self.store._write_manifest(snap)  # the commit point
         self.base = snap
         self._chunks.clear()
+        self._buffer.clear()
+        self._buffered = 0
         self._rows.clear()
         self._quarantine.clear()
         self._ingests.clear()
