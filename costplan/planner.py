@@ -281,21 +281,24 @@ def scope_params(item: Item) -> dict[str, Any]:
     }
 
 
+def subject_params(item: Item) -> dict[str, Any]:
+    """The bound parameters describing what an item is about (tags, keywords, codes)."""
+    return {
+        "tags": list(item.tags),
+        "keyword_pattern": keyword_pattern(item.keywords),
+        "codes": list(item.opening_codes),
+    }
+
+
 def count_item(engine: Engine, item: Item) -> dict[str, int]:
     """Records each strategy must review for an item (one query, one scan of the scope)."""
-    row = engine.rows(
-        "plan_item_counts",
-        **scope_params(item),
-        tags=list(item.tags),
-        keyword_pattern=keyword_pattern(item.keywords),
-        codes=list(item.opening_codes),
-    )[0]
+    row = engine.rows("plan_item_counts", **scope_params(item), **subject_params(item))[0]
     return dict(zip((FULL_REVIEW, TAG_QUERY, KEYWORD, LINKED), (int(v) for v in row), strict=True))
 
 
 def breakdown(engine: Engine, item: Item) -> pl.DataFrame:
-    """Records in scope by borough, London day and hour."""
-    return engine.frame("plan_breakdown", **scope_params(item))
+    """Records in scope (and relevant records) by borough, London day and hour."""
+    return engine.frame("plan_breakdown", **scope_params(item), **subject_params(item))
 
 
 # ---- costing -------------------------------------------------------------------------------
@@ -396,19 +399,30 @@ def advise(
                     best, best_key = combo, (r, total)
             if best:
                 break
-        if best:
+        if len(best) > 1:
             names = ", ".join(plans[i].item.name for i in best)
-            records = sum(plans[i].complete.records for i in best)
-            together = "Together they need" if len(best) > 1 else "It needs"
             advice.append(
                 Advice(
                     "items",
-                    f"Ask for {'these parts' if len(best) > 1 else 'this part'} only: {names}. "
-                    f"{together} {round2(_hours(best_key[1]))} hours, within the limit.",
-                    records,
+                    f"Ask for these parts only: {names}. Together they need "
+                    f"{round2(_hours(best_key[1]))} hours, within the limit.",
+                    sum(plans[i].complete.records for i in best),
                     _hours(best_key[1]),
                 )
             )
+        else:
+            for i in idx:
+                if _fits(regime, costs[i]):
+                    advice.append(
+                        Advice(
+                            "items",
+                            f"Ask for {plans[i].item.name} only: on its own it needs "
+                            f"{round2(_hours(costs[i]))} hours, within the limit.",
+                            plans[i].complete.records,
+                            _hours(costs[i]),
+                            plans[i].item.name,
+                        )
+                    )
 
     for ip in plans:
         full = ip.complete
@@ -489,19 +503,24 @@ def _narrow_item(ip: ItemPlan, regime: Regime, per: Decimal, cfg: PlannerConfig)
                 )
             )
 
-    # 4. The widest time-of-day window that fits (hours may wrap past midnight).
-    hourly = bd.group_by("hour").agg(pl.col("records").sum())
-    per_hour = dict(zip(hourly["hour"].to_list(), hourly["records"].to_list(), strict=True))
-    counts = [int(per_hour.get(h, 0)) for h in range(24)]
-    best = _longest_window(counts, spare, circular=True)
-    if best and best[1] < 24:
-        start, length, records = best
+    # 4. A time-of-day window that fits, keeping as many relevant records as possible.
+    hourly = bd.group_by("hour").agg(pl.col("records").sum(), pl.col("relevant").sum())
+    per_hour = {h: (int(n), int(r)) for h, n, r in hourly.iter_rows()}
+    counts = [per_hour.get(h, (0, 0))[0] for h in range(24)]
+    weights = [per_hour.get(h, (0, 0))[1] for h in range(24)]
+    window = _best_hour_window(counts, weights, spare)
+    if window and window[1] < 24:
+        start, length, records = window
         end = (start + length) % 24
+        when = (
+            f"between {start:02d}:00 and {end:02d}:00"
+            if start + length <= 24
+            else f"from {start:02d}:00 to midnight or from midnight to {end:02d}:00"
+        )
         out.append(
             Advice(
                 "hours",
-                f"{item.name}: limit the request to CADs created between {start:02d}:00 and "
-                f"{end:02d}:00 ({records} records, "
+                f"{item.name}: limit the request to CADs created {when} ({records} records, "
                 f"{round2(_hours(_review_minutes(records, per, cfg)))} hours).",
                 records,
                 _hours(_review_minutes(records, per, cfg)),
@@ -509,6 +528,32 @@ def _narrow_item(ip: ItemPlan, regime: Regime, per: Decimal, cfg: PlannerConfig)
             )
         )
     return out
+
+
+def _best_hour_window(
+    counts: Sequence[int], relevant: Sequence[int], budget: int
+) -> tuple[int, int, int] | None:
+    """The run of consecutive hours (wrapping past midnight) that fits `budget` records and
+    keeps the most relevant records; ties go to the longer, then the earlier, window.
+
+    Returns (start hour, length in hours, records) or None if no single hour fits. 24 × 24
+    candidates: brute force is clearer than anything cleverer.
+    """
+    n = len(counts)
+    best: tuple[int, int, int] | None = None
+    best_key: tuple[int, int, int] = (-1, -1, 0)
+    for start in range(n):
+        total = rel = 0
+        for length in range(1, n + 1):
+            h = (start + length - 1) % n
+            total += counts[h]
+            rel += relevant[h]
+            if total > budget:
+                break
+            key = (rel, length, -start)
+            if key > best_key:
+                best, best_key = (start, length, total), key
+    return best
 
 
 def _longest_window(

@@ -84,7 +84,7 @@ def plan_table(plan: Plan) -> str:
     lines = [_headline(plan), ""]
     lines.append(tabulate(_strategy_rows(plan), headers=STRATEGY_HEADERS, disable_numparse=True))
     lines += ["", f"Decision: {plan.total.explanation}", f"Recommendation: {plan.recommendation}"]
-    lines.append(f"Per-record reading time: {_minutes(plan)} minutes ({plan.per_record.source}).")
+    lines.append(f"Per-record reading time: {_minutes(plan)} minutes, {plan.per_record.source}.")
     if plan.advice:
         lines += ["", "Section 16 advice — refinements that would fit within the limit:"]
         lines.append(
@@ -121,7 +121,7 @@ def plan_markdown(plan: Plan) -> str:
                 seen.add(s.title)
                 out.append(f"- **{s.title}** — {s.caveat}")
     out += ["", "## Recommendation", "", plan.recommendation, ""]
-    out.append(f"Per-record reading time: {_minutes(plan)} minutes ({plan.per_record.source}).")
+    out.append(f"Per-record reading time: {_minutes(plan)} minutes, {plan.per_record.source}.")
     if plan.advice:
         out += ["", "## Section 16 advice", ""]
         out += [f"{i + 1}. {a.description}" for i, a in enumerate(plan.advice)]

@@ -1,9 +1,21 @@
 -- name: plan_breakdown
 -- Every CAD in an item's scope counted by borough, London day and London hour: the basis for
 -- section 16 advice (which boroughs, how many days, which hours would fit the limit).
--- The time window is as in plan_item_counts.
--- params: boroughs VARCHAR[], date_from DATE, date_to DATE, minute_from INTEGER, minute_to INTEGER
-SELECT borough, day, hour(created_at) AS hour, count(*) AS records
+-- `relevant` counts the CADs the cheap strategies point at (tagged, or matching a keyword or
+-- code), so a narrower window can keep the hours that matter. Scope and matching are as in
+-- plan_item_counts.
+-- params: boroughs VARCHAR[], date_from DATE, date_to DATE, minute_from INTEGER, minute_to INTEGER, tags VARCHAR[], keyword_pattern VARCHAR, codes VARCHAR[]
+SELECT
+  borough,
+  day,
+  hour(created_at) AS hour,
+  count(*) AS records,
+  count(*) FILTER (
+    WHERE array_length(list_intersect(tags, CAST($tags AS VARCHAR[]))) > 0
+       OR coalesce(regexp_matches(summary, CAST($keyword_pattern AS VARCHAR)), false)
+       OR list_contains(CAST($codes AS VARCHAR[]), opening_code)
+       OR list_contains(CAST($codes AS VARCHAR[]), closing_code)
+  ) AS relevant
 FROM cad
 WHERE list_contains(CAST($boroughs AS VARCHAR[]), borough)
   AND year BETWEEN year(CAST($date_from AS DATE)) AND year(CAST($date_to AS DATE))
