@@ -1,0 +1,347 @@
+"""Cost regimes (UK FOIA, FOISA, EIR, Ireland) as validated data.
+
+The figures live in `costplan/config/regimes.toml`, each with its legal source in a comment;
+this module only loads and checks them. A user may add or replace regimes with their own TOML
+file (same schema) and override the limit and hourly rate for what-if estimates.
+
+Validation is strict because a mistyped key (say `limt = 600`) would otherwise silently fall
+back to a default and produce a wrong legal decision.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from costplan.errors import ConfigError, InputError
+from costplan.units import Number, to_decimal
+
+# Reg. 4(3) SI 2004/3244 (a)-(d), plus Ireland's "preparing a schedule of records". A regime's
+# `countable` list must be drawn from these.
+COUNTABLE_ACTIVITIES: tuple[str, ...] = (
+    "determine_held",
+    "locate",
+    "retrieve",
+    "extract",
+    "schedule",
+)
+# Never countable anywhere modelled: South Yorkshire Police v IC (redaction); reading,
+# consultation and "thinking time" proposals were never enacted (law.md §1.4).
+NON_COUNTABLE_ACTIVITIES: tuple[str, ...] = ("redaction", "exemptions", "consultation", "thinking")
+ACTIVITIES: tuple[str, ...] = COUNTABLE_ACTIVITIES + NON_COUNTABLE_ACTIVITIES
+
+BUILTIN_FILE = "regimes.toml"
+
+_REQUIRED_KEYS = {"title", "act", "currency", "rate", "countable", "advisory_only", "provision"}
+_OPTIONAL_KEYS = {
+    "limit",
+    "limit_name",
+    "rate_is_cap",
+    "advisory",
+    "section",
+    "hold_section",
+    "hold_provision",
+    "aggregation",
+    "minutes_per_record",
+    "sources",
+}
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class Regime:
+    """One legal cost regime.
+
+    Attributes:
+        name: short key, e.g. "uk-foia-other".
+        title: human-readable name.
+        act: the statute, as a notice would name it.
+        currency: ISO 4217 code.
+        limit: cost limit in `currency`; None where there is none (EIR).
+        limit_name: what the law calls the limit ("appropriate limit").
+        rate: hourly rate for staff time.
+        rate_is_cap: the law caps the rate (Scotland) rather than fixing it.
+        countable: activities that count towards the limit.
+        advisory_only: no automatic refusal; the result is advice.
+        advisory: the advice text for advisory-only regimes.
+        section: refusal section label ("12(1)") or None.
+        provision: the refusal provision in words.
+        hold_section: label when determining whether held alone exceeds ("12(2)") or None.
+        hold_provision: that provision in words.
+        aggregation: the aggregation rule modelled, or None.
+        minutes_per_record: default minutes to review one record.
+        sources: URLs for the figures.
+        overrides: which figures the user overrode ("limit", "rate").
+    """
+
+    name: str
+    title: str
+    act: str
+    currency: str
+    limit: Decimal | None
+    limit_name: str
+    rate: Decimal
+    rate_is_cap: bool
+    countable: frozenset[str]
+    advisory_only: bool
+    advisory: str | None
+    section: str | None
+    provision: str
+    hold_section: str | None
+    hold_provision: str | None
+    aggregation: str | None
+    minutes_per_record: Decimal
+    sources: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = field(default=())
+
+    @property
+    def limit_minutes(self) -> Decimal | None:
+        """The limit as staff minutes (exact: limit × 60 / rate)."""
+        if self.limit is None:
+            return None
+        return self.limit * 60 / self.rate
+
+    @property
+    def limit_hours(self) -> Decimal | None:
+        """The limit as staff hours, e.g. £450 / £25 = 18."""
+        if self.limit is None:
+            return None
+        return self.limit / self.rate
+
+    def is_countable(self, activity: str) -> bool:
+        """Whether time spent on `activity` may be counted under this regime."""
+        return activity in self.countable
+
+    def with_overrides(self, limit: Number | None = None, rate: Number | None = None) -> Regime:
+        """Return a copy with a different limit and/or hourly rate (for what-if estimates).
+
+        Args:
+            limit: new limit in the regime's currency.
+            rate: new hourly rate; must be above zero, and within the cap where the law caps it.
+
+        Raises:
+            InputError: a negative or non-numeric value, a zero rate, or a rate above a cap.
+        """
+        changes: dict[str, Any] = {}
+        done = list(self.overrides)
+        if limit is not None:
+            changes["limit"] = to_decimal(limit, "--limit-gbp")
+            done.append("limit")
+        if rate is not None:
+            new_rate = to_decimal(rate, "--rate")
+            if new_rate == 0:
+                raise InputError("--rate must be above zero")
+            if self.rate_is_cap and new_rate > self.rate:
+                raise InputError(
+                    f"--rate {new_rate} is above the {self.rate} per hour cap of regime "
+                    f"'{self.name}'",
+                    "the law caps the hourly rate; use a rate at or below the cap",
+                )
+            changes["rate"] = new_rate
+            done.append("rate")
+        if not changes:
+            return self
+        return replace(self, overrides=tuple(dict.fromkeys(done)), **changes)
+
+
+@dataclass(frozen=True)
+class RegimeSet:
+    """The regimes available to a run, and which one is the default."""
+
+    regimes: Mapping[str, Regime]
+    default: str
+
+    def names(self) -> list[str]:
+        """Regime names, sorted."""
+        return sorted(self.regimes)
+
+    def get(self, name: str | None = None) -> Regime:
+        """Look a regime up by name (the default when None).
+
+        Raises:
+            InputError: no such regime; the message lists the names and suggests the closest.
+        """
+        key = self.default if name is None else name.strip().lower()
+        if key in self.regimes:
+            return self.regimes[key]
+        close = difflib.get_close_matches(key, self.names(), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise InputError(
+            f"unknown regime '{name}'", f"{hint}choose from: {', '.join(self.names())}"
+        )
+
+
+def _type_name(value: object) -> str:
+    return type(value).__name__
+
+
+def _check_str(where: str, key: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: key '{key}' must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _check_number(where: str, key: str, value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{where}: key '{key}' must be a number, got {_type_name(value)}")
+    try:
+        return to_decimal(value, key)
+    except InputError as exc:
+        raise ConfigError(f"{where}: key '{key}': {exc.message}") from None
+
+
+def _check_bool(where: str, key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: key '{key}' must be true or false, got {value!r}")
+    return value
+
+
+def _parse_regime(name: str, table: object, source: str) -> Regime:
+    where = f"{source}: regime '{name}'"
+    if not _NAME_RE.match(name):
+        raise ConfigError(f"{where}: names use lower-case letters, digits and '-'")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table, got {_type_name(table)}")
+    unknown = sorted(set(table) - _REQUIRED_KEYS - _OPTIONAL_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key '{unknown[0]}'",
+            f"allowed keys: {', '.join(sorted(_REQUIRED_KEYS | _OPTIONAL_KEYS))}",
+        )
+    missing = sorted(_REQUIRED_KEYS - set(table))
+    if missing:
+        raise ConfigError(f"{where}: missing key '{missing[0]}'")
+
+    currency = _check_str(where, "currency", table["currency"])
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise ConfigError(f"{where}: key 'currency' must be an ISO code like GBP, got {currency!r}")
+    rate = _check_number(where, "rate", table["rate"])
+    if rate == 0:
+        raise ConfigError(f"{where}: key 'rate' must be above zero")
+    advisory_only = _check_bool(where, "advisory_only", table["advisory_only"])
+    limit = _check_number(where, "limit", table["limit"]) if "limit" in table else None
+    if limit is None and not advisory_only:
+        raise ConfigError(
+            f"{where}: missing key 'limit'", "only advisory_only regimes may omit the limit"
+        )
+
+    countable = table["countable"]
+    if not isinstance(countable, list) or not all(isinstance(a, str) for a in countable):
+        raise ConfigError(f"{where}: key 'countable' must be a list of activity names")
+    bad = [a for a in countable if a not in COUNTABLE_ACTIVITIES]
+    if bad:
+        raise ConfigError(
+            f"{where}: key 'countable' has '{bad[0]}', which can never be counted",
+            f"choose from: {', '.join(COUNTABLE_ACTIVITIES)}",
+        )
+
+    sources = table.get("sources", [])
+    if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+        raise ConfigError(f"{where}: key 'sources' must be a list of URLs")
+
+    def opt_str(key: str) -> str | None:
+        return _check_str(where, key, table[key]) if key in table else None
+
+    hold_section = opt_str("hold_section")
+    hold_provision = opt_str("hold_provision")
+    if (hold_section is None) != (hold_provision is None):
+        raise ConfigError(f"{where}: give both 'hold_section' and 'hold_provision', or neither")
+    if advisory_only and "advisory" not in table:
+        raise ConfigError(f"{where}: missing key 'advisory' (required when advisory_only = true)")
+
+    minutes = (
+        _check_number(where, "minutes_per_record", table["minutes_per_record"])
+        if "minutes_per_record" in table
+        else Decimal(3)
+    )
+    return Regime(
+        name=name,
+        title=_check_str(where, "title", table["title"]),
+        act=_check_str(where, "act", table["act"]),
+        currency=currency,
+        limit=limit,
+        limit_name=opt_str("limit_name") or "cost limit",
+        rate=rate,
+        rate_is_cap=_check_bool(where, "rate_is_cap", table.get("rate_is_cap", False)),
+        countable=frozenset(countable),
+        advisory_only=advisory_only,
+        advisory=opt_str("advisory"),
+        section=opt_str("section"),
+        provision=_check_str(where, "provision", table["provision"]),
+        hold_section=hold_section,
+        hold_provision=hold_provision,
+        aggregation=opt_str("aggregation"),
+        minutes_per_record=minutes,
+        sources=tuple(sources),
+    )
+
+
+def parse_regimes(text: str, source: str) -> tuple[dict[str, Regime], str | None]:
+    """Parse and validate regime TOML.
+
+    Args:
+        text: the TOML document.
+        source: its file name, used in error messages.
+
+    Returns:
+        The regimes by name, and the file's `default` (None if it names none).
+
+    Raises:
+        ConfigError: bad TOML, an unknown or missing key, or a value of the wrong type.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - {"default", "regime"})
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key '{unknown[0]}'", "top-level keys: default, [regime.NAME]"
+        )
+    tables = data.get("regime", {})
+    if not isinstance(tables, dict) or not tables:
+        raise ConfigError(f"{source}: no [regime.NAME] tables found")
+    regimes = {name: _parse_regime(name, table, source) for name, table in tables.items()}
+    default = data.get("default")
+    if default is not None and not isinstance(default, str):
+        raise ConfigError(f"{source}: key 'default' must be a regime name")
+    return regimes, default
+
+
+def load_regimes(extra_path: Path | str | None = None) -> RegimeSet:
+    """Load the built-in regimes, plus (or replaced by) those in a user's file.
+
+    Args:
+        extra_path: optional TOML file in the same schema. Its regimes are added; one with a
+            built-in name replaces the built-in; its `default`, if any, becomes the default.
+
+    Returns:
+        The available regimes.
+
+    Raises:
+        InputError: the extra file is missing or unreadable.
+        ConfigError: either file is invalid, or `default` names no regime.
+    """
+    builtin = resources.files("costplan").joinpath("config", BUILTIN_FILE)
+    regimes, default = parse_regimes(builtin.read_text(encoding="utf-8"), BUILTIN_FILE)
+    if extra_path is not None:
+        path = Path(extra_path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError(f"regime file not found: {path}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read regime file {path}: {exc}") from None
+        extra, extra_default = parse_regimes(text, str(path))
+        regimes.update(extra)
+        default = extra_default or default
+    if default not in regimes:
+        raise ConfigError(f"default regime '{default}' is not defined")
+    return RegimeSet(regimes=regimes, default=default)

@@ -1,0 +1,114 @@
+"""Numbers for the cost model: exact parsing, rounding and display of hours and money.
+
+Arithmetic stays in `decimal.Decimal` from input to output so that 3,715 × 3 minutes is
+185.75 hours exactly and £450 / £25 is 18 hours exactly; rounding happens only here, for
+display (hours and money to 2 decimal places, half-up as people round by hand).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from costplan.errors import InputError
+
+Number = int | float | str | Decimal
+
+TWO_DP = Decimal("0.01")
+SIXTY = Decimal(60)
+
+CURRENCY_SYMBOLS: dict[str, str] = {"GBP": "£", "EUR": "€", "USD": "$"}
+
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+def to_decimal(value: Number, what: str) -> Decimal:
+    """Convert a user or config value to a finite, non-negative Decimal.
+
+    Floats go through `str` so 2.8 stays 2.8 rather than its binary approximation.
+
+    Args:
+        value: the number, or its text.
+        what: what the value is, for the error message (e.g. "--minutes-per-record").
+
+    Returns:
+        The value as a Decimal.
+
+    Raises:
+        InputError: the value is not a number, is not finite, or is negative.
+    """
+    if isinstance(value, bool):  # bool is an int subclass; True records is a bug, not 1
+        raise InputError(f"{what} must be a number, got {value!r}")
+    text = str(value).strip()
+    # Accept "1,144" but not "1,5": a decimal comma must not silently become 15.
+    if _THOUSANDS.match(text):
+        text = text.replace(",", "")
+    try:
+        number = Decimal(text) if text else None
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
+        raise InputError(f"{what} must be a number, got {value!r}", "e.g. 3 or 2.5")
+    if number < 0:
+        raise InputError(f"{what} must not be negative, got {value}")
+    return number + 0  # normalise -0 to 0
+
+
+def parse_count(value: Number, what: str) -> int:
+    """Parse a whole, non-negative count such as a number of records.
+
+    Args:
+        value: the count, or its text ("1,144" is accepted).
+        what: what the value is, for the error message.
+
+    Returns:
+        The count as an int.
+
+    Raises:
+        InputError: the value is not a whole number or is negative.
+    """
+    number = to_decimal(value, what)
+    if number != number.to_integral_value():
+        raise InputError(f"{what} must be a whole number, got {value}")
+    return int(number)
+
+
+def round2(value: Decimal) -> Decimal:
+    """Round to 2 decimal places, half up (display only)."""
+    return value.quantize(TWO_DP, rounding=ROUND_HALF_UP)
+
+
+def minutes_to_hours(minutes: Decimal) -> Decimal:
+    """Exact hours for a number of minutes (Decimal division keeps 28 significant digits)."""
+    return minutes / SIXTY
+
+
+def fmt_number(value: Decimal | int, max_dp: int = 2) -> str:
+    """Format for prose: thousands separators, at most `max_dp` places, no trailing zeros.
+
+    Examples: 1144 -> "1,144"; 57.20 -> "57.2"; 930.1666 -> "930.17".
+    """
+    quantum = Decimal(1).scaleb(-max_dp)
+    rounded = Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP)
+    text = f"{rounded:,.{max_dp}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def fmt_money(value: Decimal, currency: str) -> str:
+    """Format money: "£450", "£1,430", "£11.25" (pence shown only when there are some)."""
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    rounded = round2(value)
+    text = f"{rounded:,.0f}" if rounded == rounded.to_integral_value() else f"{rounded:,.2f}"
+    return f"{symbol}{text}" if symbol else f"{text} {currency}"
+
+
+def is_exact_at(value: Decimal, max_dp: int = 2) -> bool:
+    """True when `value` needs no rounding to show it with `max_dp` places."""
+    return value == value.quantize(Decimal(1).scaleb(-max_dp), rounding=ROUND_HALF_UP)
+
+
+def plural(count: Decimal | int, word: str) -> str:
+    """`fmt_number(count)` followed by `word`, with an "s" unless the count is exactly 1."""
+    return f"{fmt_number(count)} {word}{'' if Decimal(count) == 1 else 's'}"

@@ -1,0 +1,262 @@
+"""`costplan estimate`, `deadline` and `aggregate` through the CLI: goldens and error paths.
+
+Golden files live in tests/golden/costs/. After an intended change to the output, regenerate
+them with ``UPDATE_GOLDEN=1 pytest tests/test_cli_costs.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from costplan.cli import app
+
+GOLDEN = Path(__file__).parent / "golden" / "costs"
+INPUTS = GOLDEN / "inputs"
+UPDATE = bool(os.environ.get("UPDATE_GOLDEN"))
+
+runner = CliRunner()
+
+
+def run_ok(args: list[str]) -> str:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert result.stderr == ""
+    return result.stdout
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"missing golden {path}; run with UPDATE_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+
+
+ESTIMATE = ["estimate", "--records", "1144", "--minutes-per-record", "3"]
+GOLDEN_CASES = [
+    ("estimate.table.txt", ESTIMATE),
+    ("estimate.json", [*ESTIMATE, "--format", "json"]),
+    ("estimate.markdown.md", [*ESTIMATE, "--format", "markdown"]),
+    (
+        "estimate.activities.json",
+        [
+            "estimate",
+            "--activity",
+            "determine_held=400:3",
+            "--activity",
+            "extract=10:2",
+            "--activity",
+            "redaction=10:5",
+            "--format",
+            "json",
+        ],
+    ),
+    (
+        "estimate.sample.json",
+        [
+            "estimate",
+            "--records",
+            "370",
+            "--sample",
+            str(INPUTS / "sample.txt"),
+            "--format",
+            "json",
+        ],
+    ),
+    (
+        "estimate.sample.table.txt",
+        ["estimate", "--records", "370", "--sample", str(INPUTS / "sample.txt")],
+    ),
+    (
+        "estimate.foisa.table.txt",
+        [*ESTIMATE, "--regime", "foisa", "--activity", "determine_held=50:3"],
+    ),
+    ("deadline.json", ["deadline", "--received", "2020-12-18", "--format", "json"]),
+    ("deadline.table.txt", ["deadline", "--received", "2022-09-10"]),
+    ("aggregate.json", ["aggregate", str(INPUTS / "register.csv"), "--format", "json"]),
+    ("aggregate.table.txt", ["aggregate", str(INPUTS / "register.csv")]),
+    ("aggregate.markdown.md", ["aggregate", str(INPUTS / "register.toml"), "--format", "markdown"]),
+]
+
+
+@pytest.mark.parametrize(("name", "args"), GOLDEN_CASES, ids=[c[0] for c in GOLDEN_CASES])
+def test_golden(name, args):
+    check_golden(name, run_ok(args))
+
+
+def test_estimate_json_contract():
+    data = json.loads(run_ok([*ESTIMATE, "--format", "json"]))
+    assert data["regime"] == "uk-foia-other"
+    assert (data["total_hours"], data["limit_hours"]) == (57.2, 18.0)
+    assert (data["total_cost"], data["limit_cost"], data["currency"]) == (1430.0, 450.0, "GBP")
+    assert (data["decision"], data["section"]) == ("refuse", "12(1)")
+    assert data["explanation"].startswith("1,144 records × 3 minutes = 57.2 hours")
+    for item in data["activities"]:
+        assert {"activity", "records", "minutes_per_record", "hours", "countable"} <= set(item)
+    assert data["sample"] is None
+
+
+def test_estimate_12_2_and_non_countable_via_cli():
+    data = json.loads(
+        run_ok(
+            [
+                "estimate",
+                "--activity",
+                "determine_held=400:3",
+                "--activity",
+                "redaction=1000:5",
+                "--format",
+                "json",
+            ]
+        )
+    )
+    assert (data["decision"], data["section"]) == ("refuse", "12(2)")
+    assert data["total_hours"] == 20.0 and data["non_countable_hours"] == 83.33
+
+
+def test_estimate_boundary_and_overrides():
+    at = json.loads(run_ok(["estimate", "--records", "360", "--format", "json"]))
+    assert (at["decision"], at["total_hours"]) == ("answer", 18.0)  # regime default 3 min
+    over = json.loads(run_ok(["estimate", "--records", "361", "--format", "json"]))
+    assert over["decision"] == "refuse"
+    central = json.loads(
+        run_ok(["estimate", "--records", "361", "--limit-gbp", "600", "--format", "json"])
+    )
+    assert (central["decision"], central["limit_hours"]) == ("answer", 24.0)
+    rate = json.loads(run_ok(["estimate", "--records", "300", "--rate", "30", "--format", "json"]))
+    assert (rate["limit_hours"], rate["total_cost"], rate["decision"]) == (15.0, 450.0, "answer")
+
+
+def test_estimate_eir_never_refuses_and_regime_file(tmp_path: Path):
+    eir = json.loads(
+        run_ok(["estimate", "--records", "99999", "--regime", "eir", "--format", "json"])
+    )
+    assert (eir["decision"], eir["section"], eir["limit_hours"]) == ("answer", None, None)
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        "[regime.tiny]\ntitle = 'T'\nact = 'Test Act'\ncurrency = 'GBP'\nlimit = 25\n"
+        "rate = 25\ncountable = ['extract']\nadvisory_only = false\nprovision = 's.1'\n",
+        encoding="utf-8",
+    )
+    data = json.loads(
+        run_ok(
+            [
+                "estimate",
+                "--records",
+                "21",
+                "--regime-file",
+                str(path),
+                "--regime",
+                "tiny",
+                "--format",
+                "json",
+            ]
+        )
+    )
+    assert (data["limit_hours"], data["decision"]) == (1.0, "refuse")
+
+
+def test_help_has_examples():
+    for command in ("estimate", "deadline", "aggregate"):
+        out = run_ok([command, "--help"])
+        assert "Example:" in out and f"costplan {command}" in out
+
+
+BAD_SAMPLES = {
+    "empty.txt": "",
+    "negative.txt": "150\n-3\n",
+    "text.txt": "150\nabc\n",
+    "single.txt": "150\n",
+    "nocol.csv": "record,notes\nA,x\n",
+}
+
+ERROR_CASES = [
+    (["estimate", "--records", "-5"], "must not be negative"),
+    (["estimate", "--records", "abc"], "--records must be a number"),
+    (["estimate", "--records", "1.5"], "whole number"),
+    (["estimate", "--records", "10", "--minutes-per-record", "x"], "must be a number"),
+    (["estimate", "--records", "10", "--minutes-per-record", "-1"], "must not be negative"),
+    (["estimate", "--records", "10", "--regime", "fosia"], "did you mean 'foisa'"),
+    (["estimate", "--activity", "bogus=1:2"], "unknown activity 'bogus'"),
+    (["estimate", "--activity", "extract"], "bad activity"),
+    (["estimate"], "nothing to estimate"),
+    (["estimate", "--records", "10", "--limit-gbp", "abc"], "--limit-gbp must be a number"),
+    (["estimate", "--records", "10", "--rate", "0"], "above zero"),
+    (["estimate", "--records", "10", "--regime", "foisa", "--rate", "20"], "cap"),
+    (["estimate", "--records", "10", "--fixed-minutes", "-3"], "--fixed-minutes"),
+    (["estimate", "--records", "10", "--format", "xml"], "'xml' is not one of"),
+    (["estimate", "--records", "10", "--sample", "MISSING"], "sample file not found"),
+    (["estimate", "--sample", "SAMPLE"], "--sample needs --records"),
+    (
+        ["estimate", "--records", "9", "--sample", "SAMPLE", "--minutes-per-record", "3"],
+        "not both",
+    ),
+    *[
+        (["estimate", "--records", "10", "--sample", f"BAD:{name}"], message)
+        for name, message in [
+            ("empty.txt", "has no values"),
+            ("negative.txt", "negative time"),
+            ("text.txt", "is not a number"),
+            ("single.txt", "at least 2"),
+            ("nocol.csv", "no 'seconds' column"),
+        ]
+    ],
+    (["estimate", "--records", "10", "--regime-file", "MISSING"], "regime file not found"),
+    (["estimate", "--records", "10", "--regime-file", "BADREGIME"], "unknown key 'limt'"),
+    (["deadline", "--received", "2024-13-01"], "is not a valid date"),
+    (["deadline", "--received", "yesterday"], "is not a valid date"),
+    (["deadline", "--received", "1066-10-14"], "supported years"),
+    (["deadline", "--received", "2024-01-02", "--working-days", "0"], "at least 1"),
+    (["deadline", "--received", "2024-01-02", "--working-days", "-4"], "must not be negative"),
+    (
+        ["deadline", "--received", "2024-01-02", "--working-days", "x"],
+        "--working-days must be a number",
+    ),
+    (["deadline"], "Missing option '--received'"),
+    (["aggregate", "MISSING"], "register not found"),
+    (["aggregate", "NOCOLUMN"], "missing column 'topic'"),
+    (["aggregate", "BADDATE"], "is not a valid date"),
+    (["aggregate", "REGISTER", "--regime", "foisa"], "no aggregation rule"),
+    (["aggregate", "REGISTER", "--regime", "bogus"], "unknown regime 'bogus'"),
+]
+
+
+@pytest.fixture
+def error_files(tmp_path: Path) -> dict[str, str]:
+    files = {"MISSING": str(tmp_path / "absent.txt"), "SAMPLE": str(INPUTS / "sample.txt")}
+    for name, text in BAD_SAMPLES.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        files[f"BAD:{name}"] = str(tmp_path / name)
+    bad_regime = tmp_path / "bad.toml"
+    bad_regime.write_text(
+        "[regime.x]\ntitle = 'x'\nact = 'x'\ncurrency = 'GBP'\nlimit = 1\nlimt = 2\nrate = 1\n"
+        "countable = []\nadvisory_only = false\nprovision = 'x'\n",
+        encoding="utf-8",
+    )
+    files["BADREGIME"] = str(bad_regime)
+    (tmp_path / "nocol.csv").write_text("id,requester,received,hours\n1,x,2024-01-01,1\n")
+    files["NOCOLUMN"] = str(tmp_path / "nocol.csv")
+    (tmp_path / "baddate.csv").write_text("id,requester,received,topic,hours\n1,x,2024-02-30,t,1\n")
+    files["BADDATE"] = str(tmp_path / "baddate.csv")
+    files["REGISTER"] = str(INPUTS / "register.csv")
+    return files
+
+
+@pytest.mark.parametrize(
+    ("args", "message"), ERROR_CASES, ids=[" ".join(c[0]) for c in ERROR_CASES]
+)
+def test_error_paths(error_files, args, message):
+    args = [error_files.get(a, a) for a in args]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("costplan: error:")
+    assert message in lines[0]
+    assert "Traceback" not in result.output
+    assert result.stdout == ""

@@ -1,0 +1,190 @@
+"""Regime profiles: built-in figures, strict validation of TOML, user files and overrides."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from costplan.errors import ConfigError, InputError
+from costplan.regimes import load_regimes, parse_regimes
+
+GOOD = """
+[regime.test-regime]
+title = "Test"
+act = "Test Act"
+currency = "GBP"
+limit = 300
+rate = 20
+countable = ["locate", "extract"]
+advisory_only = false
+provision = "section 1 of the Test Act"
+"""
+
+
+@pytest.fixture(scope="module")
+def regimes():
+    return load_regimes()
+
+
+@pytest.mark.parametrize(
+    ("name", "limit", "rate", "hours", "currency"),
+    [
+        ("uk-foia-other", 450, 25, 18, "GBP"),
+        ("uk-foia-central", 600, 25, 24, "GBP"),
+        ("foisa", 600, 15, 40, "GBP"),
+        ("ireland-foi", 700, 20, 35, "EUR"),
+    ],
+)
+def test_builtin_figures(regimes, name, limit, rate, hours, currency):
+    r = regimes.get(name)
+    assert (r.limit, r.rate, r.limit_hours, r.currency) == (limit, rate, hours, currency)
+    assert r.minutes_per_record == Decimal(3)
+    assert not r.advisory_only
+
+
+def test_default_is_police_limit(regimes):
+    assert regimes.default == "uk-foia-other"
+    assert regimes.get().limit_hours == 18
+
+
+def test_uk_sections_and_countable(regimes):
+    r = regimes.get("uk-foia-other")
+    assert (r.section, r.hold_section) == ("12(1)", "12(2)")
+    assert r.countable == {"determine_held", "locate", "retrieve", "extract"}
+    assert r.aggregation is not None
+
+
+def test_foisa_does_not_count_determining_held(regimes):
+    r = regimes.get("foisa")
+    assert not r.is_countable("determine_held")
+    assert r.hold_section is None
+    assert "Scotland" in r.provision
+    assert r.rate_is_cap
+
+
+def test_eir_is_advisory_without_limit(regimes):
+    r = regimes.get("eir")
+    assert r.advisory_only and r.limit is None and r.limit_hours is None
+    assert "12(4)(b)" in (r.advisory or "")
+
+
+def test_ireland_names_its_provision(regimes):
+    r = regimes.get("ireland-foi")
+    assert r.section is None
+    assert "section 27" in r.provision
+    assert r.is_countable("schedule")
+
+
+def test_every_builtin_regime_cites_sources():
+    text = resources.files("costplan").joinpath("config", "regimes.toml").read_text("utf-8")
+    blocks = re.split(r"^\[regime\.", text, flags=re.M)[1:]
+    assert len(blocks) == 5
+    for block in blocks:
+        comments = [line for line in block.splitlines() if line.startswith("#")]
+        assert any("http" in line for line in comments), block.splitlines()[0]
+
+
+def test_unknown_regime_suggests_names(regimes):
+    with pytest.raises(InputError) as err:
+        regimes.get("fosia")
+    assert "did you mean 'foisa'" in err.value.one_line()
+    assert "uk-foia-other" in err.value.one_line()
+
+
+def test_good_extra_file_adds_a_regime(tmp_path: Path):
+    path = tmp_path / "mine.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    regimes = load_regimes(path)
+    assert regimes.get("test-regime").limit_hours == 15
+    assert "uk-foia-other" in regimes.names()
+    assert regimes.default == "uk-foia-other"
+
+
+def test_extra_file_can_replace_builtin_and_default(tmp_path: Path):
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        'default = "uk-foia-other"\n' + GOOD.replace("test-regime", "uk-foia-other"), "utf-8"
+    )
+    assert load_regimes(path).get().limit_hours == 15
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("rate = 20", "rate = 20\nlimt = 600"), "unknown key 'limt'"),
+        (("limit = 300", 'limit = "300"'), "key 'limit' must be a number"),
+        (("limit = 300", "limit = true"), "key 'limit' must be a number"),
+        (("limit = 300", "limit = -5"), "must not be negative"),
+        (("rate = 20", "rate = 0"), "'rate' must be above zero"),
+        (("limit = 300\n", ""), "missing key 'limit'"),
+        (('currency = "GBP"', 'currency = "pounds"'), "ISO code"),
+        (("advisory_only = false", 'advisory_only = "no"'), "true or false"),
+        (('["locate", "extract"]', '["locate", "redaction"]'), "can never be counted"),
+        (('countable = ["locate", "extract"]', 'countable = "locate"'), "list of activity"),
+        (('title = "Test"\n', ""), "missing key 'title'"),
+    ],
+)
+def test_invalid_regime_files(tmp_path: Path, change, message):
+    old, new = change
+    assert old in GOOD
+    path = tmp_path / "bad.toml"
+    path.write_text(GOOD.replace(old, new), encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_regimes(path)
+    line = err.value.one_line()
+    assert message in line
+    assert str(path) in line  # names the file
+    assert "\n" not in line
+
+
+def test_unknown_top_level_key_and_bad_toml():
+    with pytest.raises(ConfigError, match="unknown key 'regimes'"):
+        parse_regimes("[regimes.x]\ntitle = 'x'\n", "f.toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        parse_regimes("[regime.x\n", "f.toml")
+    with pytest.raises(ConfigError, match="no \\[regime.NAME\\]"):
+        parse_regimes('default = "x"\n', "f.toml")
+
+
+def test_default_must_exist(tmp_path: Path):
+    path = tmp_path / "mine.toml"
+    path.write_text('default = "nope"\n' + GOOD, "utf-8")
+    with pytest.raises(ConfigError, match="default regime 'nope'"):
+        load_regimes(path)
+
+
+def test_missing_extra_file(tmp_path: Path):
+    with pytest.raises(InputError, match="regime file not found"):
+        load_regimes(tmp_path / "absent.toml")
+
+
+def test_overrides(regimes):
+    r = regimes.get().with_overrides(limit="600")
+    assert r.limit_hours == 24 and r.overrides == ("limit",)
+    r = regimes.get().with_overrides(rate=30)
+    assert r.limit_hours == 15 and r.overrides == ("rate",)
+    assert regimes.get().with_overrides() is regimes.get()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"limit": "-1"}, "must not be negative"),
+        ({"limit": "lots"}, "must be a number"),
+        ({"rate": "0"}, "above zero"),
+        ({"rate": "nan"}, "must be a number"),
+    ],
+)
+def test_bad_overrides(regimes, kwargs, message):
+    with pytest.raises(InputError, match=message):
+        regimes.get().with_overrides(**kwargs)
+
+
+def test_foisa_rate_is_a_cap(regimes):
+    with pytest.raises(InputError, match="cap"):
+        regimes.get("foisa").with_overrides(rate=20)
+    assert regimes.get("foisa").with_overrides(rate=10).limit_hours == 60
