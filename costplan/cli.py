@@ -543,6 +543,7 @@ def _per_record(
             stats.point_minutes,
             f"the mean of a timed sample of {stats.n} records ({sample.name}); 95% interval "
             f"{stats.ci_low_minutes:.2f}-{stats.ci_high_minutes:.2f} minutes",
+            sample=stats,
         )
     if minutes is not None:
         return MinutesPerRecord(

@@ -46,6 +46,7 @@ from costplan.estimate import (
 )
 from costplan.regimes import Regime
 from costplan.request import Item, Request
+from costplan.sampling import SampleAssessment, SampleStats, assess
 from costplan.store import Snapshot
 from costplan.units import round2, to_decimal
 
@@ -106,6 +107,7 @@ class MinutesPerRecord:
 
     minutes: Decimal
     source: str
+    sample: SampleStats | None = None  # a timed sample, when the figure came from one
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,7 @@ class Plan:
     recommendation: str
     advice: tuple[Advice, ...]
     snapshot: dict[str, Any]
+    sample: SampleAssessment | None = None
 
     @property
     def decision(self) -> str:
@@ -248,6 +251,7 @@ class Plan:
                 for ip in self.items
             ],
             "advice": [a.to_dict() for a in self.advice],
+            "sample": self.sample.to_dict() if self.sample else None,
             "snapshot": self.snapshot,
         }
 
@@ -654,9 +658,19 @@ def build_plan(
                 else per_record.minutes
             )
             plans.append(plan_item(engine, it, regime, per, cfg))
-    total = estimate(regime, merge_activities(a for ip in plans for a in ip.complete.activities))
+    total_activities = merge_activities(a for ip in plans for a in ip.complete.activities)
+    total = estimate(regime, total_activities)
     recommended, recommendation = _recommend(plans, total)
     advice = advise(plans, regime, per_record.minutes, cfg) if total.decision == "refuse" else []
+    sample = None
+    if per_record.sample is not None:
+        # How robust the decision is to the sample's uncertainty: the records read by hand
+        # vary with the per-record time; everything else (checks, queries) is taken as known.
+        read = sum(
+            a.records for a in total_activities if a.minutes_per_record == per_record.minutes
+        )
+        other = total.countable_minutes - read * per_record.minutes
+        sample = assess(per_record.sample, read, regime, other)
     return Plan(
         request=request,
         regime=regime,
@@ -667,6 +681,7 @@ def build_plan(
         recommendation=recommendation,
         advice=tuple(advice),
         snapshot={**snapshot.describe(), "costplan_version": __version__},
+        sample=sample,
     )
 
 

@@ -24,6 +24,20 @@ def _minutes(plan: Plan) -> str:
     return fmt_number(plan.per_record.minutes)
 
 
+def _sample_line(plan: Plan) -> str:
+    a = plan.sample
+    assert a is not None
+    p = (
+        ""
+        if a.p_exceeds is None
+        else f"; probability the total exceeds the limit {a.p_exceeds:.1%}"
+    )
+    return (
+        f"{a.stats.n} timed records; total {_h(a.total_hours_low)}–{_h(a.total_hours_high)} "
+        f"hours at 95% confidence{p}; {a.wording}"
+    )
+
+
 def _strategy_rows(plan: Plan) -> list[list[Any]]:
     rows = []
     for ip in plan.items:
@@ -85,6 +99,8 @@ def plan_table(plan: Plan) -> str:
     lines.append(tabulate(_strategy_rows(plan), headers=STRATEGY_HEADERS, disable_numparse=True))
     lines += ["", f"Decision: {plan.total.explanation}", f"Recommendation: {plan.recommendation}"]
     lines.append(f"Per-record reading time: {_minutes(plan)} minutes, {plan.per_record.source}.")
+    if plan.sample is not None:
+        lines.append(f"Sample: {_sample_line(plan)}")
     if plan.advice:
         lines += ["", "Section 16 advice — refinements that would fit within the limit:"]
         lines.append(
@@ -122,6 +138,8 @@ def plan_markdown(plan: Plan) -> str:
                 out.append(f"- **{s.title}** — {s.caveat}")
     out += ["", "## Recommendation", "", plan.recommendation, ""]
     out.append(f"Per-record reading time: {_minutes(plan)} minutes, {plan.per_record.source}.")
+    if plan.sample is not None:
+        out += ["", f"Sample: {_sample_line(plan)}"]
     if plan.advice:
         out += ["", "## Section 16 advice", ""]
         out += [f"{i + 1}. {a.description}" for i, a in enumerate(plan.advice)]

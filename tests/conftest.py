@@ -72,9 +72,11 @@ def fixture_frame(seed: int = 7, per_day: int = 60) -> pl.DataFrame:
                 row["linked_to"] = [rng.choice(tagged[b])]
         rows += day_rows
     frame = pl.DataFrame(rows)
-    return frame.with_columns(pl.col("day").dt.year().cast(pl.Int16).alias("year")).select(
-        list(RECORD_SCHEMA)
-    ).cast(RECORD_SCHEMA)  # type: ignore[arg-type]
+    return (
+        frame.with_columns(pl.col("day").dt.year().cast(pl.Int16).alias("year"))
+        .select(list(RECORD_SCHEMA))
+        .cast(RECORD_SCHEMA)
+    )  # type: ignore[arg-type]
 
 
 def write_store(root: Path, frame: pl.DataFrame) -> Store:
@@ -93,6 +95,8 @@ def planner_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Keep every test away from the user's real cache (the demo archive)."""
     monkeypatch.setenv("COSTPLAN_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))

@@ -58,8 +58,17 @@ def test_duckdb_count_lambeth_25_june_2020_over_500(summer_store: Store) -> None
 def test_check_lambeth_refuses(summer_store: Store) -> None:
     result = runner.invoke(
         app,
-        ["check", "--borough", "Lambeth", "--date", "2020-06-25", "--store",
-         str(summer_store.root), "--format", "json"],
+        [
+            "check",
+            "--borough",
+            "Lambeth",
+            "--date",
+            "2020-06-25",
+            "--store",
+            str(summer_store.root),
+            "--format",
+            "json",
+        ],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
@@ -88,7 +97,9 @@ def test_plan_example_request_refuses_with_advice(summer_store: Store) -> None:
 
 
 def test_plan_letter_reads_as_a_refusal(summer_store: Store) -> None:
-    result = runner.invoke(app, ["plan", str(EXAMPLE), "--store", str(summer_store.root), "--letter"])
+    result = runner.invoke(
+        app, ["plan", str(EXAMPLE), "--store", str(summer_store.root), "--letter"]
+    )
     assert result.exit_code == 0
     text = result.output
     assert "section 12(1)" in text and "section 16" in text
@@ -109,7 +120,11 @@ def test_demo_runs_from_another_directory(tmp_path: Path) -> None:
     # Built once, then reused.
     again = subprocess.run(
         [str(exe), "check", "--borough", "Lambeth", "--date", "2020-06-25"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert again.returncode == 0, again.stderr
     assert "refuse under s.12(1)" in again.stdout
@@ -117,9 +132,21 @@ def test_demo_runs_from_another_directory(tmp_path: Path) -> None:
 
 def test_wheel_ships_the_sql_library_and_examples(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(ROOT)],
-        check=True, capture_output=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     (wheel,) = tmp_path.glob("costplan-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

@@ -82,9 +82,7 @@ def run(*args: str) -> object:
         ("plan.letter.txt", ["--letter"]),
     ],
 )
-def test_plan_golden(
-    planner_store: Store, request_file: Path, name: str, args: list[str]
-) -> None:
+def test_plan_golden(planner_store: Store, request_file: Path, name: str, args: list[str]) -> None:
     result = run("plan", str(request_file), "--store", str(planner_store.root), *args)
     assert result.exit_code == 0, result.output
     assert "Jane Private" not in result.output  # the requester never appears
@@ -95,8 +93,18 @@ def test_plan_golden(
 def test_plan_json_contract(planner_store: Store, request_file: Path) -> None:
     result = run("plan", str(request_file), "--store", str(planner_store.root), "--format", "json")
     data = json.loads(result.output)
-    for key in ("request", "regime", "decision", "section", "total_hours", "limit_hours",
-                "items", "recommended", "advice", "snapshot"):
+    for key in (
+        "request",
+        "regime",
+        "decision",
+        "section",
+        "total_hours",
+        "limit_hours",
+        "items",
+        "recommended",
+        "advice",
+        "snapshot",
+    ):
         assert key in data
     for item in data["items"]:
         assert {"name", "strategies"} <= set(item)
@@ -117,8 +125,14 @@ def test_plan_json_contract(planner_store: Store, request_file: Path) -> None:
 )
 def test_check_golden(planner_store: Store, name: str, args: list[str]) -> None:
     result = run(
-        "check", "--borough", "lambeth", "--date", "2020-06-25", "--store",
-        str(planner_store.root), *args,
+        "check",
+        "--borough",
+        "lambeth",
+        "--date",
+        "2020-06-25",
+        "--store",
+        str(planner_store.root),
+        *args,
     )
     assert result.exit_code == 0, result.output
     golden(name, normalise(result.output, planner_store))
@@ -126,19 +140,44 @@ def test_check_golden(planner_store: Store, name: str, args: list[str]) -> None:
 
 def test_check_json_contract(planner_store: Store) -> None:
     result = run(
-        "check", "--borough", "Lambeth", "--date", "2020-06-25", "--minutes-per-record", "2",
-        "--store", str(planner_store.root), "--format", "json",
+        "check",
+        "--borough",
+        "Lambeth",
+        "--date",
+        "2020-06-25",
+        "--minutes-per-record",
+        "2",
+        "--store",
+        str(planner_store.root),
+        "--format",
+        "json",
     )
     data = json.loads(result.output)
-    assert {"borough", "date_from", "date_to", "records", "hours", "limit_hours",
-            "decision"} <= set(data)
+    assert {
+        "borough",
+        "date_from",
+        "date_to",
+        "records",
+        "hours",
+        "limit_hours",
+        "decision",
+    } <= set(data)
     assert data["hours"] == round(data["records"] * 2 / 60, 2)
 
 
 def test_quick_plan_from_flags(planner_store: Store) -> None:
     result = run(
-        "plan", "--borough", "Lambeth", "--date", "2020-06-25", "--tag", "UME",
-        "--store", str(planner_store.root), "--format", "json",
+        "plan",
+        "--borough",
+        "Lambeth",
+        "--date",
+        "2020-06-25",
+        "--tag",
+        "UME",
+        "--store",
+        str(planner_store.root),
+        "--format",
+        "json",
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["items"][0]["strategies"][0]["strategy"] == "tag_query"
@@ -147,8 +186,19 @@ def test_quick_plan_from_flags(planner_store: Store) -> None:
 def test_disclose_csv_for_answerable_request(planner_store: Store, tmp_path: Path) -> None:
     out = tmp_path / "release.csv"
     result = run(
-        "plan", "--borough", "Lambeth", "--date", "2020-06-25", "--tag", "UME",
-        "--minutes-per-record", "1", "--store", str(planner_store.root), "--disclose", str(out),
+        "plan",
+        "--borough",
+        "Lambeth",
+        "--date",
+        "2020-06-25",
+        "--tag",
+        "UME",
+        "--minutes-per-record",
+        "1",
+        "--store",
+        str(planner_store.root),
+        "--disclose",
+        str(out),
     )
     assert result.exit_code == 0, result.output
     lines = out.read_text().splitlines()
@@ -159,8 +209,19 @@ def test_disclose_csv_for_answerable_request(planner_store: Store, tmp_path: Pat
 def test_disclose_xlsx(planner_store: Store, tmp_path: Path) -> None:
     out = tmp_path / "release.xlsx"
     result = run(
-        "plan", "--borough", "Lambeth", "--date", "2020-06-25", "--tag", "UME",
-        "--minutes-per-record", "1", "--store", str(planner_store.root), "--disclose", str(out),
+        "plan",
+        "--borough",
+        "Lambeth",
+        "--date",
+        "2020-06-25",
+        "--tag",
+        "UME",
+        "--minutes-per-record",
+        "1",
+        "--store",
+        str(planner_store.root),
+        "--disclose",
+        str(out),
     )
     assert result.exit_code == 0, result.output
     assert out.read_bytes()[:2] == b"PK"  # a zip container, as .xlsx files are
@@ -184,7 +245,10 @@ ERRORS = [
     (["check", "--borough", "Lambeth", "--date", "2020-13-45"], "not a date"),
     (["check", "--borough", "Lambeth", "--date", "2020-06-25", "--to", "2020-06-01"], "swap"),
     (["check", "--borough", "Lambeth"], "--date"),
-    (["check", "--borough", "Lambeth", "--date", "2020-06-25", "--store", "{nostore}"], "no costplan store"),
+    (
+        ["check", "--borough", "Lambeth", "--date", "2020-06-25", "--store", "{nostore}"],
+        "no costplan store",
+    ),
 ]
 
 
@@ -228,3 +292,29 @@ def test_every_command_has_help_with_an_example() -> None:
         result = runner.invoke(app, [name, "--help"])
         assert result.exit_code == 0, name
         assert "Example" in result.output, f"{name} --help has no example"
+
+
+def test_plan_with_a_timed_sample(planner_store: Store, request_file: Path, tmp_path: Path) -> None:
+    sample = tmp_path / "sample.txt"
+    sample.write_text("150\n170\n190\n160\n200\n175\n185\n", encoding="utf-8")
+    result = run(
+        "plan",
+        str(request_file),
+        "--store",
+        str(planner_store.root),
+        "--sample",
+        str(sample),
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["minutes_per_record"] == round(
+        (150 + 170 + 190 + 160 + 200 + 175 + 185) / 7 / 60, 2
+    )
+    assert "timed sample of 7 records" in data["minutes_per_record_source"]
+    s = data["sample"]
+    assert (
+        s["n"] == 7
+        and s["total_hours_interval"][0] <= data["total_hours"] <= s["total_hours_interval"][1]
+    )
