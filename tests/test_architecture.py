@@ -1,0 +1,100 @@
+"""House rules that keep the code easy to change: a thin CLI over a core, SQL in files."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from costplan.engine import Engine, all_queries, queries_dir
+from costplan.store import Store
+
+PACKAGE = Path(__file__).resolve().parent.parent / "costplan"
+# Presentation modules may use tabulate (and the CLI, typer); nothing else may.
+PRESENTATION = {"cli", "report", "render_costs", "render_ingest", "render_summary"}
+CORE = sorted(
+    p.stem for p in PACKAGE.glob("*.py") if p.stem not in PRESENTATION and p.stem != "__init__"
+)
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_never_imports_the_cli_stack(module: str) -> None:
+    code = (
+        f"import sys, costplan.{module}; "
+        "bad = sorted(m for m in ('typer', 'tabulate', 'costplan.cli') if m in sys.modules); "
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"costplan.{module} imports {out.stdout.strip()}"
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_never_prints(module: str) -> None:
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+    calls = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "print"
+    ]
+    assert not calls, f"costplan.{module} calls print() on line {calls[0].lineno}"
+
+
+def test_every_query_has_a_header_and_binds_its_values() -> None:
+    queries = all_queries()
+    assert queries, "the SQL library is empty"
+    for q in queries:
+        assert q.description, f"{q.name}.sql has no description"
+        text = q.sql
+        assert not re.search(r"\{[a-z_]+\}|%\([a-z_]+\)s", text), f"{q.name}.sql formats strings"
+        used = set(re.findall(r"\$([a-z_]+)", text))
+        assert used == set(q.params), f"{q.name}.sql: params header {q.params} vs used {used}"
+
+
+VALUES = {
+    "VARCHAR[]": ["Lambeth", "UME"],
+    "DATE": dt.date(2020, 6, 25),
+    "INTEGER": None,
+    "BIGINT": 0,
+    "SMALLINT": 2020,
+    "VARCHAR": None,
+    "BOOLEAN": True,
+}
+# Parameters whose meaning needs a specific value rather than any value of the type.
+NAMED_VALUES = {"period": "week", "keyword_pattern": "(?i)rave"}
+
+
+def _params_of(path: Path) -> dict[str, str]:
+    header = next(
+        (
+            line
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.startswith("-- params:")
+        ),
+        "-- params: none",
+    )
+    out: dict[str, str] = {}
+    for part in header.split(":", 1)[1].split(","):
+        bits = part.split()
+        if len(bits) >= 2:
+            out[bits[0]] = bits[1]
+    return out
+
+
+def test_every_query_runs_on_a_fixture_store(planner_store: Store) -> None:
+    """Each .sql file parses and runs against the `cad` view with values of its declared types."""
+    ran = []
+    with Engine(planner_store.snapshot()) as engine:
+        for path in sorted(queries_dir().glob("*.sql")):
+            types = _params_of(path)
+            if not all(t in VALUES for t in types.values()):
+                pytest.fail(f"{path.name}: a parameter type not covered here: {types}")
+            if "FROM cad" not in path.read_text(encoding="utf-8"):
+                continue  # queries over other logical views are run by their own tests
+            engine.rows(path.stem, **{k: NAMED_VALUES.get(k, VALUES[t]) for k, t in types.items()})
+            ran.append(path.stem)
+    assert {"count_scope", "plan_item_counts", "plan_breakdown", "tagged_refs"} <= set(ran)
