@@ -128,6 +128,9 @@ class Engine:
         self.con = duckdb.connect()
         # London calendar days and hours: the session time zone governs TIMESTAMPTZ parts.
         self.con.execute("SET TimeZone = 'Europe/London'")
+        # DuckDB draws a progress bar on STDOUT (tty or not) for queries over ~2 s, which would
+        # corrupt CSV/JSON written to a pipe; the CLI shows its own progress on stderr.
+        self.con.execute("SET enable_progress_bar = false")
         if threads:
             self.con.execute("SET threads = $n", {"n": threads})
         if self.files:

@@ -1,0 +1,336 @@
+"""`costplan summary`: exact counts, suppression that totals cannot undo, output formats, errors.
+
+Golden files live in tests/golden/summary/. Regenerate with UPDATE_GOLDEN=1 after an intended
+change to the output contract, and read the diff.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import itertools
+import json
+import os
+from html.parser import HTMLParser
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_volumes import DAYS, build_store, scan
+from typer.testing import CliRunner
+
+from costplan import volumes
+from costplan.cli import app
+from costplan.render_summary import RENDERERS, render_html
+from costplan.store import Snapshot, Store
+from costplan.summary import BY_COLUMNS, PERIODS, build, summarise
+
+GOLDEN = Path(__file__).parent / "golden" / "summary"
+TEXT_FORMATS = ("table", "csv", "json", "markdown")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    store = build_store(tmp_path_factory.mktemp("summary") / "store")
+    volumes.refresh(store)
+    return store
+
+
+def run(*args: str) -> object:
+    return CliRunner().invoke(app, list(args))
+
+
+def polars_counts(
+    snap: Snapshot,
+    period: str,
+    by: tuple[str, ...],
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> pl.DataFrame:
+    """Independent counts per period and group, straight from the partitions with Polars."""
+    df = scan(snap)
+    if date_from:
+        df = df.filter(pl.col("day") >= date_from)
+    if date_to:
+        df = df.filter(pl.col("day") <= date_to)
+    start = {
+        "day": pl.col("day"),
+        "week": pl.col("day").dt.truncate("1w"),  # Polars weeks start on Monday
+        "month": pl.col("day").dt.truncate("1mo"),
+    }[period]
+    if "tag" in by:
+        tags = pl.col("tags").fill_null([]).list.unique().list.drop_nulls()
+        none = pl.lit([None], dtype=pl.List(pl.String()))
+        df = df.with_columns(
+            pl.when(tags.list.len() == 0).then(none).otherwise(tags).alias("tag")
+        ).explode("tag")
+    out = df.group_by(start.alias("period_start"), *by).agg(pl.len().cast(pl.Int64).alias("count"))
+    return out.select("period_start", *by, "count").sort(pl.all(), nulls_last=True)
+
+
+# -- exact counts -------------------------------------------------------------------------------
+@pytest.mark.parametrize("period", PERIODS)
+def test_summary_equals_polars_for_every_by_combination(store: Store, period: str) -> None:
+    snap = store.snapshot()
+    for n in range(len(BY_COLUMNS) + 1):
+        for by in itertools.combinations(BY_COLUMNS, n):
+            s = summarise(snap, period=period, by=by)
+            got = s.cells.drop("suppressed").sort(pl.all(), nulls_last=True)
+            assert got.equals(polars_counts(snap, period, by)), (period, by)
+            assert s.source["partitions_counted_directly"] == 0
+
+
+def test_summary_with_a_date_range(store: Store) -> None:
+    snap = store.snapshot()
+    d0, d1 = dt.date(2020, 1, 1), dt.date(2020, 10, 25)
+    s = summarise(snap, period="week", by=("borough", "tag"), date_from=d0, date_to=d1)
+    want = polars_counts(snap, "week", ("borough", "tag"), d0, d1)
+    assert s.cells.drop("suppressed").sort(pl.all(), nulls_last=True).equals(want)
+
+
+def test_weeks_are_iso_weeks_starting_monday(store: Store) -> None:
+    s = summarise(store, period="week")
+    starts = s.cells["period_start"].to_list()
+    assert all(d.isoweekday() == 1 for d in starts)
+    # 2019-12-30 and 2020-01-01 share ISO week 1 of 2020; 2021-01-03 is in week 53 of 2020.
+    assert dt.date(2019, 12, 30) in starts and dt.date(2020, 12, 28) in starts
+    assert dt.date(2021, 1, 4) not in starts
+
+
+def test_summary_is_exact_without_any_refresh(tmp_path: Path) -> None:
+    """Never refreshed: every partition is counted directly, and nothing is written."""
+    store = build_store(tmp_path / "store")
+    s = summarise(store, period="month", by=("grading",))
+    assert s.source["partitions_from_table"] == 0
+    assert s.source["partitions_counted_directly"] == len(store.snapshot().partitions)
+    want = polars_counts(store.snapshot(), "month", ("grading",))
+    assert s.cells.drop("suppressed").sort(pl.all()).equals(want)
+    assert not volumes.volumes_dir(store.root).exists()
+
+
+def test_cli_json_rows(store: Store) -> None:
+    res = run("summary", "--store", str(store.root), "--by", "borough,tag", "--format", "json")
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert set(rows[0]) == {"period_start", "borough", "tag", "count"}
+    want = polars_counts(store.snapshot(), "week", ("borough", "tag"))
+    got = pl.DataFrame(rows).with_columns(pl.col("period_start").str.to_date())
+    assert got.sort(pl.all(), nulls_last=True).equals(want)
+
+
+# -- suppression --------------------------------------------------------------------------------
+def _counts(cells: dict[tuple[int, int], int]) -> pl.DataFrame:
+    rows = [
+        {"period_start": dt.date(2020, 1 + p, 1), "borough": f"B{g}", "count": n}
+        for (p, g), n in sorted(cells.items())
+        if n > 0
+    ]
+    schema = {"period_start": pl.Date(), "borough": pl.String(), "count": pl.Int64()}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _published(counts: pl.DataFrame, threshold: int) -> tuple[dict[str, str], tuple[object, ...]]:
+    s = build(counts, period="month", by=("borough",), suppress_below=threshold)
+    outputs = {fmt: RENDERERS[fmt](s) for fmt in TEXT_FORMATS}
+    totals = (s.period_totals().rows(), s.group_totals().rows(), s.grand_total())
+    # Every published total is the sum of the published cells it covers, nothing more.
+    published = s.cells.filter(~pl.col("suppressed"))
+    assert s.grand_total() == int(published["count"].sum() or 0)
+    for period, total, _ in s.period_totals().rows():
+        cells = published.filter(pl.col("period_start") == period)["count"]
+        assert (total or 0) == int(cells.sum() or 0)
+    for borough, total, _ in s.group_totals().rows():
+        assert (total or 0) == int(published.filter(pl.col("borough") == borough)["count"].sum())
+    return outputs, totals
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    threshold=st.integers(2, 12),
+    cells=st.dictionaries(
+        st.tuples(st.integers(0, 3), st.integers(0, 4)), st.integers(0, 40), min_size=1
+    ),
+    data=st.data(),
+)
+def test_no_suppressed_value_can_be_derived_from_published_totals(
+    threshold: int, cells: dict[tuple[int, int], int], data: st.DataObject
+) -> None:
+    """Indistinguishability: change any suppressed counts to any other values that would also
+    be suppressed, and every published byte (cells, row and column totals, grand total) stays
+    the same. So no combination of published figures can determine a suppressed value."""
+    base_out, base_totals = _published(_counts(cells), threshold)
+    hidden = [k for k, n in cells.items() if 0 < n < threshold]
+    for variant in ("low", "high", "random"):
+        other = dict(cells)
+        for k in hidden:
+            other[k] = {
+                "low": 1,
+                "high": threshold - 1,
+                "random": data.draw(st.integers(1, threshold - 1)),
+            }[variant]
+        out, totals = _published(_counts(other), threshold)
+        assert out == base_out and totals == base_totals
+    if hidden:
+        assert f"<{threshold}" in base_out["csv"] and f'"<{threshold}"' in base_out["json"]
+
+
+def test_suppressed_cells_are_markers_in_every_format(store: Store) -> None:
+    args = ["--by", "borough,call_source,grading", "--period", "month", "--suppress-below", "5"]
+    s = summarise(store, period="month", by=("borough", "call_source", "grading"), suppress_below=5)
+    assert 0 < s.suppressed_cells < s.cells.height
+    rows = json.loads(run("summary", "--store", str(store.root), *args, "--format", "json").stdout)
+    markers = [r for r in rows if r["count"] == "<5"]
+    assert len(markers) == s.suppressed_cells
+    assert all(isinstance(r["count"], int) and r["count"] >= 5 for r in rows if r not in markers)
+    raw = polars_counts(store.snapshot(), "month", ("borough", "call_source", "grading"))
+    assert int(raw.filter(pl.col("count") < 5).height) == s.suppressed_cells
+    assert s.grand_total() == int(raw.filter(pl.col("count") >= 5)["count"].sum())
+
+
+def test_html_chart_hides_suppressed_values() -> None:
+    base = {(0, 0): 3, (0, 1): 25, (1, 0): 30, (1, 1): 4, (2, 0): 17, (2, 1): 22}
+    other = {**base, (0, 0): 8, (1, 1): 1}
+    pages = [
+        render_html(build(_counts(c), period="month", by=("borough",), suppress_below=10))
+        for c in (base, other)
+    ]
+    assert pages[0] == pages[1]
+
+
+# -- formats ------------------------------------------------------------------------------------
+GOLDEN_CASES = {
+    "month-borough-source": [
+        "--period", "month", "--by", "borough,call_source", "--from", "2020-01-01",
+        "--to", "2020-12-31", "--suppress-below", "10",
+    ],
+    "week-tag": ["--period", "week", "--by", "tag", "--from", "2020-03-23"],
+    "day": ["--period", "day", "--to", "2020-01-01"],
+}  # fmt: skip
+SUFFIX = {"table": "txt", "csv": "csv", "json": "json", "markdown": "md"}
+
+
+@pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
+@pytest.mark.parametrize("fmt", TEXT_FORMATS)
+def test_golden_output(store: Store, case: str, fmt: str) -> None:
+    res = run("summary", "--store", str(store.root), *GOLDEN_CASES[case], "--format", fmt)
+    assert res.exit_code == 0, res.output
+    assert res.stderr == ""
+    path = GOLDEN / f"{case}.{SUFFIX[fmt]}"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(res.stdout, encoding="utf-8")
+    assert res.stdout == path.read_text(encoding="utf-8")
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.images: list[str] = []
+        self.headers: list[list[str]] = []
+        self.rows: list[int] = []
+        self._in_th = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(a.get("src") or "")
+        elif tag == "table":
+            self.headers.append([])
+            self.rows.append(0)
+        elif tag == "th":
+            self._in_th = True
+        elif tag == "tr" and self.headers and self.headers[-1]:
+            self.rows[-1] += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "th":
+            self._in_th = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_th:
+            self.headers[-1].append(data)
+
+
+def test_html_is_a_self_contained_page(store: Store, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    args = ["--period", "month", "--by", "borough", "--suppress-below", "10"]
+    res = run("summary", "--store", str(store.root), *args, "--format", "html", "--out", str(out))
+    assert res.exit_code == 0 and res.stdout == "", res.output
+    text = out.read_text(encoding="utf-8")
+    page = _Page()
+    page.feed(text)
+    assert text.startswith("<!DOCTYPE html>") and "table" in page.tags
+    assert len(page.images) == 1 and page.images[0].startswith("data:image/png;base64,")
+    png = base64.b64decode(page.images[0].split(",", 1)[1])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5_000
+    (tmp_path / "chart.png").write_bytes(png)
+    assert page.headers[0] == ["period_start", "borough", "count"]
+    s = summarise(store, period="month", by=("borough",), suppress_below=10)
+    assert page.rows[0] == s.cells.height
+    assert f"Grand total: {s.grand_total()}" in text
+    # Self-contained: nothing is fetched from anywhere.
+    assert not {"script", "link", "iframe"} & set(page.tags)
+    assert "http://" not in text and "https://" not in text and 'src="/' not in text
+
+
+def test_out_is_written_atomically(store: Store, tmp_path: Path) -> None:
+    out = tmp_path / "week.csv"
+    out.write_text("old report\n", encoding="utf-8")
+    res = run("summary", "--store", str(store.root), "--format", "csv", "--out", str(out))
+    assert res.exit_code == 0 and res.stdout == ""
+    plain = run("summary", "--store", str(store.root), "--format", "csv")
+    assert out.read_text(encoding="utf-8") == plain.stdout
+    assert [p.name for p in tmp_path.iterdir()] == ["week.csv"]  # no temporary file left
+
+
+# -- errors and help ----------------------------------------------------------------------------
+ERRORS = {
+    "bad period": ["--period", "fortnight"],
+    "bad by": ["--by", "borough,colour"],
+    "repeated by": ["--by", "tag,tag"],
+    "reversed dates": ["--from", "2020-12-01", "--to", "2020-01-01"],
+    "malformed date": ["--from", "01/02/2020"],
+    "impossible date": ["--to", "2020-02-30"],
+    "zero threshold": ["--suppress-below", "0"],
+    "bad format": ["--format", "xlsx"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(ERRORS))
+def test_errors_are_one_line_exit_2(store: Store, case: str) -> None:
+    res = run("summary", "--store", str(store.root), *ERRORS[case])
+    assert res.exit_code == 2
+    assert res.stdout == ""
+    assert res.stderr.startswith("costplan: error:") and res.stderr.count("\n") == 1
+    assert "Traceback" not in res.output
+
+
+def test_missing_store_and_directory_out(tmp_path: Path, store: Store) -> None:
+    for args in (
+        ["--store", str(tmp_path / "nowhere")],
+        ["--store", str(store.root), "--out", str(tmp_path)],
+    ):
+        res = run("summary", *args)
+        assert res.exit_code == 2, args
+        assert res.stderr.startswith("costplan: error:") and res.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("cmd", [["summary"], ["summary", "refresh"]])
+def test_help_has_an_example(cmd: list[str]) -> None:
+    res = run(*cmd, "--help")
+    assert res.exit_code == 0 and "Example:" in res.stdout
+
+
+def test_summary_help_states_the_suppression_method() -> None:
+    text = " ".join(run("summary", "--help").stdout.split())
+    assert "totals after suppression" in text and "--suppress-below" in text
+
+
+def test_by_tag_days_cover_the_dst_changes(store: Store) -> None:
+    s = summarise(store, period="day", by=("tag",), date_from=DAYS[2], date_to=DAYS[6])
+    days = set(s.cells["period_start"].to_list())
+    assert {dt.date(2020, 3, 29), dt.date(2020, 10, 25)} <= days

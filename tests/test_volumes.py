@@ -1,0 +1,445 @@
+"""The daily volume table: exact counts, incremental refresh, the fast path, cron safety.
+
+Every count is checked against an independent Polars scan of the snapshot's Parquet files.
+The fixture builders here are also used by test_summary.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from costplan import volumes
+from costplan.cli import app
+from costplan.schema import RECORD_SCHEMA, format_cad_ref, london_day_bounds
+from costplan.store import MANIFEST, Snapshot, Store
+from costplan.summary import summarise
+
+BOROUGHS = ("Barking and Dagenham", "Camden", "Lambeth")
+DAYS = (
+    dt.date(2019, 12, 30),  # a Monday in 2019 that starts ISO week 1 of 2020
+    dt.date(2020, 1, 1),
+    dt.date(2020, 3, 28),
+    dt.date(2020, 3, 29),  # BST starts: a 23-hour London day
+    dt.date(2020, 3, 30),
+    dt.date(2020, 10, 25),  # BST ends: a 25-hour London day
+    dt.date(2020, 10, 26),
+    dt.date(2021, 1, 3),  # a Sunday in ISO week 53 of 2020
+)
+TAG_SETS: tuple[list[str] | None, ...] = (
+    [],
+    [],
+    [],
+    None,
+    ["UME"],
+    ["DV"],
+    ["MH"],
+    ["DV", "MH"],
+    ["UME", "MH"],
+    ["UME", "UME"],  # a repeated tag counts once
+    ["MH", "DV", "UME"],
+)
+SOURCES = ("999", "101", "online", "police")
+GRADINGS = ("I", "S", "E", "R")
+EXTRA_DAY = dt.date(2020, 6, 25)
+
+
+def make_frame(
+    boroughs: Sequence[str] = BOROUGHS,
+    days: Sequence[dt.date] = DAYS,
+    *,
+    seed: int = 11,
+    mean: int = 40,
+) -> pl.DataFrame:
+    """Deterministic CAD rows (RECORD_SCHEMA): a varying number per borough-day, so that some
+    groups are small enough to be suppressed; timestamps spread over the whole London day."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for day in days:
+        start, end = london_day_bounds(day)
+        span = int((end - start).total_seconds())
+        for borough in boroughs:
+            n = int(rng.integers(mean // 4, mean * 2))
+            secs = np.sort(rng.integers(0, span, n))
+            created = [start + dt.timedelta(seconds=int(s)) for s in secs]
+            tags = [TAG_SETS[i] for i in rng.integers(0, len(TAG_SETS), n)]
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "cad_ref": [format_cad_ref(i + 1, day) for i in range(n)],
+                        "created_at": created,
+                        "day": [day] * n,
+                        "call_source": rng.choice(SOURCES, n, p=[0.45, 0.35, 0.15, 0.05]),
+                        "grading": rng.choice(GRADINGS, n, p=[0.2, 0.4, 0.3, 0.1]),
+                        "opening_code": ["NOISE"] * n,
+                        "closing_code": ["NOISE"] * n,
+                        "tags": tags,
+                        "linked_to": [[] for _ in range(n)],
+                        "summary": ["caller reports noise"] * n,
+                        "borough": [borough] * n,
+                        "year": [day.year] * n,
+                    },
+                    schema=RECORD_SCHEMA,
+                )
+            )
+    return pl.concat(frames)
+
+
+def build_store(root: Path, frame: pl.DataFrame | None = None) -> Store:
+    """A store at root holding `frame` (default: make_frame()), in one commit."""
+    store = Store.open(root, create=True)
+    with store.writer() as txn:
+        txn.add(make_frame() if frame is None else frame)
+        txn.commit()
+    return store
+
+
+def add_rows(store: Store, frame: pl.DataFrame) -> list[str]:
+    """Commit more rows; returns the partition keys the commit rewrote."""
+    with store.writer() as txn:
+        txn.add(frame)
+        return txn.commit().partitions_rewritten
+
+
+def scan(snap: Snapshot) -> pl.DataFrame:
+    """All records of a snapshot, read independently of costplan (Polars, hive paths)."""
+    return pl.scan_parquet(snap.files(), hive_partitioning=True).collect()
+
+
+def direct_count(
+    snap: Snapshot,
+    boroughs: Sequence[str],
+    date_from: dt.date,
+    date_to: dt.date,
+    tags: Sequence[str] | None = None,
+    call_sources: Sequence[str] | None = None,
+) -> int:
+    """The fast path's contract, computed straight from the partitions with Polars."""
+    df = scan(snap).filter(
+        pl.col("borough").is_in(list(boroughs)), pl.col("day").is_between(date_from, date_to)
+    )
+    if call_sources:
+        df = df.filter(pl.col("call_source").is_in(list(call_sources)))
+    if tags:
+        hit = pl.col("tags").list.eval(pl.element().is_in(list(tags))).list.any()
+        df = df.filter(hit.fill_null(False))
+    return df.height
+
+
+def table_frame(root: Path) -> pl.DataFrame:
+    """The committed volume table, in a canonical order (tag sets as text for sorting)."""
+    state = volumes.read_state(root)
+    files = [str(volumes.volumes_dir(root) / e.path) for e in state.partitions.values()]
+    df = pl.read_parquet(files) if files else pl.DataFrame(schema=volumes.VOLUME_SCHEMA)
+    return df.with_columns(pl.col("tagset").list.join("+")).sort(pl.all())
+
+
+def expected_table(snap: Snapshot) -> pl.DataFrame:
+    """What the volume table must hold, from an independent Polars group-by."""
+    tagset = pl.col("tags").fill_null([]).list.unique().list.drop_nulls().list.sort()
+    return (
+        scan(snap)
+        .group_by("borough", "day", "call_source", "grading", tagset.list.join("+").alias("tagset"))
+        .agg(pl.len().cast(pl.Int64).alias("n"))
+        .select(list(volumes.VOLUME_SCHEMA))
+        .sort(pl.all())
+    )
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Store:
+    return build_store(tmp_path / "store")
+
+
+# -- building and refreshing ------------------------------------------------------------------
+def test_refresh_builds_the_exact_table(store: Store) -> None:
+    result = volumes.refresh(store)
+    snap = store.snapshot()
+    assert sorted(result.recounted) == sorted(snap.partitions)
+    assert table_frame(store.root).equals(expected_table(snap))
+    assert int(table_frame(store.root)["n"].sum()) == snap.total_rows  # one tag set per CAD
+    assert volumes.is_fresh(snap)
+    # Volume files are named by a hash and a token, never by the borough text.
+    names = [p.name for p in (volumes.volumes_dir(store.root) / "parts").iterdir()]
+    assert names and not any("Camden" in n or "Barking" in n for n in names)
+
+
+def test_second_refresh_recounts_nothing(store: Store) -> None:
+    volumes.refresh(store)
+    again = volumes.refresh(store)
+    assert again.recounted == [] and again.dropped == []
+    assert again.unchanged == len(store.snapshot().partitions)
+
+
+def test_incremental_refresh_recounts_only_the_changed_partition(store: Store) -> None:
+    volumes.refresh(store)
+    rewritten = add_rows(store, make_frame(["Camden"], [EXTRA_DAY], seed=5))
+    assert rewritten == ["Camden|2020"]
+    result = volumes.refresh(store)
+    assert result.recounted == ["Camden|2020"]
+    assert result.unchanged == len(store.snapshot().partitions) - 1
+    incremental = table_frame(store.root)
+    assert incremental.equals(expected_table(store.snapshot()))
+    full = volumes.refresh(store, full=True)
+    assert sorted(full.recounted) == sorted(store.snapshot().partitions)
+    assert table_frame(store.root).equals(incremental)
+
+
+def test_removed_partition_is_dropped(store: Store) -> None:
+    volumes.refresh(store)
+    snap = store.snapshot()
+    # The store has no delete command yet: publish a manifest without one partition.
+    parts = {k: p for k, p in snap.partitions.items() if k != "Lambeth|2021"}
+    store._write_manifest(
+        Snapshot(**{**snap.__dict__, "version": snap.version + 1, "partitions": parts})
+    )
+    result = volumes.refresh(store)
+    assert result.dropped == ["Lambeth|2021"] and result.recounted == []
+    assert "Lambeth|2021" not in volumes.read_state(store.root).partitions
+    assert table_frame(store.root).equals(expected_table(store.snapshot()))
+
+
+def test_damaged_state_reads_as_empty_and_is_rebuilt(store: Store) -> None:
+    volumes.refresh(store)
+    (volumes.volumes_dir(store.root) / volumes.STATE).write_text("{not json", encoding="utf-8")
+    snap = store.snapshot()
+    assert not volumes.is_fresh(snap)
+    scope = {"boroughs": ["Camden"], "date_from": DAYS[0], "date_to": DAYS[-1]}
+    assert volumes.count(snap, **scope) is None
+    assert sorted(volumes.refresh(store).recounted) == sorted(snap.partitions)
+    assert volumes.count(snap, **scope) == direct_count(snap, **scope)
+
+
+# -- the fast path ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def fresh_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
+    store = build_store(tmp_path_factory.mktemp("fast") / "store")
+    volumes.refresh(store)
+    return store.snapshot()
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    boroughs=st.lists(
+        st.sampled_from(BOROUGHS + ("Hackney",)), min_size=1, max_size=3, unique=True
+    ),
+    span=st.tuples(st.sampled_from(DAYS), st.sampled_from(DAYS)),
+    tags=st.none() | st.lists(st.sampled_from(["UME", "DV", "MH", "ZZ"]), min_size=1, max_size=3),
+    sources=st.none() | st.lists(st.sampled_from(SOURCES), min_size=1, max_size=2),
+)
+def test_fast_path_equals_direct_count(
+    fresh_snapshot: Snapshot,
+    boroughs: list[str],
+    span: tuple[dt.date, dt.date],
+    tags: list[str] | None,
+    sources: list[str] | None,
+) -> None:
+    d0, d1 = min(span), max(span)
+    fast = volumes.count(
+        fresh_snapshot, boroughs=boroughs, date_from=d0, date_to=d1, tags=tags, call_sources=sources
+    )
+    assert fast == direct_count(fresh_snapshot, boroughs, d0, d1, tags, sources)
+
+
+def test_any_of_several_tags_counts_a_cad_once(fresh_snapshot: Snapshot) -> None:
+    scope = {"boroughs": list(BOROUGHS), "date_from": DAYS[0], "date_to": DAYS[-1]}
+    ume = volumes.count(fresh_snapshot, **scope, tags=["UME"])
+    mh = volumes.count(fresh_snapshot, **scope, tags=["MH"])
+    both = volumes.count(fresh_snapshot, **scope, tags=["UME", "MH"])
+    assert ume and mh and both
+    assert max(ume, mh) < both < ume + mh  # CADs tagged UME and MH are counted once
+    assert both == direct_count(fresh_snapshot, tags=["UME", "MH"], **scope)
+
+
+def test_fast_path_falls_back_after_an_unseen_ingest(store: Store) -> None:
+    volumes.refresh(store)
+    camden = {"boroughs": ["Camden"], "date_from": dt.date(2020, 1, 1), "date_to": EXTRA_DAY}
+    lambeth = {**camden, "boroughs": ["Lambeth"]}
+    before = volumes.count(store, **camden)
+    add_rows(store, make_frame(["Camden"], [EXTRA_DAY], seed=5))
+    snap = store.snapshot()
+    # Camden 2020 changed: the fast path refuses; the caller must read the partitions.
+    assert volumes.count(snap, **camden) is None
+    assert not volumes.is_fresh(snap, ["Camden"], [2020])
+    assert volumes.is_fresh(snap, ["Camden"], [2021]) and volumes.is_fresh(snap, ["Lambeth"], None)
+    assert volumes.count(snap, **lambeth) == direct_count(snap, **lambeth)
+    # The summary never serves stale figures: it counts the changed partition directly.
+    s = summarise(snap, period="month", by=["borough"])
+    assert s.source["partitions_counted_directly"] == 1
+    total = s.cells.filter(pl.col("borough") == "Camden")["count"].sum()
+    assert total == direct_count(snap, ["Camden"], DAYS[0], DAYS[-1])
+    # After a refresh the fast path answers again, with the new rows.
+    volumes.refresh(store)
+    after = volumes.count(snap, **camden)
+    assert after == direct_count(snap, **camden) and before is not None and after > before
+
+
+def test_fast_path_edge_scopes(fresh_snapshot: Snapshot) -> None:
+    d = DAYS[3]
+    assert volumes.count(fresh_snapshot, boroughs=[], date_from=d, date_to=d) == 0
+    assert volumes.count(fresh_snapshot, boroughs=["Camden"], date_from=d, date_to=DAYS[0]) == 0
+    never = dt.date(1999, 1, 1)
+    assert volumes.count(fresh_snapshot, boroughs=["Camden"], date_from=never, date_to=never) == 0
+    assert volumes.count(fresh_snapshot, boroughs=["Camden"], date_from=d, date_to=d, tags=[]) == (
+        direct_count(fresh_snapshot, ["Camden"], d, d)
+    )
+
+
+def test_never_refreshed_is_not_fresh(store: Store) -> None:
+    snap = store.snapshot()
+    assert not volumes.is_fresh(snap)
+    assert volumes.count(snap, boroughs=["Camden"], date_from=DAYS[0], date_to=DAYS[0]) is None
+
+
+# -- cron safety ----------------------------------------------------------------------------------
+def test_concurrent_refresh_exits_zero_with_a_message(store: Store) -> None:
+    started, release = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def slow(done: int, total: int, key: str) -> None:
+        started.set()
+        release.wait(10)
+
+    def first() -> None:
+        outcome["result"] = volumes.refresh(store, progress=slow)
+
+    worker = threading.Thread(target=first)
+    worker.start()
+    try:
+        assert started.wait(10)
+        res = CliRunner().invoke(app, ["summary", "refresh", "--store", str(store.root)])
+        assert res.exit_code == 0
+        assert res.stderr.strip() == "another refresh is running; nothing to do"
+        assert volumes.refresh(store).skipped
+    finally:
+        release.set()
+        worker.join(10)
+    first_result = outcome["result"]
+    assert isinstance(first_result, volumes.RefreshResult) and not first_result.skipped
+    assert table_frame(store.root).equals(expected_table(store.snapshot()))
+
+
+def test_exception_before_the_state_swap_keeps_the_previous_table(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    volumes.refresh(store)
+    state_before = (volumes.volumes_dir(store.root) / volumes.STATE).read_text()
+    old_snap = store.snapshot()
+    old_table = table_frame(store.root)
+    add_rows(store, make_frame(["Camden", "Lambeth"], [EXTRA_DAY], seed=6))
+
+    def boom(*args: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(volumes, "_write_state", boom)
+    with pytest.raises(OSError):
+        volumes.refresh(store)
+    monkeypatch.undo()
+    assert (volumes.volumes_dir(store.root) / volumes.STATE).read_text() == state_before
+    assert table_frame(store.root).equals(old_table)
+    scope = {"boroughs": ["Camden"], "date_from": DAYS[0], "date_to": DAYS[-1]}
+    assert volumes.count(old_snap, **scope) == direct_count(old_snap, **scope)
+    assert volumes.count(store.snapshot(), **scope) is None  # not fresh for the new data
+    # The next refresh removes the orphans and finishes the job.
+    assert sorted(volumes.refresh(store).recounted) == ["Camden|2020", "Lambeth|2020"]
+    assert table_frame(store.root).equals(expected_table(store.snapshot()))
+    live = {e.path.split("/")[-1] for e in volumes.read_state(store.root).partitions.values()}
+    retired = {r["path"].split("/")[-1] for r in volumes.read_state(store.root).retired}
+    assert {p.name for p in (volumes.volumes_dir(store.root) / "parts").iterdir()} == live | retired
+
+
+def test_sigkilled_refresh_leaves_the_previous_table(store: Store) -> None:
+    volumes.refresh(store)
+    old_table = table_frame(store.root)
+    add_rows(store, make_frame(list(BOROUGHS), [EXTRA_DAY], seed=7))
+    script = textwrap.dedent(
+        """
+        import os, signal, sys
+        from costplan import volumes
+        from costplan.store import Store
+
+        def die(done, total, key):
+            if done == 2:  # two new volume files written, state not yet swapped
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        volumes.refresh(Store.open(sys.argv[1]), progress=die)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(store.root)], timeout=60)
+    assert proc.returncode == -9
+    assert table_frame(store.root).equals(old_table)
+    assert len(list((volumes.volumes_dir(store.root) / "parts").iterdir())) > len(
+        volumes.read_state(store.root).partitions
+    )  # the killed run's orphans are there...
+    volumes.refresh(store)
+    assert table_frame(store.root).equals(expected_table(store.snapshot()))
+    state = volumes.read_state(store.root)
+    expected_files = {e.path for e in state.partitions.values()}
+    expected_files |= {r["path"] for r in state.retired}
+    on_disk = {f"parts/{p.name}" for p in (volumes.volumes_dir(store.root) / "parts").iterdir()}
+    assert on_disk == expected_files  # ...and the next refresh removed them
+
+
+def test_a_failed_partition_is_reported_and_the_rest_committed(store: Store) -> None:
+    volumes.refresh(store)
+    add_rows(store, make_frame(["Camden", "Lambeth"], [EXTRA_DAY], seed=8))
+    snap = store.snapshot()
+    bad = snap.partitions["Camden|2020"].files[0].path
+    (store.root / bad).write_bytes(b"this is not parquet")
+    with pytest.raises(volumes.RefreshFailedError) as err:
+        volumes.refresh(store)
+    assert list(err.value.result.failed) == ["Camden|2020"]
+    assert err.value.result.recounted == ["Lambeth|2020"]
+    assert volumes.is_fresh(store.snapshot(), ["Lambeth"]) and not volumes.is_fresh(
+        store.snapshot(), ["Camden"], [2020]
+    )
+    res = CliRunner().invoke(app, ["summary", "refresh", "--store", str(store.root)])
+    assert res.exit_code == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("costplan: error: 1 partition(s) could not")
+    assert "Camden|2020" in lines[0] and "Traceback" not in res.output
+
+
+def test_unreadable_store_exits_2_with_one_line(tmp_path: Path, store: Store) -> None:
+    (store.root / MANIFEST).write_text("{broken", encoding="utf-8")
+    for target in (store.root, tmp_path / "missing"):
+        res = CliRunner().invoke(app, ["summary", "refresh", "--store", str(target)])
+        assert res.exit_code == 2
+        assert res.stderr.startswith("costplan: error:") and res.stderr.count("\n") == 1
+        assert "Traceback" not in res.output
+
+
+def test_cli_refresh_is_quiet_when_not_a_terminal(store: Store) -> None:
+    res = CliRunner().invoke(app, ["summary", "refresh", "--store", str(store.root)])
+    assert res.exit_code == 0 and res.stdout == "" and res.stderr == ""
+    assert volumes.is_fresh(store.snapshot())
+    full = CliRunner().invoke(app, ["summary", "refresh", "--full", "--store", str(store.root)])
+    assert full.exit_code == 0
+    state = json.loads((volumes.volumes_dir(store.root) / volumes.STATE).read_text())
+    assert state["store_version"] == store.snapshot().version
+
+
+def test_store_writer_ignores_the_volume_directory(store: Store) -> None:
+    """The store's garbage collector must never delete the volume table's files."""
+    volumes.refresh(store)
+    files = sorted(p.name for p in (volumes.volumes_dir(store.root) / "parts").iterdir())
+    add_rows(store, make_frame(["Lambeth"], [EXTRA_DAY], seed=9))
+    assert sorted(p.name for p in (volumes.volumes_dir(store.root) / "parts").iterdir()) == files
+    shutil.rmtree(volumes.volumes_dir(store.root))
+    assert volumes.count(store, boroughs=["Camden"], date_from=DAYS[0], date_to=DAYS[0]) is None
