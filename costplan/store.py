@@ -93,6 +93,10 @@ class Partition:
     year: int
     files: tuple[FileEntry, ...]
     version: int  # manifest version that last rewrote this partition
+    # What that rewrite changed, so derived tables can refresh just the changed days: the files
+    # it replaced, and the London days of the rows it added (None: unknown, recount it all).
+    replaced: tuple[str, ...] = ()
+    added_days: tuple[str, str] | None = None
 
     @property
     def rows(self) -> int:
@@ -165,6 +169,8 @@ def _parse_snapshot(root: Path, doc: dict[str, Any]) -> Snapshot:
             year=int(p["year"]),
             files=tuple(FileEntry(**f) for f in p["files"]),
             version=int(p.get("version", 0)),
+            replaced=tuple(p.get("replaced", ())),
+            added_days=tuple(p["added_days"]) if p.get("added_days") else None,  # type: ignore[arg-type]
         )
         for key, p in doc.get("partitions", {}).items()
     }
@@ -195,6 +201,8 @@ def _snapshot_doc(snap: Snapshot) -> dict[str, Any]:
                 "version": p.version,
                 "rows": p.rows,
                 "files": [f.__dict__ for f in p.files],
+                "replaced": list(p.replaced),
+                "added_days": list(p.added_days) if p.added_days else None,
             }
             for key, p in sorted(snap.partitions.items())
         },
@@ -330,6 +338,7 @@ class Transaction:
     _ingests: list[dict[str, Any]] = field(default_factory=list)
     _rows: dict[str, int] = field(default_factory=dict)
     _buffer: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
+    _days: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     _buffered: int = 0
     _n: int = 0
 
@@ -401,6 +410,9 @@ class Transaction:
             key = partition_key(str(borough), int(year))  # type: ignore[call-overload]
             self._buffer.setdefault(key, []).append(part)
             self._rows[key] = self._rows.get(key, 0) + part.height
+            lo, hi = part["day"].min(), part["day"].max()
+            old = self._days.get(key)
+            self._days[key] = (min(old[0], lo), max(old[1], hi)) if old else (lo, hi)  # type: ignore[type-var]
         self._buffered += frame.height
         if self._buffered >= SPILL_ROWS:
             self._spill()
@@ -482,7 +494,15 @@ class Transaction:
         for key, entry in merged:
             borough, year_s = key.split("|")
             old = parts.get(key)
-            parts[key] = Partition(borough, int(year_s), (entry,), version)
+            lo, hi = self._days[key]
+            parts[key] = Partition(
+                borough,
+                int(year_s),
+                (entry,),
+                version,
+                replaced=tuple(f.path for f in old.files) if old else (),
+                added_days=(lo.isoformat(), hi.isoformat()),
+            )
             staged_moves.append((self.staging / "out" / entry.path, root / entry.path))
             rows_written += self._rows[key]
             if old is not None:
@@ -525,6 +545,7 @@ class Transaction:
         self._buffer.clear()
         self._buffered = 0
         self._rows.clear()
+        self._days.clear()
         self._quarantine.clear()
         self._ingests.clear()
         return CommitResult(

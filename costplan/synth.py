@@ -848,7 +848,8 @@ def _tables(planted_locations: tuple[tuple[str, str, tuple[str, ...]], ...]) -> 
 
     tag_lists = pl.Series(
         "tags",
-        [[t for k, t in enumerate(TAGS) if mask >> k & 1] for mask in range(1 << len(TAGS))],
+        # Sorted, as the store keeps tag lists (a tag set is then one canonical value).
+        [sorted(t for k, t in enumerate(TAGS) if mask >> k & 1) for mask in range(1 << len(TAGS))],
         dtype=pl.List(pl.String),
     )
     return _Tables(
