@@ -14,7 +14,17 @@ sum over tag sets meeting {T1, T2}: all exact, with no double counting of multi-
 
 Freshness: state.json records, per store partition, the manifest ``version`` and the file paths
 it was counted from. A partition whose manifest entry still matches is fresh; a refresh recounts
-only the others and drops removed ones, so a daily ingest costs about one partition per borough.
+only the others and drops removed ones.
+
+Day-granular refresh: the store rewrites a whole partition on every commit, but it only ever
+appends rows, and it records which files a rewrite replaced and which London days its new rows
+fall on. When the table counted exactly the replaced files (it is one rewrite behind), every day
+outside the added range is unchanged, so a refresh recounts just those days from the new file
+and carries the other days' rows over from the previous volume file. A nightly ingest of one day
+therefore counts that day's rows, not the year's (each changed partition's volume file is still
+rewritten whole: one file per store partition). Anything else (never counted, two or more rewrites
+behind, no recorded days, or a result whose total disagrees with the manifest's row count) is
+recounted whole.
 
 Crash safety mirrors the store: new volume files get unique names, state.json is replaced with
 os.replace() last, and files the new state no longer needs are kept for a grace period (a reader
@@ -43,6 +53,9 @@ import polars as pl
 from costplan.engine import Engine
 from costplan.errors import CostplanError, StoreError
 from costplan.store import RETIRE_GRACE_SECONDS, Partition, Snapshot, Store, partition_key
+
+# An inclusive range of London days.
+Days = tuple[dt.date, dt.date]
 
 VOLUMES_DIR = "volumes"
 STATE = "state.json"
@@ -120,12 +133,17 @@ class RefreshResult:
 
     Attributes:
         skipped: another refresh held the lock, so this one did nothing.
-        recounted: keys ("borough|year") of the partitions counted from the store.
+        recounted: keys ("borough|year") of the partitions counted from the store, whole or by
+            day, sorted.
         dropped: keys of partitions removed from the store since the last refresh.
         unchanged: how many partitions were already fresh.
         failed: key -> error for partitions that could not be counted.
         store_version: the manifest version the table now reflects.
         seconds: wall time.
+        incremental: key -> (lo, hi) ISO London days, for the partitions of `recounted` whose
+            days lo..hi alone were recounted (the rest of their volumes were carried over).
+            The others in `recounted` were recounted whole.
+        rows_counted: store rows the recounts read into the table (the cost that scales).
     """
 
     skipped: bool = False
@@ -135,6 +153,8 @@ class RefreshResult:
     failed: dict[str, str] = field(default_factory=dict)
     store_version: int | None = None
     seconds: float = 0.0
+    incremental: dict[str, tuple[str, str]] = field(default_factory=dict)
+    rows_counted: int = 0
 
 
 def volumes_dir(root: Path | str) -> Path:
@@ -253,6 +273,11 @@ def _count_batch(snapshot: Snapshot, parts: Sequence[Partition]) -> dict[str, pl
     """Volumes of several partitions from one query, split per partition key."""
     with Engine(_only(snapshot, parts)) as engine:
         frame = engine.frame("volume_counts")
+    return _split(frame, parts)
+
+
+def _split(frame: pl.DataFrame, parts: Sequence[Partition]) -> dict[str, pl.DataFrame]:
+    """A volume_counts result split per partition key (empty frames for partitions it lacks)."""
     empty = pl.DataFrame(schema=VOLUME_SCHEMA)
     out = {partition_key(p.borough, p.year): empty for p in parts}
     for (borough, year), part in frame.partition_by(
@@ -306,6 +331,107 @@ def _count_each(
 
 def _key(part: Partition) -> str:
     return partition_key(part.borough, part.year)
+
+
+# -- counting some days of some partitions ------------------------------------------------------
+def _day_range(part: Partition, entry: VolumeEntry | None) -> Days | None:
+    """The London days to recount if the table is exactly one rewrite behind `part`, else None.
+
+    That is when the table's entry was counted from exactly the files the partition's latest
+    rewrite replaced, and the rewrite recorded the days of the rows it added. The store only
+    appends, so every row on another day is one the entry already counted.
+    """
+    if entry is None or part.added_days is None or not part.replaced:
+        return None
+    if entry.source_files != part.replaced:
+        return None
+    try:
+        lo, hi = (dt.date.fromisoformat(d) for d in part.added_days)
+    except (TypeError, ValueError):
+        return None
+    return (lo, hi) if lo <= hi else None
+
+
+def _estimated_rows(part: Partition, days: Days) -> int:
+    """Rows of `part` on `days`, assuming rows spread evenly over the file's days."""
+    span = [f for f in part.files if f.min_day and f.max_day]
+    if not span:
+        return part.rows
+    first = min(dt.date.fromisoformat(f.min_day) for f in span)  # type: ignore[arg-type]
+    last = max(dt.date.fromisoformat(f.max_day) for f in span)  # type: ignore[arg-type]
+    share = ((days[1] - days[0]).days + 1) / ((last - first).days + 1)
+    return max(1, int(part.rows * min(1.0, share)))
+
+
+def _day_batches(items: Sequence[tuple[Partition, Days]]) -> Iterator[list[tuple[Partition, Days]]]:
+    """Batches of BATCH_ROWS estimated rows in range: one batch for a nightly ingest."""
+    batch: list[tuple[Partition, Days]] = []
+    rows = 0
+    for item in items:
+        n = _estimated_rows(*item)
+        if batch and rows + n > BATCH_ROWS:
+            yield batch
+            batch, rows = [], 0
+        batch.append(item)
+        rows += n
+    if batch:
+        yield batch
+
+
+def _count_days_batch(
+    snapshot: Snapshot, items: Sequence[tuple[Partition, Days]]
+) -> dict[str, pl.DataFrame]:
+    """Volumes of each partition's own day range, from one query over all their files."""
+    parts = [p for p, _ in items]
+    ranges = pl.DataFrame(
+        {
+            "borough": [p.borough for p in parts],
+            "year": [p.year for p in parts],
+            "lo": [d[0] for _, d in items],
+            "hi": [d[1] for _, d in items],
+        },
+        schema={"borough": pl.String(), "year": pl.Int16(), "lo": pl.Date(), "hi": pl.Date()},
+    )
+    with Engine(_only(snapshot, parts)) as engine:
+        engine.con.register("refresh_days", ranges.to_arrow())
+        frame = engine.frame(
+            "volume_counts_days",
+            day_from=min(d[0] for _, d in items),
+            day_to=max(d[1] for _, d in items),
+        )
+    return _split(frame, parts)
+
+
+def _count_days_each(
+    snapshot: Snapshot, items: Sequence[tuple[Partition, Days]]
+) -> Iterator[tuple[Partition, Days, pl.DataFrame | Exception]]:
+    """(partition, days, volumes of those days) for each item, or an error in place of volumes.
+
+    As _count_each: a failed batch is retried one partition at a time.
+    """
+    for batch in _day_batches(items):
+        try:
+            frames = _count_days_batch(snapshot, batch)
+        except _COUNT_ERRORS as exc:
+            if len(batch) == 1:
+                yield batch[0][0], batch[0][1], exc
+                continue
+            for part, days in batch:
+                try:
+                    yield part, days, _count_days_batch(snapshot, [(part, days)])[_key(part)]
+                except _COUNT_ERRORS as one:
+                    yield part, days, one
+            continue
+        for part, days in batch:
+            yield part, days, frames[_key(part)]
+
+
+def _carry_over(path: Path, days: Days, recounted: pl.DataFrame) -> pl.DataFrame:
+    """A partition's new volumes: the old file's rows outside `days`, plus the recounted days."""
+    old = pl.read_parquet(path, hive_partitioning=False)
+    inside = pl.col("day").is_between(days[0], days[1]).fill_null(False)
+    kept = old.filter(~inside).select(list(VOLUME_SCHEMA))
+    return pl.concat([kept.cast(VOLUME_SCHEMA), recounted])  # type: ignore[arg-type]
 
 
 def count_partitions(snapshot: Snapshot, parts: Sequence[Partition]) -> pl.DataFrame:
@@ -398,17 +524,20 @@ def refresh(
     """Bring the daily volume table up to date with the store's current snapshot.
 
     Only partitions whose manifest entry changed since the last refresh are recounted (all of
-    them with `full`); partitions removed from the store are dropped. Safe to run from cron:
-    a second concurrent refresh returns at once with ``skipped=True``.
+    them with `full`); partitions removed from the store are dropped. A changed partition the
+    table is exactly one rewrite behind is recounted by day: only the London days its latest
+    rewrite added rows to are counted from the store (all such partitions in one query), and
+    its other days' volumes are carried over. Other changed partitions are recounted whole.
+    Safe to run from cron: a second concurrent refresh returns at once with ``skipped=True``.
 
     Args:
         store: the store to summarise; the table lives in STORE/volumes.
-        full: recount every partition (a rebuild), not only the changed ones.
+        full: recount every partition whole (a rebuild), not only the changed days.
         wait: seconds to wait for a running refresh before skipping (0: do not wait).
         progress: called after each recounted partition with (done, total, key).
 
     Returns:
-        What was recounted, dropped and kept.
+        What was recounted (and how), dropped and kept.
 
     Raises:
         StoreError: the store's manifest is unreadable.
@@ -427,20 +556,28 @@ def refresh(
             todo = snap.select()
         else:
             todo = stale_partitions(snap, state=old)
+        by_day: list[tuple[Partition, Days]] = []
+        whole: list[Partition] = []
+        for part in todo:
+            days = None if full else _day_range(part, old.partitions.get(_key(part)))
+            if days is None:
+                whole.append(part)
+            else:
+                by_day.append((part, days))
         result = RefreshResult(store_version=snap.version)
         entries = dict(old.partitions)
         retired = list(old.retired)
         now = time.time()
+        done = 0
 
         def retire(key: str) -> None:
             gone = entries.pop(key, None)
             if gone is not None:
                 retired.append({"path": gone.path, "retired_at": now})
 
-        for key in sorted(set(entries) - set(snap.partitions)):
-            retire(key)
-            result.dropped.append(key)
-        for i, (part, got) in enumerate(_count_each(snap, todo), start=1):
+        def record(part: Partition, got: pl.DataFrame | Exception, days: Days | None) -> None:
+            """Write one partition's new volume file and stage its entry (or its failure)."""
+            nonlocal done
             key = _key(part)
             try:
                 if isinstance(got, Exception):
@@ -462,8 +599,34 @@ def refresh(
                     rows=got.height,
                 )
                 result.recounted.append(key)
+                if days is not None:
+                    result.incremental[key] = (days[0].isoformat(), days[1].isoformat())
+            done += 1
             if progress is not None:
-                progress(i, len(todo), key)
+                progress(done, len(todo), key)
+
+        for key in sorted(set(entries) - set(snap.partitions)):
+            retire(key)
+            result.dropped.append(key)
+        for part, days, got in _count_days_each(snap, by_day):
+            if isinstance(got, Exception):
+                whole.append(part)  # recounting it whole reports the error, if it persists
+                continue
+            try:
+                merged = _carry_over(vdir / old.partitions[_key(part)].path, days, got)
+            except (*_COUNT_ERRORS, OSError):
+                whole.append(part)  # the previous volume file is gone or damaged
+                continue
+            if int(merged["n"].sum()) != part.rows:
+                whole.append(part)  # not an append-only rewrite after all: never guess
+                continue
+            result.rows_counted += int(got["n"].sum())
+            record(part, merged, days)
+        for part, got in _count_each(snap, whole):
+            if not isinstance(got, Exception):
+                result.rows_counted += int(got["n"].sum())
+            record(part, got, None)
+        result.recounted.sort()
         result.unchanged = len(snap.partitions) - len(todo)
         changed = result.recounted or result.dropped or len(retired) != len(before.retired)
         if changed or old.store_version != snap.version:
