@@ -19,13 +19,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import polars as pl
 
 from costplan.errors import QueryError, StoreError
 from costplan.store import Snapshot
+
+if TYPE_CHECKING:
+    import polars as pl
 
 # Column list of the logical view; the partition keys come from the hive paths, cast to pinned
 # types so a year is always SMALLINT and a borough always VARCHAR whatever the path looks like.

@@ -29,9 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from costplan import __version__
 from costplan.engine import Engine
@@ -44,11 +42,17 @@ from costplan.estimate import (
     records_within_limit,
     review_activities,
 )
+from costplan.lazy import lazy
 from costplan.regimes import Regime
 from costplan.request import Item, Request
 from costplan.sampling import SampleAssessment, SampleStats, assess
 from costplan.store import Snapshot
 from costplan.units import round2, to_decimal
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")  # `check` never needs it
 
 CONFIG_PATH = Path(__file__).parent / "config" / "planner.toml"
 
@@ -731,12 +735,14 @@ def count_scope(
     """
     from costplan import volumes  # optional fast path; absent table means partitions
 
-    fast = volumes.count(
-        snapshot, boroughs=boroughs, date_from=date_from, date_to=date_to, tags=tags or None
-    )
-    if fast is not None:
-        return int(fast), "volumes"
     years = range(date_from.year, date_to.year + 1)
+    # is_fresh reads one small JSON file; only a fresh table is worth opening.
+    if volumes.is_fresh(snapshot, boroughs, years):
+        fast = volumes.count(
+            snapshot, boroughs=boroughs, date_from=date_from, date_to=date_to, tags=tags or None
+        )
+        if fast is not None:
+            return int(fast), "volumes"
     with Engine(snapshot, boroughs=boroughs, years=years) as engine:
         n = engine.scalar(
             "count_scope",

@@ -10,9 +10,15 @@ import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import polars as pl
+from costplan.lazy import lazy
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")  # imported on first use: `check` never needs it (costplan/lazy.py)
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -149,26 +155,49 @@ INCIDENT_CODES: tuple[str, ...] = (
 # Stored columns, in order. `day` is the Europe/London calendar day of created_at, stored so
 # that a "day" is never recomputed with a different time zone. `borough` and `year` are the hive
 # partition keys and live in the directory names, not inside the files.
-STORED_SCHEMA: dict[str, pl.DataType] = {
-    "cad_ref": pl.String(),
-    "created_at": pl.Datetime("us", "UTC"),
-    "day": pl.Date(),
-    "call_source": pl.String(),
-    "grading": pl.String(),
-    "opening_code": pl.String(),
-    "closing_code": pl.String(),
-    "tags": pl.List(pl.String()),
-    "linked_to": pl.List(pl.String()),
-    "summary": pl.String(),
-}
+STORED_COLUMNS: tuple[str, ...] = (
+    "cad_ref",
+    "created_at",
+    "day",
+    "call_source",
+    "grading",
+    "opening_code",
+    "closing_code",
+    "tags",
+    "linked_to",
+    "summary",
+)
 PARTITION_KEYS: tuple[str, ...] = ("borough", "year")
-# The full logical record (what the `cad` view exposes).
-RECORD_SCHEMA: dict[str, pl.DataType] = {
-    **STORED_SCHEMA,
-    "borough": pl.String(),
-    "year": pl.Int16(),
-}
-RECORD_COLUMNS: tuple[str, ...] = tuple(RECORD_SCHEMA)
+RECORD_COLUMNS: tuple[str, ...] = (*STORED_COLUMNS, *PARTITION_KEYS)
+
+
+def _polars_schemas() -> dict[str, dict[str, pl.DataType]]:
+    stored: dict[str, pl.DataType] = {
+        "cad_ref": pl.String(),
+        "created_at": pl.Datetime("us", "UTC"),
+        "day": pl.Date(),
+        "call_source": pl.String(),
+        "grading": pl.String(),
+        "opening_code": pl.String(),
+        "closing_code": pl.String(),
+        "tags": pl.List(pl.String()),
+        "linked_to": pl.List(pl.String()),
+        "summary": pl.String(),
+    }
+    # The full logical record (what the `cad` view exposes).
+    record = {**stored, "borough": pl.String(), "year": pl.Int16()}
+    return {"STORED_SCHEMA": stored, "RECORD_SCHEMA": record}
+
+
+def __getattr__(name: str) -> Any:
+    """STORED_SCHEMA and RECORD_SCHEMA (Polars dtypes) are built on first use (PEP 562)."""
+    if name in ("STORED_SCHEMA", "RECORD_SCHEMA"):
+        schemas = _polars_schemas()
+        globals().update(schemas)
+        return schemas[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # Columns an export must provide (the rest may be absent: tags, linked_to, summary...).
 REQUIRED_COLUMNS: tuple[str, ...] = ("cad_ref", "created_at", "borough", "call_source", "grading")
 

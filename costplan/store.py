@@ -32,13 +32,18 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import polars as pl
-
+from costplan import schema
 from costplan.errors import StoreError, StoreLockedError
-from costplan.schema import PARTITION_KEYS, RECORD_COLUMNS, RECORD_SCHEMA, STORED_SCHEMA
+from costplan.lazy import lazy
+from costplan.schema import PARTITION_KEYS, RECORD_COLUMNS, STORED_COLUMNS
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")  # readers of the manifest alone (`check`) never import Polars
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -49,15 +54,29 @@ RETIRE_GRACE_SECONDS = 600.0
 LOCK_WAIT_SECONDS = 30.0
 # Rows a transaction buffers in memory before spilling them to the staging directory.
 SPILL_ROWS = 2_000_000
+# Rows per Parquet row group in stored files (about a fortnight of one borough).
+ROW_GROUP_ROWS = 16_384
 
-QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
-    "source_file": pl.String(),
-    "line": pl.Int64(),
-    "reason": pl.String(),
-    "raw": pl.String(),  # the row's raw values as a JSON object, exactly as read
-    "source_sha256": pl.String(),
-    "txn": pl.String(),
-}
+QUARANTINE_COLUMNS: tuple[str, ...] = (
+    "source_file",
+    "line",
+    "reason",
+    "raw",  # the row's raw values as a JSON object, exactly as read
+    "source_sha256",
+    "txn",
+)
+
+
+def quarantine_schema() -> dict[str, pl.DataType]:
+    """Polars dtypes of a quarantine file (QUARANTINE_COLUMNS)."""
+    return {c: pl.Int64() if c == "line" else pl.String() for c in QUARANTINE_COLUMNS}
+
+
+def __getattr__(name: str) -> Any:
+    """QUARANTINE_SCHEMA is built on first use, so importing the store never imports Polars."""
+    if name == "QUARANTINE_SCHEMA":
+        return quarantine_schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def partition_key(borough: str, year: int) -> str:
@@ -384,7 +403,7 @@ class Transaction:
         """
         files = self.base.files(years=set(years))
         if not files or cad_refs.is_empty():
-            return pl.DataFrame(schema=RECORD_SCHEMA)
+            return pl.DataFrame(schema=schema.RECORD_SCHEMA)
         wanted = pl.DataFrame({"cad_ref": cad_refs.unique()})
         return (
             _scan(files)
@@ -403,7 +422,7 @@ class Transaction:
         """
         if frame.is_empty():
             return 0
-        frame = frame.select(RECORD_COLUMNS).cast(RECORD_SCHEMA)  # type: ignore[arg-type]
+        frame = frame.select(RECORD_COLUMNS).cast(schema.RECORD_SCHEMA)  # type: ignore[arg-type]
         for (borough, year), part in frame.partition_by(
             list(PARTITION_KEYS), as_dict=True, include_key=False
         ).items():
@@ -445,11 +464,13 @@ class Transaction:
         if self._buffer.get(key):
             parts.append(pl.concat(self._buffer[key]).lazy())
         merged = (
-            pl.concat(parts).select(list(STORED_SCHEMA)).sort("created_at", maintain_order=True)
+            pl.concat(parts).select(list(STORED_COLUMNS)).sort("created_at", maintain_order=True)
         )
         frame = merged.collect()
         out.parent.mkdir(parents=True, exist_ok=True)
-        frame.write_parquet(out, compression="zstd", statistics=True)
+        # Small row groups over rows sorted by time: a reader of a few days skips the rest of
+        # the year by the row groups' min/max statistics (docs/benchmarks.md).
+        frame.write_parquet(out, compression="zstd", statistics=True, row_group_size=ROW_GROUP_ROWS)
         lo, hi = frame["day"].min(), frame["day"].max()
         return FileEntry(
             path=out.relative_to(self.staging / "out").as_posix(),
@@ -463,8 +484,8 @@ class Transaction:
         """Stage quarantined rows (QUARANTINE_SCHEMA columns, txn filled in here)."""
         if frame.is_empty():
             return 0
-        frame = frame.with_columns(pl.lit(self.txn).alias("txn")).select(list(QUARANTINE_SCHEMA))
-        self._quarantine.append(frame.cast(QUARANTINE_SCHEMA))  # type: ignore[arg-type]
+        frame = frame.with_columns(pl.lit(self.txn).alias("txn")).select(QUARANTINE_COLUMNS)
+        self._quarantine.append(frame.cast(quarantine_schema()))  # type: ignore[arg-type]
         return frame.height
 
     def log_ingest(self, entry: dict[str, Any]) -> None:
@@ -570,5 +591,5 @@ def read_quarantine(store: Store) -> pl.DataFrame:
     """All quarantined rows of a store, oldest first."""
     files = store.quarantine_files()
     if not files:
-        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+        return pl.DataFrame(schema=quarantine_schema())
     return pl.read_parquet(files)

@@ -45,14 +45,19 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import polars as pl
 
 from costplan.engine import Engine
 from costplan.errors import CostplanError, StoreError
+from costplan.lazy import lazy
 from costplan.store import RETIRE_GRACE_SECONDS, Partition, Snapshot, Store, partition_key
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")  # a stale or absent table answers `check` without importing Polars
 
 # An inclusive range of London days.
 Days = tuple[dt.date, dt.date]
@@ -62,14 +67,27 @@ STATE = "state.json"
 STATE_FORMAT = 1
 PARTS_DIR = "parts"
 
-VOLUME_SCHEMA: dict[str, pl.DataType] = {
-    "borough": pl.String(),
-    "day": pl.Date(),
-    "call_source": pl.String(),
-    "grading": pl.String(),
-    "tagset": pl.List(pl.String()),
-    "n": pl.Int64(),
-}
+VOLUME_COLUMNS: tuple[str, ...] = ("borough", "day", "call_source", "grading", "tagset", "n")
+
+
+def volume_schema() -> dict[str, pl.DataType]:
+    """Polars dtypes of a volume file (VOLUME_COLUMNS)."""
+    return {
+        "borough": pl.String(),
+        "day": pl.Date(),
+        "call_source": pl.String(),
+        "grading": pl.String(),
+        "tagset": pl.List(pl.String()),
+        "n": pl.Int64(),
+    }
+
+
+def __getattr__(name: str) -> Any:
+    """VOLUME_SCHEMA is built on first use (PEP 562), like the other Polars schemas."""
+    if name == "VOLUME_SCHEMA":
+        return volume_schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Partitions counted by one query, up to this many source rows: one parallel scan of many files
 # is several times faster than a query per partition (a partition file is often a single row
@@ -278,13 +296,13 @@ def _count_batch(snapshot: Snapshot, parts: Sequence[Partition]) -> dict[str, pl
 
 def _split(frame: pl.DataFrame, parts: Sequence[Partition]) -> dict[str, pl.DataFrame]:
     """A volume_counts result split per partition key (empty frames for partitions it lacks)."""
-    empty = pl.DataFrame(schema=VOLUME_SCHEMA)
+    empty = pl.DataFrame(schema=volume_schema())
     out = {partition_key(p.borough, p.year): empty for p in parts}
     for (borough, year), part in frame.partition_by(
         ["borough", "year"], as_dict=True, maintain_order=False
     ).items():
         key = partition_key(str(borough), int(year))  # type: ignore[call-overload]
-        out[key] = part.select(list(VOLUME_SCHEMA)).cast(VOLUME_SCHEMA)  # type: ignore[arg-type]
+        out[key] = part.select(VOLUME_COLUMNS).cast(volume_schema())  # type: ignore[arg-type]
     return out
 
 
@@ -301,7 +319,9 @@ def _batches(parts: Sequence[Partition]) -> Iterator[list[Partition]]:
         yield batch
 
 
-_COUNT_ERRORS = (CostplanError, duckdb.Error, pl.exceptions.PolarsError)
+def _count_errors() -> tuple[type[Exception], ...]:
+    """What a failed partition count can raise (Polars' own error type needs Polars imported)."""
+    return (CostplanError, duckdb.Error, pl.exceptions.PolarsError)
 
 
 def _count_each(
@@ -315,14 +335,14 @@ def _count_each(
     for batch in _batches(parts):
         try:
             frames = _count_batch(snapshot, batch)
-        except _COUNT_ERRORS as exc:
+        except _count_errors() as exc:
             if len(batch) == 1:
                 yield batch[0], exc
                 continue
             for part in batch:
                 try:
                     yield part, _count_batch(snapshot, [part])[_key(part)]
-                except _COUNT_ERRORS as one:
+                except _count_errors() as one:
                     yield part, one
             continue
         for part in batch:
@@ -412,14 +432,14 @@ def _count_days_each(
     for batch in _day_batches(items):
         try:
             frames = _count_days_batch(snapshot, batch)
-        except _COUNT_ERRORS as exc:
+        except _count_errors() as exc:
             if len(batch) == 1:
                 yield batch[0][0], batch[0][1], exc
                 continue
             for part, days in batch:
                 try:
                     yield part, days, _count_days_batch(snapshot, [(part, days)])[_key(part)]
-                except _COUNT_ERRORS as one:
+                except _count_errors() as one:
                     yield part, days, one
             continue
         for part, days in batch:
@@ -430,8 +450,8 @@ def _carry_over(path: Path, days: Days, recounted: pl.DataFrame) -> pl.DataFrame
     """A partition's new volumes: the old file's rows outside `days`, plus the recounted days."""
     old = pl.read_parquet(path, hive_partitioning=False)
     inside = pl.col("day").is_between(days[0], days[1]).fill_null(False)
-    kept = old.filter(~inside).select(list(VOLUME_SCHEMA))
-    return pl.concat([kept.cast(VOLUME_SCHEMA), recounted])  # type: ignore[arg-type]
+    kept = old.filter(~inside).select(VOLUME_COLUMNS)
+    return pl.concat([kept.cast(volume_schema()), recounted])  # type: ignore[arg-type]
 
 
 def count_partitions(snapshot: Snapshot, parts: Sequence[Partition]) -> pl.DataFrame:
@@ -440,7 +460,7 @@ def count_partitions(snapshot: Snapshot, parts: Sequence[Partition]) -> pl.DataF
     Raises:
         StoreError: a partition's files cannot be read.
     """
-    frames = [pl.DataFrame(schema=VOLUME_SCHEMA)]
+    frames = [pl.DataFrame(schema=volume_schema())]
     for part, got in _count_each(snapshot, parts):
         if isinstance(got, CostplanError):
             raise got
@@ -584,7 +604,7 @@ def refresh(
                     raise got
                 rel = _volume_file(part)
                 _write_volume_file(vdir / rel, got)
-            except _COUNT_ERRORS as exc:
+            except _count_errors() as exc:
                 # Keep going: one damaged partition must not keep the rest stale.
                 result.failed[key] = _first_line(exc)
             else:
@@ -614,7 +634,7 @@ def refresh(
                 continue
             try:
                 merged = _carry_over(vdir / old.partitions[_key(part)].path, days, got)
-            except (*_COUNT_ERRORS, OSError):
+            except (*_count_errors(), OSError):
                 whole.append(part)  # the previous volume file is gone or damaged
                 continue
             if int(merged["n"].sum()) != part.rows:
@@ -677,7 +697,7 @@ def create_daily_view(
             stale.append(part)
     if stale and not recount_stale:
         return None
-    cols = ", ".join(VOLUME_SCHEMA)
+    cols = ", ".join(VOLUME_COLUMNS)
     rel = con.read_parquet(fresh, hive_partitioning=False).project(cols) if fresh else None
     if stale or rel is None:
         counted = con.from_arrow(count_partitions(snapshot, stale).to_arrow())
