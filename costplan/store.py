@@ -79,6 +79,34 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+@contextlib.contextmanager
+def file_lock(path: Path, wait: float) -> Iterator[str | None]:
+    """Hold an exclusive flock on `path`, waiting up to `wait` seconds.
+
+    Yields None once the lock is held, or the holder's pid (as text) if it could not be taken
+    in time. The lock is released when the block ends, or by the kernel if the process dies,
+    so a killed writer never leaves a stale lock behind.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    yield os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+                    return
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield None
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
 def partition_key(borough: str, year: int) -> str:
     """The manifest key of a partition."""
     return f"{borough}|{year}"
@@ -290,27 +318,13 @@ class Store:
     # -- writing -----------------------------------------------------------------------------
     @contextlib.contextmanager
     def _locked(self, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            deadline = time.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
-                        raise StoreLockedError(
-                            f"another costplan process (pid {holder}) is writing to {self.root}",
-                            "wait for it to finish, then run the command again",
-                        ) from None
-                    time.sleep(0.05)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        with file_lock(self.root / ".lock", wait) as holder:
+            if holder is not None:
+                raise StoreLockedError(
+                    f"another costplan process (pid {holder}) is writing to {self.root}",
+                    "wait for it to finish, then run the command again",
+                )
             yield
-        finally:
-            os.close(fd)  # closing the descriptor releases the flock
 
     def _write_manifest(self, snap: Snapshot) -> None:
         tmp = self.root / f".{MANIFEST}.{uuid.uuid4().hex}.tmp"

@@ -36,7 +36,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import os
@@ -52,7 +51,14 @@ import duckdb
 from costplan.engine import Engine
 from costplan.errors import CostplanError, StoreError
 from costplan.lazy import lazy
-from costplan.store import RETIRE_GRACE_SECONDS, Partition, Snapshot, Store, partition_key
+from costplan.store import (
+    RETIRE_GRACE_SECONDS,
+    Partition,
+    Snapshot,
+    Store,
+    file_lock,
+    partition_key,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -494,24 +500,8 @@ def _write_volume_file(path: Path, frame: pl.DataFrame) -> None:
 @contextlib.contextmanager
 def _refresh_lock(vdir: Path, wait: float) -> Iterator[bool]:
     """Hold STORE/volumes/.lock; yields False (without waiting longer than `wait`) if busy."""
-    vdir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(vdir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    yield False
-                    return
-                time.sleep(0.05)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        yield True
-    finally:
-        os.close(fd)  # releases the flock
+    with file_lock(vdir / ".lock", wait) as holder:
+        yield holder is None
 
 
 def _collect_garbage(vdir: Path, state: VolumeState) -> VolumeState:

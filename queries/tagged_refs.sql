@@ -8,15 +8,11 @@ FROM cad
 WHERE list_contains(CAST($boroughs AS VARCHAR[]), borough)
   AND year BETWEEN year(CAST($date_from AS DATE)) AND year(CAST($date_to AS DATE))
   AND day BETWEEN CAST($date_from AS DATE) AND CAST($date_to AS DATE)
-  AND (
-    CAST($minute_from AS INTEGER) IS NULL
-    OR CASE
-      WHEN CAST($minute_from AS INTEGER) < CAST($minute_to AS INTEGER)
-        THEN hour(created_at) * 60 + minute(created_at) >= CAST($minute_from AS INTEGER)
-         AND hour(created_at) * 60 + minute(created_at) < CAST($minute_to AS INTEGER)
-      ELSE hour(created_at) * 60 + minute(created_at) >= CAST($minute_from AS INTEGER)
-        OR hour(created_at) * 60 + minute(created_at) < CAST($minute_to AS INTEGER)
-    END
+  -- In the window when the minutes since its start are fewer than its length (mod a day).
+  AND coalesce(
+    (hour(created_at) * 60 + minute(created_at) - CAST($minute_from AS INTEGER) + 1440) % 1440
+      < (CAST($minute_to AS INTEGER) - CAST($minute_from AS INTEGER) + 1440) % 1440,
+    true
   )
   AND array_length(list_intersect(tags, CAST($tags AS VARCHAR[]))) > 0
 ORDER BY created_at, cad_ref;
