@@ -190,6 +190,11 @@ def plan_letter(plan: Plan) -> str:
                 f"{_h(s.estimate.total_hours)} hours including the initial check of what is held."
             )
         out += ["", t.explanation]
+        queries = ", ".join(sorted({ip.complete.query for ip in plan.items}))
+        out.append(
+            f"The records were counted on the CAD system with the query {queries} "
+            "(the data snapshot is noted below)."
+        )
         out.append(f"The per-record time of {_minutes(plan)} minutes is {plan.per_record.source}.")
         out.append(
             "Only the activities the Fees Regulations allow are counted: determining whether "
