@@ -1,0 +1,290 @@
+"""Export mappings: how a force's CAD export columns and values map onto the CAD record.
+
+A mapping is a small TOML file (see costplan/config/mappings/). Every section and key is
+optional except that the file must be valid TOML; unknown sections or keys are errors, so a
+typo never silently falls back to a default::
+
+    [columns]            # schema field = the export's column name (default: the field's name)
+    cad_ref = "Incident Ref"
+
+    [timestamps]
+    formats = ["%d/%m/%Y %H:%M"]   # tried in order; the first should match most rows
+    timezone = "Europe/London"     # zone of timestamps without an offset
+    ambiguous = "earliest"         # repeated hour when clocks go back: earliest|latest|quarantine
+
+    [lists]
+    tags_separator = ";"
+    linked_to_separator = ";"
+
+    [csv]
+    delimiter = ","
+    quote = '"'
+
+    [values.call_source]           # the force's own codes -> schema values
+    "Emergency" = "999"
+
+    [values.grading]
+    "Immediate" = "I"
+
+Timestamps: a format containing an offset directive (%z, %#z, %:z) yields aware values that
+are honoured as written. Naive values are local times in `timezone`. A local time that falls in
+the hour skipped when clocks go forward does not exist and is quarantined ("impossible
+timestamp"); one in the hour repeated when clocks go back is ambiguous and, by default, taken as
+the earlier instant (the first pass through the hour, still in summer time).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from costplan.errors import ConfigError
+from costplan.schema import CALL_SOURCES, GRADINGS, RECORD_COLUMNS
+
+MAPPINGS_DIR = Path(__file__).resolve().parent / "config" / "mappings"
+DEFAULT_MAPPING = "default"
+# Fields an export can provide: the record minus what ingest derives (day, year).
+FIELDS: tuple[str, ...] = tuple(c for c in RECORD_COLUMNS if c not in ("day", "year"))
+AMBIGUOUS_CHOICES = ("earliest", "latest", "quarantine")
+_OFFSET_DIRECTIVES = ("%z", "%#z", "%:z", "%::z", "%:::z")
+
+_ALLOWED: dict[str, tuple[str, ...]] = {
+    "name": (),
+    "description": (),
+    "columns": FIELDS,
+    "timestamps": ("formats", "timezone", "ambiguous"),
+    "lists": ("tags_separator", "linked_to_separator"),
+    "csv": ("delimiter", "quote"),
+    "values": ("call_source", "grading"),
+}
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A validated export mapping.
+
+    Attributes:
+        name: short name (the file stem unless the file sets `name`).
+        path: where it was loaded from.
+        columns: schema field -> export column name, for every field in FIELDS.
+        timestamp_formats: strptime formats for created_at, tried in order.
+        timezone: IANA zone of naive timestamps.
+        ambiguous: how to resolve a repeated local hour: earliest, latest or quarantine.
+        tags_separator: separator of the tags list in CSV.
+        linked_to_separator: separator of the linked_to list in CSV.
+        delimiter: CSV field delimiter.
+        quote: CSV quote character.
+        call_source_values: force value (case-folded, stripped) -> schema call_source.
+        grading_values: force value (case-folded, stripped) -> schema grading.
+    """
+
+    name: str
+    path: Path | None
+    columns: dict[str, str]
+    timestamp_formats: tuple[str, ...]
+    timezone: str = "Europe/London"
+    ambiguous: str = "earliest"
+    tags_separator: str = ";"
+    linked_to_separator: str = ";"
+    delimiter: str = ","
+    quote: str = '"'
+    call_source_values: dict[str, str] = field(default_factory=dict)
+    grading_values: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+    def source(self, field_name: str) -> str:
+        """The export column that feeds a schema field."""
+        return self.columns[field_name]
+
+    def describe(self) -> dict[str, Any]:
+        """What a report records about the mapping used."""
+        return {"name": self.name, "path": str(self.path) if self.path else None}
+
+
+def is_aware_format(fmt: str) -> bool:
+    """True if a strptime format reads a UTC offset (so its values are not local times)."""
+    return any(d in fmt for d in _OFFSET_DIRECTIVES)
+
+
+def bundled_mappings() -> dict[str, Path]:
+    """The mappings shipped with costplan, by name."""
+    return {p.stem: p for p in sorted(MAPPINGS_DIR.glob("*.toml"))}
+
+
+def resolve_mapping_path(spec: str | Path | None) -> Path:
+    """A mapping file from a path, or the name of a bundled mapping (None: the default).
+
+    Raises:
+        ConfigError: no such file and no bundled mapping of that name.
+    """
+    bundled = bundled_mappings()
+    if spec is None:
+        return bundled[DEFAULT_MAPPING]
+    path = Path(spec).expanduser()
+    if path.is_file():
+        return path
+    if str(spec) in bundled:
+        return bundled[str(spec)]
+    if path.exists():
+        raise ConfigError(f"mapping {path} is not a file")
+    raise ConfigError(
+        f"no mapping file {path}",
+        f"give a TOML file, or one of the bundled mappings: {', '.join(bundled)}",
+    )
+
+
+def load_mapping(spec: str | Path | None = None) -> Mapping:
+    """Load and strictly validate a mapping file (or bundled mapping name; None: default).
+
+    Raises:
+        ConfigError: the file is unreadable, not TOML, has an unknown key or a bad value.
+    """
+    path = resolve_mapping_path(spec)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"mapping {path}: cannot read it: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"mapping {path}: not valid TOML: {exc}") from None
+    return parse_mapping(doc, path)
+
+
+def parse_mapping(doc: dict[str, Any], path: Path | None = None) -> Mapping:
+    """Validate a parsed mapping document.
+
+    Raises:
+        ConfigError: naming the file and the offending key.
+    """
+    where = str(path) if path else "<mapping>"
+
+    def fail(key: str, problem: str, hint: str | None = None) -> ConfigError:
+        return ConfigError(f"mapping {where}: {key}: {problem}", hint)
+
+    for key, value in doc.items():
+        if key not in _ALLOWED:
+            raise fail(key, "unknown key", f"allowed top-level keys: {', '.join(_ALLOWED)}")
+        allowed = _ALLOWED[key]
+        if allowed:
+            if not isinstance(value, dict):
+                raise fail(key, "must be a table")
+            for sub in value:
+                if sub not in allowed:
+                    raise fail(f"{key}.{sub}", "unknown key", f"allowed keys: {', '.join(allowed)}")
+
+    def text(key: str, value: Any, *, single_char: bool = False) -> str:
+        if not isinstance(value, str) or not value:
+            raise fail(key, "must be a non-empty string")
+        if single_char and len(value) != 1:
+            raise fail(key, "must be a single character")
+        return value
+
+    name = doc.get("name", path.stem if path else "mapping")
+    name = text("name", name)
+    description = doc.get("description", "")
+    if not isinstance(description, str):
+        raise fail("description", "must be a string")
+
+    columns = {f: f for f in FIELDS}
+    for fld, col in doc.get("columns", {}).items():
+        columns[fld] = text(f"columns.{fld}", col).strip()
+    seen: dict[str, str] = {}
+    for fld, col in columns.items():
+        if col in seen:
+            raise fail(f"columns.{fld}", f"column {col!r} is already mapped to {seen[col]}")
+        seen[col] = fld
+
+    ts = doc.get("timestamps", {})
+    formats_raw = ts.get("formats", list(_DEFAULT_FORMATS))
+    if isinstance(formats_raw, str):
+        formats_raw = [formats_raw]
+    if not isinstance(formats_raw, list) or not formats_raw:
+        raise fail("timestamps.formats", "must be a non-empty list of strptime formats")
+    formats = tuple(text("timestamps.formats", f) for f in formats_raw)
+    for fmt in formats:
+        _check_format(fmt, fail)
+    timezone = text("timestamps.timezone", ts.get("timezone", "Europe/London"))
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise fail("timestamps.timezone", f"unknown time zone {timezone!r}") from None
+    ambiguous = text("timestamps.ambiguous", ts.get("ambiguous", "earliest"))
+    if ambiguous not in AMBIGUOUS_CHOICES:
+        raise fail("timestamps.ambiguous", f"must be one of {', '.join(AMBIGUOUS_CHOICES)}")
+
+    lists = doc.get("lists", {})
+    tags_sep = text("lists.tags_separator", lists.get("tags_separator", ";"))
+    linked_sep = text("lists.linked_to_separator", lists.get("linked_to_separator", ";"))
+
+    csv = doc.get("csv", {})
+    delimiter = text("csv.delimiter", csv.get("delimiter", ","), single_char=True)
+    quote = text("csv.quote", csv.get("quote", '"'), single_char=True)
+    if delimiter == quote or delimiter in "\r\n" or quote in "\r\n":
+        raise fail("csv", "delimiter and quote must differ and not be line breaks")
+
+    values = doc.get("values", {})
+    call_values = _value_table(
+        values.get("call_source", {}), "values.call_source", CALL_SOURCES, fail
+    )
+    grade_values = _value_table(values.get("grading", {}), "values.grading", GRADINGS, fail)
+
+    return Mapping(
+        name=name,
+        path=path,
+        columns=columns,
+        timestamp_formats=formats,
+        timezone=timezone,
+        ambiguous=ambiguous,
+        tags_separator=tags_sep,
+        linked_to_separator=linked_sep,
+        delimiter=delimiter,
+        quote=quote,
+        call_source_values=call_values,
+        grading_values=grade_values,
+        description=description,
+    )
+
+
+# ISO 8601 in its usual spellings; the plain "YYYY-MM-DD HH:MM:SS" first because Polars parses
+# that one on a fast path and most exports use it.
+_DEFAULT_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f%#z",
+    "%Y-%m-%d %H:%M:%S%.f%#z",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+)
+
+
+def _check_format(fmt: str, fail: Any) -> None:
+    """Reject formats Polars cannot use, at load time rather than mid-ingest."""
+    import polars as pl  # only when a mapping is loaded, i.e. by ingest
+
+    if "%" not in fmt:
+        raise fail("timestamps.formats", f"{fmt!r} is not a strptime format (no % directive)")
+    if "%Z" in fmt:
+        raise fail("timestamps.formats", f"{fmt!r}: %Z (zone names) cannot be parsed; use %z")
+    try:
+        pl.Series(["x"]).str.strptime(pl.Datetime("us"), fmt, strict=False)
+    except Exception as exc:  # Polars raises several error types for bad formats
+        raise fail("timestamps.formats", f"{fmt!r} is not a valid format: {exc}") from None
+
+
+def _value_table(raw: Any, key: str, allowed: tuple[str, ...], fail: Any) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise fail(key, "must be a table of force value = schema value")
+    out: dict[str, str] = {}
+    for force_value, schema_value in raw.items():
+        if schema_value not in allowed:
+            raise fail(
+                f"{key}.{force_value}",
+                f"{schema_value!r} is not a valid value",
+                f"use one of {', '.join(allowed)}",
+            )
+        out[force_value.strip().casefold()] = schema_value
+    return out
