@@ -58,6 +58,7 @@ from costplan.schema import (
     CALL_SOURCES,
     GRADINGS,
     LONDON,
+    MONTHS,
     RECORD_COLUMNS,
     RECORD_SCHEMA,
     REQUIRED_COLUMNS,
@@ -80,25 +81,12 @@ HEADER_PROBE_BYTES = 1 << 20
 READ_CHUNK_BYTES = 1 << 23
 CITY_OF_LONDON_REASON = "City of London is policed by the City of London Police, not the MPS"
 # Fields compared to decide "exact duplicate" or "conflict"; day and year follow created_at.
-COMPARE_FIELDS: tuple[str, ...] = (
-    "created_at",
-    "borough",
-    "call_source",
-    "grading",
-    "opening_code",
-    "closing_code",
-    "tags",
-    "linked_to",
-    "summary",
+COMPARE_FIELDS: tuple[str, ...] = tuple(
+    c for c in RECORD_COLUMNS if c not in ("cad_ref", "day", "year")
 )
 _TEXT_FIELDS = ("opening_code", "closing_code", "summary")
 _LIST_FIELDS = ("tags", "linked_to")
-_MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-    )
-}
+_MONTHS = {m: i + 1 for i, m in enumerate(MONTHS)}
 _GRADING_NAMES = {"immediate": "I", "significant": "S", "extended": "E", "referred": "R"}
 _UTC = pl.Datetime("us", "UTC")
 _QROW = {"line": pl.Int64, "reason": pl.String, "raw": pl.String}

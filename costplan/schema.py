@@ -201,13 +201,26 @@ def __getattr__(name: str) -> Any:
 # Columns an export must provide (the rest may be absent: tags, linked_to, summary...).
 REQUIRED_COLUMNS: tuple[str, ...] = ("cad_ref", "created_at", "borough", "call_source", "grading")
 
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+MONTHS: tuple[str, ...] = (
+    "JAN",
+    "FEB",
+    "MAR",
+    "APR",
+    "MAY",
+    "JUN",
+    "JUL",
+    "AUG",
+    "SEP",
+    "OCT",
+    "NOV",
+    "DEC",
+)
 CAD_REF_RE = re.compile(r"^(?:CAD\s*)?0*([1-9][0-9]{0,5})/([0-3][0-9])([A-Z]{3})([0-9]{2})$")
 
 
 def format_cad_ref(serial: int, day: dt.date) -> str:
     """Canonical stored form of a CAD reference: '1234/25JUN20' (serial unpadded)."""
-    return f"{serial}/{day.day:02d}{_MONTHS[day.month - 1]}{day.year % 100:02d}"
+    return f"{serial}/{day.day:02d}{MONTHS[day.month - 1]}{day.year % 100:02d}"
 
 
 def parse_cad_ref(text: str) -> tuple[int, dt.date] | None:
@@ -216,10 +229,10 @@ def parse_cad_ref(text: str) -> tuple[int, dt.date] | None:
     if not m:
         return None
     serial, dd, mon, yy = m.groups()
-    if mon not in _MONTHS:
+    if mon not in MONTHS:
         return None
     try:
-        day = dt.date(2000 + int(yy), _MONTHS.index(mon) + 1, int(dd))
+        day = dt.date(2000 + int(yy), MONTHS.index(mon) + 1, int(dd))
     except ValueError:
         return None
     return int(serial), day
