@@ -66,7 +66,13 @@ def build_archive(
         )
     total_days = (end - start).days + 1
     with store.writer() as txn:
+        year = start.year
         for frame in generate(start, end, seed=seed, boroughs=boroughs):
+            # Months arrive in order: a year behind us is complete, so write it out now.
+            first = frame["day"].min().year  # type: ignore[union-attr]
+            if first > year:
+                txn.seal(year)
+                year = first
             txn.add(frame)
             if progress is not None and frame.height:
                 done = (frame["day"].max() - start).days + 1  # type: ignore[operator]

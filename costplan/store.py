@@ -53,7 +53,7 @@ RETIRE_GRACE_SECONDS = 600.0
 # How long a writer waits for another writer before giving up with a clear message.
 LOCK_WAIT_SECONDS = 30.0
 # Rows a transaction buffers in memory before spilling them to the staging directory.
-SPILL_ROWS = 2_000_000
+SPILL_ROWS = 4_000_000
 # Rows per Parquet row group in stored files (about a fortnight of one borough).
 ROW_GROUP_ROWS = 16_384
 
@@ -372,6 +372,7 @@ class Transaction:
     _rows: dict[str, int] = field(default_factory=dict)
     _buffer: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
     _days: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    _merged: dict[str, FileEntry] = field(default_factory=dict)  # final files, written
     _buffered: int = 0
     _n: int = 0
 
@@ -448,6 +449,8 @@ class Transaction:
             list(PARTITION_KEYS), as_dict=True, include_key=False
         ).items():
             key = partition_key(str(borough), int(year))  # type: ignore[call-overload]
+            if key in self._merged:
+                raise RuntimeError(f"partition {key} was sealed; no rows may be added to it")
             self._buffer.setdefault(key, []).append(part)
             self._rows[key] = self._rows.get(key, 0) + part.height
             lo, hi = part["day"].min(), part["day"].max()
@@ -514,6 +517,31 @@ class Transaction:
         """Record an ingested export (name, sha256, counts) in the next manifest."""
         self._ingests.append({**entry, "txn": self.txn, "at": _now_iso()})
 
+    def seal(self, year: int) -> None:
+        """Write the final files of every partition of `year` now, before the commit.
+
+        For a writer that adds rows in time order (generate): once it has moved past a year,
+        that year's partitions are complete, so writing them at once keeps memory to about a
+        year of rows and avoids spilling them to the staging area and reading them back.
+        Adding more rows to a sealed partition is a programming error.
+        """
+        self._merge_now(
+            {k for k in set(self._chunks) | set(self._buffer) if k.endswith(f"|{year}")}
+        )
+
+    def _merge_now(self, keys: set[str]) -> None:
+        def merge(key: str) -> tuple[str, FileEntry]:
+            borough, year = key.split("|")
+            rel = f"{partition_dir(borough, int(year))}/part-{self.txn}.parquet"
+            return key, self._merge_partition(key, self.staging / "out" / rel)
+
+        # Partitions are independent: merge two at a time (Polars releases the GIL).
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for key, entry in pool.map(merge, sorted(keys)):
+                self._merged[key] = entry
+                self._buffered -= sum(f.height for f in self._buffer.pop(key, []))
+                self._chunks.pop(key, None)
+
     # -- commit ------------------------------------------------------------------------------
     def commit(self) -> CommitResult:
         """Merge staged rows into their partitions and publish a new manifest atomically."""
@@ -524,17 +552,8 @@ class Transaction:
         now = time.time()
         rows_written = 0
         staged_moves: list[tuple[Path, Path]] = []
-        keys = sorted(set(self._chunks) | set(self._buffer))
-
-        def merge(key: str) -> tuple[str, FileEntry]:
-            borough, year = key.split("|")
-            rel = f"{partition_dir(borough, int(year))}/part-{self.txn}.parquet"
-            return key, self._merge_partition(key, self.staging / "out" / rel)
-
-        # Partitions are independent: merge two at a time (Polars releases the GIL).
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            merged = list(pool.map(merge, keys))
-        for key, entry in merged:
+        self._merge_now(set(self._chunks) | set(self._buffer))
+        for key, entry in sorted(self._merged.items()):
             borough, year_s = key.split("|")
             old = parts.get(key)
             lo, hi = self._days[key]
@@ -589,6 +608,7 @@ class Transaction:
         self._buffered = 0
         self._rows.clear()
         self._days.clear()
+        self._merged.clear()
         self._quarantine.clear()
         self._ingests.clear()
         return CommitResult(
