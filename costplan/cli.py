@@ -127,6 +127,34 @@ StoreOption = Annotated[
 ]
 
 
+class EngineName(StrEnum):
+    """Query engines: DuckDB (embedded, the default) or Apache Spark (optional extra)."""
+
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+EngineOption = Annotated[
+    EngineName,
+    typer.Option(
+        "--engine",
+        envvar="COSTPLAN_ENGINE",
+        help="Query engine: duckdb (embedded) or spark (pip install 'costplan[spark]'; "
+        "needs Java). Same answers on either.",
+    ),
+]
+SparkMasterOption = Annotated[
+    str,
+    typer.Option(
+        "--spark-master",
+        metavar="URL",
+        envvar="COSTPLAN_SPARK_MASTER",
+        help="Spark master for --engine spark: local[*], spark://HOST:7077, yarn, ...",
+    ),
+]
+DEFAULT_SPARK_MASTER = "local[*]"
+
+
 def open_store(path: Path | None) -> Store:
     """The store a command reads: --store, or the demo archive (built on first use)."""
     if path is not None:
@@ -595,6 +623,8 @@ def plan(
         Path | None, typer.Argument(metavar="[REQUEST.toml]", help="The request file.")
     ] = None,
     store: StoreOption = None,
+    engine: EngineOption = EngineName.duckdb,
+    spark_master: SparkMasterOption = DEFAULT_SPARK_MASTER,
     fmt: Annotated[
         Format, typer.Option("--format", help="table, markdown or json.")
     ] = Format.table,
@@ -664,7 +694,9 @@ def plan(
     reg = _regime(regime or req.regime, regime_file)
     per = _per_record(reg, minutes_per_record, sample, req.minutes_per_record)
     st = open_store(store)
-    result = build_plan(st.snapshot(), req, reg, per)
+    result = build_plan(
+        st.snapshot(), req, reg, per, engine=engine.value, spark_master=spark_master
+    )
     if letter:
         emit(plan_letter(result))
     elif fmt == Format.json:
@@ -679,7 +711,8 @@ def plan(
                 "the request exceeds the appropriate limit; nothing was written to --disclose",
                 "narrow the request (see the section 16 advice) and plan it again",
             )
-        _write_disclosure(disclose, disclosure_refs(st.snapshot(), req))
+        refs = disclosure_refs(st.snapshot(), req, engine=engine.value, spark_master=spark_master)
+        _write_disclosure(disclose, refs)
 
 
 @app.command()
@@ -698,6 +731,8 @@ def check(
     regime: Annotated[str | None, typer.Option("--regime", help="Regime name.")] = None,
     store: StoreOption = None,
     fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+    engine: EngineOption = EngineName.duckdb,
+    spark_master: SparkMasterOption = DEFAULT_SPARK_MASTER,
 ) -> None:
     """Triage: how many CADs a borough holds for the days asked, and whether reading them fits.
 
@@ -706,6 +741,8 @@ def check(
         costplan check --borough Lambeth --date 2020-06-25
 
         costplan check --borough Lambeth --date 2020-06-25 --to 2020-06-30 --tag UME --format json
+
+        costplan check --borough Lambeth --date 2020-06-25 --engine spark
     """
     from costplan.planner import check as run_check
     from costplan.report import check_line, check_table
@@ -720,7 +757,17 @@ def check(
     per = _per_record(reg, minutes_per_record, None, None)
     st = open_store(store)
     tags = tuple(t.strip().upper() for t in tag or [])
-    result = run_check(st.snapshot(), boroughs, d0, d1, reg, per.minutes, tags)
+    result = run_check(
+        st.snapshot(),
+        boroughs,
+        d0,
+        d1,
+        reg,
+        per.minutes,
+        tags,
+        engine=engine.value,
+        spark_master=spark_master,
+    )
     if fmt == Format.json:
         emit(json.dumps(result.to_dict(), indent=2))
     else:
@@ -781,6 +828,8 @@ app.add_typer(summary_app, name="summary")
 def summary(
     ctx: typer.Context,
     store: StoreOption = None,
+    engine: EngineOption = EngineName.duckdb,
+    spark_master: SparkMasterOption = DEFAULT_SPARK_MASTER,
     period: Annotated[
         Period, typer.Option("--period", help="day (London), week (ISO, Monday) or month.")
     ] = Period.week,
@@ -815,6 +864,7 @@ def summary(
     Counts come from the daily volume table kept by 'costplan summary refresh'. Partitions
     that changed since the last refresh are counted straight from the store for this report
     (nothing is written), so the figures are always exact; refreshing only makes them fast.
+    With --engine spark there is no volume table: every partition in range is counted on Spark.
 
     With --suppress-below N, counts from 1 to N-1 are shown as '<N' and every total is
     the sum of the published counts only (totals after suppression, not secondary
@@ -837,10 +887,18 @@ def summary(
     d1 = parse_day(date_to, "--to")
     st = open_store(store)
     result = summarise(
-        st, period=period.value, by=cols, date_from=d0, date_to=d1, suppress_below=suppress_below
+        st,
+        period=period.value,
+        by=cols,
+        date_from=d0,
+        date_to=d1,
+        suppress_below=suppress_below,
+        engine=engine.value,
+        spark_master=spark_master,
     )
     direct = result.source.get("partitions_counted_directly", 0)
-    if direct and sys.stderr.isatty():
+    # On Spark every partition is counted directly by design; refreshing would not help.
+    if direct and engine == EngineName.duckdb and sys.stderr.isatty():
         click.echo(
             f"note: {direct} partition(s) changed since the last refresh and were counted "
             "directly; run 'costplan summary refresh' to make this faster",

@@ -5,6 +5,10 @@ with values bound as named parameters (`$name`). The engine decides which files 
 it takes them from a store snapshot's manifest, pruned to the boroughs and years in scope, so a
 one-borough-day count opens one file and never lists a directory.
 
+The SQL is DuckDB's dialect, and the single source for every engine: costplan.spark_engine
+translates it to Spark SQL with sqlglot, so a query must stay within what translates (see
+docs/scale-out.md, "Writing portable queries"; tests/test_spark.py checks every file).
+
 A query file starts with a header::
 
     -- name: count_scope
@@ -107,6 +111,22 @@ def all_queries() -> list[Query]:
     return [load_query(p.stem) for p in sorted(queries_dir().glob("*.sql"))]
 
 
+def bind_params(query: Query, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The values to bind for a query: exactly its declared parameters, in header order.
+
+    Raises:
+        QueryError: a declared parameter is missing, or an undeclared one was given.
+    """
+    missing = [p for p in query.params if p not in params]
+    extra = [p for p in params if p not in query.params]
+    if missing or extra:
+        raise QueryError(
+            f"query {query.name!r} needs parameters {list(query.params)}; "
+            f"missing {missing}, unexpected {extra}"
+        )
+    return {p: params[p] for p in query.params}
+
+
 class Engine:
     """A DuckDB connection with `cad` bound to a snapshot's files in scope.
 
@@ -154,14 +174,7 @@ class Engine:
         self.con.close()
 
     def _bind(self, query: Query, params: Mapping[str, Any]) -> dict[str, Any]:
-        missing = [p for p in query.params if p not in params]
-        extra = [p for p in params if p not in query.params]
-        if missing or extra:
-            raise QueryError(
-                f"query {query.name!r} needs parameters {list(query.params)}; "
-                f"missing {missing}, unexpected {extra}"
-            )
-        return {p: params[p] for p in query.params}
+        return bind_params(query, params)
 
     def rows(self, name: str, **params: Any) -> list[tuple[Any, ...]]:
         """Run a named query and return its rows as tuples."""
@@ -184,3 +197,15 @@ class Engine:
         """Run a named query that returns one value."""
         rows = self.rows(name, **params)
         return rows[0][0] if rows else None
+
+    def create_view(self, view: str, name: str, **params: Any) -> None:
+        """Define the temporary view `view` as a named query's result (computed when read)."""
+        query = load_query(name)
+        try:
+            self.con.sql(query.sql, params=self._bind(query, params)).create_view(view)
+        except duckdb.Error as exc:
+            raise QueryError(f"query {name!r} failed: {exc}") from None
+
+    def register(self, view: str, frame: pl.DataFrame) -> None:
+        """Make a Polars frame readable by queries as the view `view`."""
+        self.con.register(view, frame.to_arrow())

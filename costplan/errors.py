@@ -45,3 +45,7 @@ class StoreLockedError(StoreError):
 
 class QueryError(CostplanError):
     """A named query is missing or failed to run."""
+
+
+class EngineUnavailableError(CostplanError):
+    """The chosen query engine cannot run here: a missing optional package, or no Java."""

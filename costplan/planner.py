@@ -32,7 +32,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from costplan import __version__
-from costplan.engine import Engine
+from costplan.engines import (
+    DEFAULT_ENGINE,
+    DEFAULT_SPARK_MASTER,
+    QueryEngine,
+    open_engine,
+    uses_volume_table,
+)
 from costplan.errors import ConfigError
 from costplan.estimate import (
     Activity,
@@ -298,13 +304,13 @@ def subject_params(item: Item) -> dict[str, Any]:
     }
 
 
-def count_item(engine: Engine, item: Item) -> dict[str, int]:
+def count_item(engine: QueryEngine, item: Item) -> dict[str, int]:
     """Records each strategy must review for an item (one query, one scan of the scope)."""
     row = engine.rows("plan_item_counts", **scope_params(item), **subject_params(item))[0]
     return dict(zip((FULL_REVIEW, TAG_QUERY, KEYWORD, LINKED), (int(v) for v in row), strict=True))
 
 
-def breakdown(engine: Engine, item: Item) -> pl.DataFrame:
+def breakdown(engine: QueryEngine, item: Item) -> pl.DataFrame:
     """Records in scope (and relevant records) by borough, London day and hour."""
     return engine.frame("plan_breakdown", **scope_params(item), **subject_params(item))
 
@@ -353,7 +359,7 @@ def _result(
 
 
 def plan_item(
-    engine: Engine, item: Item, regime: Regime, per: Decimal, cfg: PlannerConfig
+    engine: QueryEngine, item: Item, regime: Regime, per: Decimal, cfg: PlannerConfig
 ) -> ItemPlan:
     """Evaluate every applicable strategy for one item."""
     counts = count_item(engine, item)
@@ -648,12 +654,19 @@ def build_plan(
     per_record: MinutesPerRecord,
     *,
     config: PlannerConfig | None = None,
+    engine: str = DEFAULT_ENGINE,
+    spark_master: str = DEFAULT_SPARK_MASTER,
 ) -> Plan:
-    """Plan a request against a store snapshot."""
+    """Plan a request against a store snapshot.
+
+    `engine` ("duckdb" or "spark") chooses the query engine; the plan is the same on either.
+    """
     cfg = config or load_config()
     boroughs = sorted({b for it in request.items for b in it.boroughs})
     years = sorted({y for it in request.items for y in it.years})
-    with Engine(snapshot, boroughs=boroughs, years=years) as engine:
+    with open_engine(
+        snapshot, boroughs=boroughs, years=years, engine=engine, spark_master=spark_master
+    ) as eng:
         plans = []
         for it in request.items:
             per = (
@@ -661,7 +674,7 @@ def build_plan(
                 if it.minutes_per_record is not None
                 else per_record.minutes
             )
-            plans.append(plan_item(engine, it, regime, per, cfg))
+            plans.append(plan_item(eng, it, regime, per, cfg))
     total_activities = merge_activities(a for ip in plans for a in ip.complete.activities)
     total = estimate(regime, total_activities)
     recommended, recommendation = _recommend(plans, total)
@@ -727,24 +740,35 @@ def count_scope(
     date_from: dt.date,
     date_to: dt.date,
     tags: Sequence[str] = (),
+    *,
+    engine: str = DEFAULT_ENGINE,
+    spark_master: str = DEFAULT_SPARK_MASTER,
 ) -> tuple[int, str]:
     """CADs in boroughs over London days (optionally carrying any of tags), and the source.
 
-    Uses the materialised daily volumes when they are fresh for the scope; otherwise counts
-    the partitions (one file per borough-year, chosen from the manifest).
+    On DuckDB, uses the materialised daily volumes when they are fresh for the scope;
+    otherwise (and always on Spark) counts the partitions (one file per borough-year, chosen
+    from the manifest).
     """
-    from costplan import volumes  # optional fast path; absent table means partitions
-
     years = range(date_from.year, date_to.year + 1)
-    # is_fresh reads one small JSON file; only a fresh table is worth opening.
-    if volumes.is_fresh(snapshot, boroughs, years):
-        fast = volumes.count(
-            snapshot, boroughs=boroughs, date_from=date_from, date_to=date_to, tags=tags or None
-        )
-        if fast is not None:
-            return int(fast), "volumes"
-    with Engine(snapshot, boroughs=boroughs, years=years) as engine:
-        n = engine.scalar(
+    if uses_volume_table(engine):
+        from costplan import volumes  # optional fast path; absent table means partitions
+
+        # is_fresh reads one small JSON file; only a fresh table is worth opening.
+        if volumes.is_fresh(snapshot, boroughs, years):
+            fast = volumes.count(
+                snapshot,
+                boroughs=boroughs,
+                date_from=date_from,
+                date_to=date_to,
+                tags=tags or None,
+            )
+            if fast is not None:
+                return int(fast), "volumes"
+    with open_engine(
+        snapshot, boroughs=boroughs, years=years, engine=engine, spark_master=spark_master
+    ) as eng:
+        n = eng.scalar(
             "count_scope",
             boroughs=list(boroughs),
             date_from=date_from,
@@ -762,9 +786,14 @@ def check(
     regime: Regime,
     per_record: Decimal,
     tags: Sequence[str] = (),
+    *,
+    engine: str = DEFAULT_ENGINE,
+    spark_master: str = DEFAULT_SPARK_MASTER,
 ) -> CheckResult:
     """A one-scope feasibility check: count the CADs and cost reading each by hand."""
-    records, source = count_scope(snapshot, boroughs, date_from, date_to, tags)
+    records, source = count_scope(
+        snapshot, boroughs, date_from, date_to, tags, engine=engine, spark_master=spark_master
+    )
     est = estimate(regime, review_activities(records, per_record))
     return CheckResult(
         boroughs=tuple(boroughs),
@@ -778,17 +807,25 @@ def check(
     )
 
 
-def disclosure_refs(snapshot: Snapshot, request: Request) -> list[str]:
+def disclosure_refs(
+    snapshot: Snapshot,
+    request: Request,
+    *,
+    engine: str = DEFAULT_ENGINE,
+    spark_master: str = DEFAULT_SPARK_MASTER,
+) -> list[str]:
     """CAD references a tag-query answer may release (references only; nothing else)."""
     refs: list[str] = []
-    with Engine(
+    with open_engine(
         snapshot,
         boroughs=sorted({b for it in request.items for b in it.boroughs}),
         years=sorted({y for it in request.items for y in it.years}),
-    ) as engine:
+        engine=engine,
+        spark_master=spark_master,
+    ) as eng:
         for it in request.items:
             if not it.tags:
                 continue
-            rows = engine.rows("tagged_refs", **scope_params(it), tags=list(it.tags))
+            rows = eng.rows("tagged_refs", **scope_params(it), tags=list(it.tags))
             refs += [r[0] for r in rows]
     return refs

@@ -3,6 +3,7 @@
 Counts come from the daily volume table (costplan.volumes). Partitions the table has not seen
 since the store last changed are counted directly from the store for this one summary (nothing
 is written), so a summary is always exact; `costplan summary refresh` only makes it faster.
+On the Spark engine there is no volume table: every partition in range is counted directly.
 
 Suppression: counts from 1 to N-1 are replaced by the marker "<N". Totals are computed AFTER
 suppression, from the published counts only, so they carry no information about a suppressed
@@ -20,8 +21,7 @@ from typing import Any
 
 import polars as pl
 
-from costplan import volumes
-from costplan.engine import Engine
+from costplan.engines import DEFAULT_ENGINE, DEFAULT_SPARK_MASTER, open_daily_volumes
 from costplan.errors import InputError
 from costplan.store import Snapshot, Store
 
@@ -182,8 +182,14 @@ def compute_counts(
     by: Sequence[str] = (),
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    engine: str = DEFAULT_ENGINE,
+    spark_master: str = DEFAULT_SPARK_MASTER,
 ) -> tuple[pl.DataFrame, dict[str, Any]]:
     """True (unsuppressed) counts per period and group, and where they came from.
+
+    On DuckDB the counts come from the daily volume table (partitions it has not seen are
+    counted from the store); on Spark (`engine="spark"`) every partition in range is counted
+    from the store by the same query the table is built with.
 
     Returns:
         A frame (period_start, *by, count) and a source description (snapshot, how many
@@ -201,10 +207,9 @@ def compute_counts(
         lo = date_from.year if date_from else min((p.year for p in snap.select()), default=0)
         hi = date_to.year if date_to else max((p.year for p in snap.select()), default=0)
         years = range(lo, hi + 1)
-    with Engine(snap, boroughs=(), years=()) as engine:  # empty `cad`; the query library
-        used = volumes.create_daily_view(engine.con, snap, years=years)
-        assert used is not None  # recount_stale=True always gives a view
-        frame = engine.frame(
+    eng, used = open_daily_volumes(snap, years=years, engine=engine, spark_master=spark_master)
+    with eng:
+        frame = eng.frame(
             "summary_volumes",
             period=period,
             by_borough="borough" in by,
@@ -235,6 +240,8 @@ def summarise(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     suppress_below: int | None = None,
+    engine: str = DEFAULT_ENGINE,
+    spark_master: str = DEFAULT_SPARK_MASTER,
 ) -> Summary:
     """CAD counts per period (and per `by` group) over London days [date_from, date_to].
 
@@ -248,7 +255,13 @@ def summarise(
     if suppress_below is not None and suppress_below < 1:
         raise InputError(f"--suppress-below must be at least 1, not {suppress_below}")
     counts, source = compute_counts(
-        store_or_snapshot, period=period, by=by, date_from=date_from, date_to=date_to
+        store_or_snapshot,
+        period=period,
+        by=by,
+        date_from=date_from,
+        date_to=date_to,
+        engine=engine,
+        spark_master=spark_master,
     )
     return build(
         counts,

@@ -9,5 +9,5 @@ WHERE list_contains(CAST($boroughs AS VARCHAR[]), borough)
   AND day BETWEEN CAST($date_from AS DATE) AND CAST($date_to AS DATE)
   AND (
     array_length(CAST($tags AS VARCHAR[])) = 0
-    OR array_length(list_intersect(tags, CAST($tags AS VARCHAR[]))) > 0
+    OR array_length(array_intersect(tags, CAST($tags AS VARCHAR[]))) > 0
   );

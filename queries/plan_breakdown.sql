@@ -11,7 +11,7 @@ SELECT
   hour(created_at) AS hour,
   count(*) AS records,
   count(*) FILTER (
-    WHERE array_length(list_intersect(tags, CAST($tags AS VARCHAR[]))) > 0
+    WHERE array_length(array_intersect(tags, CAST($tags AS VARCHAR[]))) > 0
        OR coalesce(regexp_matches(summary, CAST($keyword_pattern AS VARCHAR)), false)
        OR list_contains(CAST($codes AS VARCHAR[]), opening_code)
        OR list_contains(CAST($codes AS VARCHAR[]), closing_code)

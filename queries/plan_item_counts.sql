@@ -24,7 +24,7 @@ WITH scope AS (
 tagged AS (
   SELECT cad_ref, linked_to
   FROM scope
-  WHERE array_length(list_intersect(tags, CAST($tags AS VARCHAR[]))) > 0
+  WHERE array_length(array_intersect(tags, CAST($tags AS VARCHAR[]))) > 0
 ),
 linked AS (
   SELECT cad_ref FROM tagged

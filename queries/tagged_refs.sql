@@ -14,5 +14,5 @@ WHERE list_contains(CAST($boroughs AS VARCHAR[]), borough)
       < (CAST($minute_to AS INTEGER) - CAST($minute_from AS INTEGER) + 1440) % 1440,
     true
   )
-  AND array_length(list_intersect(tags, CAST($tags AS VARCHAR[]))) > 0
+  AND array_length(array_intersect(tags, CAST($tags AS VARCHAR[]))) > 0
 ORDER BY created_at, cad_ref;

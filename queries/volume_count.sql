@@ -5,7 +5,8 @@
 -- params: boroughs VARCHAR[], date_from DATE, date_to DATE, call_sources VARCHAR[], tags VARCHAR[]
 SELECT coalesce(sum(n), 0)::BIGINT AS n
 FROM daily_volume
-WHERE list_contains($boroughs, borough)
+WHERE list_contains(CAST($boroughs AS VARCHAR[]), borough)
   AND day BETWEEN $date_from AND $date_to
-  AND ($call_sources IS NULL OR list_contains($call_sources, call_source))
-  AND ($tags IS NULL OR list_has_any(tagset, $tags))
+  AND ($call_sources IS NULL OR list_contains(CAST($call_sources AS VARCHAR[]), call_source))
+  -- Not list_has_any: sqlglot renders it as `&&`, which Spark rejects (docs/scale-out.md).
+  AND ($tags IS NULL OR array_length(array_intersect(tagset, CAST($tags AS VARCHAR[]))) > 0)

@@ -11,8 +11,9 @@ SELECT
     day,
     call_source,
     grading,
+    -- array_length, not len: sqlglot renders len(list) as Spark's string LENGTH.
     CASE
-        WHEN len(tags) > 1 THEN list_sort(list_distinct(tags))
+        WHEN array_length(tags) > 1 THEN list_sort(list_distinct(tags))
         ELSE coalesce(tags, []::VARCHAR[])
     END AS tagset,
     count(*)::BIGINT AS n

@@ -12,7 +12,7 @@ SELECT
     c.call_source,
     c.grading,
     CASE
-        WHEN len(c.tags) > 1 THEN list_sort(list_distinct(c.tags))
+        WHEN array_length(c.tags) > 1 THEN list_sort(list_distinct(c.tags))
         ELSE coalesce(c.tags, []::VARCHAR[])
     END AS tagset,
     count(*)::BIGINT AS n

@@ -113,8 +113,14 @@ ITEMS = [
         "tags": ["UME"],
         "keywords": ["music"],
     },
-    {"name": "dst", "boroughs": ["Haringey"], "date": "2020-10-25", "time_from": "01:00",
-     "time_to": "02:00", "tags": ["UME"]},
+    {
+        "name": "dst",
+        "boroughs": ["Haringey"],
+        "date": "2020-10-25",
+        "time_from": "01:00",
+        "time_to": "02:00",
+        "tags": ["UME"],
+    },
 ]
 
 
@@ -173,10 +179,19 @@ def test_plan_refuses_and_advice_fits(planner_store: Store) -> None:
         {
             "reference": "R1",
             "items": [
-                {"name": "A", "boroughs": ["Lambeth", "Haringey"], "date_from": "2020-06-24",
-                 "date_to": "2020-06-26", "tags": ["UME"]},
-                {"name": "B", "boroughs": ["Barking and Dagenham"], "date": "2020-06-25",
-                 "tags": ["UME"]},
+                {
+                    "name": "A",
+                    "boroughs": ["Lambeth", "Haringey"],
+                    "date_from": "2020-06-24",
+                    "date_to": "2020-06-26",
+                    "tags": ["UME"],
+                },
+                {
+                    "name": "B",
+                    "boroughs": ["Barking and Dagenham"],
+                    "date": "2020-06-25",
+                    "tags": ["UME"],
+                },
             ],
         },
         "test",
@@ -195,15 +210,32 @@ def test_plan_refuses_and_advice_fits(planner_store: Store) -> None:
         assert a.hours <= 18, a
     d = plan.to_dict()
     assert d["decision"] == "refuse" and d["section"] == "12(1)"
-    assert {"request", "regime", "total_hours", "limit_hours", "items", "recommended", "advice",
-            "snapshot"} <= set(d)
+    assert {
+        "request",
+        "regime",
+        "total_hours",
+        "limit_hours",
+        "items",
+        "recommended",
+        "advice",
+        "snapshot",
+    } <= set(d)
     assert "requester" not in str(d)
 
 
 def test_date_advice_is_the_longest_window_that_fits(planner_store: Store) -> None:
     req = build_request(
-        {"items": [{"name": "A", "boroughs": ["Lambeth", "Haringey", "Barking"],
-                    "date_from": "2020-06-24", "date_to": "2020-06-26", "tags": ["UME"]}]},
+        {
+            "items": [
+                {
+                    "name": "A",
+                    "boroughs": ["Lambeth", "Haringey", "Barking"],
+                    "date_from": "2020-06-24",
+                    "date_to": "2020-06-26",
+                    "tags": ["UME"],
+                }
+            ]
+        },
         "t",
     )
     plan = build_plan(planner_store.snapshot(), req, REGIME, MinutesPerRecord(Decimal(6), "t"))
@@ -223,8 +255,12 @@ def test_scope_query_is_complete_without_a_subject(planner_store: Store) -> None
 def test_check_counts_every_cad(planner_store: Store) -> None:
     item = {"boroughs": ["Lambeth"], "date": "2020-06-25"}
     res = check(
-        planner_store.snapshot(), ("Lambeth",), dt.date(2020, 6, 25), dt.date(2020, 6, 25),
-        REGIME, Decimal(3),
+        planner_store.snapshot(),
+        ("Lambeth",),
+        dt.date(2020, 6, 25),
+        dt.date(2020, 6, 25),
+        REGIME,
+        Decimal(3),
     )
     assert res.records == independent_counts(planner_store, item)[FULL_REVIEW]
     assert res.estimate.total_hours == Decimal(res.records * 3) / 60
