@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from tabulate import tabulate
 
 # Typer 0.29 vendors Click as typer._click; its exception types are not re-exported, and the
 # one-line error contract needs them (hence the <0.30 pin in pyproject.toml).
@@ -318,6 +317,8 @@ def generate(
     if fmt == Format.json:
         emit(json.dumps(out, indent=2))
     else:
+        from tabulate import tabulate  # only here: `check` stays clear of the import
+
         emit(tabulate(list(out.items()), tablefmt="simple", disable_numparse=True))
 
 

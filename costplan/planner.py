@@ -24,12 +24,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
 from costplan import __version__
 from costplan.engines import (
@@ -48,17 +48,11 @@ from costplan.estimate import (
     records_within_limit,
     review_activities,
 )
-from costplan.lazy import lazy
 from costplan.regimes import Regime
 from costplan.request import Item, Request
 from costplan.sampling import SampleAssessment, SampleStats, assess
 from costplan.store import Snapshot
 from costplan.units import round2, to_decimal
-
-if TYPE_CHECKING:
-    import polars as pl
-else:
-    pl = lazy("polars")  # `check` never needs it
 
 CONFIG_PATH = Path(__file__).parent / "config" / "planner.toml"
 
@@ -171,7 +165,9 @@ class ItemPlan:
 
     item: Item
     strategies: tuple[StrategyResult, ...]
-    breakdown: pl.DataFrame = field(repr=False)  # borough, day, hour, records
+    # (borough, London day, hour, records, relevant) rows: a few thousand at most, so plain
+    # tuples; a DataFrame would cost the plan command the Polars and Arrow imports.
+    breakdown: tuple[BreakdownRow, ...] = field(repr=False)
 
     @property
     def complete(self) -> StrategyResult:
@@ -310,9 +306,10 @@ def count_item(engine: QueryEngine, item: Item) -> dict[str, int]:
     return dict(zip((FULL_REVIEW, TAG_QUERY, KEYWORD, LINKED), (int(v) for v in row), strict=True))
 
 
-def breakdown(engine: QueryEngine, item: Item) -> pl.DataFrame:
+def breakdown(engine: QueryEngine, item: Item) -> tuple[BreakdownRow, ...]:
     """Records in scope (and relevant records) by borough, London day and hour."""
-    return engine.frame("plan_breakdown", **scope_params(item), **subject_params(item))
+    rows = engine.rows("plan_breakdown", **scope_params(item), **subject_params(item))
+    return tuple(BreakdownRow(b, d, int(h), int(n), int(r)) for b, d, h, n, r in rows)
 
 
 # ---- costing -------------------------------------------------------------------------------
@@ -466,6 +463,27 @@ def advise(
     return advice
 
 
+class BreakdownRow(NamedTuple):
+    """Records in an item's scope for one borough, London day and hour."""
+
+    borough: str
+    day: dt.date
+    hour: int
+    records: int
+    relevant: int  # of which tagged or matching a keyword/code
+
+
+def _sums(
+    rows: Sequence[BreakdownRow], key: Callable[[BreakdownRow], Any], *, relevant: bool = False
+) -> dict[Any, int]:
+    """Records (or relevant records) summed by a key of the breakdown rows."""
+    out: dict[Any, int] = {}
+    for r in rows:
+        k = key(r)
+        out[k] = out.get(k, 0) + (r.relevant if relevant else r.records)
+    return out
+
+
 def _narrow_item(ip: ItemPlan, regime: Regime, per: Decimal, cfg: PlannerConfig) -> list[Advice]:
     """Ways to narrow one over-limit item so that, on its own, it fits."""
     item, bd = ip.item, ip.breakdown
@@ -476,10 +494,9 @@ def _narrow_item(ip: ItemPlan, regime: Regime, per: Decimal, cfg: PlannerConfig)
 
     # 2. The longest run of consecutive days that fits.
     if item.days > 1:
-        daily = bd.group_by("day").agg(pl.col("records").sum()).sort("day")
         days = [item.date_from + dt.timedelta(days=i) for i in range(item.days)]
-        per_day = dict(zip(daily["day"].to_list(), daily["records"].to_list(), strict=True))
-        counts = [int(per_day.get(d, 0)) for d in days]
+        per_day = _sums(bd, lambda r: r.day)
+        counts = [per_day.get(d, 0) for d in days]
         best = _longest_window(counts, spare, circular=False)
         if best:
             start, length, records = best
@@ -498,13 +515,13 @@ def _narrow_item(ip: ItemPlan, regime: Regime, per: Decimal, cfg: PlannerConfig)
 
     # 3. The boroughs that fit (smallest first, as many as fit).
     if len(item.boroughs) > 1:
-        by_b = bd.group_by("borough").agg(pl.col("records").sum()).sort(["records", "borough"])
+        per_borough = _sums(bd, lambda r: r.borough)
         chosen: list[str] = []
         total = 0
-        for b, n in by_b.iter_rows():
-            if total + int(n) <= spare:
+        for b, n in sorted(per_borough.items(), key=lambda bn: (bn[1], bn[0])):
+            if total + n <= spare:
                 chosen.append(b)
-                total += int(n)
+                total += n
         if chosen:
             out.append(
                 Advice(
@@ -518,10 +535,10 @@ def _narrow_item(ip: ItemPlan, regime: Regime, per: Decimal, cfg: PlannerConfig)
             )
 
     # 4. A time-of-day window that fits, keeping as many relevant records as possible.
-    hourly = bd.group_by("hour").agg(pl.col("records").sum(), pl.col("relevant").sum())
-    per_hour = {h: (int(n), int(r)) for h, n, r in hourly.iter_rows()}
-    counts = [per_hour.get(h, (0, 0))[0] for h in range(24)]
-    weights = [per_hour.get(h, (0, 0))[1] for h in range(24)]
+    per_hour = _sums(bd, lambda r: r.hour)
+    relevant_per_hour = _sums(bd, lambda r: r.hour, relevant=True)
+    counts = [per_hour.get(h, 0) for h in range(24)]
+    weights = [relevant_per_hour.get(h, 0) for h in range(24)]
     window = _best_hour_window(counts, weights, spare)
     if window and window[1] < 24:
         start, length, records = window

@@ -10,8 +10,6 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from tabulate import tabulate
-
 from costplan.planner import CheckResult, Plan
 from costplan.units import fmt_number, round2
 
@@ -95,6 +93,8 @@ def _snapshot_line(plan: Plan) -> str:
 
 def plan_table(plan: Plan) -> str:
     """The default terminal report."""
+    from tabulate import tabulate  # deferred: `check` never renders a table with it
+
     lines = [_headline(plan), ""]
     lines.append(tabulate(_strategy_rows(plan), headers=STRATEGY_HEADERS, disable_numparse=True))
     lines += ["", f"Decision: {plan.total.explanation}", f"Recommendation: {plan.recommendation}"]
@@ -120,6 +120,8 @@ def plan_table(plan: Plan) -> str:
 
 def plan_markdown(plan: Plan) -> str:
     """A Markdown report for case files."""
+    from tabulate import tabulate  # deferred: `check` never renders a table with it
+
     t = plan.total
     out = [f"# Cost estimate: request {plan.request.reference}", ""]
     out.append(f"**Decision:** {_headline(plan).split(': ', 1)[1]}")
@@ -248,4 +250,6 @@ def check_table(c: CheckResult) -> str:
         ["decision", e.decision + (f" s.{e.section}" if e.section else "")],
         ["counted from", c.counted_from],
     ]
-    return tabulate(rows, tablefmt="simple", disable_numparse=True)
+    # Two columns need no table library; `check` must answer fast (docs/benchmarks.md).
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
