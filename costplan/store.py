@@ -425,11 +425,7 @@ class Transaction:
         # it (ingest quarantines a mismatch; generate mints it so). Bounding the search by those
         # days lets the reader skip row groups (files are sorted by time): re-ingesting a week
         # does not read the whole year. If any reference does not parse, search everything.
-        days = (
-            wanted["cad_ref"]
-            .str.extract(r"/(\d{2}[A-Z]{3}\d{2})$")
-            .str.to_date("%d%b%y", strict=False)
-        )
+        days = wanted["cad_ref"].str.slice(-7).unique().str.to_date("%d%b%y", strict=False)
         if days.null_count() == 0:
             scan = scan.filter(pl.col("day").is_between(days.min(), days.max()))
         return scan.join(wanted.lazy(), on="cad_ref", how="semi").select(RECORD_COLUMNS).collect()
