@@ -201,7 +201,7 @@ def _now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -334,7 +334,7 @@ class Store:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.root / MANIFEST)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
 
     @contextlib.contextmanager
     def writer(self, *, wait: float = LOCK_WAIT_SECONDS) -> Iterator[Transaction]:
@@ -585,7 +585,7 @@ class Transaction:
             dst.parent.mkdir(parents=True, exist_ok=True)
             os.replace(src, dst)
         for d in {dst.parent for _, dst in staged_moves}:
-            _fsync_dir(d)
+            fsync_dir(d)
 
         snap = Snapshot(
             root=root,

@@ -57,6 +57,7 @@ from costplan.store import (
     Snapshot,
     Store,
     file_lock,
+    fsync_dir,
     partition_key,
 )
 
@@ -247,15 +248,7 @@ def _write_state(vdir: Path, state: VolumeState) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, vdir / STATE)  # the commit point
-    _fsync_dir(vdir)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(vdir)
 
 
 # -- freshness ---------------------------------------------------------------------------------

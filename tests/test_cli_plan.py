@@ -165,20 +165,11 @@ def test_check_json_contract(planner_store: Store) -> None:
     assert data["hours"] == round(data["records"] * 2 / 60, 2)
 
 
+QUICK = ["--borough", "Lambeth", "--date", "2020-06-25", "--tag", "UME"]
+
+
 def test_quick_plan_from_flags(planner_store: Store) -> None:
-    result = run(
-        "plan",
-        "--borough",
-        "Lambeth",
-        "--date",
-        "2020-06-25",
-        "--tag",
-        "UME",
-        "--store",
-        str(planner_store.root),
-        "--format",
-        "json",
-    )
+    result = run("plan", *QUICK, "--store", str(planner_store.root), "--format", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["items"][0]["strategies"][0]["strategy"] == "tag_query"
 
@@ -188,12 +179,7 @@ def test_disclose_for_answerable_request(planner_store: Store, tmp_path: Path, s
     out = tmp_path / f"release{suffix}"
     result = run(
         "plan",
-        "--borough",
-        "Lambeth",
-        "--date",
-        "2020-06-25",
-        "--tag",
-        "UME",
+        *QUICK,
         "--minutes-per-record",
         "1",
         "--store",
