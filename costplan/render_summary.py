@@ -11,11 +11,8 @@ import csv
 import html
 import io
 import json
-import os
-import tempfile
 import textwrap
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -293,25 +290,3 @@ RENDERERS: dict[str, Callable[[Summary], str]] = {
 def render(summary: Summary, fmt: str) -> str:
     """Render in one of RENDERERS' formats."""
     return RENDERERS[fmt](summary)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write text so readers see the old file or the new one, never half of it.
-
-    A temporary file in the same directory (so os.replace stays on one filesystem) is
-    written, flushed to disk, then renamed over `path`.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        mask = os.umask(0)  # mkstemp makes 0600 files; give reports the usual mode
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
