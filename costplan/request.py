@@ -29,7 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from costplan.errors import ConfigError, InputError
-from costplan.schema import canonical_borough, is_city_of_london, suggest_boroughs
+from costplan.schema import (
+    canonical_borough,
+    is_city_of_london,
+    parse_iso_date,
+    suggest_boroughs,
+)
 
 FIELDS = ("count", "cad_refs", "created_at", "call_source")
 # The archive's earliest plausible CAD date; earlier dates are typos, not history.
@@ -124,17 +129,7 @@ def _where(source: str, item: int | None = None, key: str | None = None) -> str:
 
 
 def _as_date(value: Any, where: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if isinstance(value, dt.date):
-        day = value
-    elif isinstance(value, str):
-        try:
-            day = dt.date.fromisoformat(value.strip())
-        except ValueError:
-            raise InputError(f"{where}: {value!r} is not a date", "use YYYY-MM-DD") from None
-    else:
-        raise InputError(f"{where}: expected a date, got {value!r}", "use YYYY-MM-DD")
+    day = parse_iso_date(value, where)
     if day < EARLIEST or day > dt.date.today() + dt.timedelta(days=366):
         raise InputError(f"{where}: {day.isoformat()} is outside any CAD archive")
     return day

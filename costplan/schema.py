@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from costplan.errors import InputError
 from costplan.lazy import lazy
 
 if TYPE_CHECKING:
@@ -241,6 +242,24 @@ def parse_cad_ref(text: str) -> tuple[int, dt.date] | None:
 def display_cad_ref(ref: str) -> str:
     """How a CAD reference is shown to people: 'CAD 1234/25JUN20'."""
     return f"CAD {ref}"
+
+
+def parse_iso_date(value: object, what: str) -> dt.date:
+    """A date given as YYYY-MM-DD text (or already a date; a datetime is cut to its date).
+
+    The one place user-supplied dates are read, so every command words the error the same way.
+
+    Raises:
+        InputError: anything else, naming `what` (the option, file or field).
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InputError(f"{what}: {value!r} is not a valid date", "use YYYY-MM-DD") from None
 
 
 def london_day(ts: dt.datetime) -> dt.date:

@@ -23,6 +23,7 @@ import polars as pl
 
 from costplan.engines import DEFAULT_ENGINE, DEFAULT_SPARK_MASTER, open_daily_volumes
 from costplan.errors import InputError
+from costplan.schema import parse_iso_date
 from costplan.store import Snapshot, Store
 
 PERIODS: tuple[str, ...] = ("day", "week", "month")
@@ -55,12 +56,7 @@ def parse_day(value: str | dt.date | None, option: str) -> dt.date | None:
     Raises:
         InputError: not a valid ISO date.
     """
-    if value is None or isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError(f"{option} {value!r} is not a date", "use YYYY-MM-DD") from None
+    return None if value is None else parse_iso_date(value, option)
 
 
 @dataclass(frozen=True)

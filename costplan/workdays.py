@@ -37,6 +37,7 @@ import holidays
 import numpy as np
 
 from costplan.errors import InputError
+from costplan.schema import parse_iso_date
 
 # The four parts of the UK, by `holidays` subdivision code.
 NATIONS: dict[str, str] = {
@@ -228,9 +229,6 @@ def parse_date(text: str, what: str = "date") -> dt.date:
     Raises:
         InputError: not a valid ISO date, or outside the supported years.
     """
-    try:
-        day = dt.date.fromisoformat(str(text).strip())
-    except ValueError:
-        raise InputError(f"{what} '{text}' is not a valid date", "use YYYY-MM-DD") from None
+    day = parse_iso_date(text, what)
     _check_year(day)
     return day

@@ -211,7 +211,7 @@ ERRORS = [
     (["plan", "{req}", "--disclose", "{out_csv}"], "exceeds the appropriate limit"),
     (["plan", "{req}", "--minutes-per-record", "-3"], "negative"),
     (["check", "--borough", "Lambet", "--date", "2020-06-25"], "did you mean Lambeth"),
-    (["check", "--borough", "Lambeth", "--date", "2020-13-45"], "not a date"),
+    (["check", "--borough", "Lambeth", "--date", "2020-13-45"], "not a valid date"),
     (["check", "--borough", "Lambeth", "--date", "2020-06-25", "--to", "2020-06-01"], "swap"),
     (["check", "--borough", "Lambeth"], "--date"),
     (
