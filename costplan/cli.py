@@ -554,12 +554,6 @@ def aggregate(
 # ---- planner commands (issue 4) ----
 
 
-def _regime(name: str | None, regime_file: Path | None) -> Regime:
-    from costplan.regimes import load_regimes
-
-    return load_regimes(regime_file).get(name)
-
-
 def _per_record(
     regime: Regime, minutes: float | None, sample: Path | None, request_minutes: float | None
 ) -> MinutesPerRecord:
@@ -695,7 +689,7 @@ def plan(
         raise InputError(
             "nothing to plan", "give REQUEST.toml, or --borough and --date for a quick request"
         )
-    reg = _regime(regime or req.regime, regime_file)
+    reg = _cost_regime(regime or req.regime, regime_file)
     per = _per_record(reg, minutes_per_record, sample, req.minutes_per_record)
     st = open_store(store)
     result = build_plan(
@@ -757,7 +751,7 @@ def check(
     d1 = parse_date(to, "--to") if to else d0
     if d1 < d0:
         raise InputError(f"--to {d1} is before --date {d0}", "swap the dates")
-    reg = _regime(regime, None)
+    reg = _cost_regime(regime, None)
     per = _per_record(reg, minutes_per_record, None, None)
     st = open_store(store)
     tags = tuple(t.strip().upper() for t in tag or [])
@@ -794,7 +788,7 @@ def demo() -> None:
     from costplan.request import load_request
 
     req = load_request(example_path("ume-raves-2020.toml"))
-    reg = _regime(req.regime, None)
+    reg = _cost_regime(req.regime, None)
     st = open_store(None)
     emit(plan_table(build_plan(st.snapshot(), req, reg, _per_record(reg, None, None, None))))
 
