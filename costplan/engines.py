@@ -122,7 +122,10 @@ def open_daily_volumes(
     engine: str = DEFAULT_ENGINE,
     spark_master: str = DEFAULT_SPARK_MASTER,
 ) -> tuple[QueryEngine, tuple[int, int]]:
-    """An engine whose view `daily_volume` holds the daily volumes of the partitions in scope.
+    """An engine with views `daily_volume` and `daily_total` over the partitions in scope.
+
+    `daily_volume` holds the daily volumes (borough, day, call_source, grading, tagset, n);
+    `daily_total` the CADs per borough and day (borough, day, n).
 
     On DuckDB the view reads the materialised volume table (and counts partitions the table has
     not seen from the store); on Spark it is the `volume_counts` query over `cad`.
@@ -142,10 +145,12 @@ def open_daily_volumes(
             duck.close()
             raise
         assert used is not None  # recount_stale=True always gives a view
+        duck.create_view("daily_total", "daily_totals")
         return duck, used
     eng = open_engine(snapshot, years=years, engine=engine, spark_master=spark_master)
     try:
         eng.create_view("daily_volume", "volume_counts")
+        eng.create_view("daily_total", "daily_totals")
     except BaseException:
         eng.close()
         raise
