@@ -19,7 +19,7 @@ A query file starts with a header::
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -40,7 +40,7 @@ VIEW_PROJECTION = (
     "linked_to, summary, CAST(borough AS VARCHAR) AS borough, CAST(year AS SMALLINT) AS year"
 )
 EMPTY_VIEW = (
-    "CREATE OR REPLACE TEMP VIEW cad AS SELECT * FROM (SELECT NULL::VARCHAR AS cad_ref, "
+    "CREATE OR REPLACE VIEW cad AS SELECT * FROM (SELECT NULL::VARCHAR AS cad_ref, "
     "NULL::TIMESTAMPTZ AS created_at, NULL::DATE AS day, NULL::VARCHAR AS call_source, "
     "NULL::VARCHAR AS grading, NULL::VARCHAR AS opening_code, NULL::VARCHAR AS closing_code, "
     "NULL::VARCHAR[] AS tags, NULL::VARCHAR[] AS linked_to, NULL::VARCHAR AS summary, "
@@ -48,6 +48,9 @@ EMPTY_VIEW = (
 )
 
 _HEADER = re.compile(r"^--\s*(name|params):\s*(.*)$")
+# register_rows builds DDL from our own names and types only: these guard that promise.
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+_ROW_TYPES = frozenset({"VARCHAR", "VARCHAR[]", "SMALLINT", "INTEGER", "BIGINT", "DATE"})
 
 
 @dataclass(frozen=True)
@@ -155,9 +158,17 @@ class Engine:
         self.con.execute("SET enable_progress_bar = false")
         if threads:
             self.con.execute("SET threads = $n", {"n": threads})
-        if self.files:
+        self.bind_files(self.files)
+
+    def bind_files(self, files: Sequence[str]) -> None:
+        """Point the view `cad` at these store files (hive paths); no files gives an empty view.
+
+        Raises:
+            StoreError: a file cannot be opened as Parquet.
+        """
+        if files:
             try:
-                rel = self.con.read_parquet(self.files, hive_partitioning=True)
+                rel = self.con.read_parquet(list(files), hive_partitioning=True)
                 rel.project(VIEW_PROJECTION).create_view("cad", replace=True)
             except duckdb.Error as exc:
                 raise StoreError(f"store files are unreadable: {exc}") from None
@@ -205,6 +216,56 @@ class Engine:
             self.con.sql(query.sql, params=self._bind(query, params)).create_view(view)
         except duckdb.Error as exc:
             raise QueryError(f"query {name!r} failed: {exc}") from None
+
+    def relation(self, name: str, **params: Any) -> duckdb.DuckDBPyRelation:
+        """A named query as a lazy DuckDB relation (run when read, written or inserted)."""
+        query = load_query(name)
+        try:
+            return self.con.sql(query.sql, params=self._bind(query, params))
+        except duckdb.Error as exc:
+            raise QueryError(f"query {name!r} failed: {exc}") from None
+
+    def insert(self, table: str, name: str, **params: Any) -> None:
+        """Append a named query's rows to `table` (one statement: all rows or none)."""
+        try:
+            self.relation(name, **params).insert_into(table)
+        except duckdb.Error as exc:
+            raise QueryError(f"query {name!r} failed: {exc}") from None
+
+    def materialise(self, table: str, name: str, **params: Any) -> None:
+        """(Re)create the table `table` holding a named query's rows."""
+        if not _IDENT.match(table):
+            raise ValueError(f"not a plain identifier: {table}")
+        self.con.execute(f"DROP TABLE IF EXISTS {table}")
+        try:
+            self.relation(name, **params).to_table(table)
+        except duckdb.Error as exc:
+            raise QueryError(f"query {name!r} failed: {exc}") from None
+
+    def register_rows(
+        self, table: str, columns: Mapping[str, str], rows: Iterable[Sequence[Any]]
+    ) -> None:
+        """(Re)create the table `table` holding `rows`, without Polars or Arrow.
+
+        Args:
+            table: the table's name (one of ours, never user text).
+            columns: column name -> DuckDB type, in order (ours, never user text).
+            rows: the values, bound as parameters.
+        """
+        if not (_IDENT.match(table) and all(_IDENT.match(c) for c in columns)):
+            raise ValueError(f"not a plain identifier: {table} {list(columns)}")
+        if not set(columns.values()) <= _ROW_TYPES:
+            raise ValueError(f"unsupported column types: {sorted(columns.values())}")
+        cols = ", ".join(f"{c} {t}" for c, t in columns.items())
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({cols})")
+        # One INSERT of many VALUES rows: executemany runs a statement per row, 100x slower.
+        row = "(" + ", ".join("?" for _ in columns) + ")"
+        batch = [tuple(r) for r in rows]
+        for i in range(0, len(batch), 1000):
+            chunk = batch[i : i + 1000]
+            values = ", ".join(row for _ in chunk)
+            flat = [v for r in chunk for v in r]
+            self.con.execute(f"INSERT INTO {table} VALUES {values}", flat)
 
     def register(self, view: str, frame: pl.DataFrame) -> None:
         """Make a Polars frame readable by queries as the view `view`."""
