@@ -29,7 +29,6 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -532,6 +531,8 @@ class Transaction:
             return key, self._merge_partition(key, self.staging / "out" / rel)
 
         # Partitions are independent: merge two at a time (Polars releases the GIL).
+        from concurrent.futures import ThreadPoolExecutor  # only this write path needs it
+
         with ThreadPoolExecutor(max_workers=2) as pool:
             for key, entry in pool.map(merge, sorted(keys)):
                 self._merged[key] = entry

@@ -16,7 +16,7 @@ from costplan.store import Store
 
 PACKAGE = Path(__file__).resolve().parent.parent / "costplan"
 # Presentation modules may use tabulate (and the CLI, typer); nothing else may.
-PRESENTATION = {"cli", "report", "render_costs", "render_ingest", "render_summary"}
+PRESENTATION = {"cli", "cli_coerce", "report", "render_costs", "render_ingest", "render_summary"}
 CORE = sorted(
     p.stem for p in PACKAGE.glob("*.py") if p.stem not in PRESENTATION and p.stem != "__init__"
 )
