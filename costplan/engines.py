@@ -127,8 +127,9 @@ def open_daily_volumes(
     `daily_volume` holds the daily volumes (borough, day, call_source, grading, tagset, n);
     `daily_total` the CADs per borough and day (borough, day, n).
 
-    On DuckDB the view reads the materialised volume table (and counts partitions the table has
-    not seen from the store); on Spark it is the `volume_counts` query over `cad`.
+    On DuckDB the views read the materialised volume table (and count partitions the table has
+    not seen from the store); on Spark they are the `volume_counts` and `daily_totals` queries
+    over `cad`.
 
     Returns:
         The open engine (the caller closes it) and (partitions read from the volume table,
@@ -140,12 +141,11 @@ def open_daily_volumes(
 
         duck = Engine(snapshot, boroughs=(), years=())  # empty `cad`: the table answers
         try:
-            used = volumes.create_daily_view(duck.con, snapshot, years=years)
+            used = volumes.create_daily_view(duck, snapshot, years=years)
         except BaseException:
             duck.close()
             raise
         assert used is not None  # recount_stale=True always gives a view
-        duck.create_view("daily_total", "daily_totals")
         return duck, used
     eng = open_engine(snapshot, years=years, engine=engine, spark_master=spark_master)
     try:

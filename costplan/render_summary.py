@@ -2,28 +2,29 @@
 
 Renderers see only the published Summary (suppressed counts are already gone), and the chart is
 drawn from the same published cells, so no output format can reveal a suppressed value.
+
+Everything here works on the Summary's plain Python cells: `costplan summary --format csv`
+must answer in a fraction of a second, so neither Polars nor PyArrow is imported on this path,
+and tabulate (table, markdown) and matplotlib (html) only by the formats that use them.
 """
 
 from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
 import html
 import io
 import json
+import math
 import textwrap
 from collections.abc import Callable
-from typing import Any
 
-import polars as pl
-from tabulate import tabulate
-
-from costplan.summary import Summary
+from costplan.summary import Cell, Summary
 
 NONE_LABEL = "(none)"  # how a missing group value (an untagged CAD under --by tag) is shown
 CHART_SERIES = 8  # lines drawn in the HTML chart: the groups with the largest published totals
 _PERIOD_WORD = {"day": "day", "week": "ISO week", "month": "month"}
-_INTERVAL = {"day": "1d", "week": "1w", "month": "1mo"}
 
 
 # -- shared text --------------------------------------------------------------------------------
@@ -65,23 +66,19 @@ def notes(summary: Summary) -> list[str]:
     return out
 
 
-def _label(value: Any) -> str:
-    return NONE_LABEL if value is None else str(value)
+def _label(value: str | None) -> str:
+    return NONE_LABEL if value is None else value
 
 
-def _count_text(summary: Summary, row: dict[str, Any]) -> str:
-    return summary.marker if row["suppressed"] else str(row["count"])  # type: ignore[return-value]
+def _count_text(summary: Summary, cell: Cell) -> str:
+    return summary.marker if cell.suppressed else str(cell.count)  # type: ignore[return-value]
 
 
 def _cell_rows(summary: Summary) -> tuple[list[str], list[list[str]]]:
     headers = ["period_start", *summary.by, "count"]
     rows = [
-        [
-            r["period_start"].isoformat(),
-            *[_label(r[c]) for c in summary.by],
-            _count_text(summary, r),
-        ]
-        for r in summary.cells.iter_rows(named=True)
+        [c.period_start.isoformat(), *[_label(g) for g in c.groups], _count_text(summary, c)]
+        for c in summary.cells
     ]
     return headers, rows
 
@@ -91,17 +88,14 @@ def _total_tables(summary: Summary) -> list[tuple[str, list[str], list[list[str]
     if not summary.by:
         return []
     extra = ["suppressed_cells"] if summary.marker else []
-    pt = summary.period_totals()
-    gt = summary.group_totals()
     by_period = [
-        [r["period_start"].isoformat(), str(r["total"] or 0)]
-        + ([str(r["suppressed_cells"])] if extra else [])
-        for r in pt.iter_rows(named=True)
+        [t.period_start.isoformat(), str(t.total)] + ([str(t.suppressed_cells)] if extra else [])
+        for t in summary.period_totals()
     ]
     by_group = [
-        [*[_label(r[c]) for c in summary.by], str(r["total"] or 0)]
-        + ([str(r["suppressed_cells"])] if extra else [])
-        for r in gt.iter_rows(named=True)
+        [*[_label(g) for g in t.groups], str(t.total)]
+        + ([str(t.suppressed_cells)] if extra else [])
+        for t in summary.group_totals()
     ]
     return [
         ("Totals by period", ["period_start", "total", *extra], by_period),
@@ -115,6 +109,9 @@ def _align(headers: list[str]) -> tuple[str, ...]:
 
 
 def _tabulate(headers: list[str], rows: list[list[str]], fmt: str) -> str:
+    # Imported here, not at the top: csv and json output never pay for it.
+    from tabulate import tabulate
+
     return tabulate(rows, headers, tablefmt=fmt, colalign=_align(headers), disable_numparse=True)
 
 
@@ -149,9 +146,9 @@ def render_csv(summary: Summary) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["period_start", *summary.by, "count"])
-    for r in summary.cells.iter_rows(named=True):
-        by = ["" if r[c] is None else r[c] for c in summary.by]
-        writer.writerow([r["period_start"].isoformat(), *by, _count_text(summary, r)])
+    for c in summary.cells:
+        by = ["" if g is None else g for g in c.groups]
+        writer.writerow([c.period_start.isoformat(), *by, _count_text(summary, c)])
     return buf.getvalue()
 
 
@@ -175,54 +172,70 @@ def _html_table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
 
 
+def _period_starts(period: str, first: dt.date, last: dt.date) -> list[dt.date]:
+    """Every period start from `first` to `last` inclusive (both are period starts)."""
+    out = []
+    day = first
+    while day <= last:
+        out.append(day)
+        if period == "day":
+            day += dt.timedelta(days=1)
+        elif period == "week":
+            day += dt.timedelta(weeks=1)
+        else:  # month: period starts are the 1st
+            day = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return out
+
+
+def _point(cell: Cell | None) -> float:
+    """A chart value: the published count, 0 for no CADs, NaN (a gap) where suppressed."""
+    if cell is None:
+        return 0.0
+    return math.nan if cell.suppressed else float(cell.count or 0)
+
+
 def chart_png(summary: Summary) -> bytes | None:
     """A PNG chart of the published counts: lines per period for the top groups, or bars.
 
     Suppressed cells are gaps in the lines (never drawn), so the chart shows only what the
     table shows. None when there is nothing to draw.
     """
-    if summary.cells.is_empty():
+    if not summary.cells:
         return None
     # Lazy import: matplotlib is an optional extra and slow to import; the Agg canvas needs
     # no display and no pyplot global state.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    key = (
-        pl.concat_str([pl.col(c).fill_null(NONE_LABEL) for c in summary.by], separator=" · ").alias(
-            "group"
-        )
-        if summary.by
-        else pl.lit("all CADs").alias("group")
-    )
-    cells = summary.cells.select("period_start", key, "count", "suppressed")
-    totals = cells.group_by("group").agg(pl.col("count").sum().alias("t"))
-    top = totals.sort(["t", "group"], descending=[True, False]).head(CHART_SERIES)["group"]
-    periods = pl.date_range(
-        cells["period_start"].min(),  # type: ignore[arg-type]
-        cells["period_start"].max(),  # type: ignore[arg-type]
-        interval=_INTERVAL[summary.period],
-        eager=True,
+    # One series per group, named by its by values; totals are of the published counts only.
+    series: dict[str, dict[dt.date, Cell]] = {}
+    for c in summary.cells:
+        name = " · ".join(_label(g) for g in c.groups) if summary.by else "all CADs"
+        series.setdefault(name, {})[c.period_start] = c
+    totals = {
+        name: sum(c.count or 0 for c in by_period.values()) for name, by_period in series.items()
+    }
+    ranked = sorted(totals, key=lambda name: (-totals[name], name))
+    periods = _period_starts(
+        summary.period,
+        min(c.period_start for c in summary.cells),
+        max(c.period_start for c in summary.cells),
     )
     fig = Figure(figsize=(10, 4.8), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    if periods.len() == 1:
-        bars = totals.sort(["t", "group"], descending=[True, False]).head(20).reverse()
-        ax.barh(bars["group"].to_list(), bars["t"].fill_null(0).to_list(), color="#2b6ca3")
+    if len(periods) == 1:
+        bars = ranked[:20][::-1]
+        ax.barh(bars, [totals[name] for name in bars], color="#2b6ca3")
         word = _PERIOD_WORD[summary.period]
         ax.set_xlabel(f"CADs in the {word} from {periods[0].isoformat()}")
     else:
-        grid = pl.DataFrame({"period_start": periods})
-        for name in top.to_list():
-            series = grid.join(cells.filter(pl.col("group") == name), on="period_start", how="left")
-            # No row means no CADs (0); a suppressed cell is a gap, never a drawn value.
-            y = [
-                float("nan") if hidden else (v or 0)
-                for v, hidden in zip(series["count"], series["suppressed"], strict=True)
-            ]
-            marker = "o" if periods.len() <= 60 else None
-            ax.plot(series["period_start"].to_list(), y, label=name, marker=marker, ms=3, lw=1.4)
+        marker = "o" if len(periods) <= 60 else None
+        for name in ranked[:CHART_SERIES]:
+            cells = series[name]
+            # No cell means no CADs (0); a suppressed cell is a gap, never a drawn value.
+            y = [_point(cells.get(p)) for p in periods]
+            ax.plot(periods, y, label=name, marker=marker, ms=3, lw=1.4)
         ax.set_ylabel("CADs")
         ax.set_xlabel(f"period start ({_PERIOD_WORD[summary.period]})")
         ax.grid(True, alpha=0.3)

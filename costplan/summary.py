@@ -10,16 +10,21 @@ suppression, from the published counts only, so they carry no information about 
 count (two tables that differ only in suppressed counts give identical output). The price is
 that a total with suppressed cells under-counts; the output says so. A Summary never holds the
 suppressed values, so no renderer can leak them.
+
+Counts arrive as plain rows from the engine and a Summary is plain Python (Cell tuples): the
+summary path imports neither Polars nor PyArrow, whose import alone would take longer than
+`costplan summary --format csv` is allowed to run (docs/benchmarks.md §4).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import gc
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import polars as pl
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from costplan.engines import DEFAULT_ENGINE, DEFAULT_SPARK_MASTER, open_daily_volumes
 from costplan.errors import InputError
@@ -28,6 +33,11 @@ from costplan.store import Snapshot, Store
 
 PERIODS: tuple[str, ...] = ("day", "week", "month")
 BY_COLUMNS: tuple[str, ...] = ("borough", "call_source", "grading", "tag")
+# Column order of the summary queries' rows (summary_volumes and summary_totals alike).
+QUERY_COLUMNS: tuple[str, ...] = ("period_start", *BY_COLUMNS, "count")
+
+# One true (unsuppressed) count: period start, the `by` values in order, the count.
+CountRow = tuple[dt.date, tuple[str | None, ...], int]
 
 
 def parse_by(value: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -59,6 +69,66 @@ def parse_day(value: str | dt.date | None, option: str) -> dt.date | None:
     return None if value is None else parse_iso_date(value, option)
 
 
+def _group_key(groups: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
+    """Sort key for `by` values: ascending, a missing value (None) after every other."""
+    return tuple((g is None, g or "") for g in groups)
+
+
+@contextlib.contextmanager
+def _bulk() -> Iterator[None]:
+    """Build many small tuples without cyclic garbage collection passes.
+
+    A daily summary by every column is millions of cells, and each batch of allocations would
+    start a collection that scans all the tuples made so far: 5-8x slower. Nothing built here
+    can form a reference cycle, so there is nothing for the collector to find.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class Cell(NamedTuple):
+    """One published count: a period and group, and its count unless it was suppressed.
+
+    Immutable, and made only by suppress(), which drops a suppressed count before the cell
+    exists. (A NamedTuple rather than a frozen dataclass: a summary can hold millions of
+    cells, and these are several times cheaper to make.)
+
+    Attributes:
+        period_start: first London day of the period (the Monday of an ISO week, the 1st of a
+            month).
+        groups: the values of the Summary's `by` columns, in the same order (None: an untagged
+            CAD under `by` tag).
+        count: the CADs counted; None where suppressed.
+        suppressed: whether the count was 1 to threshold-1 and so withheld.
+    """
+
+    period_start: dt.date
+    groups: tuple[str | None, ...]
+    count: int | None
+    suppressed: bool
+
+
+class PeriodTotal(NamedTuple):
+    """Published totals of one period (see Summary.period_totals)."""
+
+    period_start: dt.date
+    total: int
+    suppressed_cells: int
+
+
+class GroupTotal(NamedTuple):
+    """Published totals of one group of `by` values over all periods (Summary.group_totals)."""
+
+    groups: tuple[str | None, ...]
+    total: int
+    suppressed_cells: int
+
+
 @dataclass(frozen=True)
 class Summary:
     """A published volume summary.
@@ -69,8 +139,8 @@ class Summary:
         date_from: first London day counted (None: from the start of the data).
         date_to: last London day counted (None: to the end of the data).
         suppress_below: counts below this are suppressed (None: no suppression).
-        cells: one row per (period_start, *by): `count` (Int64, null where suppressed) and
-            `suppressed` (Boolean). The suppressed values themselves are not kept.
+        cells: one Cell per (period_start, *by), sorted by period, then by the `by` values
+            ascending with None last. The suppressed values themselves are not kept.
         source: where the counts came from (store snapshot, table vs direct partitions).
     """
 
@@ -79,7 +149,7 @@ class Summary:
     date_from: dt.date | None
     date_to: dt.date | None
     suppress_below: int | None
-    cells: pl.DataFrame
+    cells: tuple[Cell, ...]
     source: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -89,63 +159,65 @@ class Summary:
 
     @property
     def suppressed_cells(self) -> int:
-        return int(self.cells["suppressed"].sum())
+        """How many cells were suppressed."""
+        return sum(c.suppressed for c in self.cells)
 
-    def period_totals(self) -> pl.DataFrame:
-        """Per period: `total` of the published counts and how many cells were suppressed."""
-        return (
-            self.cells.group_by("period_start")
-            .agg(
-                pl.col("count").sum().alias("total"),
-                pl.col("suppressed").sum().cast(pl.Int64).alias("suppressed_cells"),
-            )
-            .sort("period_start")
-        )
+    def period_totals(self) -> list[PeriodTotal]:
+        """Per period, ascending: `total` of the published counts and how many were suppressed."""
+        totals: dict[dt.date, list[int]] = {}
+        for c in self.cells:
+            acc = totals.setdefault(c.period_start, [0, 0])
+            acc[0] += c.count or 0
+            acc[1] += c.suppressed
+        return [PeriodTotal(p, t, n) for p, (t, n) in sorted(totals.items())]
 
-    def group_totals(self) -> pl.DataFrame:
-        """Per group of `by` values: `total` of the published counts over all periods."""
+    def group_totals(self) -> list[GroupTotal]:
+        """Per group of `by` values (None last): `total` of the published counts, all periods.
+
+        Empty without `by` (every cell is then a total already).
+        """
         if not self.by:
-            return pl.DataFrame()
-        return (
-            self.cells.group_by(list(self.by))
-            .agg(
-                pl.col("count").sum().alias("total"),
-                pl.col("suppressed").sum().cast(pl.Int64).alias("suppressed_cells"),
-            )
-            .sort(list(self.by), nulls_last=True)
-        )
+            return []
+        totals: dict[tuple[str | None, ...], list[int]] = {}
+        for c in self.cells:
+            acc = totals.setdefault(c.groups, [0, 0])
+            acc[0] += c.count or 0
+            acc[1] += c.suppressed
+        ordered = sorted(totals.items(), key=lambda item: _group_key(item[0]))
+        return [GroupTotal(g, t, n) for g, (t, n) in ordered]
 
     def grand_total(self) -> int:
         """Sum of the published counts."""
-        return int(self.cells["count"].sum() or 0)
+        return sum(c.count or 0 for c in self.cells)
 
     def records(self) -> list[dict[str, Any]]:
         """Row objects: period_start (ISO), one key per `by` column, count (int or marker)."""
         out = []
-        for row in self.cells.iter_rows(named=True):
-            rec: dict[str, Any] = {"period_start": row["period_start"].isoformat()}
-            rec.update({c: row[c] for c in self.by})
-            rec["count"] = self.marker if row["suppressed"] else int(row["count"])
+        for c in self.cells:
+            rec: dict[str, Any] = {"period_start": c.period_start.isoformat()}
+            rec.update(zip(self.by, c.groups, strict=True))
+            rec["count"] = self.marker if c.suppressed else c.count
             out.append(rec)
         return out
 
 
-def suppress(counts: pl.DataFrame, threshold: int | None) -> pl.DataFrame:
-    """Replace counts from 1 to threshold-1 by null and flag them in `suppressed`.
+def suppress(counts: Iterable[CountRow], threshold: int | None) -> list[Cell]:
+    """Cells from true counts, with counts from 1 to threshold-1 withheld and flagged.
 
     Zero counts never appear (a group with no CADs has no row), so nothing is hidden by them.
+
+    Raises:
+        InputError: a threshold below 1.
     """
     if threshold is not None and threshold < 1:
         raise InputError(f"--suppress-below must be at least 1, not {threshold}")
-    hide = pl.col("count") < threshold if threshold else pl.lit(False)
-    return counts.with_columns(
-        pl.when(hide).then(None).otherwise(pl.col("count")).cast(pl.Int64).alias("count"),
-        hide.alias("suppressed"),
-    )
+    if threshold is None:
+        return [Cell(p, g, n, False) for p, g, n in counts]
+    return [Cell(p, g, None, True) if n < threshold else Cell(p, g, n, False) for p, g, n in counts]
 
 
 def build(
-    counts: pl.DataFrame,
+    counts: Iterable[CountRow],
     *,
     period: str,
     by: Sequence[str] = (),
@@ -154,11 +226,25 @@ def build(
     suppress_below: int | None = None,
     source: dict[str, Any] | None = None,
 ) -> Summary:
-    """Make a Summary from true counts (columns period_start, *by, count), suppressing first."""
+    """Make a Summary from true counts ((period_start, by values, count) rows), suppressing first.
+
+    Raises:
+        InputError: a threshold below 1.
+        ValueError: a row without exactly one value per `by` column (a caller's bug).
+    """
     by = tuple(by)
-    cells = suppress(counts.select("period_start", *by, "count"), suppress_below)
-    cells = cells.sort(["period_start", *by], nulls_last=True)
-    return Summary(period, by, date_from, date_to, suppress_below, cells, source or {})
+    with _bulk():
+        cells = suppress(counts, suppress_below)
+        # Rank the distinct groups once (a few thousand at most), then sort on one int per
+        # cell: a tuple key per cell costs seconds on a million-cell summary.
+        groups = sorted({c.groups for c in cells}, key=_group_key)
+        if any(len(g) != len(by) for g in groups):
+            raise ValueError(f"counts must carry one value per by column {by}")
+        rank = {g: i for i, g in enumerate(groups)}
+        size = len(rank)
+        cells.sort(key=lambda c: c.period_start.toordinal() * size + rank[c.groups])
+        frozen = tuple(cells)
+    return Summary(period, by, date_from, date_to, suppress_below, frozen, source or {})
 
 
 def _check(period: str, date_from: dt.date | None, date_to: dt.date | None) -> None:
@@ -171,6 +257,11 @@ def _check(period: str, date_from: dt.date | None, date_to: dt.date | None) -> N
         )
 
 
+def uses_totals(by: Sequence[str]) -> bool:
+    """Whether a grouping can be answered from `daily_total` (borough alone, or nothing)."""
+    return set(by) <= {"borough"}
+
+
 def compute_counts(
     store_or_snapshot: Store | Snapshot,
     *,
@@ -180,16 +271,23 @@ def compute_counts(
     date_to: dt.date | None = None,
     engine: str = DEFAULT_ENGINE,
     spark_master: str = DEFAULT_SPARK_MASTER,
-) -> tuple[pl.DataFrame, dict[str, Any]]:
+) -> tuple[list[CountRow], dict[str, Any]]:
     """True (unsuppressed) counts per period and group, and where they came from.
 
     On DuckDB the counts come from the daily volume table (partitions it has not seen are
     counted from the store); on Spark (`engine="spark"`) every partition in range is counted
-    from the store by the same query the table is built with.
+    from the store by the same query the table is built with. A grouping by borough alone (or
+    none) reads the per-borough-day totals (`daily_total`, query summary_totals): the same
+    answer as summary_volumes over `daily_volume`, from a fraction of the rows.
 
     Returns:
-        A frame (period_start, *by, count) and a source description (snapshot, how many
-        partitions were read from the volume table and how many counted from the store).
+        Rows (period_start, by values in `by` order, count), in no particular order, and a
+        source description (snapshot, how many partitions were read from the volume table and
+        how many counted from the store).
+
+    Raises:
+        InputError: a bad period, `by` column or date order.
+        StoreError: the store is missing or unreadable.
     """
     by = parse_by(by)
     _check(period, date_from, date_to)
@@ -203,29 +301,42 @@ def compute_counts(
         lo = date_from.year if date_from else min((p.year for p in snap.select()), default=0)
         hi = date_to.year if date_to else max((p.year for p in snap.select()), default=0)
         years = range(lo, hi + 1)
+    params: dict[str, Any] = {
+        "period": period,
+        "by_borough": "borough" in by,
+        "date_from": date_from,
+        "date_to": date_to,
+    }
+    if uses_totals(by):
+        query = "summary_totals"
+    else:
+        query = "summary_volumes"
+        params |= {f"by_{c}": c in by for c in ("call_source", "grading", "tag")}
     eng, used = open_daily_volumes(snap, years=years, engine=engine, spark_master=spark_master)
     with eng:
-        frame = eng.frame(
-            "summary_volumes",
-            period=period,
-            by_borough="borough" in by,
-            by_call_source="call_source" in by,
-            by_grading="grading" in by,
-            by_tag="tag" in by,
-            date_from=date_from,
-            date_to=date_to,
-        )
+        rows = eng.rows(query, **params)
     source = {
         **snap.describe(),
         "partitions_from_table": used[0],
         "partitions_counted_directly": used[1],
     }
-    frame = frame.select(
-        pl.col("period_start").cast(pl.Date),
-        *[pl.col(c).cast(pl.String) for c in by],
-        pl.col("count").cast(pl.Int64),
-    )
-    return frame, source
+    # Both engines give DATE as datetime.date, VARCHAR as str and BIGINT as int, so the
+    # values pass through as they are; only the `by` columns are picked out, in `by` order.
+    period_at, count_at = QUERY_COLUMNS.index("period_start"), QUERY_COLUMNS.index("count")
+    groups_of = _picker([QUERY_COLUMNS.index(c) for c in by])
+    with _bulk():
+        counts = [(r[period_at], groups_of(r), r[count_at]) for r in rows]
+    return counts, source
+
+
+def _picker(indexes: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """A function giving a row's values at `indexes` as a tuple, whatever their number."""
+    if len(indexes) >= 2:
+        return itemgetter(*indexes)
+    if len(indexes) == 1:
+        i = indexes[0]
+        return lambda row: (row[i],)
+    return lambda row: ()
 
 
 def summarise(

@@ -3,54 +3,62 @@
 Layout, beside the store it summarises::
 
     STORE/volumes/
-      state.json                        the commit point: which store partition each file counts
-      parts/vol-<key hash>-<token>.parquet   one file per store partition, unique names
-      .lock                             the refresh lock (flock), separate from the writer lock
+      state.json                          the commit point: the month files, and which store
+                                          files each partition was counted from
+      parts/vol-<yyyy-mm>-<token>.parquet   one month of volume rows, every borough
+      parts/tot-<yyyy-mm>-<token>.parquet   the same month's CADs per borough-day
+      .lock                               the refresh lock (flock), separate from the writer lock
 
-Each row of a volume file is (borough, day, call_source, grading, tagset, n): ``tagset`` is the
-sorted list of a CAD's distinct tags ([] for none), so every CAD lands in exactly one row. Totals
-are sums over all rows, "tag T" is a sum over tag sets containing T, and "any of tags T1, T2" is a
-sum over tag sets meeting {T1, T2}: all exact, with no double counting of multi-tag CADs.
+Each volume row is (borough, day, call_source, grading, tagset, n): ``tagset`` is the sorted
+list of a CAD's distinct tags ([] for none), so every CAD lands in exactly one row. Totals are
+sums over all rows, "tag T" is a sum over tag sets containing T, and "any of tags T1, T2" is a
+sum over tag sets meeting {T1, T2}: all exact, with no double counting of multi-tag CADs. The
+totals files (borough, day, n) answer the commonest summary, volumes per borough, from one row
+per borough-day.
+
+Why month files across boroughs: a nightly ingest touches one day of every borough, so it
+rewrites one month file (about 50 k rows) instead of one file per borough-year, and a rebuild
+writes a file per month. Freshness is still kept per store partition (borough, year).
 
 Freshness: state.json records, per store partition, the manifest ``version`` and the file paths
-it was counted from. A partition whose manifest entry still matches is fresh; a refresh recounts
-only the others and drops removed ones.
+it was counted from, and per month the CADs it holds for each partition. A partition whose
+manifest entry still matches is fresh. Readers skip the rows of stale partitions and count those
+partitions from the store instead, so a reader never sees a stale figure.
 
 Day-granular refresh: the store rewrites a whole partition on every commit, but it only ever
 appends rows, and it records which files a rewrite replaced and which London days its new rows
 fall on. When the table counted exactly the replaced files (it is one rewrite behind), every day
-outside the added range is unchanged, so a refresh recounts just those days from the new file
-and carries the other days' rows over from the previous volume file. A nightly ingest of one day
-therefore counts that day's rows, not the year's (each changed partition's volume file is still
-rewritten whole: one file per store partition). Anything else (never counted, two or more rewrites
-behind, no recorded days, or a result whose total disagrees with the manifest's row count) is
-recounted whole.
+outside the added range is unchanged: a refresh recounts just those days and carries the rest
+over. Anything else (never counted, two or more rewrites behind, no recorded days, or a result
+whose total disagrees with the manifest's row count) is recounted for the whole year.
 
-Crash safety mirrors the store: new volume files get unique names, state.json is replaced with
+Crash safety mirrors the store: new files get unique names, state.json is replaced with
 os.replace() last, and files the new state no longer needs are kept for a grace period (a reader
 may hold the old state) before a later refresh deletes them.
+
+All of it runs in DuckDB: a refresh never imports Polars or Arrow, so a nightly refresh costs
+about what the new day costs to count.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
-import hashlib
 import json
 import os
+import shutil
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
 from costplan.engine import Engine
 from costplan.errors import CostplanError, StoreError
-from costplan.lazy import lazy
 from costplan.store import (
     RETIRE_GRACE_SECONDS,
     Partition,
@@ -61,47 +69,35 @@ from costplan.store import (
     partition_key,
 )
 
-if TYPE_CHECKING:
-    import polars as pl
-else:
-    pl = lazy("polars")  # a stale or absent table answers `check` without importing Polars
-
 # An inclusive range of London days.
 Days = tuple[dt.date, dt.date]
 
 VOLUMES_DIR = "volumes"
 STATE = "state.json"
-STATE_FORMAT = 1
+STATE_FORMAT = 2  # 1: one file per store partition (read as empty: the next refresh rebuilds)
 PARTS_DIR = "parts"
 
 VOLUME_COLUMNS: tuple[str, ...] = ("borough", "day", "call_source", "grading", "tagset", "n")
-
-
-def volume_schema() -> dict[str, pl.DataType]:
-    """Polars dtypes of a volume file (VOLUME_COLUMNS)."""
-    return {
-        "borough": pl.String(),
-        "day": pl.Date(),
-        "call_source": pl.String(),
-        "grading": pl.String(),
-        "tagset": pl.List(pl.String()),
-        "n": pl.Int64(),
-    }
-
-
-def __getattr__(name: str) -> Any:
-    """VOLUME_SCHEMA is built on first use (PEP 562), like the other Polars schemas."""
-    if name == "VOLUME_SCHEMA":
-        return volume_schema()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+TOTAL_COLUMNS: tuple[str, ...] = ("borough", "day", "n")
+# The counts a refresh collects (volume_counts' columns) and the day ranges they replace.
+_NEW_TABLE = {
+    "borough": "VARCHAR",
+    "year": "SMALLINT",
+    "day": "DATE",
+    "call_source": "VARCHAR",
+    "grading": "VARCHAR",
+    "tagset": "VARCHAR[]",
+    "n": "BIGINT",
+}
+_RANGE_TABLE = {"borough": "VARCHAR", "year": "SMALLINT", "lo": "DATE", "hi": "DATE"}
 
 # Partitions counted by one query, up to this many source rows: one parallel scan of many files
 # is several times faster than a query per partition (a partition file is often a single row
 # group, which DuckDB reads on one thread), and the bound caps the memory a batch's result takes.
-BATCH_ROWS = 8_000_000
+BATCH_ROWS = 32_000_000
 
-# progress(done, total, partition_key): called after each recounted partition.
+# progress(done, total, what): called after each batch of partitions is counted (done and
+# total count partitions, plus one last step for writing the months), `what` the last key.
 Progress = Callable[[int, int, str], None]
 
 
@@ -123,15 +119,13 @@ class RefreshFailedError(VolumeError):
 
 @dataclass(frozen=True)
 class VolumeEntry:
-    """The volume file of one store partition and the manifest entry it was counted from."""
+    """The store files one partition's volumes were counted from."""
 
     borough: str
     year: int
     version: int  # the partition's manifest version when counted
     source_files: tuple[str, ...]  # the partition's file paths when counted
     source_rows: int
-    path: str  # relative to STORE/volumes
-    rows: int  # rows of the volume file
 
     def matches(self, part: Partition) -> bool:
         """True if this entry was counted from exactly the partition's current files."""
@@ -143,12 +137,26 @@ class VolumeEntry:
 
 
 @dataclass(frozen=True)
+class MonthEntry:
+    """One month of the table: its two files and the CADs it holds per partition."""
+
+    path: str  # volume rows, relative to STORE/volumes
+    totals: str  # CADs per borough-day, relative to STORE/volumes
+    counts: dict[str, int]  # partition key -> CADs of that partition in this month
+
+    @property
+    def files(self) -> tuple[str, str]:
+        return (self.path, self.totals)
+
+
+@dataclass(frozen=True)
 class VolumeState:
     """The committed state of a volume table (empty if never refreshed)."""
 
     store_version: int | None = None
     refreshed_at: str | None = None
     partitions: dict[str, VolumeEntry] = field(default_factory=dict)
+    months: dict[str, MonthEntry] = field(default_factory=dict)  # "yyyy-mm" -> entry
     retired: tuple[dict[str, Any], ...] = ()
 
 
@@ -169,6 +177,7 @@ class RefreshResult:
             days lo..hi alone were recounted (the rest of their volumes were carried over).
             The others in `recounted` were recounted whole.
         rows_counted: store rows the recounts read into the table (the cost that scales).
+        months_written: the months ("yyyy-mm") whose files were rewritten, sorted.
     """
 
     skipped: bool = False
@@ -180,6 +189,7 @@ class RefreshResult:
     seconds: float = 0.0
     incremental: dict[str, tuple[str, str]] = field(default_factory=dict)
     rows_counted: int = 0
+    months_written: list[str] = field(default_factory=list)
 
 
 def volumes_dir(root: Path | str) -> Path:
@@ -195,6 +205,52 @@ def _snapshot(store_or_snapshot: Store | Snapshot) -> Snapshot:
 
 def _now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _key(part: Partition) -> str:
+    return partition_key(part.borough, part.year)
+
+
+def _first_line(exc: Exception) -> str:
+    text = exc.one_line() if isinstance(exc, CostplanError) else str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# -- months --------------------------------------------------------------------------------------
+def month_key(day: dt.date) -> str:
+    """The table's month of a London day, e.g. '2020-06'."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def month_days(month: str) -> Days:
+    """The first and last London day of a month key."""
+    first = dt.date(int(month[:4]), int(month[5:7]), 1)
+    after = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return first, after - dt.timedelta(days=1)
+
+
+def _months(days: Days) -> list[str]:
+    """The month keys overlapping an inclusive range of days, in order."""
+    out = []
+    first = days[0].replace(day=1)
+    while first <= days[1]:
+        out.append(month_key(first))
+        first = month_days(month_key(first))[1] + dt.timedelta(days=1)
+    return out
+
+
+def _year_days(year: int) -> Days:
+    return dt.date(year, 1, 1), dt.date(year, 12, 31)
+
+
+def _data_days(part: Partition) -> Days | None:
+    """The London days a partition's files hold rows for (None: no rows or no statistics)."""
+    span = [f for f in part.files if f.min_day and f.max_day and f.rows]
+    if not span:
+        return None if not part.rows else _year_days(part.year)
+    lo = min(dt.date.fromisoformat(f.min_day) for f in span)  # type: ignore[arg-type]
+    hi = max(dt.date.fromisoformat(f.max_day) for f in span)  # type: ignore[arg-type]
+    return lo, hi
 
 
 # -- state -------------------------------------------------------------------------------------
@@ -216,15 +272,22 @@ def read_state(root: Path | str) -> VolumeState:
                 version=int(e["version"]),
                 source_files=tuple(e["source_files"]),
                 source_rows=int(e["source_rows"]),
-                path=e["path"],
-                rows=int(e["rows"]),
             )
             for key, e in doc["partitions"].items()
+        }
+        months = {
+            month: MonthEntry(
+                path=e["path"],
+                totals=e["totals"],
+                counts={k: int(n) for k, n in e["counts"].items()},
+            )
+            for month, e in doc["months"].items()
         }
         return VolumeState(
             store_version=doc.get("store_version"),
             refreshed_at=doc.get("refreshed_at"),
             partitions=parts,
+            months=months,
             retired=tuple(doc.get("retired", [])),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -240,15 +303,45 @@ def _write_state(vdir: Path, state: VolumeState) -> None:
             key: {**e.__dict__, "source_files": list(e.source_files)}
             for key, e in sorted(state.partitions.items())
         },
+        "months": {
+            month: {**e.__dict__, "counts": dict(sorted(e.counts.items()))}
+            for month, e in sorted(state.months.items())
+        },
         "retired": list(state.retired),
     }
     tmp = vdir / f".{STATE}.{uuid.uuid4().hex}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(doc, indent=1, sort_keys=True))
+        fh.write(json.dumps(doc, separators=(",", ":"), sort_keys=True))
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, vdir / STATE)  # the commit point
     fsync_dir(vdir)
+
+
+def _missing_months(vdir: Path, state: VolumeState) -> set[str]:
+    """Months whose files are gone (deleted by hand, a restore...): their counts are lost."""
+    return {
+        month for month, e in state.months.items() if not all((vdir / f).is_file() for f in e.files)
+    }
+
+
+def _usable(vdir: Path, state: VolumeState) -> VolumeState:
+    """The state without months whose files are missing and the partitions those months held.
+
+    Those partitions read as stale, so readers count them from the store and the next refresh
+    recounts them whole: a lost volume file costs time, never a wrong count.
+    """
+    missing = _missing_months(vdir, state)
+    if not missing:
+        return state
+    lost = {k for m in missing for k in state.months[m].counts}
+    return VolumeState(
+        state.store_version,
+        state.refreshed_at,
+        {k: e for k, e in state.partitions.items() if k not in lost},
+        {m: e for m, e in state.months.items() if m not in missing},
+        state.retired,
+    )
 
 
 # -- freshness ---------------------------------------------------------------------------------
@@ -260,10 +353,11 @@ def stale_partitions(
     state: VolumeState | None = None,
 ) -> list[Partition]:
     """Partitions in scope whose volumes are missing or were counted from other files."""
-    state = read_state(snapshot.root) if state is None else state
+    if state is None:
+        state = _usable(volumes_dir(snapshot.root), read_state(snapshot.root))
     stale = []
     for part in snapshot.select(boroughs, years):
-        entry = state.partitions.get(partition_key(part.borough, part.year))
+        entry = state.partitions.get(_key(part))
         if entry is None or not entry.matches(part):
             stale.append(part)
     return stale
@@ -280,79 +374,6 @@ def is_fresh(
 
 
 # -- counting ----------------------------------------------------------------------------------
-def _only(snapshot: Snapshot, parts: Sequence[Partition]) -> Snapshot:
-    """The snapshot cut down to exactly these partitions, so a view holds only their files."""
-    keep = {partition_key(p.borough, p.year): p for p in parts}
-    return dataclasses.replace(snapshot, partitions=keep)
-
-
-def _count_batch(snapshot: Snapshot, parts: Sequence[Partition]) -> dict[str, pl.DataFrame]:
-    """Volumes of several partitions from one query, split per partition key."""
-    with Engine(_only(snapshot, parts)) as engine:
-        frame = engine.frame("volume_counts")
-    return _split(frame, parts)
-
-
-def _split(frame: pl.DataFrame, parts: Sequence[Partition]) -> dict[str, pl.DataFrame]:
-    """A volume_counts result split per partition key (empty frames for partitions it lacks)."""
-    empty = pl.DataFrame(schema=volume_schema())
-    out = {partition_key(p.borough, p.year): empty for p in parts}
-    for (borough, year), part in frame.partition_by(
-        ["borough", "year"], as_dict=True, maintain_order=False
-    ).items():
-        key = partition_key(str(borough), int(year))  # type: ignore[call-overload]
-        out[key] = part.select(VOLUME_COLUMNS).cast(volume_schema())  # type: ignore[arg-type]
-    return out
-
-
-def _batches(parts: Sequence[Partition]) -> Iterator[list[Partition]]:
-    batch: list[Partition] = []
-    rows = 0
-    for part in parts:
-        if batch and rows + part.rows > BATCH_ROWS:
-            yield batch
-            batch, rows = [], 0
-        batch.append(part)
-        rows += part.rows
-    if batch:
-        yield batch
-
-
-def _count_errors() -> tuple[type[Exception], ...]:
-    """What a failed partition count can raise (Polars' own error type needs Polars imported)."""
-    return (CostplanError, duckdb.Error, pl.exceptions.PolarsError)
-
-
-def _count_each(
-    snapshot: Snapshot, parts: Sequence[Partition]
-) -> Iterator[tuple[Partition, pl.DataFrame | Exception]]:
-    """(partition, volumes) for each partition, or (partition, error) if it cannot be read.
-
-    Partitions are counted in batches; a batch that fails is retried one partition at a time,
-    so an unreadable file is pinned to its own partition and the others still get counted.
-    """
-    for batch in _batches(parts):
-        try:
-            frames = _count_batch(snapshot, batch)
-        except _count_errors() as exc:
-            if len(batch) == 1:
-                yield batch[0], exc
-                continue
-            for part in batch:
-                try:
-                    yield part, _count_batch(snapshot, [part])[_key(part)]
-                except _count_errors() as one:
-                    yield part, one
-            continue
-        for part in batch:
-            yield part, frames[_key(part)]
-
-
-def _key(part: Partition) -> str:
-    return partition_key(part.borough, part.year)
-
-
-# -- counting some days of some partitions ------------------------------------------------------
 def _day_range(part: Partition, entry: VolumeEntry | None) -> Days | None:
     """The London days to recount if the table is exactly one rewrite behind `part`, else None.
 
@@ -368,125 +389,311 @@ def _day_range(part: Partition, entry: VolumeEntry | None) -> Days | None:
         lo, hi = (dt.date.fromisoformat(d) for d in part.added_days)
     except (TypeError, ValueError):
         return None
-    return (lo, hi) if lo <= hi else None
+    return (lo, hi) if lo <= hi and lo.year == hi.year == part.year else None
 
 
-def _estimated_rows(part: Partition, days: Days) -> int:
-    """Rows of `part` on `days`, assuming rows spread evenly over the file's days."""
-    span = [f for f in part.files if f.min_day and f.max_day]
-    if not span:
-        return part.rows
-    first = min(dt.date.fromisoformat(f.min_day) for f in span)  # type: ignore[arg-type]
-    last = max(dt.date.fromisoformat(f.max_day) for f in span)  # type: ignore[arg-type]
-    share = ((days[1] - days[0]).days + 1) / ((last - first).days + 1)
-    return max(1, int(part.rows * min(1.0, share)))
+def _count_errors() -> tuple[type[Exception], ...]:
+    """What a failed count or write can raise."""
+    return (CostplanError, duckdb.Error, OSError)
 
 
-def _day_batches(items: Sequence[tuple[Partition, Days]]) -> Iterator[list[tuple[Partition, Days]]]:
-    """Batches of BATCH_ROWS estimated rows in range: one batch for a nightly ingest."""
+def _batches(items: Sequence[tuple[Partition, Days]]) -> Iterator[list[tuple[Partition, Days]]]:
+    """Batches of up to BATCH_ROWS source rows (a nightly ingest is one batch)."""
     batch: list[tuple[Partition, Days]] = []
     rows = 0
-    for item in items:
-        n = _estimated_rows(*item)
-        if batch and rows + n > BATCH_ROWS:
+    for part, days in items:
+        if batch and rows + part.rows > BATCH_ROWS:
             yield batch
             batch, rows = [], 0
-        batch.append(item)
-        rows += n
+        batch.append((part, days))
+        rows += part.rows
     if batch:
         yield batch
 
 
-def _count_days_batch(
-    snapshot: Snapshot, items: Sequence[tuple[Partition, Days]]
-) -> dict[str, pl.DataFrame]:
-    """Volumes of each partition's own day range, from one query over all their files."""
-    parts = [p for p, _ in items]
-    ranges = pl.DataFrame(
-        {
-            "borough": [p.borough for p in parts],
-            "year": [p.year for p in parts],
-            "lo": [d[0] for _, d in items],
-            "hi": [d[1] for _, d in items],
-        },
-        schema={"borough": pl.String(), "year": pl.Int16(), "lo": pl.Date(), "hi": pl.Date()},
+def _count_batch(eng: Engine, batch: Sequence[tuple[Partition, Days]], whole: bool) -> None:
+    """Append the volumes of each partition's own days to the table volume_new (one query)."""
+    eng.bind_files([str(eng.snapshot.root / f.path) for p, _ in batch for f in p.files])
+    if whole:
+        eng.insert("volume_new", "volume_counts")
+        return
+    ranges = [(p.borough, p.year, lo, hi) for p, (lo, hi) in batch]
+    eng.register_rows("refresh_days", _RANGE_TABLE, ranges)
+    eng.insert(
+        "volume_new",
+        "volume_counts_days",
+        day_from=min(r[2] for r in ranges),
+        day_to=max(r[3] for r in ranges),
     )
-    with Engine(_only(snapshot, parts)) as engine:
-        engine.con.register("refresh_days", ranges.to_arrow())
-        frame = engine.frame(
-            "volume_counts_days",
-            day_from=min(d[0] for _, d in items),
-            day_to=max(d[1] for _, d in items),
-        )
-    return _split(frame, parts)
 
 
-def _count_days_each(
-    snapshot: Snapshot, items: Sequence[tuple[Partition, Days]]
-) -> Iterator[tuple[Partition, Days, pl.DataFrame | Exception]]:
-    """(partition, days, volumes of those days) for each item, or an error in place of volumes.
+def _count_into(
+    eng: Engine,
+    items: Sequence[tuple[Partition, Days]],
+    *,
+    whole: bool,
+    tick: Callable[[int, str], None] = lambda n, key: None,
+) -> tuple[list[tuple[Partition, Days]], dict[str, Exception]]:
+    """Count items into volume_new; returns (counted items, key -> error for the others).
 
-    As _count_each: a failed batch is retried one partition at a time.
+    A batch that fails is retried one partition at a time (each insert is one statement: all of
+    a query's rows or none), so an unreadable file is pinned to its own partition. `tick` is
+    called after each batch with how many partitions it held and the last one's key.
     """
-    for batch in _day_batches(items):
+    done: list[tuple[Partition, Days]] = []
+    failed: dict[str, Exception] = {}
+    for batch in _batches(items):
         try:
-            frames = _count_days_batch(snapshot, batch)
+            _count_batch(eng, batch, whole)
+            done += batch
         except _count_errors() as exc:
             if len(batch) == 1:
-                yield batch[0][0], batch[0][1], exc
-                continue
-            for part, days in batch:
-                try:
-                    yield part, days, _count_days_batch(snapshot, [(part, days)])[_key(part)]
-                except _count_errors() as one:
-                    yield part, days, one
-            continue
-        for part, days in batch:
-            yield part, days, frames[_key(part)]
+                failed[_key(batch[0][0])] = exc
+            else:
+                for item in batch:
+                    try:
+                        _count_batch(eng, [item], whole)
+                        done.append(item)
+                    except _count_errors() as one:
+                        failed[_key(item[0])] = one
+        tick(len(batch), _key(batch[-1][0]))
+    return done, failed
 
 
-def _carry_over(path: Path, days: Days, recounted: pl.DataFrame) -> pl.DataFrame:
-    """A partition's new volumes: the old file's rows outside `days`, plus the recounted days."""
-    old = pl.read_parquet(path, hive_partitioning=False)
-    inside = pl.col("day").is_between(days[0], days[1]).fill_null(False)
-    kept = old.filter(~inside).select(VOLUME_COLUMNS)
-    return pl.concat([kept.cast(volume_schema()), recounted])  # type: ignore[arg-type]
-
-
-def count_partitions(snapshot: Snapshot, parts: Sequence[Partition]) -> pl.DataFrame:
-    """Volumes of the given partitions counted directly from the store (nothing is written).
-
-    Raises:
-        StoreError: a partition's files cannot be read.
-    """
-    frames = [pl.DataFrame(schema=volume_schema())]
-    for part, got in _count_each(snapshot, parts):
-        if isinstance(got, CostplanError):
-            raise got
-        if isinstance(got, Exception):
-            raise StoreError(f"partition {_key(part)} is unreadable: {_first_line(got)}")
-        frames.append(got)
-    return pl.concat(frames)
-
-
-def _first_line(exc: Exception) -> str:
-    text = exc.one_line() if isinstance(exc, CostplanError) else str(exc)
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _volume_file(part: Partition) -> str:
-    # Names carry a hash of the key, never the borough text itself, plus a unique token.
-    digest = hashlib.sha256(partition_key(part.borough, part.year).encode()).hexdigest()[:16]
-    return f"{PARTS_DIR}/vol-{digest}-{uuid.uuid4().hex}.parquet"
-
-
-def _write_volume_file(path: Path, frame: pl.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.write_parquet(tmp, compression="zstd", statistics=True)
-    with open(tmp, "rb") as fh:
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as fh:
         os.fsync(fh.fileno())
-    os.replace(tmp, path)
+
+
+def _new_path(month: str, kind: str) -> str:
+    # Names carry the month and a unique token, never borough text.
+    return f"{PARTS_DIR}/{kind}-{month}-{uuid.uuid4().hex}.parquet"
+
+
+@dataclass
+class _Work:
+    """What a refresh recounts: partitions by day or whole, and keys of dropped partitions."""
+
+    by_day: list[tuple[Partition, Days]] = field(default_factory=list)
+    whole: list[Partition] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Done:
+    months: dict[str, MonthEntry | None]  # rewritten months (None: now empty)
+    by_day: list[tuple[Partition, Days]]
+    whole: list[Partition]
+    failed: dict[str, Exception]
+    rows_counted: int
+
+
+def _month_of_day() -> duckdb.Expression:
+    """yyyymm of the column `day` (an integer: formatting a string per row is 3x slower)."""
+    day = duckdb.ColumnExpression("day")
+    year = duckdb.FunctionExpression("year", day)
+    month = duckdb.FunctionExpression("month", day)
+    return (year * duckdb.ConstantExpression(100) + month).alias("month")
+
+
+class _Refresher:
+    """One refresh's DuckDB session: counts changed days, rewrites the months holding them.
+
+    All changed partitions are counted together (one query per BATCH_ROWS of source rows) and
+    all touched months are written by one partitioned write, so a rebuild is a few large
+    queries and a nightly refresh a few small ones.
+    """
+
+    def __init__(self, eng: Engine, vdir: Path, old: VolumeState, progress: Progress | None):
+        self.eng = eng
+        self.vdir = vdir
+        self.old = old
+        self.progress = progress
+        self.done = 0
+        self.total = 0
+        self.written: list[Path] = []  # files of this refresh, removed again if it fails
+
+    def _tick(self, n: int, what: str) -> None:
+        self.done += n
+        if self.progress is not None:
+            self.progress(self.done, max(self.total, self.done), what)
+
+    def run(self, work: _Work) -> _Done:
+        """Recount the work and write its months.
+
+        By-day partitions whose new total disagrees with the manifest are recounted whole in a
+        second pass (the first pass's files are deleted): never guess.
+        """
+        by_day, whole = list(work.by_day), list(work.whole)
+        while True:
+            self.done, self.total = 0, len(by_day) + len(whole) + 1  # +1: writing the months
+            done = self._pass(work.dropped, by_day, whole)
+            totals = self._partition_totals(done.months)
+            good = [(p, d) for p, d in done.by_day if totals.get(_key(p), 0) == p.rows]
+            if len(good) == len(done.by_day):
+                return done
+            for entry in done.months.values():
+                for rel in entry.files if entry else ():
+                    (self.vdir / rel).unlink(missing_ok=True)
+            # Everything not verified by day (including failed counts) goes whole next pass.
+            kept = {_key(p) for p, _ in good}
+            whole += [p for p, _ in by_day if _key(p) not in kept]
+            by_day = good
+
+    def _pass(
+        self, dropped: list[str], by_day: list[tuple[Partition, Days]], whole: list[Partition]
+    ) -> _Done:
+        eng = self.eng
+        eng.register_rows("volume_new", _NEW_TABLE, [])
+        counted_days, failed = _count_into(eng, by_day, whole=False, tick=self._tick)
+        # A by-day count that fails is retried whole: that reports the error if it persists.
+        retry = [p for p, _ in by_day if _key(p) in failed]
+        for part in retry:
+            failed.pop(_key(part))
+        whole_items = [(p, _year_days(p.year)) for p in [*whole, *retry]]
+        self.total += len(retry)
+        counted_whole, failed_whole = _count_into(eng, whole_items, whole=True, tick=self._tick)
+        failed.update(failed_whole)
+        ranges = [(p.borough, p.year, lo, hi) for p, (lo, hi) in counted_days + counted_whole]
+        for key in dropped:
+            borough, year = key.rsplit("|", 1)
+            ranges.append((borough, int(year), *_year_days(int(year))))
+        eng.register_rows("refresh_days", _RANGE_TABLE, ranges)
+        months = self._months_touched(counted_days + counted_whole, ranges)
+        rewritten, rows = self._write_months(months, ranges)
+        return _Done(
+            months=rewritten,
+            by_day=counted_days,
+            whole=[p for p, _ in counted_whole],
+            failed=failed,
+            rows_counted=rows,
+        )
+
+    def _months_touched(
+        self,
+        counted: Sequence[tuple[Partition, Days]],
+        ranges: Sequence[tuple[str, int, dt.date, dt.date]],
+    ) -> list[str]:
+        """Months that hold replaced rows (in the old table) or new rows (in the store)."""
+        touched: set[str] = set()
+        for _, _, lo, hi in ranges:
+            touched |= set(self.old.months) & set(_months((lo, hi)))
+        for part, (lo, hi) in counted:
+            span = _data_days(part)
+            if span is not None and max(lo, span[0]) <= min(hi, span[1]):
+                touched |= set(_months((max(lo, span[0]), min(hi, span[1]))))
+        return sorted(touched)
+
+    def _write_months(
+        self, months: Sequence[str], ranges: Sequence[tuple[str, int, dt.date, dt.date]]
+    ) -> tuple[dict[str, MonthEntry | None], int]:
+        """Write the new volume and totals files of `months`.
+
+        Returns:
+            Each month's new entry (None if the month is now empty), and how many of the
+            written CADs were counted from the store (those on the recounted days).
+        """
+        eng, con = self.eng, self.eng.con
+        old = [
+            str(self.vdir / self.old.months[m].path)
+            for m in months
+            if m in self.old.months and not self._replaced_whole(m, ranges)
+        ]
+        if old:
+            con.read_parquet(old).project(", ".join(VOLUME_COLUMNS)).create_view(
+                "volume_old", replace=True
+            )
+        else:  # nothing of the old months survives (a rebuild): do not read them
+            con.table("volume_new").limit(0).create_view("volume_old", replace=True)
+        # The merged months, and their CADs per borough-day computed once from them.
+        eng.relation("volume_month_merge").create_view("daily_volume", replace=True)
+        eng.materialise("month_totals", "daily_totals")
+        totals = con.table("month_totals").fetchall()
+        recounted = {(b, y): (lo, hi) for b, y, lo, hi in ranges}
+        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        counted = 0
+        for borough, day, n in totals:
+            counts[month_key(day)][partition_key(borough, day.year)] += int(n)
+            span = recounted.get((borough, day.year))
+            if span is not None and span[0] <= day <= span[1]:
+                counted += int(n)
+        filled = sorted(counts)
+        vol = self._write_split(con.view("daily_volume"), VOLUME_COLUMNS, filled, "vol")
+        tot = self._write_split(con.table("month_totals"), TOTAL_COLUMNS, filled, "tot")
+        entries: dict[str, MonthEntry | None] = {
+            m: MonthEntry(path=vol[m], totals=tot[m], counts=dict(counts[m]))
+            if m in counts
+            else None
+            for m in months
+        }
+        self._tick(1, "months")
+        return entries, counted
+
+    def _write_split(
+        self,
+        rel: duckdb.DuckDBPyRelation,
+        cols: Sequence[str],
+        months: Sequence[str],
+        kind: str,
+    ) -> dict[str, str]:
+        """Write `rel` as one file per month under unique names; returns month -> path.
+
+        One month (a nightly refresh) is written straight to its file; several (a rebuild) by
+        one partitioned write into a staging directory, whose files DuckDB names, then moved.
+        """
+        columns = [duckdb.ColumnExpression(c) for c in cols]
+        if len(months) == 1:
+            path = _new_path(months[0], kind)
+            target = self.vdir / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.written.append(target)
+            rel.project(*columns).write_parquet(str(target), compression="zstd")
+            _fsync(target)
+            return {months[0]: path}
+        out: dict[str, str] = {}
+        if not months:
+            return out
+        staging = self.vdir / f".staging-{uuid.uuid4().hex}"
+        staging.mkdir(parents=True)
+        try:
+            rel.project(_month_of_day(), *columns).write_parquet(
+                str(staging), partition_by=["month"], compression="zstd"
+            )
+            for month in months:
+                out[month] = self._adopt(staging / f"month={month.replace('-', '')}", month, kind)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return out
+
+    def _adopt(self, directory: Path, month: str, kind: str) -> str:
+        """Move a month's staged file to its unique name under parts/; fsync it."""
+        files = sorted(directory.glob("*.parquet"))
+        if len(files) != 1:  # DuckDB writes one file per partition unless told to split
+            raise VolumeError(f"expected one staged file for {month}, found {len(files)}")
+        rel = _new_path(month, kind)
+        target = self.vdir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(files[0], target)
+        self.written.append(target)
+        _fsync(target)
+        return rel
+
+    def _replaced_whole(
+        self, month: str, ranges: Sequence[tuple[str, int, dt.date, dt.date]]
+    ) -> bool:
+        """True if every partition in the old month has all of the month's days replaced."""
+        first, last = month_days(month)
+        whole = {partition_key(b, y) for b, y, lo, hi in ranges if lo <= first and last <= hi}
+        return set(self.old.months[month].counts) <= whole
+
+    def _partition_totals(self, rewritten: dict[str, MonthEntry | None]) -> dict[str, int]:
+        """CADs per partition over the new months and the untouched old ones."""
+        out: dict[str, int] = defaultdict(int)
+        months: dict[str, MonthEntry | None] = {**self.old.months, **rewritten}
+        for entry in months.values():
+            for key, n in (entry.counts if entry else {}).items():
+                out[key] += n
+        return out
 
 
 # -- refresh -----------------------------------------------------------------------------------
@@ -506,7 +713,7 @@ def _collect_garbage(vdir: Path, state: VolumeState) -> VolumeState:
             (vdir / r["path"]).unlink(missing_ok=True)
         else:
             keep.append(r)
-    needed = {e.path for e in state.partitions.values()} | {r["path"] for r in keep}
+    needed = {f for e in state.months.values() for f in e.files} | {r["path"] for r in keep}
     parts = vdir / PARTS_DIR
     if parts.is_dir():
         for path in parts.iterdir():
@@ -514,7 +721,24 @@ def _collect_garbage(vdir: Path, state: VolumeState) -> VolumeState:
                 path.unlink(missing_ok=True)
     for tmp in vdir.glob(f".{STATE}.*.tmp"):
         tmp.unlink(missing_ok=True)
-    return VolumeState(state.store_version, state.refreshed_at, state.partitions, tuple(keep))
+    return VolumeState(
+        state.store_version, state.refreshed_at, state.partitions, state.months, tuple(keep)
+    )
+
+
+def _plan(snap: Snapshot, old: VolumeState, full: bool) -> _Work:
+    """What needs recounting: changed partitions (by day where possible) and dropped ones."""
+    work = _Work()
+    todo = snap.select() if full else stale_partitions(snap, state=old)
+    for part in todo:
+        days = None if full else _day_range(part, old.partitions.get(_key(part)))
+        if days is None:
+            work.whole.append(part)
+        else:
+            work.by_day.append((part, days))
+    counted = set(old.partitions) | {k for e in old.months.values() for k in e.counts}
+    work.dropped = sorted(counted - set(snap.partitions))
+    return work
 
 
 def refresh(
@@ -530,14 +754,16 @@ def refresh(
     them with `full`); partitions removed from the store are dropped. A changed partition the
     table is exactly one rewrite behind is recounted by day: only the London days its latest
     rewrite added rows to are counted from the store (all such partitions in one query), and
-    its other days' volumes are carried over. Other changed partitions are recounted whole.
-    Safe to run from cron: a second concurrent refresh returns at once with ``skipped=True``.
+    its other days' volumes are carried over. Only the months holding changed days are
+    rewritten. Safe to run from cron: a second concurrent refresh returns at once with
+    ``skipped=True``.
 
     Args:
         store: the store to summarise; the table lives in STORE/volumes.
         full: recount every partition whole (a rebuild), not only the changed days.
         wait: seconds to wait for a running refresh before skipping (0: do not wait).
-        progress: called after each recounted partition with (done, total, key).
+        progress: called with (done, total, what) after each batch of partitions is counted
+            and, as the last step, after the months are written (before the commit).
 
     Returns:
         What was recounted (and how), dropped and kept.
@@ -554,87 +780,61 @@ def refresh(
             return RefreshResult(skipped=True, seconds=time.perf_counter() - started)
         snap = store.snapshot()
         before = read_state(store.root)
-        old = _collect_garbage(vdir, before)
-        if full:
-            todo = snap.select()
-        else:
-            todo = stale_partitions(snap, state=old)
-        by_day: list[tuple[Partition, Days]] = []
-        whole: list[Partition] = []
-        for part in todo:
-            days = None if full else _day_range(part, old.partitions.get(_key(part)))
-            if days is None:
-                whole.append(part)
-            else:
-                by_day.append((part, days))
+        old = _usable(vdir, _collect_garbage(vdir, before))
+        work = _plan(snap, old, full)
         result = RefreshResult(store_version=snap.version)
         entries = dict(old.partitions)
+        months = dict(old.months)
         retired = list(old.retired)
         now = time.time()
-        done = 0
-
-        def retire(key: str) -> None:
-            gone = entries.pop(key, None)
-            if gone is not None:
-                retired.append({"path": gone.path, "retired_at": now})
-
-        def record(part: Partition, got: pl.DataFrame | Exception, days: Days | None) -> None:
-            """Write one partition's new volume file and stage its entry (or its failure)."""
-            nonlocal done
-            key = _key(part)
-            try:
-                if isinstance(got, Exception):
-                    raise got
-                rel = _volume_file(part)
-                _write_volume_file(vdir / rel, got)
-            except _count_errors() as exc:
-                # Keep going: one damaged partition must not keep the rest stale.
-                result.failed[key] = _first_line(exc)
-            else:
-                retire(key)
-                entries[key] = VolumeEntry(
+        done = None
+        if work.by_day or work.whole or work.dropped:  # else no DuckDB connection at all
+            with Engine(snap, boroughs=(), years=()) as eng:
+                run = _Refresher(eng, vdir, old, progress)
+                try:
+                    done = run.run(work)
+                except BaseException:
+                    # Nothing was committed: this run's files are orphans; remove them now.
+                    for path in run.written:
+                        path.unlink(missing_ok=True)
+                    raise
+        if done is not None:
+            for month, entry in done.months.items():
+                gone = months.pop(month, None)
+                if gone is not None:
+                    retired += [{"path": f, "retired_at": now} for f in gone.files]
+                if entry is not None:
+                    months[month] = entry
+                if entry is not None or gone is not None:
+                    result.months_written.append(month)
+            for part, days in done.by_day:
+                result.incremental[_key(part)] = (days[0].isoformat(), days[1].isoformat())
+            for part in [p for p, _ in done.by_day] + done.whole:
+                result.recounted.append(_key(part))
+                entries[_key(part)] = VolumeEntry(
                     borough=part.borough,
                     year=part.year,
                     version=part.version,
                     source_files=tuple(f.path for f in part.files),
                     source_rows=part.rows,
-                    path=rel,
-                    rows=got.height,
                 )
-                result.recounted.append(key)
-                if days is not None:
-                    result.incremental[key] = (days[0].isoformat(), days[1].isoformat())
-            done += 1
-            if progress is not None:
-                progress(done, len(todo), key)
-
-        for key in sorted(set(entries) - set(snap.partitions)):
-            retire(key)
-            result.dropped.append(key)
-        for part, days, got in _count_days_each(snap, by_day):
-            if isinstance(got, Exception):
-                whole.append(part)  # recounting it whole reports the error, if it persists
-                continue
-            try:
-                merged = _carry_over(vdir / old.partitions[_key(part)].path, days, got)
-            except (*_count_errors(), OSError):
-                whole.append(part)  # the previous volume file is gone or damaged
-                continue
-            if int(merged["n"].sum()) != part.rows:
-                whole.append(part)  # not an append-only rewrite after all: never guess
-                continue
-            result.rows_counted += int(got["n"].sum())
-            record(part, merged, days)
-        for part, got in _count_each(snap, whole):
-            if not isinstance(got, Exception):
-                result.rows_counted += int(got["n"].sum())
-            record(part, got, None)
+            for key in work.dropped:
+                entries.pop(key, None)
+                result.dropped.append(key)
+            result.failed = {k: _first_line(e) for k, e in done.failed.items()}
+            result.rows_counted = done.rows_counted
         result.recounted.sort()
-        result.unchanged = len(snap.partitions) - len(todo)
+        result.dropped.sort()
+        result.months_written.sort()
+        result.unchanged = len(snap.partitions) - len(result.recounted) - len(result.failed)
         changed = result.recounted or result.dropped or len(retired) != len(before.retired)
-        if changed or old.store_version != snap.version:
+        if changed or old.store_version != snap.version or old != before:
             # The commit point: until this replace, readers see the previous table intact.
-            _write_state(vdir, VolumeState(snap.version, _now_iso(), entries, tuple(retired)))
+            if (vdir / PARTS_DIR).is_dir():
+                fsync_dir(vdir / PARTS_DIR)  # the new files' names are durable first
+            _write_state(
+                vdir, VolumeState(snap.version, _now_iso(), entries, months, tuple(retired))
+            )
         result.seconds = time.perf_counter() - started
     if result.failed:
         first, why = next(iter(sorted(result.failed.items())))
@@ -648,45 +848,83 @@ def refresh(
 
 # -- reading -----------------------------------------------------------------------------------
 def create_daily_view(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     snapshot: Snapshot,
     boroughs: Iterable[str] | None = None,
     years: Iterable[int] | None = None,
     *,
+    days: Days | None = None,
     recount_stale: bool = True,
 ) -> tuple[int, int] | None:
-    """Create the view `daily_volume` over the table's files for the partitions in scope.
+    """Create the views `daily_volume` and `daily_total` for the partitions in scope.
+
+    `daily_volume` has VOLUME_COLUMNS, `daily_total` TOTAL_COLUMNS. Rows of partitions the
+    table has not seen in this snapshot are left out of the table's files and, with
+    `recount_stale`, counted from the store instead (rebinding the engine's `cad` view), so the
+    views are always exact for the scope.
 
     Args:
-        con: the connection to create the view in.
-        snapshot: the store snapshot the view must agree with.
+        engine: the engine whose connection gets the views.
+        snapshot: the store snapshot the views must agree with.
         boroughs: partitions' boroughs in scope (None: all).
         years: partitions' years in scope (None: all).
-        recount_stale: count partitions the table has not seen directly from the store, so
-            the view is always exact; if False, return None when any partition is stale.
+        days: only months overlapping these London days are read (None: every month).
+        recount_stale: if False, return None when any partition in scope is stale.
 
     Returns:
         (partitions read from the table, partitions counted from the store), or None.
     """
-    state = read_state(snapshot.root)
     vdir = volumes_dir(snapshot.root)
-    fresh: list[str] = []
-    stale: list[Partition] = []
-    for part in snapshot.select(boroughs, years):
-        entry = state.partitions.get(partition_key(part.borough, part.year))
-        if entry is not None and entry.matches(part):
-            fresh.append(str(vdir / entry.path))
-        else:
-            stale.append(part)
+    state = _usable(vdir, read_state(snapshot.root))
+    years = set(years) if years is not None else None
+    fresh = {
+        key
+        for key, part in snapshot.partitions.items()
+        if key in state.partitions and state.partitions[key].matches(part)
+    }
+    scope = snapshot.select(boroughs, years)
+    stale = [p for p in scope if _key(p) not in fresh]
     if stale and not recount_stale:
         return None
-    cols = ", ".join(VOLUME_COLUMNS)
-    rel = con.read_parquet(fresh, hive_partitioning=False).project(cols) if fresh else None
-    if stale or rel is None:
-        counted = con.from_arrow(count_partitions(snapshot, stale).to_arrow())
-        rel = counted if rel is None else rel.union(counted)
-    rel.create_view("daily_volume", replace=True)
-    return len(fresh), len(stale)
+    wanted = set(_months(days)) if days is not None else None
+    months = [
+        e
+        for m, e in sorted(state.months.items())
+        if (years is None or int(m[:4]) in years) and (wanted is None or m in wanted)
+    ]
+    con = engine.con
+    # Rows of partitions that are not fresh (stale, or gone from the store) are never served.
+    hidden = sorted({k for e in months for k in e.counts} - fresh)
+    keep = None
+    if hidden:
+        key = duckdb.FunctionExpression(
+            "concat",
+            duckdb.ColumnExpression("borough"),
+            duckdb.ConstantExpression("|"),
+            duckdb.FunctionExpression("year", duckdb.ColumnExpression("day")),
+        )
+        keep = ~duckdb.FunctionExpression("list_contains", duckdb.ConstantExpression(hidden), key)
+
+    def table(files: list[str], cols: Sequence[str]) -> duckdb.DuckDBPyRelation | None:
+        if not files:
+            return None
+        rel = con.read_parquet([str(vdir / f) for f in files]).project(", ".join(cols))
+        return rel.filter(keep) if keep is not None else rel
+
+    volume = table([e.path for e in months], VOLUME_COLUMNS)
+    total = table([e.totals for e in months], TOTAL_COLUMNS)
+    if stale or volume is None:
+        # Count the stale partitions (or nothing: an empty, well-typed relation) from the store.
+        engine.bind_files([str(snapshot.root / f.path) for p in stale for f in p.files])
+        counted = engine.relation("volume_counts").project(", ".join(VOLUME_COLUMNS))
+        volume = counted if volume is None else volume.union(counted)
+        volume.create_view("daily_volume", replace=True)
+        total = engine.relation("daily_totals")  # exact, from the combined volumes
+    else:
+        volume.create_view("daily_volume", replace=True)
+    assert total is not None
+    total.create_view("daily_total", replace=True)
+    return len(scope) - len(stale), len(stale)
 
 
 def count(
@@ -715,7 +953,10 @@ def count(
         return 0
     try:
         with Engine(snap, boroughs=(), years=()) as engine:  # empty `cad`; queries only
-            if create_daily_view(engine.con, snap, boroughs, years, recount_stale=False) is None:
+            used = create_daily_view(
+                engine, snap, boroughs, years, days=(date_from, date_to), recount_stale=False
+            )
+            if used is None:
                 return None
             value = engine.scalar(
                 "volume_count",

@@ -156,6 +156,9 @@ CASES: dict[str, list[dict[str, Any]]] = {
         for s, t in [("all", "ume"), ("night", "ume"), ("dst", "hostile"), ("all", "nothing")]
     ],
     "volume_counts": [{}],
+    # Over `volume_old` and `volume_new` (both volume_counts here) and `refresh_days`.
+    "volume_month_merge": [{}],
+    "daily_totals": [{}],
     "volume_counts_days": [
         {"day_from": D(2020, 6, 24), "day_to": D(2021, 1, 2)},
         {"day_from": D(2020, 6, 25), "day_to": D(2020, 6, 25)},
@@ -176,6 +179,16 @@ CASES: dict[str, list[dict[str, Any]]] = {
             ("week", False, True, True, D(2020, 6, 25), None),
             ("month", True, True, True, None, D(2020, 12, 31)),
             ("week", False, False, False, D(2020, 10, 25), D(2021, 1, 2)),
+        ]
+    ],
+    # Over `daily_total` (built from daily_totals over daily_volume on both engines).
+    "summary_totals": [
+        {"period": period, "by_borough": by_b, "date_from": d0, "date_to": d1}
+        for period, by_b, d0, d1 in [
+            ("day", True, None, None),
+            ("week", False, D(2020, 6, 25), None),
+            ("month", True, None, D(2020, 12, 31)),
+            ("week", True, D(2020, 10, 25), D(2021, 1, 2)),
         ]
     ],
     "volume_count": [
@@ -344,7 +357,10 @@ def both(planner_store: Store, spark: Any) -> Iterator[tuple[QueryEngine, QueryE
     engines = (open_engine(snap), open_engine(snap, engine="spark", spark_master=MASTER))
     for eng in engines:
         eng.create_view("daily_volume", "volume_counts")
+        eng.create_view("daily_total", "daily_totals")
         eng.register("refresh_days", REFRESH_DAYS)
+        eng.create_view("volume_old", "volume_counts")
+        eng.create_view("volume_new", "volume_counts")
     yield engines
     for eng in engines:
         eng.close()
@@ -496,4 +512,4 @@ def test_spark_never_takes_the_volume_fast_path(tmp_path: Path, spark: Any) -> N
     assert other.records == duck.records > 0
     summary = summarise(store, period="month", by=["borough"], engine="spark", spark_master=MASTER)
     assert summary.source["partitions_from_table"] == 0
-    assert summary.cells.equals(summarise(store, period="month", by=["borough"]).cells)
+    assert summary.cells == summarise(store, period="month", by=["borough"]).cells

@@ -11,6 +11,8 @@ import datetime as dt
 import itertools
 import json
 import os
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -23,9 +25,10 @@ from typer.testing import CliRunner
 
 from costplan import volumes
 from costplan.cli import app
+from costplan.engines import open_daily_volumes
 from costplan.render_summary import RENDERERS, render_html
 from costplan.store import Snapshot, Store
-from costplan.summary import BY_COLUMNS, PERIODS, build, summarise
+from costplan.summary import BY_COLUMNS, PERIODS, CountRow, Summary, build, summarise
 
 GOLDEN = Path(__file__).parent / "golden" / "summary"
 TEXT_FORMATS = ("table", "csv", "json", "markdown")
@@ -40,6 +43,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 def run(*args: str) -> object:
     return CliRunner().invoke(app, list(args))
+
+
+def cell_rows(s: Summary) -> list[tuple[object, ...]]:
+    """A summary's cells as (period_start, *by values, count) tuples, in the Summary's order."""
+    return [(c.period_start, *c.groups, c.count) for c in s.cells]
 
 
 def polars_counts(
@@ -77,8 +85,8 @@ def test_summary_equals_polars_for_every_by_combination(store: Store, period: st
     for n in range(len(BY_COLUMNS) + 1):
         for by in itertools.combinations(BY_COLUMNS, n):
             s = summarise(snap, period=period, by=by)
-            got = s.cells.drop("suppressed").sort(pl.all(), nulls_last=True)
-            assert got.equals(polars_counts(snap, period, by)), (period, by)
+            # Same rows in the same order: periods, then by values ascending with None last.
+            assert cell_rows(s) == polars_counts(snap, period, by).rows(), (period, by)
             assert s.source["partitions_counted_directly"] == 0
 
 
@@ -87,12 +95,28 @@ def test_summary_with_a_date_range(store: Store) -> None:
     d0, d1 = dt.date(2020, 1, 1), dt.date(2020, 10, 25)
     s = summarise(snap, period="week", by=("borough", "tag"), date_from=d0, date_to=d1)
     want = polars_counts(snap, "week", ("borough", "tag"), d0, d1)
-    assert s.cells.drop("suppressed").sort(pl.all(), nulls_last=True).equals(want)
+    assert cell_rows(s) == want.rows()
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_borough_totals_query_equals_the_volume_query(store: Store, period: str) -> None:
+    """summary_totals over daily_total answers exactly as summary_volumes over daily_volume."""
+    ranges = [(None, None), (dt.date(2020, 3, 5), None), (None, dt.date(2020, 10, 25))]
+    ranges += [(dt.date(2020, 3, 29), dt.date(2020, 3, 29)), (dt.date(2021, 6, 1), None)]
+    eng, _ = open_daily_volumes(store.snapshot())
+    with eng:
+        for by_borough, (d0, d1) in itertools.product((True, False), ranges):
+            common = {"period": period, "by_borough": by_borough, "date_from": d0, "date_to": d1}
+            flags = {"by_call_source": False, "by_grading": False, "by_tag": False}
+            want = sorted(eng.rows("summary_volumes", **common, **flags), key=repr)
+            got = sorted(eng.rows("summary_totals", **common), key=repr)
+            assert got == want, common
+            assert want or (d0 and d0.year == 2021), common  # only the empty range is empty
 
 
 def test_weeks_are_iso_weeks_starting_monday(store: Store) -> None:
     s = summarise(store, period="week")
-    starts = s.cells["period_start"].to_list()
+    starts = [c.period_start for c in s.cells]
     assert all(d.isoweekday() == 1 for d in starts)
     # 2019-12-30 and 2020-01-01 share ISO week 1 of 2020; 2021-01-03 is in week 53 of 2020.
     assert dt.date(2019, 12, 30) in starts and dt.date(2020, 12, 28) in starts
@@ -106,7 +130,7 @@ def test_summary_is_exact_without_any_refresh(tmp_path: Path) -> None:
     assert s.source["partitions_from_table"] == 0
     assert s.source["partitions_counted_directly"] == len(store.snapshot().partitions)
     want = polars_counts(store.snapshot(), "month", ("grading",))
-    assert s.cells.drop("suppressed").sort(pl.all()).equals(want)
+    assert cell_rows(s) == want.rows()
     assert not volumes.volumes_dir(store.root).exists()
 
 
@@ -121,28 +145,28 @@ def test_cli_json_rows(store: Store) -> None:
 
 
 # -- suppression --------------------------------------------------------------------------------
-def _counts(cells: dict[tuple[int, int], int]) -> pl.DataFrame:
-    rows = [
-        {"period_start": dt.date(2020, 1 + p, 1), "borough": f"B{g}", "count": n}
-        for (p, g), n in sorted(cells.items())
+def _counts(cells: dict[tuple[int, int], int]) -> list[CountRow]:
+    # Deliberately not in Summary order: build() sorts.
+    return [
+        (dt.date(2020, 1 + p, 1), (f"B{g}",), n)
+        for (p, g), n in sorted(cells.items(), reverse=True)
         if n > 0
     ]
-    schema = {"period_start": pl.Date(), "borough": pl.String(), "count": pl.Int64()}
-    return pl.DataFrame(rows, schema=schema)
 
 
-def _published(counts: pl.DataFrame, threshold: int) -> tuple[dict[str, str], tuple[object, ...]]:
+def _published(counts: list[CountRow], threshold: int) -> tuple[dict[str, str], tuple[object, ...]]:
     s = build(counts, period="month", by=("borough",), suppress_below=threshold)
     outputs = {fmt: RENDERERS[fmt](s) for fmt in TEXT_FORMATS}
-    totals = (s.period_totals().rows(), s.group_totals().rows(), s.grand_total())
+    totals = (s.period_totals(), s.group_totals(), s.grand_total())
+    # The Summary holds no suppressed value at all, not only none that is rendered.
+    assert all(c.count is None for c in s.cells if c.suppressed)
     # Every published total is the sum of the published cells it covers, nothing more.
-    published = s.cells.filter(~pl.col("suppressed"))
-    assert s.grand_total() == int(published["count"].sum() or 0)
-    for period, total, _ in s.period_totals().rows():
-        cells = published.filter(pl.col("period_start") == period)["count"]
-        assert (total or 0) == int(cells.sum() or 0)
-    for borough, total, _ in s.group_totals().rows():
-        assert (total or 0) == int(published.filter(pl.col("borough") == borough)["count"].sum())
+    published = [c for c in s.cells if not c.suppressed]
+    assert s.grand_total() == sum(c.count or 0 for c in published)
+    for period, total, _ in s.period_totals():
+        assert total == sum(c.count or 0 for c in published if c.period_start == period)
+    for groups, total, _ in s.group_totals():
+        assert total == sum(c.count or 0 for c in published if c.groups == groups)
     return outputs, totals
 
 
@@ -179,7 +203,7 @@ def test_no_suppressed_value_can_be_derived_from_published_totals(
 def test_suppressed_cells_are_markers_in_every_format(store: Store) -> None:
     args = ["--by", "borough,call_source,grading", "--period", "month", "--suppress-below", "5"]
     s = summarise(store, period="month", by=("borough", "call_source", "grading"), suppress_below=5)
-    assert 0 < s.suppressed_cells < s.cells.height
+    assert 0 < s.suppressed_cells < len(s.cells)
     rows = json.loads(run("summary", "--store", str(store.root), *args, "--format", "json").stdout)
     markers = [r for r in rows if r["count"] == "<5"]
     assert len(markers) == s.suppressed_cells
@@ -187,6 +211,28 @@ def test_suppressed_cells_are_markers_in_every_format(store: Store) -> None:
     raw = polars_counts(store.snapshot(), "month", ("borough", "call_source", "grading"))
     assert int(raw.filter(pl.col("count") < 5).height) == s.suppressed_cells
     assert s.grand_total() == int(raw.filter(pl.col("count") >= 5)["count"].sum())
+
+
+def test_cells_sort_by_period_then_groups_with_none_last() -> None:
+    d1, d2 = dt.date(2020, 1, 1), dt.date(2020, 2, 1)
+    counts: list[CountRow] = [
+        (d2, ("B", None), 1),
+        (d1, (None, "X"), 2),
+        (d1, ("B", "Y"), 3),
+        (d1, ("B", None), 4),
+        (d1, ("A", "Z"), 5),
+    ]
+    s = build(counts, period="month", by=("borough", "tag"))
+    assert cell_rows(s) == [
+        (d1, "A", "Z", 5),
+        (d1, "B", "Y", 3),
+        (d1, "B", None, 4),
+        (d1, None, "X", 2),
+        (d2, "B", None, 1),
+    ]
+    groups = [g.groups for g in s.group_totals()]
+    assert groups == [("A", "Z"), ("B", "Y"), ("B", None), (None, "X")]
+    assert [(p.period_start, p.total) for p in s.period_totals()] == [(d1, 14), (d2, 1)]
 
 
 def test_html_chart_hides_suppressed_values() -> None:
@@ -222,6 +268,37 @@ def test_golden_output(store: Store, case: str, fmt: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(res.stdout, encoding="utf-8")
     assert res.stdout == path.read_text(encoding="utf-8")
+
+
+# Modules the summary path must not import, per format: Polars and PyArrow cost ~0.4 s of a
+# whole-process run that must stay under 0.3 s; tabulate is only for table and markdown.
+HEAVY = ("polars", "pyarrow", "numpy", "tabulate", "matplotlib")
+NOT_IMPORTED = {
+    "csv": HEAVY,
+    "json": HEAVY,
+    "table": ("polars", "pyarrow", "numpy", "matplotlib"),
+    "markdown": ("polars", "pyarrow", "numpy", "matplotlib"),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(NOT_IMPORTED))
+def test_summary_never_imports_polars_or_pyarrow(store: Store, fmt: str) -> None:
+    """A whole `costplan summary` process, from a fresh table, loads none of the heavy modules."""
+    args = ["summary", "--store", str(store.root), "--period", "month", "--by", "borough"]
+    code = (
+        "import sys\n"
+        "from costplan.cli import app\n"
+        "try:\n"
+        f"    app({[*args, '--format', fmt]!r})\n"
+        "except SystemExit as e:\n"
+        "    assert e.code == 0, e.code\n"
+        f"print('LOADED', sorted(m for m in {NOT_IMPORTED[fmt]!r} if m in sys.modules))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "COSTPLAN_ENGINE"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.rstrip().endswith("LOADED []"), out.stdout[-300:]
 
 
 class _Page(HTMLParser):
@@ -270,7 +347,7 @@ def test_html_is_a_self_contained_page(store: Store, tmp_path: Path) -> None:
     (tmp_path / "chart.png").write_bytes(png)
     assert page.headers[0] == ["period_start", "borough", "count"]
     s = summarise(store, period="month", by=("borough",), suppress_below=10)
-    assert page.rows[0] == s.cells.height
+    assert page.rows[0] == len(s.cells)
     assert f"Grand total: {s.grand_total()}" in text
     # Self-contained: nothing is fetched from anywhere.
     assert not {"script", "link", "iframe"} & set(page.tags)
@@ -332,5 +409,5 @@ def test_summary_help_states_the_suppression_method() -> None:
 
 def test_by_tag_days_cover_the_dst_changes(store: Store) -> None:
     s = summarise(store, period="day", by=("tag",), date_from=DAYS[2], date_to=DAYS[6])
-    days = set(s.cells["period_start"].to_list())
+    days = {c.period_start for c in s.cells}
     assert {dt.date(2020, 3, 29), dt.date(2020, 10, 25)} <= days

@@ -141,12 +141,43 @@ def direct_count(
     return df.height
 
 
+VOLUME_SCHEMA = {
+    "borough": pl.String(),
+    "day": pl.Date(),
+    "call_source": pl.String(),
+    "grading": pl.String(),
+    "tagset": pl.List(pl.String()),
+    "n": pl.Int64(),
+}
+
+
 def table_frame(root: Path) -> pl.DataFrame:
-    """The committed volume table, in a canonical order (tag sets as text for sorting)."""
+    """The committed volume table, in a canonical order (tag sets as text for sorting).
+
+    Also checks the month files agree with themselves: each month's totals file is its volume
+    rows summed per borough-day, and the state's per-partition counts match both.
+    """
     state = volumes.read_state(root)
-    files = [str(volumes.volumes_dir(root) / e.path) for e in state.partitions.values()]
-    df = pl.read_parquet(files) if files else pl.DataFrame(schema=volumes.VOLUME_SCHEMA)
-    return df.with_columns(pl.col("tagset").list.join("+")).sort(pl.all())
+    vdir = volumes.volumes_dir(root)
+    frames = [pl.DataFrame(schema=VOLUME_SCHEMA)]
+    for month, e in state.months.items():
+        df = pl.read_parquet(vdir / e.path).cast(VOLUME_SCHEMA)  # type: ignore[arg-type]
+        assert df["day"].dt.strftime("%Y-%m").unique().to_list() == [month]
+        totals = pl.read_parquet(vdir / e.totals).sort("day", "borough")
+        want = df.group_by("borough", "day").agg(pl.col("n").sum()).sort("day", "borough")
+        assert totals.equals(want.cast(totals.schema))  # type: ignore[arg-type]
+        per_part = df.group_by(
+            pl.concat_str("borough", pl.lit("|"), pl.col("day").dt.year()).alias("key")
+        ).agg(pl.col("n").sum())
+        assert dict(per_part.iter_rows()) == e.counts
+        frames.append(df)
+    return pl.concat(frames).with_columns(pl.col("tagset").list.join("+")).sort(pl.all())
+
+
+def table_files(root: Path) -> set[str]:
+    """Files the committed state needs: every month's two files and the retired ones."""
+    state = volumes.read_state(root)
+    return {f for e in state.months.values() for f in e.files} | {r["path"] for r in state.retired}
 
 
 def expected_table(snap: Snapshot) -> pl.DataFrame:
@@ -156,7 +187,7 @@ def expected_table(snap: Snapshot) -> pl.DataFrame:
         scan(snap)
         .group_by("borough", "day", "call_source", "grading", tagset.list.join("+").alias("tagset"))
         .agg(pl.len().cast(pl.Int64).alias("n"))
-        .select(list(volumes.VOLUME_SCHEMA))
+        .select(list(VOLUME_SCHEMA))
         .sort(pl.all())
     )
 
@@ -234,20 +265,21 @@ def test_nightly_day_is_recounted_by_day_in_one_query(
     nightly = make_frame(list(BOROUGHS), [EXTRA_DAY], seed=5)
     rewritten = add_rows(store, nightly)
     assert rewritten == ["Barking and Dagenham|2020", "Camden|2020", "Lambeth|2020"]
-    queries: list[list[str]] = []
-    real = volumes._count_days_batch
+    queries: list[tuple[list[str], bool]] = []
+    real = volumes._count_batch
 
-    def spy(snapshot: Snapshot, items: Sequence[tuple[object, object]]) -> object:
-        queries.append(sorted(volumes._key(p) for p, _ in items))  # type: ignore[arg-type]
-        return real(snapshot, items)  # type: ignore[arg-type]
+    def spy(eng: object, batch: Sequence[tuple[object, object]], whole: bool) -> object:
+        queries.append((sorted(volumes._key(p) for p, _ in batch), whole))  # type: ignore[arg-type]
+        return real(eng, batch, whole)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(volumes, "_count_days_batch", spy)
+    monkeypatch.setattr(volumes, "_count_batch", spy)
     result = volumes.refresh(store)
     monkeypatch.undo()
     day = EXTRA_DAY.isoformat()
     assert result.recounted == rewritten
     assert result.incremental == {k: (day, day) for k in rewritten}
-    assert queries == [rewritten]  # all three partitions' day from one query
+    assert queries == [(rewritten, False)]  # all three partitions' day from one query
+    assert result.months_written == ["2020-06"]  # one month file rewritten, not three years
     # Only that day was read into the table: exactly the rows the ingest added.
     assert result.rows_counted == nightly.height
     assert result.unchanged == len(store.snapshot().partitions) - 3
@@ -299,7 +331,7 @@ def test_refresh_by_day_falls_back_to_whole_when_unsure(store: Store) -> None:
     add_rows(store, make_frame(["Camden", "Lambeth"], [EXTRA_DAY], seed=5))
     snap = store.snapshot()
     # Camden: the rewrite claims the wrong days, so carried-over totals disagree with the
-    # manifest. Lambeth: the previous volume file is gone.
+    # manifest. Lambeth: it is one rewrite behind, but it stays by day.
     parts = dict(snap.partitions)
     parts["Camden|2020"] = dataclasses.replace(
         parts["Camden|2020"], added_days=("2020-01-01", "2020-01-01")
@@ -307,11 +339,28 @@ def test_refresh_by_day_falls_back_to_whole_when_unsure(store: Store) -> None:
     store._write_manifest(
         Snapshot(**{**snap.__dict__, "version": snap.version + 1, "partitions": parts})
     )
-    state = volumes.read_state(store.root)
-    (volumes.volumes_dir(store.root) / state.partitions["Lambeth|2020"].path).unlink()
     result = volumes.refresh(store)
     assert result.recounted == ["Camden|2020", "Lambeth|2020"]
-    assert result.incremental == {}
+    day = EXTRA_DAY.isoformat()
+    assert result.incremental == {"Lambeth|2020": (day, day)}
+    assert_matches_a_rebuild(store)
+
+
+def test_a_lost_month_file_makes_its_partitions_stale(store: Store) -> None:
+    volumes.refresh(store)
+    add_rows(store, make_frame(["Lambeth"], [EXTRA_DAY], seed=5))
+    state = volumes.read_state(store.root)
+    # The month of 28-30 March holds every borough's 2020 rows: deleting it loses them all.
+    (volumes.volumes_dir(store.root) / state.months["2020-03"].path).unlink()
+    snap = store.snapshot()
+    assert not volumes.is_fresh(snap, ["Camden"], [2020]) and volumes.is_fresh(snap, years=[2019])
+    scope = {"boroughs": ["Camden"], "date_from": DAYS[0], "date_to": DAYS[-1]}
+    assert volumes.count(snap, **scope) is None  # never a wrong count
+    s = summarise(snap, period="month", by=["borough"])
+    assert s.source["partitions_counted_directly"] == 3  # every borough's 2020
+    result = volumes.refresh(store)
+    assert result.recounted == ["Barking and Dagenham|2020", "Camden|2020", "Lambeth|2020"]
+    assert result.incremental == {}  # a lost file means recounting whole
     assert_matches_a_rebuild(store)
 
 
@@ -407,7 +456,7 @@ def test_fast_path_falls_back_after_an_unseen_ingest(store: Store) -> None:
     # The summary never serves stale figures: it counts the changed partition directly.
     s = summarise(snap, period="month", by=["borough"])
     assert s.source["partitions_counted_directly"] == 1
-    total = s.cells.filter(pl.col("borough") == "Camden")["count"].sum()
+    total = sum(c.count or 0 for c in s.cells if c.groups == ("Camden",))
     assert total == direct_count(snap, ["Camden"], DAYS[0], DAYS[-1])
     # After a refresh the fast path answers again, with the new rows.
     volumes.refresh(store)
@@ -484,9 +533,8 @@ def test_exception_before_the_state_swap_keeps_the_previous_table(
     # The next refresh removes the orphans and finishes the job.
     assert sorted(volumes.refresh(store).recounted) == ["Camden|2020", "Lambeth|2020"]
     assert table_frame(store.root).equals(expected_table(store.snapshot()))
-    live = {e.path.split("/")[-1] for e in volumes.read_state(store.root).partitions.values()}
-    retired = {r["path"].split("/")[-1] for r in volumes.read_state(store.root).retired}
-    assert {p.name for p in (volumes.volumes_dir(store.root) / "parts").iterdir()} == live | retired
+    on_disk = {f"parts/{p.name}" for p in (volumes.volumes_dir(store.root) / "parts").iterdir()}
+    assert on_disk == table_files(store.root)
 
 
 def test_sigkilled_refresh_leaves_the_previous_table(store: Store) -> None:
@@ -500,7 +548,7 @@ def test_sigkilled_refresh_leaves_the_previous_table(store: Store) -> None:
         from costplan.store import Store
 
         def die(done, total, key):
-            if done == 2:  # two new volume files written, state not yet swapped
+            if done == total:  # the new month's files written, state not yet swapped
                 os.kill(os.getpid(), signal.SIGKILL)
 
         volumes.refresh(Store.open(sys.argv[1]), progress=die)
@@ -509,16 +557,12 @@ def test_sigkilled_refresh_leaves_the_previous_table(store: Store) -> None:
     proc = subprocess.run([sys.executable, "-c", script, str(store.root)], timeout=60)
     assert proc.returncode == -9
     assert table_frame(store.root).equals(old_table)
-    assert len(list((volumes.volumes_dir(store.root) / "parts").iterdir())) > len(
-        volumes.read_state(store.root).partitions
-    )  # the killed run's orphans are there...
+    parts = volumes.volumes_dir(store.root) / "parts"
+    assert len(list(parts.iterdir())) > len(table_files(store.root))  # the killed run's orphans...
     volumes.refresh(store)
     assert table_frame(store.root).equals(expected_table(store.snapshot()))
-    state = volumes.read_state(store.root)
-    expected_files = {e.path for e in state.partitions.values()}
-    expected_files |= {r["path"] for r in state.retired}
-    on_disk = {f"parts/{p.name}" for p in (volumes.volumes_dir(store.root) / "parts").iterdir()}
-    assert on_disk == expected_files  # ...and the next refresh removed them
+    on_disk = {f"parts/{p.name}" for p in parts.iterdir()}
+    assert on_disk == table_files(store.root)  # ...and the next refresh removed them
 
 
 def test_a_failed_partition_is_reported_and_the_rest_committed(store: Store) -> None:
