@@ -15,6 +15,7 @@ Transaction.add/commit, holding back the last days for the incremental runs, the
 
 Median of --repeat runs after one untimed run (page cache warm). Prints figures, asserts nothing.
 
+    .venv/bin/python -m compileall -q costplan   # as an installed package would have it
     .venv/bin/python bench/bench_summary.py --years 1
     .venv/bin/python bench/bench_summary.py --rows 10000000 --repeat 5
     .venv/bin/python bench/bench_summary.py --rows 50000000 --repeat 3 --workdir /data/bench
@@ -315,7 +316,11 @@ def main() -> None:
         )
         fig("3 summary", "costplan --version (process floor) s", f"{med:.3f}")
         med, _, _ = timed(lambda: proc(["--format", "csv"]), reps)
-        fig("3 summary", "monthly by borough, csv, table fresh s", f"{med:.3f}")
+        fig("3 summary", "monthly by borough, csv, table fresh (from state.json) s", f"{med:.3f}")
+        week = [exe, "summary", "--store", str(store.root), "--period", "week", "--by", "borough"]
+        week += ["--format", "csv"]
+        med, _, _ = timed(lambda: subprocess.run(week, check=True, stdout=subprocess.DEVNULL), reps)
+        fig("3 summary", "weekly by borough, csv, table fresh (DuckDB query) s", f"{med:.3f}")
         med, _, _ = timed(lambda: proc(["--format", "html", "--out", str(work / "r.html")]), reps)
         fig("3 summary", "monthly by borough, html + chart, table fresh s", f"{med:.3f}")
         aside = work / "volumes-aside"

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from costplan.engine import Engine
 from costplan.errors import InputError
 from costplan.store import Snapshot
 
@@ -112,6 +111,9 @@ def open_engine(
         from costplan.spark_engine import SparkEngine
 
         return SparkEngine(snapshot, boroughs=boroughs, years=years, master=spark_master)
+    # Imported here so that naming an engine (constants, checks) does not load DuckDB.
+    from costplan.engine import Engine
+
     return Engine(snapshot, boroughs=boroughs, years=years)
 
 
@@ -138,6 +140,7 @@ def open_daily_volumes(
     years = list(years) if years is not None else None
     if uses_volume_table(engine):
         from costplan import volumes  # only this path needs the volume table's module
+        from costplan.engine import Engine
 
         duck = Engine(snapshot, boroughs=(), years=())  # empty `cad`: the table answers
         try:

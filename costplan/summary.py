@@ -21,12 +21,18 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from costplan.engines import DEFAULT_ENGINE, DEFAULT_SPARK_MASTER, open_daily_volumes
+from costplan.engines import (
+    DEFAULT_ENGINE,
+    DEFAULT_SPARK_MASTER,
+    open_daily_volumes,
+    uses_volume_table,
+)
 from costplan.errors import InputError
 from costplan.schema import parse_iso_date
 from costplan.store import Snapshot, Store
@@ -301,6 +307,10 @@ def compute_counts(
         lo = date_from.year if date_from else min((p.year for p in snap.select()), default=0)
         hi = date_to.year if date_to else max((p.year for p in snap.select()), default=0)
         years = range(lo, hi + 1)
+    if period == "month" and uses_totals(by) and uses_volume_table(engine):
+        monthly = _monthly_from_state(snap, by, date_from, date_to, years)
+        if monthly is not None:
+            return monthly
     params: dict[str, Any] = {
         "period": period,
         "by_borough": "borough" in by,
@@ -327,6 +337,39 @@ def compute_counts(
     with _bulk():
         counts = [(r[period_at], groups_of(r), r[count_at]) for r in rows]
     return counts, source
+
+
+def _monthly_from_state(
+    snap: Snapshot,
+    by: Sequence[str],
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    years: Iterable[int] | None,
+) -> tuple[list[CountRow], dict[str, Any]] | None:
+    """Monthly counts (by borough or none) from the volume table's state, without DuckDB.
+
+    Only for whole months (no bound inside a month) and a table fresh for every partition in
+    scope; None otherwise, and the caller runs the query. The same answer as summary_totals.
+    """
+    if date_from is not None and date_from.day != 1:
+        return None
+    if date_to is not None and (date_to + dt.timedelta(days=1)).day != 1:
+        return None
+    from costplan import volumes  # the volume table's module; it loads DuckDB only on use
+
+    monthly = volumes.monthly_counts(snap, years)
+    if monthly is None:
+        return None
+    totals: dict[tuple[dt.date, tuple[str | None, ...]], int] = defaultdict(int)
+    for start, borough, n in monthly:
+        if (date_from is None or start >= date_from) and (date_to is None or start <= date_to):
+            totals[(start, (borough,) if by else ())] += n
+    source = {
+        **snap.describe(),
+        "partitions_from_table": len(snap.select(years=years)),
+        "partitions_counted_directly": 0,
+    }
+    return [(p, g, n) for (p, g), n in totals.items()], source
 
 
 def _picker(indexes: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:

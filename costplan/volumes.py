@@ -53,12 +53,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
-
-from costplan.engine import Engine
 from costplan.errors import CostplanError, StoreError
+from costplan.lazy import lazy
 from costplan.store import (
     RETIRE_GRACE_SECONDS,
     Partition,
@@ -68,6 +66,14 @@ from costplan.store import (
     fsync_dir,
     partition_key,
 )
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from costplan.engine import Engine
+else:
+    # A monthly summary is answered from state.json alone (monthly_counts): without DuckDB.
+    duckdb = lazy("duckdb")
 
 # An inclusive range of London days.
 Days = tuple[dt.date, dt.date]
@@ -789,6 +795,8 @@ def refresh(
         now = time.time()
         done = None
         if work.by_day or work.whole or work.dropped:  # else no DuckDB connection at all
+            from costplan.engine import Engine
+
             with Engine(snap, boroughs=(), years=()) as eng:
                 run = _Refresher(eng, vdir, old, progress)
                 try:
@@ -927,6 +935,37 @@ def create_daily_view(
     return len(scope) - len(stale), len(stale)
 
 
+def monthly_counts(
+    snapshot: Snapshot, years: Iterable[int] | None = None
+) -> list[tuple[dt.date, str, int]] | None:
+    """CADs per month and borough, from state.json alone; None unless every partition is fresh.
+
+    The state keeps, for each month of the table, the CADs of each partition (refresh checks
+    them against the manifest's row counts), so a monthly summary by borough needs neither
+    DuckDB nor the month files: it is answered in milliseconds. Partitions in scope that are
+    stale, or whose month files are missing, make this None; the caller then reads the table.
+
+    Args:
+        snapshot: the store snapshot the counts must agree with.
+        years: the years in scope (None: all).
+
+    Returns:
+        (first day of the month, borough, CADs) for every month and borough with CADs.
+    """
+    if stale_partitions(snapshot, years=years):
+        return None
+    state = _usable(volumes_dir(snapshot.root), read_state(snapshot.root))
+    wanted = set(years) if years is not None else None
+    out = []
+    for month, entry in state.months.items():
+        if wanted is not None and int(month[:4]) not in wanted:
+            continue
+        for key, n in entry.counts.items():
+            if key in snapshot.partitions and n:  # a dropped partition's counts are not served
+                out.append((month_days(month)[0], key.rsplit("|", 1)[0], n))
+    return out
+
+
 def count(
     store_or_snapshot: Store | Snapshot,
     *,
@@ -951,6 +990,8 @@ def count(
     parts = snap.select(boroughs, years)
     if not parts:
         return 0
+    from costplan.engine import Engine
+
     try:
         with Engine(snap, boroughs=(), years=()) as engine:  # empty `cad`; queries only
             used = create_daily_view(

@@ -411,3 +411,66 @@ def test_by_tag_days_cover_the_dst_changes(store: Store) -> None:
     s = summarise(store, period="day", by=("tag",), date_from=DAYS[2], date_to=DAYS[6])
     days = {c.period_start for c in s.cells}
     assert {dt.date(2020, 3, 29), dt.date(2020, 10, 25)} <= days
+
+
+@pytest.mark.parametrize(
+    ("by", "date_from", "date_to"),
+    [
+        ((), None, None),
+        (("borough",), None, None),
+        (("borough",), dt.date(2020, 1, 1), dt.date(2020, 3, 31)),
+        ((), dt.date(2019, 12, 1), dt.date(2020, 10, 31)),
+    ],
+)
+def test_monthly_summary_from_the_state_equals_the_query(
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+    by: tuple[str, ...],
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+) -> None:
+    """Whole months by borough come from state.json alone, with the query's exact answer."""
+    answered: list[bool] = []
+    real = volumes.monthly_counts
+
+    def spy(*args: object, **kwargs: object) -> object:
+        got = real(*args, **kwargs)  # type: ignore[arg-type]
+        answered.append(got is not None)
+        return got
+
+    scope = {"period": "month", "by": by, "date_from": date_from, "date_to": date_to}
+    monkeypatch.setattr(volumes, "monthly_counts", spy)
+    fast = summarise(store, **scope)  # type: ignore[arg-type]
+    assert answered == [True]
+    monkeypatch.setattr(volumes, "monthly_counts", lambda *a, **k: None)
+    slow = summarise(store, **scope)  # type: ignore[arg-type]
+    assert fast.cells == slow.cells and fast.cells
+    assert fast.source == slow.source
+
+
+def test_monthly_summary_inside_a_month_runs_the_query(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    called: list[object] = []
+    monkeypatch.setattr(volumes, "monthly_counts", lambda *a, **k: called.append(a))
+    s = summarise(store, period="month", by=["borough"], date_from=dt.date(2020, 3, 29))
+    assert called == [] and s.cells  # a bound inside March: the state's months cannot say
+
+
+def test_monthly_summary_by_borough_does_not_load_duckdb(store: Store) -> None:
+    """A fresh table answers a whole-month summary from state.json: not even DuckDB loads."""
+    args = ["summary", "--store", str(store.root), "--period", "month", "--by", "borough"]
+    code = (
+        "import sys\n"
+        "from costplan.cli import app\n"
+        "try:\n"
+        f"    app({[*args, '--format', 'csv']!r})\n"
+        "except SystemExit as e:\n"
+        "    assert e.code == 0, e.code\n"
+        "print('DUCKDB', 'duckdb' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "COSTPLAN_ENGINE"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.rstrip().endswith("DUCKDB False"), out.stdout[-300:]
