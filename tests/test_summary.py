@@ -11,6 +11,7 @@ import datetime as dt
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -474,3 +475,32 @@ def test_monthly_summary_by_borough_does_not_load_duckdb(store: Store) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.rstrip().endswith("DUCKDB False"), out.stdout[-300:]
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
+def test_html_opens_in_headless_chromium(store: Store, tmp_path: Path) -> None:
+    """The page loads in a real browser, which lays it out with the chart image decoded."""
+    page = tmp_path / "week.html"
+    res = run(
+        "summary", "--store", str(store.root), "--by", "borough", "--suppress-below", "10",
+        "--format", "html", "--out", str(page),
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    shot = tmp_path / "week.png"
+    browser = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    out = subprocess.run(
+        [*browser, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-500:]
+    assert "<img" in out.stdout and "data:image/png;base64," in out.stdout
+    assert "<table" in out.stdout
+    subprocess.run(
+        [*browser, "--window-size=1200,1400", f"--screenshot={shot}", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
