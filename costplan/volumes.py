@@ -24,6 +24,9 @@ Freshness: state.json records, per store partition, the manifest ``version`` and
 it was counted from, and per month the CADs it holds for each partition. A partition whose
 manifest entry still matches is fresh. Readers skip the rows of stale partitions and count those
 partitions from the store instead, so a reader never sees a stale figure.
+The per-month counts, which a refresh checks against the manifest's row counts, also answer a
+whole-month summary by borough without opening a Parquet file or loading DuckDB
+(monthly_counts).
 
 Day-granular refresh: the store rewrites a whole partition on every commit, but it only ever
 appends rows, and it records which files a rewrite replaced and which London days its new rows
@@ -37,7 +40,7 @@ os.replace() last, and files the new state no longer needs are kept for a grace 
 may hold the old state) before a later refresh deletes them.
 
 All of it runs in DuckDB: a refresh never imports Polars or Arrow, so a nightly refresh costs
-about what the new day costs to count.
+about what the new day costs to count. DuckDB itself is loaded on first use.
 """
 
 from __future__ import annotations
