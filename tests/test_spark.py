@@ -25,6 +25,7 @@ import polars as pl
 import pytest
 from conftest import FIXTURE_BOROUGHS, fixture_frame, write_store
 from polars.testing import assert_frame_equal
+from processes import modules_loaded
 from typer.testing import CliRunner
 
 from costplan import spark_engine, volumes
@@ -323,21 +324,9 @@ def test_a_bad_spark_master_is_one_line(planner_store: Store) -> None:
 
 def test_default_engine_never_imports_spark(planner_store: Store) -> None:
     """`costplan check` on DuckDB stays fast: pyspark and sqlglot are not even imported."""
-    code = (
-        "import sys\n"
-        "from costplan.cli import app\n"
-        "try:\n"
-        f"    app(['check', '--borough', 'Lambeth', '--date', '2020-06-25', "
-        f"'--store', {str(planner_store.root)!r}])\n"
-        "except SystemExit as e:\n"
-        "    assert e.code == 0, e.code\n"
-        "print('LOADED', sorted(m for m in ('pyspark', 'sqlglot', 'py4j') if m in sys.modules))"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "COSTPLAN_ENGINE"}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    )
-    assert "LOADED []" in out.stdout, out.stdout
+    args = ["check", "--borough", "Lambeth", "--date", "2020-06-25"]
+    args += ["--store", str(planner_store.root)]
+    assert modules_loaded(args, ["pyspark", "sqlglot", "py4j"]) == []
 
 
 def test_unknown_engine_is_a_usage_error(planner_store: Store) -> None:

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from processes import modules_loaded
 from test_volumes import DAYS, build_store, scan
 from typer.testing import CliRunner
 
@@ -286,20 +286,7 @@ NOT_IMPORTED = {
 def test_summary_never_imports_polars_or_pyarrow(store: Store, fmt: str) -> None:
     """A whole `costplan summary` process, from a fresh table, loads none of the heavy modules."""
     args = ["summary", "--store", str(store.root), "--period", "month", "--by", "borough"]
-    code = (
-        "import sys\n"
-        "from costplan.cli import app\n"
-        "try:\n"
-        f"    app({[*args, '--format', fmt]!r})\n"
-        "except SystemExit as e:\n"
-        "    assert e.code == 0, e.code\n"
-        f"print('LOADED', sorted(m for m in {NOT_IMPORTED[fmt]!r} if m in sys.modules))"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "COSTPLAN_ENGINE"}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    )
-    assert out.stdout.rstrip().endswith("LOADED []"), out.stdout[-300:]
+    assert modules_loaded([*args, "--format", fmt], NOT_IMPORTED[fmt]) == []
 
 
 class _Page(HTMLParser):
@@ -461,20 +448,7 @@ def test_monthly_summary_inside_a_month_runs_the_query(
 def test_monthly_summary_by_borough_does_not_load_duckdb(store: Store) -> None:
     """A fresh table answers a whole-month summary from state.json: not even DuckDB loads."""
     args = ["summary", "--store", str(store.root), "--period", "month", "--by", "borough"]
-    code = (
-        "import sys\n"
-        "from costplan.cli import app\n"
-        "try:\n"
-        f"    app({[*args, '--format', 'csv']!r})\n"
-        "except SystemExit as e:\n"
-        "    assert e.code == 0, e.code\n"
-        "print('DUCKDB', 'duckdb' in sys.modules)"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "COSTPLAN_ENGINE"}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    )
-    assert out.stdout.rstrip().endswith("DUCKDB False"), out.stdout[-300:]
+    assert modules_loaded([*args, "--format", "csv"], ["duckdb"]) == []
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
