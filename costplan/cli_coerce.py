@@ -44,6 +44,26 @@ def _in_range(value: float, info: ParameterInfo) -> bool:
     return (info.min is None or value >= info.min) and (info.max is None or value <= info.max)
 
 
+def _number(
+    value: Any,
+    kind: type[int] | type[float],
+    accepted: tuple[type, ...],
+    spelling: re.Pattern[str],
+    info: ParameterInfo,
+) -> int | float:
+    """`value` as a number of `kind` if it is plainly one (a number, or text Pydantic and
+    kind() read alike) and within the option's bounds; else _Unknown, for Typer to decide."""
+    if isinstance(value, accepted) and not isinstance(value, bool):
+        number = kind(value)
+    elif isinstance(value, str) and spelling.fullmatch(value):
+        number = kind(value)
+    else:
+        raise _Unknown
+    if _in_range(number, info):
+        return number
+    raise _Unknown
+
+
 def _leaf(annotation: Any, info: ParameterInfo, value: Any, ctx: Context, param: Any) -> Any:
     """The coerced value of one item, exactly as Typer gives it, or raise _Unknown."""
     if annotation is str and isinstance(value, str):
@@ -59,25 +79,9 @@ def _leaf(annotation: Any, info: ParameterInfo, value: Any, ctx: Context, param:
         except ValueError:
             raise _Unknown from None
     if annotation is int and info.clamp is not True:
-        if isinstance(value, int) and not isinstance(value, bool):
-            number = value
-        elif isinstance(value, str) and _INT.fullmatch(value):
-            number = int(value)
-        else:
-            raise _Unknown
-        if _in_range(number, info):
-            return number
-        raise _Unknown
+        return _number(value, int, (int,), _INT, info)
     if annotation is float and info.clamp is not True:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            real = float(value)
-        elif isinstance(value, str) and _FLOAT.fullmatch(value):
-            real = float(value)
-        else:
-            raise _Unknown
-        if _in_range(real, info):
-            return real
-        raise _Unknown
+        return _number(value, float, (int, float), _FLOAT, info)
     if annotation is Path and routes_to_path(annotation, info) and info.path_type is None:
         if not isinstance(value, str | Path) or value == "":
             raise _Unknown
