@@ -771,17 +771,12 @@ def count_scope(
     if uses_volume_table(engine):
         from costplan import volumes  # optional fast path; absent table means partitions
 
-        # is_fresh reads one small JSON file; only a fresh table is worth opening.
-        if volumes.is_fresh(snapshot, boroughs, years):
-            fast = volumes.count(
-                snapshot,
-                boroughs=boroughs,
-                date_from=date_from,
-                date_to=date_to,
-                tags=tags or None,
-            )
-            if fast is not None:
-                return int(fast), "volumes"
+        # None (decided from one small JSON file, before opening DuckDB) unless it is fresh.
+        fast = volumes.count(
+            snapshot, boroughs=boroughs, date_from=date_from, date_to=date_to, tags=tags or None
+        )
+        if fast is not None:
+            return int(fast), "volumes"
     with open_engine(
         snapshot, boroughs=boroughs, years=years, engine=engine, spark_master=spark_master
     ) as eng:

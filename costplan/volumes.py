@@ -353,6 +353,11 @@ def _usable(vdir: Path, state: VolumeState) -> VolumeState:
     )
 
 
+def _read_usable(root: Path | str) -> VolumeState:
+    """The committed state, less any months whose files are missing (see _usable)."""
+    return _usable(volumes_dir(root), read_state(root))
+
+
 # -- freshness ---------------------------------------------------------------------------------
 def stale_partitions(
     snapshot: Snapshot,
@@ -363,7 +368,7 @@ def stale_partitions(
 ) -> list[Partition]:
     """Partitions in scope whose volumes are missing or were counted from other files."""
     if state is None:
-        state = _usable(volumes_dir(snapshot.root), read_state(snapshot.root))
+        state = _read_usable(snapshot.root)
     stale = []
     for part in snapshot.select(boroughs, years):
         entry = state.partitions.get(_key(part))
@@ -866,6 +871,7 @@ def create_daily_view(
     *,
     days: Days | None = None,
     recount_stale: bool = True,
+    state: VolumeState | None = None,
 ) -> tuple[int, int] | None:
     """Create the views `daily_volume` and `daily_total` for the partitions in scope.
 
@@ -881,12 +887,13 @@ def create_daily_view(
         years: partitions' years in scope (None: all).
         days: only months overlapping these London days are read (None: every month).
         recount_stale: if False, return None when any partition in scope is stale.
+        state: the table's state as _read_usable gives it, if the caller has read it already.
 
     Returns:
         (partitions read from the table, partitions counted from the store), or None.
     """
     vdir = volumes_dir(snapshot.root)
-    state = _usable(vdir, read_state(snapshot.root))
+    state = _read_usable(snapshot.root) if state is None else state
     years = set(years) if years is not None else None
     fresh = {
         key
@@ -955,9 +962,9 @@ def monthly_counts(
     Returns:
         (first day of the month, borough, CADs) for every month and borough with CADs.
     """
-    if stale_partitions(snapshot, years=years):
+    state = _read_usable(snapshot.root)
+    if stale_partitions(snapshot, years=years, state=state):
         return None
-    state = _usable(volumes_dir(snapshot.root), read_state(snapshot.root))
     wanted = set(years) if years is not None else None
     out = []
     for month, entry in state.months.items():
@@ -993,15 +1000,15 @@ def count(
     parts = snap.select(boroughs, years)
     if not parts:
         return 0
+    # Decided from state.json before any DuckDB connection is opened (or DuckDB loaded).
+    state = _read_usable(snap.root)
+    if stale_partitions(snap, boroughs, years, state=state):
+        return None
     from costplan.engine import Engine
 
     try:
         with Engine(snap, boroughs=(), years=()) as engine:  # empty `cad`; queries only
-            used = create_daily_view(
-                engine, snap, boroughs, years, days=(date_from, date_to), recount_stale=False
-            )
-            if used is None:
-                return None
+            create_daily_view(engine, snap, boroughs, years, days=(date_from, date_to), state=state)
             value = engine.scalar(
                 "volume_count",
                 boroughs=list(boroughs),
