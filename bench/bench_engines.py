@@ -34,8 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from costplan import volumes
-from costplan.engines import open_engine
+from costplan.engines import open_engine, volumes
 from costplan.store import Snapshot, Store
 from costplan.summary import summarise
 
@@ -125,7 +124,7 @@ def main() -> None:
 
     # Spark start-up happens once per process: time it once, before anything else uses Spark.
     t = time.perf_counter()
-    from costplan.spark_engine import get_session
+    from costplan.engines.spark_engine import get_session
 
     get_session(args.master)
     start = time.perf_counter() - t

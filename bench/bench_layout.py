@@ -114,7 +114,7 @@ def query_times(glob: str) -> tuple[float, float, int, int]:
 
 def engine_time(store: Path) -> tuple[float, int]:
     """costplan's own path for (a): manifest-pruned file list + the count_scope query."""
-    from costplan.engine import Engine
+    from costplan.engines.duckdb_engine import Engine
     from costplan.store import Store
 
     snap = Store.open(store).snapshot()

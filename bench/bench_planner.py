@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from costplan.engine import Engine
+from costplan.engines.duckdb_engine import Engine
 from costplan.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

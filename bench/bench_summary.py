@@ -42,8 +42,8 @@ import duckdb
 import polars as pl
 from tabulate import tabulate
 
-from costplan import volumes
-from costplan.engine import Engine
+from costplan.engines import volumes
+from costplan.engines.duckdb_engine import Engine
 from costplan.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

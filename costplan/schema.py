@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from costplan._deps import lazy
 from costplan.errors import InputError
-from costplan.lazy import lazy
 
 if TYPE_CHECKING:
     import polars as pl

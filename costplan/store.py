@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from costplan import schema
+from costplan._deps import lazy
 from costplan.errors import StoreError, StoreLockedError
-from costplan.lazy import lazy
 from costplan.schema import PARTITION_KEYS, RECORD_COLUMNS, STORED_COLUMNS
 
 if TYPE_CHECKING:

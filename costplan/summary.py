@@ -1,8 +1,8 @@
 """Volume summaries: CAD counts per period and group, with small-count suppression.
 
-Counts come from the daily volume table (costplan.volumes). Partitions the table has not seen
-since the store last changed are counted directly from the store for this one summary (nothing
-is written), so a summary is always exact; `costplan summary refresh` only makes it faster.
+Counts come from the daily volume table (costplan.engines.volumes). Partitions the table has
+not seen since the store last changed are counted directly from the store for this one summary
+(nothing is written), so a summary is always exact; `costplan summary refresh` only makes it faster.
 On the Spark engine there is no volume table: every partition in range is counted directly.
 
 Suppression: counts from 1 to N-1 are replaced by the marker "<N". Totals are computed AFTER
@@ -355,7 +355,7 @@ def _monthly_from_state(
         return None
     if date_to is not None and (date_to + dt.timedelta(days=1)).day != 1:
         return None
-    from costplan import volumes  # the volume table's module; it loads DuckDB only on use
+    from costplan.engines import volumes  # the volume table's module; it loads DuckDB only on use
 
     monthly = volumes.monthly_counts(snap, years)
     if monthly is None:

@@ -20,8 +20,8 @@ import pytest
 from typer.testing import CliRunner
 
 from costplan.cli import app
-from costplan.demo import DEMO_SEED, build_archive
 from costplan.store import Store
+from costplan.synth.demo import DEMO_SEED, build_archive
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "ume-raves-2020.toml"

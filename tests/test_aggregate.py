@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from costplan.aggregate import RegisterEntry, aggregate, aggregate_register, read_register
+from costplan.costmodel.aggregate import RegisterEntry, aggregate, aggregate_register, read_register
+from costplan.costmodel.regimes import load_regimes
+from costplan.costmodel.workdays import add_working_days
 from costplan.errors import InputError
-from costplan.regimes import load_regimes
-from costplan.workdays import add_working_days
 
 POLICE = load_regimes().get("uk-foia-other")
 INPUTS = Path(__file__).parent / "golden" / "costs" / "inputs"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from costplan.engine import Engine, all_queries, queries_dir
+from costplan.engines.duckdb_engine import Engine, all_queries, queries_dir
 from costplan.store import Store
 
 PACKAGE = Path(__file__).resolve().parent.parent / "costplan"

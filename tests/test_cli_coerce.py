@@ -1,4 +1,4 @@
-"""costplan.cli_coerce: option values coerced without Pydantic, exactly as Typer coerces them."""
+"""costplan.cli.coerce: option values coerced without Pydantic, exactly as Typer coerces them."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from processes import modules_loaded
 from typer import _click as click
 from typer._click.exceptions import BadParameter
 
-from costplan import cli_coerce
 from costplan.cli import app
+from costplan.cli import coerce as cli_coerce
 
 
 def _parameters() -> list[tuple[str, Any, click.Context]]:

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from costplan.errors import InputError
-from costplan.estimate import (
+from costplan.costmodel.estimate import (
     Activity,
     estimate,
     estimate_records,
@@ -17,7 +16,8 @@ from costplan.estimate import (
     records_within_limit,
     review_activities,
 )
-from costplan.regimes import COUNTABLE_ACTIVITIES, NON_COUNTABLE_ACTIVITIES, load_regimes
+from costplan.costmodel.regimes import COUNTABLE_ACTIVITIES, NON_COUNTABLE_ACTIVITIES, load_regimes
+from costplan.errors import InputError
 
 REGIMES = load_regimes()
 POLICE = REGIMES.get("uk-foia-other")

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from costplan.cli import app
-from costplan.engine import Engine
+from costplan.engines.duckdb_engine import Engine
 from costplan.errors import ConfigError, InputError, StoreLockedError
 from costplan.ingest import (
     CITY_OF_LONDON_REASON,
@@ -22,7 +22,7 @@ from costplan.ingest import (
     inspect_export,
     physical_lines,
 )
-from costplan.mapping import load_mapping, parse_mapping
+from costplan.ingest.mapping import load_mapping, parse_mapping
 from costplan.schema import format_cad_ref, parse_cad_ref
 from costplan.store import Store, read_quarantine
 

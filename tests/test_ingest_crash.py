@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from costplan.engine import Engine
+from costplan.engines.duckdb_engine import Engine
 from costplan.ingest import ingest
 from costplan.schema import BOROUGH_NAMES
 from costplan.store import Store, read_quarantine

@@ -17,7 +17,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from costplan.engine import Engine
+from costplan.engines.duckdb_engine import Engine
 from costplan.ingest import _parse_cad, ingest
 from costplan.schema import CAD_REF_RE, LONDON, format_cad_ref, parse_cad_ref
 from costplan.store import Store, read_quarantine

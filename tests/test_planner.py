@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from costplan.engine import Engine
+from costplan.costmodel.regimes import load_regimes
+from costplan.engines.duckdb_engine import Engine
 from costplan.errors import InputError
 from costplan.planner import (
     FULL_REVIEW,
@@ -27,7 +28,6 @@ from costplan.planner import (
     keyword_pattern,
     load_config,
 )
-from costplan.regimes import load_regimes
 from costplan.request import build_request
 from costplan.store import Store
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from costplan.costmodel.regimes import load_regimes, parse_regimes
 from costplan.errors import ConfigError, InputError
-from costplan.regimes import load_regimes, parse_regimes
 
 GOOD = """
 [regime.test-regime]

@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from costplan.errors import InputError
-from costplan.regimes import load_regimes
-from costplan.sampling import (
+from costplan.costmodel.regimes import load_regimes
+from costplan.costmodel.sampling import (
     MARGINAL,
     ROBUST,
     assess,
@@ -21,6 +20,7 @@ from costplan.sampling import (
     t_cdf,
     t_quantile,
 )
+from costplan.errors import InputError
 
 POLICE = load_regimes().get("uk-foia-other")
 

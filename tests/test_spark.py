@@ -28,13 +28,12 @@ from polars.testing import assert_frame_equal
 from processes import modules_loaded
 from typer.testing import CliRunner
 
-from costplan import spark_engine, volumes
 from costplan.cli import app
-from costplan.engine import all_queries, load_query, queries_dir
-from costplan.engines import QueryEngine, open_engine
+from costplan.costmodel.regimes import load_regimes
+from costplan.engines import QueryEngine, open_engine, spark_engine, volumes
+from costplan.engines.duckdb_engine import all_queries, load_query, queries_dir
 from costplan.errors import QueryError
 from costplan.planner import MinutesPerRecord, build_plan, check, disclosure_refs, keyword_pattern
-from costplan.regimes import load_regimes
 from costplan.request import build_request
 from costplan.store import Store
 from costplan.summary import summarise

@@ -24,10 +24,9 @@ from processes import modules_loaded
 from test_volumes import DAYS, build_store, scan
 from typer.testing import CliRunner
 
-from costplan import volumes
 from costplan.cli import app
-from costplan.engines import open_daily_volumes
-from costplan.render_summary import RENDERERS, render_html
+from costplan.engines import open_daily_volumes, volumes
+from costplan.render.summary import RENDERERS, render_html
 from costplan.store import Snapshot, Store
 from costplan.summary import BY_COLUMNS, PERIODS, CountRow, Summary, build, summarise
 

@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from costplan import volumes
 from costplan.cli import app
+from costplan.engines import volumes
 from costplan.schema import RECORD_SCHEMA, format_cad_ref, london_day_bounds
 from costplan.store import MANIFEST, Snapshot, Store
 from costplan.summary import summarise
@@ -544,7 +544,7 @@ def test_sigkilled_refresh_leaves_the_previous_table(store: Store) -> None:
     script = textwrap.dedent(
         """
         import os, signal, sys
-        from costplan import volumes
+        from costplan.engines import volumes
         from costplan.store import Store
 
         def die(done, total, key):

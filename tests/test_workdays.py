@@ -8,8 +8,7 @@ import holidays
 import numpy as np
 import pytest
 
-from costplan.errors import InputError
-from costplan.workdays import (
+from costplan.costmodel.workdays import (
     _easter_sunday,
     _year_holidays,
     add_working_days,
@@ -20,6 +19,7 @@ from costplan.workdays import (
     parse_date,
     working_days_inclusive,
 )
+from costplan.errors import InputError
 
 D = dt.date
 

@@ -32,9 +32,10 @@ import polars as pl
 import pyarrow as pa
 
 from costplan import schema
+from costplan._files import config_path
 from costplan.errors import ConfigError, InputError
 
-DEFAULT_CALIBRATION = Path(__file__).parent / "config" / "calibration.toml"
+DEFAULT_CALIBRATION = config_path("calibration.toml")
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MONTHS: tuple[str, ...] = (

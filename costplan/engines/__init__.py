@@ -1,13 +1,13 @@
 """The engine seam: which query engine runs the named queries, chosen by name.
 
 The planner, `check` and `summary` ask an engine for named-query results and never care which
-one answers: DuckDB (costplan.engine.Engine, the embedded default) or Apache Spark
-(costplan.spark_engine.SparkEngine, for archives beyond one machine). Both expose the same
+one answers: DuckDB (costplan.engines.duckdb_engine.Engine, the embedded default) or Apache Spark
+(costplan.engines.spark_engine.SparkEngine, for archives beyond one machine). Both expose the same
 interface (QueryEngine) over the same logical view `cad`, run the same queries/*.sql and give
 the same answers.
 
 One engine-specific decision lives here rather than in its callers: whether the materialised
-daily volume table (costplan.volumes, a DuckDB-side cache beside the store) may answer. Only
+daily volume table (costplan.engines.volumes, a DuckDB-side cache beside the store) may answer. Only
 DuckDB uses it; Spark always counts from the partitions.
 """
 
@@ -108,11 +108,11 @@ def open_engine(
     """
     if check_engine(engine) == SPARK:
         # Imported here so the DuckDB default never loads the Spark module's dependencies.
-        from costplan.spark_engine import SparkEngine
+        from costplan.engines.spark_engine import SparkEngine
 
         return SparkEngine(snapshot, boroughs=boroughs, years=years, master=spark_master)
     # Imported here so that naming an engine (constants, checks) does not load DuckDB.
-    from costplan.engine import Engine
+    from costplan.engines.duckdb_engine import Engine
 
     return Engine(snapshot, boroughs=boroughs, years=years)
 
@@ -139,8 +139,8 @@ def open_daily_volumes(
     """
     years = list(years) if years is not None else None
     if uses_volume_table(engine):
-        from costplan import volumes  # only this path needs the volume table's module
-        from costplan.engine import Engine
+        from costplan.engines import volumes  # only this path needs the volume table's module
+        from costplan.engines.duckdb_engine import Engine
 
         duck = Engine(snapshot, boroughs=(), years=())  # empty `cad`: the table answers
         try:

@@ -12,10 +12,10 @@ How this module applies the tests (the judgement stays with the user):
     * Test 2: requests must share the register's topic key (compared case-insensitively).
       Deciding that two requests are "similar" is the user's call, recorded in that key.
     * Test 3: every request in a group must fall inside one run of 60 consecutive working
-      days (FOIA s.10(6) days, see `costplan.workdays`); a receipt on a non-working day counts
-      from the next working day. Windows are NOT chained: requests on working days 1, 50 and
-      100 give two groups ({1, 50} and {50, 100}), never one. Every maximal window is
-      reported, so a request may appear in more than one group.
+      days (FOIA s.10(6) days, see `costplan.costmodel.workdays`); a receipt on a
+      non-working day counts from the next working day. Windows are NOT chained: requests on
+      working days 1, 50 and 100 give two groups ({1, 50} and {50, 100}), never one. Every
+      maximal window is reported, so a request may appear in more than one group.
 
 Requester names are personal data: outputs show a stable pseudonym ("requester A", in order of
 first appearance in the register) and never the text of the requester column.
@@ -37,11 +37,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from costplan.costmodel.estimate import ANSWER, REFUSE, estimate, over_limit, parse_activity_spec
+from costplan.costmodel.regimes import Regime
+from costplan.costmodel.workdays import (
+    add_working_days,
+    is_working_day,
+    parse_date,
+    working_days_inclusive,
+)
 from costplan.errors import InputError
-from costplan.estimate import ANSWER, REFUSE, estimate, over_limit, parse_activity_spec
-from costplan.regimes import Regime
 from costplan.units import SIXTY, fmt_money, fmt_number, plural, round2, to_decimal
-from costplan.workdays import add_working_days, is_working_day, parse_date, working_days_inclusive
 
 WINDOW_WORKING_DAYS = 60
 

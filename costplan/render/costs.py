@@ -14,11 +14,11 @@ from typing import Any
 
 from tabulate import tabulate
 
-from costplan.aggregate import AggregateReport, Member
-from costplan.estimate import Estimate
-from costplan.sampling import SampleAssessment
+from costplan.costmodel.aggregate import AggregateReport, Member
+from costplan.costmodel.estimate import Estimate
+from costplan.costmodel.sampling import SampleAssessment
+from costplan.costmodel.workdays import Deadline
 from costplan.units import fmt_money, fmt_number, round2
-from costplan.workdays import Deadline
 
 TABLE = "table"
 JSON = "json"

@@ -41,10 +41,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from costplan._files import config_path
 from costplan.errors import ConfigError
 from costplan.schema import CALL_SOURCES, GRADINGS, RECORD_COLUMNS
 
-MAPPINGS_DIR = Path(__file__).resolve().parent / "config" / "mappings"
+MAPPINGS_DIR = config_path("mappings")
 DEFAULT_MAPPING = "default"
 # Fields an export can provide: the record minus what ingest derives (day, year).
 FIELDS: tuple[str, ...] = tuple(c for c in RECORD_COLUMNS if c not in ("day", "year"))

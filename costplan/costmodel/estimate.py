@@ -38,8 +38,8 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
+from costplan.costmodel.regimes import ACTIVITIES, Regime
 from costplan.errors import InputError
-from costplan.regimes import ACTIVITIES, Regime
 from costplan.units import (
     SIXTY,
     Number,
@@ -91,7 +91,7 @@ class Activity:
     Values are validated and converted on construction, so an Activity is always usable.
 
     Attributes:
-        name: one of `costplan.regimes.ACTIVITIES`.
+        name: one of `costplan.costmodel.regimes.ACTIVITIES`.
         records: number of records handled (whole, ≥ 0).
         minutes_per_record: minutes per record (≥ 0).
         fixed_minutes: time not proportional to the records, e.g. building a search (≥ 0).
@@ -299,7 +299,7 @@ def estimate(regime: Regime, activities: Iterable[Activity], fixed_minutes: Numb
     """Estimate the cost of a request and decide under the regime.
 
     Args:
-        regime: the regime (see `costplan.regimes.load_regimes`).
+        regime: the regime (see `costplan.costmodel.regimes.load_regimes`).
         activities: the work, e.g. `review_activities(1144, 3)` plus any extra activities.
         fixed_minutes: set-up time not tied to records; counted as ``locate``.
 

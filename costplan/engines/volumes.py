@@ -58,8 +58,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from costplan._deps import lazy
 from costplan.errors import CostplanError, StoreError
-from costplan.lazy import lazy
 from costplan.store import (
     RETIRE_GRACE_SECONDS,
     Partition,
@@ -73,7 +73,7 @@ from costplan.store import (
 if TYPE_CHECKING:
     import duckdb
 
-    from costplan.engine import Engine
+    from costplan.engines.duckdb_engine import Engine
 else:
     # A monthly summary is answered from state.json alone (monthly_counts): without DuckDB.
     duckdb = lazy("duckdb")
@@ -803,7 +803,7 @@ def refresh(
         now = time.time()
         done = None
         if work.by_day or work.whole or work.dropped:  # else no DuckDB connection at all
-            from costplan.engine import Engine
+            from costplan.engines.duckdb_engine import Engine
 
             with Engine(snap, boroughs=(), years=()) as eng:
                 run = _Refresher(eng, vdir, old, progress)
@@ -1004,7 +1004,7 @@ def count(
     state = _read_usable(snap.root)
     if stale_partitions(snap, boroughs, years, state=state):
         return None
-    from costplan.engine import Engine
+    from costplan.engines.duckdb_engine import Engine
 
     try:
         with Engine(snap, boroughs=(), years=()) as engine:  # empty `cad`; queries only

@@ -51,7 +51,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from costplan.errors import InputError
-from costplan.mapping import FIELDS, Mapping, is_aware_format, load_mapping
+from costplan.ingest.mapping import FIELDS, Mapping, is_aware_format, load_mapping
 from costplan.schema import (
     BOROUGH_NAMES,
     CAD_REF_RE,

@@ -25,13 +25,14 @@ from typer import _click as click
 from typer._click import exceptions as click_exc
 from typer.core import TyperGroup
 
-from costplan import __version__, cli_coerce
+from costplan import __version__
+from costplan.cli import coerce as cli_coerce
 from costplan.errors import CostplanError, InputError
 from costplan.store import Store
 
 if TYPE_CHECKING:
+    from costplan.costmodel.regimes import Regime
     from costplan.planner import MinutesPerRecord
-    from costplan.regimes import Regime
 
 EXIT_USER_ERROR = 2
 
@@ -162,7 +163,7 @@ def open_store(path: Path | None) -> Store:
     """The store a command reads: --store, or the demo archive (built on first use)."""
     if path is not None:
         return Store.open(path)
-    from costplan.demo import demo_store
+    from costplan.synth.demo import demo_store
 
     with progress_bar("Building the demo archive (once)") as tick:
         return demo_store(progress=tick)
@@ -272,7 +273,7 @@ def ingest(
         costplan ingest export.csv --store ./cad --mapping example-force --strict --format json
     """
     from costplan.ingest import ingest as run_ingest
-    from costplan.render_ingest import render_ingest
+    from costplan.render.ingest import render_ingest
 
     with progress_bar("Ingesting") as tick:
         report = run_ingest(store, exports, mapping, progress=tick)
@@ -303,8 +304,8 @@ def generate(
 
         costplan generate --store ./cad --start 2019-01-01 --end 2021-12-31 --seed 7
     """
-    from costplan.demo import build_archive
     from costplan.request import parse_date, resolve_borough
+    from costplan.synth.demo import build_archive
 
     d0, d1 = parse_date(start, "--start"), parse_date(end, "--end")
     names = [resolve_borough(b, "--boroughs") for b in boroughs] if boroughs else None
@@ -367,7 +368,7 @@ def _cost_regime(
     rate: str | None = None,
 ) -> "Regime":
     """The regime chosen on the command line, with any --limit-gbp / --rate override."""
-    from costplan.regimes import load_regimes
+    from costplan.costmodel.regimes import load_regimes
 
     return load_regimes(regime_file).get(name).with_overrides(limit=limit, rate=rate)
 
@@ -444,10 +445,10 @@ def estimate(
     """
     from decimal import Decimal
 
-    from costplan.estimate import estimate as run_estimate
-    from costplan.estimate import parse_activity_spec, review_activities
-    from costplan.render_costs import render_estimate
-    from costplan.sampling import assess, read_sample, summarize
+    from costplan.costmodel.estimate import estimate as run_estimate
+    from costplan.costmodel.estimate import parse_activity_spec, review_activities
+    from costplan.costmodel.sampling import assess, read_sample, summarize
+    from costplan.render.costs import render_estimate
     from costplan.units import parse_count
 
     reg = _cost_regime(regime, regime_file, limit_gbp, rate)
@@ -510,10 +511,10 @@ def deadline(
 
         costplan deadline --received 2020-12-18 --format json
     """
-    from costplan.render_costs import render_deadline
+    from costplan.costmodel.workdays import deadline as run_deadline
+    from costplan.costmodel.workdays import parse_date
+    from costplan.render.costs import render_deadline
     from costplan.units import parse_count
-    from costplan.workdays import deadline as run_deadline
-    from costplan.workdays import parse_date
 
     days = parse_count(working_days, "--working-days")
     due = run_deadline(parse_date(received, "--received"), days)
@@ -548,8 +549,8 @@ def aggregate(
 
         costplan aggregate register.toml --format json
     """
-    from costplan.aggregate import aggregate_register
-    from costplan.render_costs import render_aggregate
+    from costplan.costmodel.aggregate import aggregate_register
+    from costplan.render.costs import render_aggregate
 
     reg = _cost_regime(regime, regime_file)
     emit(render_aggregate(aggregate_register(register, reg), fmt.value))
@@ -566,7 +567,7 @@ def _per_record(
     from costplan.units import to_decimal
 
     if sample is not None:
-        from costplan.sampling import read_sample, summarize
+        from costplan.costmodel.sampling import read_sample, summarize
 
         stats = summarize(read_sample(sample), source=str(sample))
         return MinutesPerRecord(
@@ -670,7 +671,7 @@ def plan(
         costplan plan --borough Lambeth --date 2020-06-25 --tag UME --letter
     """
     from costplan.planner import build_plan, disclosure_refs
-    from costplan.report import plan_json, plan_letter, plan_markdown, plan_table
+    from costplan.render.plan import plan_json, plan_letter, plan_markdown, plan_table
     from costplan.request import build_request, load_request
 
     if fmt not in (Format.table, Format.markdown, Format.json):
@@ -747,7 +748,7 @@ def check(
         costplan check --borough Lambeth --date 2020-06-25 --engine spark
     """
     from costplan.planner import check as run_check
-    from costplan.report import check_line, check_table
+    from costplan.render.plan import check_line, check_table
     from costplan.request import parse_date, resolve_borough
 
     boroughs = tuple(dict.fromkeys(resolve_borough(b, "--borough") for b in borough))
@@ -788,7 +789,7 @@ def demo() -> None:
         costplan demo
     """
     from costplan.planner import build_plan
-    from costplan.report import plan_table
+    from costplan.render.plan import plan_table
     from costplan.request import load_request
 
     req = load_request(example_path("ume-raves-2020.toml"))
@@ -799,10 +800,11 @@ def demo() -> None:
 
 def example_path(name: str) -> Path:
     """An example file: inside the installed package, or at the repository top."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "examples" / name, here.parent / "examples" / name):
-        if candidate.is_file():
-            return candidate
+    from costplan._files import shipped_dir
+
+    folder = shipped_dir("examples")
+    if folder is not None and (folder / name).is_file():
+        return folder / name
     raise InputError(f"example {name} is missing from this installation")
 
 
@@ -881,7 +883,7 @@ def summary(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from costplan.render_summary import render
+    from costplan.render.summary import render
     from costplan.summary import parse_by, parse_day, summarise
 
     cols = parse_by(by)
@@ -939,7 +941,7 @@ def summary_refresh(
 
         costplan summary refresh --store ./cad
     """
-    from costplan.volumes import refresh
+    from costplan.engines.volumes import refresh
 
     st = open_store(store)
     with progress_bar("Counting partitions") as tick:

@@ -5,7 +5,7 @@ with values bound as named parameters (`$name`). The engine decides which files 
 it takes them from a store snapshot's manifest, pruned to the boroughs and years in scope, so a
 one-borough-day count opens one file and never lists a directory.
 
-The SQL is DuckDB's dialect, and the single source for every engine: costplan.spark_engine
+The SQL is DuckDB's dialect, and the single source for every engine: costplan.engines.spark_engine
 translates it to Spark SQL with sqlglot, so a query must stay within what translates (see
 docs/scale-out.md, "Writing portable queries"; tests/test_spark.py checks every file).
 
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from costplan._files import shipped_dir
 from costplan.errors import QueryError, StoreError
 from costplan.store import Snapshot
 
@@ -66,10 +67,9 @@ class Query:
 
 def queries_dir() -> Path:
     """Where the SQL library lives: inside the installed package, or at the repository top."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "queries", here.parent / "queries"):
-        if candidate.is_dir():
-            return candidate
+    found = shipped_dir("queries")
+    if found is not None:
+        return found
     raise QueryError("the SQL library (queries/) is missing from this installation")
 
 

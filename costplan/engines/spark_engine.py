@@ -35,9 +35,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from costplan.engine import EMPTY_VIEW, VIEW_PROJECTION, bind_params, load_query
+from costplan._deps import lazy
+from costplan._files import config_path
+from costplan.engines.duckdb_engine import EMPTY_VIEW, VIEW_PROJECTION, bind_params, load_query
 from costplan.errors import EngineUnavailableError, InputError, QueryError, StoreError
-from costplan.lazy import lazy
 from costplan.store import Snapshot
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ TIME_ZONE = "Europe/London"
 # Where Spark reads the snapshot's files from, when not from the local store path.
 DATA_ROOT_ENV = "COSTPLAN_SPARK_DATA_ROOT"
 INSTALL_HINT = "pip install 'costplan[spark]'"
-LOG_CONFIG = Path(__file__).parent / "config" / "spark-log4j2.properties"
+LOG_CONFIG = config_path("spark-log4j2.properties")
 
 # Settings for a session costplan starts itself on a local master. On a cluster the defaults
 # (spark-defaults.conf) are the administrator's, so only the time zone is set there.

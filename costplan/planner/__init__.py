@@ -32,6 +32,17 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from costplan import __version__
+from costplan._files import config_path
+from costplan.costmodel.estimate import (
+    Activity,
+    Estimate,
+    estimate,
+    over_limit,
+    records_within_limit,
+    review_activities,
+)
+from costplan.costmodel.regimes import Regime
+from costplan.costmodel.sampling import SampleAssessment, SampleStats, assess
 from costplan.engines import (
     DEFAULT_ENGINE,
     DEFAULT_SPARK_MASTER,
@@ -40,21 +51,11 @@ from costplan.engines import (
     uses_volume_table,
 )
 from costplan.errors import ConfigError
-from costplan.estimate import (
-    Activity,
-    Estimate,
-    estimate,
-    over_limit,
-    records_within_limit,
-    review_activities,
-)
-from costplan.regimes import Regime
 from costplan.request import Item, Request
-from costplan.sampling import SampleAssessment, SampleStats, assess
 from costplan.store import Snapshot
 from costplan.units import round2, to_decimal
 
-CONFIG_PATH = Path(__file__).parent / "config" / "planner.toml"
+CONFIG_PATH = config_path("planner.toml")
 
 TAG_QUERY = "tag_query"
 KEYWORD = "keyword"
@@ -769,7 +770,7 @@ def count_scope(
     """
     years = range(date_from.year, date_to.year + 1)
     if uses_volume_table(engine):
-        from costplan import volumes  # optional fast path; absent table means partitions
+        from costplan.engines import volumes  # optional fast path; absent table means partitions
 
         # None (decided from one small JSON file, before opening DuckDB) unless it is fresh.
         fast = volumes.count(

@@ -38,9 +38,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from costplan.costmodel.estimate import over_limit
+from costplan.costmodel.regimes import Regime
 from costplan.errors import InputError
-from costplan.estimate import over_limit
-from costplan.regimes import Regime
 from costplan.units import SIXTY, Number, fmt_number, round2, to_decimal
 
 SECONDS_COLUMNS: tuple[str, ...] = ("seconds", "seconds_per_record", "secs")

@@ -1,0 +1,1 @@
+"""Output for people and programs: one `render(result, fmt)` per result family."""
