@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from costplan.engines import open_engine, volumes
+from costplan.engines import choose, volumes
 from costplan.store import Snapshot, Store
 from costplan.summary import summarise
 
@@ -69,16 +69,24 @@ def check_once(snap: Snapshot, engine: str, master: str, year_tag: bool = False)
         d0, d1, tags = dt.date(2020, 1, 1), dt.date(2020, 12, 31), ["UME"]
     else:
         d0, d1, tags = DAY, DAY, []
-    with open_engine(
-        snap, boroughs=[BOROUGH], years=[d0.year], engine=engine, spark_master=master
+    with choose(engine, spark_master=master).open(
+        snap, boroughs=[BOROUGH], years=[d0.year]
     ) as eng:
         return int(
-            eng.scalar("count_scope", boroughs=[BOROUGH], date_from=d0, date_to=d1, tags=tags)
+            eng.scalar(
+                "count_scope",
+                boroughs=[BOROUGH],
+                date_from=d0,
+                date_to=d1,
+                minute_from=None,
+                minute_to=None,
+                tags=tags,
+            )
         )
 
 
 def summary_once(snap: Snapshot, engine: str, master: str) -> int:
-    with open_engine(snap, engine=engine, spark_master=master) as eng:
+    with choose(engine, spark_master=master).open(snap) as eng:
         eng.create_view("daily_volume", "volume_counts")
         return eng.frame("summary_volumes", **SUMMARY).height
 
@@ -133,7 +141,7 @@ def main() -> None:
     for engine in ("duckdb", "spark"):
 
         def open_only(engine: str = engine) -> int:
-            with open_engine(snap, engine=engine, spark_master=args.master) as eng:
+            with choose(engine, spark_master=args.master).open(snap) as eng:
                 return len(eng.files)
 
         row("engine open (all files)", engine, *timed(open_only, args.runs))

@@ -122,7 +122,13 @@ def engine_time(store: Path) -> tuple[float, int]:
     def run() -> int:
         with Engine(snap, boroughs=[BOROUGH], years=[DAY.year]) as engine:
             return engine.scalar(
-                "count_scope", boroughs=[BOROUGH], date_from=DAY, date_to=DAY, tags=[]
+                "count_scope",
+                boroughs=[BOROUGH],
+                date_from=DAY,
+                date_to=DAY,
+                minute_from=None,
+                minute_to=None,
+                tags=[],
             )
 
     return timed(run)

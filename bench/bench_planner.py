@@ -81,7 +81,13 @@ def main() -> None:
     def engine() -> int:
         with Engine(snap, boroughs=[BOROUGH], years=[DAY.year]) as eng:
             return eng.scalar(
-                "count_scope", boroughs=[BOROUGH], date_from=DAY, date_to=DAY, tags=[]
+                "count_scope",
+                boroughs=[BOROUGH],
+                date_from=DAY,
+                date_to=DAY,
+                minute_from=None,
+                minute_to=None,
+                tags=[],
             )
 
     def process(argv: list[str]) -> str:

@@ -10,14 +10,18 @@ class CostplanError(Exception):
     """Base class for errors a user can fix.
 
     Args:
-        message: what is wrong, in one sentence.
+        message: what is wrong, in one sentence, in the core's own terms.
         hint: how to fix it, in one sentence (optional).
+        field: the input field the error is about, in the core's terms (e.g.
+            "minutes_per_record"), so an interface can name its own control for it: the CLI
+            its option, a web page the form field.
     """
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.field = field
 
     def one_line(self) -> str:
         """Render as a single line: 'message (hint)'."""

@@ -19,7 +19,7 @@ from costplan.errors import InputError
 if TYPE_CHECKING:
     import polars as pl
 else:
-    pl = lazy("polars")  # imported on first use: `check` never needs it (costplan/lazy.py)
+    pl = lazy("polars")  # imported on first use: `check` never needs it (costplan/_deps.py)
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -153,40 +153,70 @@ INCIDENT_CODES: tuple[str, ...] = (
     "ADMIN",
 )
 
-# Stored columns, in order. `day` is the Europe/London calendar day of created_at, stored so
-# that a "day" is never recomputed with a different time zone. `borough` and `year` are the hive
-# partition keys and live in the directory names, not inside the files.
-STORED_COLUMNS: tuple[str, ...] = (
-    "cad_ref",
-    "created_at",
-    "day",
-    "call_source",
-    "grading",
-    "opening_code",
-    "closing_code",
-    "tags",
-    "linked_to",
-    "summary",
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the CAD record: its name and DuckDB type (the SQL library's dialect)."""
+
+    name: str
+    sql_type: str
+    partition_key: bool = False  # lives in the hive directory names, not inside the files
+
+
+# The CAD record, defined once: stored columns in file order, then the partition keys. `day` is
+# the calendar day of created_at in the force's time zone, stored so that a "day" is never
+# recomputed in another zone. Polars schemas and the SQL view's projection derive from this.
+RECORD: tuple[Column, ...] = (
+    Column("cad_ref", "VARCHAR"),
+    Column("created_at", "TIMESTAMPTZ"),
+    Column("day", "DATE"),
+    Column("call_source", "VARCHAR"),
+    Column("grading", "VARCHAR"),
+    Column("opening_code", "VARCHAR"),
+    Column("closing_code", "VARCHAR"),
+    Column("tags", "VARCHAR[]"),
+    Column("linked_to", "VARCHAR[]"),
+    Column("summary", "VARCHAR"),
+    Column("borough", "VARCHAR", partition_key=True),
+    Column("year", "SMALLINT", partition_key=True),
 )
-PARTITION_KEYS: tuple[str, ...] = ("borough", "year")
+STORED_COLUMNS: tuple[str, ...] = tuple(c.name for c in RECORD if not c.partition_key)
+PARTITION_KEYS: tuple[str, ...] = tuple(c.name for c in RECORD if c.partition_key)
 RECORD_COLUMNS: tuple[str, ...] = (*STORED_COLUMNS, *PARTITION_KEYS)
 
 
-def _polars_schemas() -> dict[str, dict[str, pl.DataType]]:
-    stored: dict[str, pl.DataType] = {
-        "cad_ref": pl.String(),
-        "created_at": pl.Datetime("us", "UTC"),
-        "day": pl.Date(),
-        "call_source": pl.String(),
-        "grading": pl.String(),
-        "opening_code": pl.String(),
-        "closing_code": pl.String(),
-        "tags": pl.List(pl.String()),
-        "linked_to": pl.List(pl.String()),
-        "summary": pl.String(),
+def view_projection() -> str:
+    """The `cad` view's SELECT list over the store's files.
+
+    Partition keys come from the hive paths and are cast to their pinned types, so a year is
+    always SMALLINT and a borough always VARCHAR whatever the path looks like.
+    """
+    return ", ".join(
+        f"CAST({c.name} AS {c.sql_type}) AS {c.name}" if c.partition_key else c.name for c in RECORD
+    )
+
+
+def empty_view_sql() -> str:
+    """`CREATE VIEW cad` with the record's columns and no rows (a scope with no files)."""
+    cols = ", ".join(f"CAST(NULL AS {c.sql_type}) AS {c.name}" for c in RECORD)
+    return f"CREATE OR REPLACE VIEW cad AS SELECT * FROM (SELECT {cols}) AS empty WHERE false"
+
+
+def _polars_type(sql_type: str) -> pl.DataType:
+    scalar = {
+        "VARCHAR": pl.String(),
+        "TIMESTAMPTZ": pl.Datetime("us", "UTC"),
+        "DATE": pl.Date(),
+        "SMALLINT": pl.Int16(),
     }
-    # The full logical record (what the `cad` view exposes).
-    record = {**stored, "borough": pl.String(), "year": pl.Int16()}
+    if sql_type.endswith("[]"):
+        return pl.List(scalar[sql_type[:-2]])
+    return scalar[sql_type]
+
+
+def _polars_schemas() -> dict[str, dict[str, pl.DataType]]:
+    record = {c.name: _polars_type(c.sql_type) for c in RECORD}
+    stored = {name: record[name] for name in STORED_COLUMNS}
     return {"STORED_SCHEMA": stored, "RECORD_SCHEMA": record}
 
 

@@ -27,12 +27,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from costplan.engines import (
-    DEFAULT_ENGINE,
-    DEFAULT_SPARK_MASTER,
-    open_daily_volumes,
-    uses_volume_table,
-)
+from costplan.engines import DEFAULT, Engine
 from costplan.errors import InputError
 from costplan.schema import parse_iso_date
 from costplan.store import Snapshot, Store
@@ -59,10 +54,12 @@ def parse_by(value: str | Sequence[str] | None) -> tuple[str, ...]:
     for c in cols:
         if c not in BY_COLUMNS:
             raise InputError(
-                f"cannot summarise by {c!r}", f"--by takes a comma list of {', '.join(BY_COLUMNS)}"
+                f"cannot summarise by {c!r}",
+                f"give a comma list of {', '.join(BY_COLUMNS)}",
+                field="by",
             )
     if len(set(cols)) != len(cols):
-        raise InputError(f"--by names a column twice: {','.join(cols)}")
+        raise InputError(f"the grouping names a column twice: {','.join(cols)}", field="by")
     return cols
 
 
@@ -216,7 +213,10 @@ def suppress(counts: Iterable[CountRow], threshold: int | None) -> list[Cell]:
         InputError: a threshold below 1.
     """
     if threshold is not None and threshold < 1:
-        raise InputError(f"--suppress-below must be at least 1, not {threshold}")
+        raise InputError(
+            f"the suppression threshold must be at least 1, not {threshold}",
+            field="suppress_below",
+        )
     if threshold is None:
         return [Cell(p, g, n, False) for p, g, n in counts]
     return [Cell(p, g, None, True) if n < threshold else Cell(p, g, n, False) for p, g, n in counts]
@@ -258,8 +258,9 @@ def _check(period: str, date_from: dt.date | None, date_to: dt.date | None) -> N
         raise InputError(f"unknown period {period!r}", f"use one of {', '.join(PERIODS)}")
     if date_from and date_to and date_from > date_to:
         raise InputError(
-            f"--from {date_from.isoformat()} is after --to {date_to.isoformat()}",
+            f"the first day {date_from.isoformat()} is after the last {date_to.isoformat()}",
             "swap the dates",
+            field="date_from",
         )
 
 
@@ -275,14 +276,13 @@ def compute_counts(
     by: Sequence[str] = (),
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
-    engine: str = DEFAULT_ENGINE,
-    spark_master: str = DEFAULT_SPARK_MASTER,
+    engine: Engine = DEFAULT,
 ) -> tuple[list[CountRow], dict[str, Any]]:
     """True (unsuppressed) counts per period and group, and where they came from.
 
-    On DuckDB the counts come from the daily volume table (partitions it has not seen are
-    counted from the store); on Spark (`engine="spark"`) every partition in range is counted
-    from the store by the same query the table is built with. A grouping by borough alone (or
+    The engine provides the daily volumes: on DuckDB from the volume table (partitions it has
+    not seen are counted from the store); on Spark every partition in range is counted from
+    the store by the same query the table is built with. A grouping by borough alone (or
     none) reads the per-borough-day totals (`daily_total`, query summary_totals): the same
     answer as summary_volumes over `daily_volume`, from a fraction of the rows.
 
@@ -307,8 +307,8 @@ def compute_counts(
         lo = date_from.year if date_from else min((p.year for p in snap.select()), default=0)
         hi = date_to.year if date_to else max((p.year for p in snap.select()), default=0)
         years = range(lo, hi + 1)
-    if period == "month" and uses_totals(by) and uses_volume_table(engine):
-        monthly = _monthly_from_state(snap, by, date_from, date_to, years)
+    if period == "month" and uses_totals(by):
+        monthly = _monthly_from_state(engine, snap, by, date_from, date_to, years)
         if monthly is not None:
             return monthly
     params: dict[str, Any] = {
@@ -322,7 +322,7 @@ def compute_counts(
     else:
         query = "summary_volumes"
         params |= {f"by_{c}": c in by for c in ("call_source", "grading", "tag")}
-    eng, used = open_daily_volumes(snap, years=years, engine=engine, spark_master=spark_master)
+    eng, used = engine.daily_volumes(snap, years=years)
     with eng:
         rows = eng.rows(query, **params)
     source = {
@@ -340,6 +340,7 @@ def compute_counts(
 
 
 def _monthly_from_state(
+    engine: Engine,
     snap: Snapshot,
     by: Sequence[str],
     date_from: dt.date | None,
@@ -355,9 +356,7 @@ def _monthly_from_state(
         return None
     if date_to is not None and (date_to + dt.timedelta(days=1)).day != 1:
         return None
-    from costplan.engines import volumes  # the volume table's module; it loads DuckDB only on use
-
-    monthly = volumes.monthly_counts(snap, years)
+    monthly = engine.monthly_counts(snap, years)
     if monthly is None:
         return None
     totals: dict[tuple[dt.date, tuple[str | None, ...]], int] = defaultdict(int)
@@ -390,8 +389,7 @@ def summarise(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     suppress_below: int | None = None,
-    engine: str = DEFAULT_ENGINE,
-    spark_master: str = DEFAULT_SPARK_MASTER,
+    engine: Engine = DEFAULT,
 ) -> Summary:
     """CAD counts per period (and per `by` group) over London days [date_from, date_to].
 
@@ -403,7 +401,10 @@ def summarise(
         StoreError: the store is missing or unreadable.
     """
     if suppress_below is not None and suppress_below < 1:
-        raise InputError(f"--suppress-below must be at least 1, not {suppress_below}")
+        raise InputError(
+            f"the suppression threshold must be at least 1, not {suppress_below}",
+            field="suppress_below",
+        )
     counts, source = compute_counts(
         store_or_snapshot,
         period=period,
@@ -411,7 +412,6 @@ def summarise(
         date_from=date_from,
         date_to=date_to,
         engine=engine,
-        spark_master=spark_master,
     )
     return build(
         counts,

@@ -22,14 +22,15 @@ CURRENCY_SYMBOLS: dict[str, str] = {"GBP": "£", "EUR": "€", "USD": "$"}
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
-def to_decimal(value: Number, what: str) -> Decimal:
+def to_decimal(value: Number, what: str, *, field: str | None = None) -> Decimal:
     """Convert a user or config value to a finite, non-negative Decimal.
 
     Floats go through `str` so 2.8 stays 2.8 rather than its binary approximation.
 
     Args:
         value: the number, or its text.
-        what: what the value is, for the error message (e.g. "--minutes-per-record").
+        what: what the value is, for the error message (e.g. "minutes per record").
+        field: the input field it came from (see CostplanError.field).
 
     Returns:
         The value as a Decimal.
@@ -38,7 +39,7 @@ def to_decimal(value: Number, what: str) -> Decimal:
         InputError: the value is not a number, is not finite, or is negative.
     """
     if isinstance(value, bool):  # bool is an int subclass; True records is a bug, not 1
-        raise InputError(f"{what} must be a number, got {value!r}")
+        raise InputError(f"{what} must be a number, got {value!r}", field=field)
     text = str(value).strip()
     # Accept "1,144" but not "1,5": a decimal comma must not silently become 15.
     if _THOUSANDS.match(text):
@@ -48,13 +49,13 @@ def to_decimal(value: Number, what: str) -> Decimal:
     except InvalidOperation:
         number = None
     if number is None or not number.is_finite():
-        raise InputError(f"{what} must be a number, got {value!r}", "e.g. 3 or 2.5")
+        raise InputError(f"{what} must be a number, got {value!r}", "e.g. 3 or 2.5", field=field)
     if number < 0:
-        raise InputError(f"{what} must not be negative, got {value}")
+        raise InputError(f"{what} must not be negative, got {value}", field=field)
     return number + 0  # normalise -0 to 0
 
 
-def parse_count(value: Number, what: str) -> int:
+def parse_count(value: Number, what: str, *, field: str | None = None) -> int:
     """Parse a whole, non-negative count such as a number of records.
 
     Args:
@@ -67,9 +68,9 @@ def parse_count(value: Number, what: str) -> int:
     Raises:
         InputError: the value is not a whole number or is negative.
     """
-    number = to_decimal(value, what)
+    number = to_decimal(value, what, field=field)
     if number != number.to_integral_value():
-        raise InputError(f"{what} must be a whole number, got {value}")
+        raise InputError(f"{what} must be a whole number, got {value}", field=field)
     return int(number)
 
 

@@ -2,8 +2,9 @@
 -- Every CAD in an item's scope counted by borough, London day and London hour: the basis for
 -- section 16 advice (which boroughs, how many days, which hours would fit the limit).
 -- `relevant` counts the CADs the cheap strategies point at (tagged, or matching a keyword or
--- code), so a narrower window can keep the hours that matter. Scope and matching are as in
+-- code), so a narrower window can keep the hours that matter. Matching is as in
 -- plan_item_counts.
+-- uses: scope
 -- params: boroughs VARCHAR[], date_from DATE, date_to DATE, minute_from INTEGER, minute_to INTEGER, tags VARCHAR[], keyword_pattern VARCHAR, codes VARCHAR[]
 SELECT
   borough,
@@ -16,15 +17,6 @@ SELECT
        OR list_contains(CAST($codes AS VARCHAR[]), opening_code)
        OR list_contains(CAST($codes AS VARCHAR[]), closing_code)
   ) AS relevant
-FROM cad
-WHERE list_contains(CAST($boroughs AS VARCHAR[]), borough)
-  AND year BETWEEN year(CAST($date_from AS DATE)) AND year(CAST($date_to AS DATE))
-  AND day BETWEEN CAST($date_from AS DATE) AND CAST($date_to AS DATE)
-  -- In the window when the minutes since its start are fewer than its length (mod a day).
-  AND coalesce(
-    (hour(created_at) * 60 + minute(created_at) - CAST($minute_from AS INTEGER) + 1440) % 1440
-      < (CAST($minute_to AS INTEGER) - CAST($minute_from AS INTEGER) + 1440) % 1440,
-    true
-  )
+FROM scope
 GROUP BY borough, day, hour(created_at)
 ORDER BY borough, day, hour;

@@ -1,27 +1,13 @@
 -- name: plan_item_counts
 -- For one request item, the records each search strategy must review:
---   full_review  every CAD in the boroughs, days and time-of-day window in scope;
+--   full_review  every CAD in the item's scope (queries/scope.sql);
 --   tag_query    those carrying any of the tags;
 --   keyword      those whose free text matches the keyword pattern (case-insensitive regular
 --                expression built from escaped keywords) or whose opening/closing code is listed;
 --   linked       the tagged CADs plus every CAD linked to or from them (anywhere in the view).
--- The time window is [minute_from, minute_to) minutes after London midnight and may wrap past
--- midnight (e.g. 1080 to 360 is 18:00-06:00); NULLs mean the whole day.
+-- uses: scope
 -- params: boroughs VARCHAR[], date_from DATE, date_to DATE, minute_from INTEGER, minute_to INTEGER, tags VARCHAR[], keyword_pattern VARCHAR, codes VARCHAR[]
-WITH scope AS (
-  SELECT cad_ref, tags, linked_to, summary, opening_code, closing_code
-  FROM cad
-  WHERE list_contains(CAST($boroughs AS VARCHAR[]), borough)
-    AND year BETWEEN year(CAST($date_from AS DATE)) AND year(CAST($date_to AS DATE))
-    AND day BETWEEN CAST($date_from AS DATE) AND CAST($date_to AS DATE)
-    -- In the window when the minutes since its start are fewer than its length (mod a day).
-    AND coalesce(
-      (hour(created_at) * 60 + minute(created_at) - CAST($minute_from AS INTEGER) + 1440) % 1440
-        < (CAST($minute_to AS INTEGER) - CAST($minute_from AS INTEGER) + 1440) % 1440,
-      true
-    )
-),
-tagged AS (
+WITH tagged AS (
   SELECT cad_ref, linked_to
   FROM scope
   WHERE array_length(array_intersect(tags, CAST($tags AS VARCHAR[]))) > 0

@@ -207,7 +207,7 @@ ERRORS = [
     (["plan", "{empty_items}"], "at least one"),
     (["plan", "{city}"], "City of London Police"),
     (["plan", "{req}", "--regime", "narnia"], "narnia"),
-    (["plan", "{req}", "--format", "csv"], "not available"),
+    (["plan", "{req}", "--format", "csv"], "is not one of"),
     (["plan", "{req}", "--disclose", "{out_csv}"], "exceeds the appropriate limit"),
     (["plan", "{req}", "--minutes-per-record", "-3"], "negative"),
     (["check", "--borough", "Lambet", "--date", "2020-06-25"], "did you mean Lambeth"),

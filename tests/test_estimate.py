@@ -231,12 +231,15 @@ def test_thousands_separators_but_not_decimal_commas():
 
 
 def test_bad_numbers_rejected():
-    with pytest.raises(InputError, match="--records must not be negative"):
+    # The core speaks of its own fields; the CLI names the option (costplan.cli._app).
+    with pytest.raises(InputError, match="records must not be negative") as info:
         review_activities(-1, 3)
+    assert info.value.field == "records"
     with pytest.raises(InputError, match="must be a number"):
         review_activities(True, 3)
-    with pytest.raises(InputError, match="--fixed-minutes"):
+    with pytest.raises(InputError, match="fixed minutes") as info:
         estimate(POLICE, [], fixed_minutes="-5")
+    assert info.value.field == "fixed_minutes"
 
 
 # ---- properties --------------------------------------------------------------------------------

@@ -20,14 +20,13 @@ from costplan.planner import (
     SCOPE_QUERY,
     TAG_QUERY,
     MinutesPerRecord,
-    _longest_window,
     build_plan,
     check,
-    count_item,
     disclosure_refs,
-    keyword_pattern,
     load_config,
 )
+from costplan.planner.advice import _longest_window
+from costplan.planner.strategies import count_item, keyword_pattern
 from costplan.request import build_request
 from costplan.store import Store
 
@@ -151,6 +150,8 @@ def test_injection_attempts_are_plain_values(planner_store: Store) -> None:
             boroughs=[evil],
             date_from=dt.date(2020, 1, 1),
             date_to=dt.date(2021, 12, 31),
+            minute_from=None,
+            minute_to=None,
             tags=[],
         )
         assert n == 0

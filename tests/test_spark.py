@@ -30,10 +30,11 @@ from typer.testing import CliRunner
 
 from costplan.cli import app
 from costplan.costmodel.regimes import load_regimes
-from costplan.engines import QueryEngine, open_engine, spark_engine, volumes
-from costplan.engines.duckdb_engine import all_queries, load_query, queries_dir
+from costplan.engines import DuckDB, QueryEngine, Spark, spark_engine, volumes
+from costplan.engines.sql import all_queries, load_query, queries_dir
 from costplan.errors import QueryError
-from costplan.planner import MinutesPerRecord, build_plan, check, disclosure_refs, keyword_pattern
+from costplan.planner import MinutesPerRecord, build_plan, check, disclosure_refs
+from costplan.planner.strategies import keyword_pattern
 from costplan.request import build_request
 from costplan.store import Store
 from costplan.summary import summarise
@@ -144,12 +145,13 @@ ITEM_CASES = [
 ]
 CASES: dict[str, list[dict[str, Any]]] = {
     "count_scope": [
-        {**_scope("all", False), "tags": []},
-        {**_scope("night", False), "tags": ["UME"]},
-        {**_scope("dst", False), "tags": ["DV", "NOPE"]},
-        {**_scope("none", False), "tags": []},
+        {**_scope("all"), "tags": []},
+        {**_scope("night"), "tags": ["UME"]},
+        {**_scope("dst"), "tags": ["DV", "NOPE"]},
+        {**_scope("none"), "tags": []},
     ],
     "plan_item_counts": ITEM_CASES,
+    "scope": [_scope(s) for s in ("all", "night", "dst", "none")],
     "plan_breakdown": ITEM_CASES,
     "tagged_refs": [
         {**_scope(s), "tags": SUBJECTS[t]["tags"]}
@@ -237,6 +239,10 @@ def _norm(value: Any) -> Any:
         return value
     if isinstance(value, int):
         return int(value)
+    if isinstance(value, dt.datetime):
+        # DuckDB gives aware instants, PySpark naive ones in this process's local zone: both
+        # as the same UTC instant (astimezone reads a naive value as local time).
+        return value.astimezone(dt.UTC)
     return value
 
 
@@ -266,7 +272,8 @@ def test_every_query_file_translates_to_spark(path: Path) -> None:
     sqlglot = pytest.importorskip("sqlglot")
     from sqlglot import exp
 
-    text = spark_engine.translate(path.read_text(encoding="utf-8"), path.stem)
+    # As the engines run it: with the shared scope (queries/scope.sql) inlined.
+    text = spark_engine.translate(load_query(path.stem).sql, path.stem)
     tree = sqlglot.parse_one(text, read="spark")
     # A DuckDB function sqlglot does not know passes through unchanged: Spark would reject it.
     unknown = sorted({f.name for f in tree.find_all(exp.Anonymous)})
@@ -342,7 +349,7 @@ def test_unknown_engine_is_a_usage_error(planner_store: Store) -> None:
 def both(planner_store: Store, spark: Any) -> Iterator[tuple[QueryEngine, QueryEngine]]:
     """A DuckDB and a Spark engine over the whole fixture store, with the helper views."""
     snap = planner_store.snapshot()
-    engines = (open_engine(snap), open_engine(snap, engine="spark", spark_master=MASTER))
+    engines = (DuckDB().open(snap), Spark(MASTER).open(snap))
     for eng in engines:
         eng.create_view("daily_volume", "volume_counts")
         eng.create_view("daily_total", "daily_totals")
@@ -384,13 +391,13 @@ def test_frames_match_through_arrow(both: tuple[QueryEngine, QueryEngine]) -> No
 def test_an_empty_scope_has_the_same_empty_view(planner_store: Store, spark: Any) -> None:
     """No partition in scope: both engines bind `cad` to an empty view of the same columns."""
     snap = planner_store.snapshot()
-    params = {**_scope("all", False), "tags": []}
-    with open_engine(snap, boroughs=["Camden"], engine="spark", spark_master=MASTER) as eng:
+    params = {**_scope("all"), "tags": []}
+    with Spark(MASTER).open(snap, boroughs=["Camden"]) as eng:
         assert eng.files == []
         assert eng.scalar("count_scope", **params) == 0
         assert eng.rows("volume_counts") == []
         empty = eng.frame("plan_breakdown", **_item("all", "ume"))
-    with open_engine(snap, boroughs=["Camden"]) as duck:
+    with DuckDB().open(snap, boroughs=["Camden"]) as duck:
         expected = duck.frame("plan_breakdown", **_item("all", "ume"))
     assert empty.columns == expected.columns and empty.height == expected.height == 0
 
@@ -401,7 +408,7 @@ def test_a_failed_spark_query_is_one_error_and_no_log_spew(
     both: tuple[QueryEngine, QueryEngine], capfd: pytest.CaptureFixture[str]
 ) -> None:
     _, spark = both
-    params = {**_scope("all", False), "tags": [], "boroughs": "Lambeth"}  # not a list
+    params = {**_scope("all"), "tags": [], "boroughs": "Lambeth"}  # not a list
     capfd.readouterr()
     with pytest.raises(QueryError, match="count_scope") as info:
         spark.rows("count_scope", **params)
@@ -446,7 +453,7 @@ def test_plan_is_the_same_on_both_engines(planner_store: Store, spark: Any) -> N
     snap = planner_store.snapshot()
     req = build_request(PLAN_REQUEST, "test")
     duck = build_plan(snap, req, REGIME, PER)
-    other = build_plan(snap, req, REGIME, PER, engine="spark", spark_master=MASTER)
+    other = build_plan(snap, req, REGIME, PER, engine=Spark(MASTER))
     assert other.decision == duck.decision == "refuse"
     counts = [[(s.strategy, s.records) for s in ip.strategies] for ip in duck.items]
     assert [[(s.strategy, s.records) for s in ip.strategies] for ip in other.items] == counts
@@ -454,7 +461,7 @@ def test_plan_is_the_same_on_both_engines(planner_store: Store, spark: Any) -> N
     for a, b in zip(duck.items, other.items, strict=True):
         assert b.breakdown == a.breakdown
     refs = disclosure_refs(snap, req)
-    assert refs and disclosure_refs(snap, req, engine="spark", spark_master=MASTER) == refs
+    assert refs and disclosure_refs(snap, req, engine=Spark(MASTER)) == refs
 
 
 CHECK_ARGS = ["check", "--borough", "Lambeth", "--borough", "Barking and Dagenham"]
@@ -495,9 +502,9 @@ def test_spark_never_takes_the_volume_fast_path(tmp_path: Path, spark: Any) -> N
     snap = store.snapshot()
     args = (snap, ("Lambeth", "Haringey"), D(2020, 6, 24), D(2020, 10, 25), REGIME, Decimal(3))
     duck = check(*args, ("UME",))
-    other = check(*args, ("UME",), engine="spark", spark_master=MASTER)
+    other = check(*args, ("UME",), engine=Spark(MASTER))
     assert (duck.counted_from, other.counted_from) == ("volumes", "partitions")
     assert other.records == duck.records > 0
-    summary = summarise(store, period="month", by=["borough"], engine="spark", spark_master=MASTER)
+    summary = summarise(store, period="month", by=["borough"], engine=Spark(MASTER))
     assert summary.source["partitions_from_table"] == 0
     assert summary.cells == summarise(store, period="month", by=["borough"]).cells

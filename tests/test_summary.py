@@ -25,7 +25,7 @@ from test_volumes import DAYS, build_store, scan
 from typer.testing import CliRunner
 
 from costplan.cli import app
-from costplan.engines import open_daily_volumes, volumes
+from costplan.engines import DuckDB, volumes
 from costplan.render.summary import RENDERERS, render_html
 from costplan.store import Snapshot, Store
 from costplan.summary import BY_COLUMNS, PERIODS, CountRow, Summary, build, summarise
@@ -103,7 +103,7 @@ def test_borough_totals_query_equals_the_volume_query(store: Store, period: str)
     """summary_totals over daily_total answers exactly as summary_volumes over daily_volume."""
     ranges = [(None, None), (dt.date(2020, 3, 5), None), (None, dt.date(2020, 10, 25))]
     ranges += [(dt.date(2020, 3, 29), dt.date(2020, 3, 29)), (dt.date(2021, 6, 1), None)]
-    eng, _ = open_daily_volumes(store.snapshot())
+    eng, _ = DuckDB().daily_volumes(store.snapshot())
     with eng:
         for by_borough, (d0, d1) in itertools.product((True, False), ranges):
             common = {"period": period, "by_borough": by_borough, "date_from": d0, "date_to": d1}

@@ -147,8 +147,8 @@ def review_activities(records: Number, minutes_per_record: Number) -> list[Activ
     All per-record time goes to ``extract``; ``locate`` and ``retrieve`` are listed at 0 minutes
     per record, so the total is exactly records × minutes.
     """
-    count = parse_count(records, "--records")
-    minutes = to_decimal(minutes_per_record, "--minutes-per-record")
+    count = parse_count(records, "records", field="records")
+    minutes = to_decimal(minutes_per_record, "minutes per record", field="minutes_per_record")
     return [
         Activity("locate", count, Decimal(0)),
         Activity("retrieve", count, Decimal(0)),
@@ -310,7 +310,7 @@ def estimate(regime: Regime, activities: Iterable[Activity], fixed_minutes: Numb
         InputError: a negative or non-numeric `fixed_minutes`.
     """
     acts = list(activities)
-    fixed = to_decimal(fixed_minutes, "--fixed-minutes")
+    fixed = to_decimal(fixed_minutes, "fixed minutes", field="fixed_minutes")
     if fixed:
         acts.append(Activity("locate", 0, Decimal(0), fixed))
     items = tuple(

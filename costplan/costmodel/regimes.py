@@ -132,17 +132,18 @@ class Regime:
         changes: dict[str, Any] = {}
         done = list(self.overrides)
         if limit is not None:
-            changes["limit"] = to_decimal(limit, "--limit-gbp")
+            changes["limit"] = to_decimal(limit, "the limit", field="limit")
             done.append("limit")
         if rate is not None:
-            new_rate = to_decimal(rate, "--rate")
+            new_rate = to_decimal(rate, "the hourly rate", field="rate")
             if new_rate == 0:
-                raise InputError("--rate must be above zero")
+                raise InputError("the hourly rate must be above zero", field="rate")
             if self.rate_is_cap and new_rate > self.rate:
                 raise InputError(
-                    f"--rate {new_rate} is above the {self.rate} per hour cap of regime "
+                    f"the hourly rate {new_rate} is above the {self.rate} per hour cap of regime "
                     f"'{self.name}'",
                     "the law caps the hourly rate; use a rate at or below the cap",
+                    field="rate",
                 )
             changes["rate"] = new_rate
             done.append("rate")

@@ -38,7 +38,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from costplan.costmodel.estimate import over_limit
+from costplan.costmodel.estimate import Estimate, over_limit
 from costplan.costmodel.regimes import Regime
 from costplan.errors import InputError
 from costplan.units import SIXTY, Number, fmt_number, round2, to_decimal
@@ -435,3 +435,24 @@ def assess(
         robustness=robustness,
         wording=f"{robustness[0].upper()}{robustness[1:]}: {wording}{p_text}",
     )
+
+
+def assess_total(
+    stats: SampleStats, records: int, regime: Regime, countable_minutes: Decimal
+) -> SampleAssessment:
+    """Assess an estimate whose `records` were costed at the sample's mean.
+
+    The records read by hand vary with the per-record time; everything else in the estimate
+    (held checks, queries, fixed minutes) is taken as known. One rule for `estimate --sample`
+    and a planned request alike.
+    """
+    other = countable_minutes - records * stats.point_minutes
+    return assess(stats, records, regime, other)
+
+
+@dataclass(frozen=True)
+class EstimateReport:
+    """An estimate and, when its per-record time came from a timed sample, how robust it is."""
+
+    estimate: Estimate
+    sample: SampleAssessment | None = None

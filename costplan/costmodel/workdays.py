@@ -218,7 +218,9 @@ def deadline(received: dt.date, working_days: int = FOIA_WORKING_DAYS) -> Deadli
         InputError: `working_days` is below 1, or a date is outside the supported years.
     """
     if working_days < 1:
-        raise InputError(f"--working-days must be at least 1, got {working_days}")
+        raise InputError(
+            f"working days must be at least 1, got {working_days}", field="working_days"
+        )
     due, skipped = add_working_days(received, working_days)
     return Deadline(received, due, working_days, tuple(skipped))
 

@@ -1,41 +1,53 @@
-"""The engine seam: which query engine runs the named queries, chosen by name.
+"""The engines: the only door to reads of the store.
 
-The planner, `check` and `summary` ask an engine for named-query results and never care which
-one answers: DuckDB (costplan.engines.duckdb_engine.Engine, the embedded default) or Apache Spark
-(costplan.engines.spark_engine.SparkEngine, for archives beyond one machine). Both expose the same
-interface (QueryEngine) over the same logical view `cad`, run the same queries/*.sql and give
-the same answers.
+An engine is an object carrying its own options — `DuckDB()` (embedded, the default) or
+`Spark(master=...)` — and callers (the planner, `check`, `summary`) hold one and ask it for what
+they need: an open session over a snapshot's files (`open`), the daily volumes (`daily_volumes`),
+a fast count where the engine has one (`quick_count`, `monthly_counts`). Callers never test an
+engine's name, never see a Spark master, and never import the modules behind this face:
 
-One engine-specific decision lives here rather than in its callers: whether the materialised
-daily volume table (costplan.engines.volumes, a DuckDB-side cache beside the store) may answer. Only
-DuckDB uses it; Spark always counts from the partitions.
+* costplan.engines.sql            the SQL library (queries/*.sql), shared by every engine;
+* costplan.engines.duckdb_engine  the DuckDB session;
+* costplan.engines.spark_engine   the Spark session (sqlglot-translated queries);
+* costplan.engines.volumes        the daily volume table, a DuckDB-side cache beside the store.
+
+Whether the volume table may answer is decided here, by the engine object: DuckDB keeps it;
+Spark always counts from the partitions (the archive may be far larger than one machine and
+the table may not exist where the data lives), with the same answers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from costplan.errors import InputError
-from costplan.store import Snapshot
+from costplan.store import Snapshot, Store
 
 if TYPE_CHECKING:
     import polars as pl
 
-DUCKDB = "duckdb"
-SPARK = "spark"
-ENGINES: tuple[str, ...] = (DUCKDB, SPARK)
-DEFAULT_ENGINE = DUCKDB
+    from costplan.engines.volumes import RefreshResult
+
 DEFAULT_SPARK_MASTER = "local[*]"
+
+# Partitions read from the volume table, and partitions counted straight from the store.
+Provenance = tuple[int, int]
 
 
 class QueryEngine(Protocol):
-    """What every engine offers: named queries over `cad`, bound to a snapshot's files."""
+    """An open session: named queries over the view `cad`, bound to a snapshot's files."""
 
     files: list[str]
 
     def rows(self, name: str, **params: Any) -> list[tuple[Any, ...]]:
         """Run a named query and return its rows as tuples."""
+        ...
+
+    def records(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        """Run a named query and return its rows keyed by column name."""
         ...
 
     def frame(self, name: str, **params: Any) -> pl.DataFrame:
@@ -55,7 +67,7 @@ class QueryEngine(Protocol):
         ...
 
     def close(self) -> None:
-        """Release the engine's resources."""
+        """Release the session's resources."""
         ...
 
     def __enter__(self) -> QueryEngine: ...
@@ -63,98 +75,191 @@ class QueryEngine(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
-def check_engine(engine: str) -> str:
-    """Validate an engine name.
+class Engine(Protocol):
+    """A query engine with its options: what the application layer holds and asks."""
 
-    Raises:
-        InputError: not one of ENGINES.
-    """
-    if engine not in ENGINES:
-        raise InputError(f"unknown engine {engine!r}", f"use one of {', '.join(ENGINES)}")
-    return engine
+    name: ClassVar[str]
+    # Whether `costplan summary refresh` makes this engine's summaries faster.
+    keeps_volume_table: ClassVar[bool]
+
+    def open(
+        self,
+        snapshot: Snapshot,
+        *,
+        boroughs: Iterable[str] | None = None,
+        years: Iterable[int] | None = None,
+    ) -> QueryEngine:
+        """A session with `cad` bound to the snapshot's files in scope (None: all)."""
+        ...
+
+    def daily_volumes(
+        self, snapshot: Snapshot, *, years: Iterable[int] | None = None
+    ) -> tuple[QueryEngine, Provenance]:
+        """A session with views `daily_volume` (borough, day, call_source, grading, tagset, n)
+        and `daily_total` (borough, day, n) over the partitions in scope; the caller closes it.
+        """
+        ...
+
+    def quick_count(
+        self,
+        snapshot: Snapshot,
+        *,
+        boroughs: Sequence[str],
+        date_from: dt.date,
+        date_to: dt.date,
+        tags: Sequence[str] = (),
+    ) -> int | None:
+        """CADs in boroughs over whole days from a fast source, or None (then count the scope)."""
+        ...
+
+    def monthly_counts(
+        self, snapshot: Snapshot, years: Iterable[int] | None
+    ) -> list[tuple[dt.date, str, int]] | None:
+        """(month start, borough, CADs) without a query, or None when that is not possible."""
+        ...
 
 
-def uses_volume_table(engine: str) -> bool:
-    """Whether counts may come from the materialised daily volume table (DuckDB only).
-
-    The table is a DuckDB-side cache kept beside a local store; on Spark the archive may be
-    far larger than one machine and the table may not exist where the data lives, so Spark
-    always counts from the partitions (and the answer is still the same, only slower).
-    """
-    return check_engine(engine) == DUCKDB
-
-
-def open_engine(
-    snapshot: Snapshot,
-    *,
-    boroughs: Iterable[str] | None = None,
-    years: Iterable[int] | None = None,
-    engine: str = DEFAULT_ENGINE,
-    spark_master: str = DEFAULT_SPARK_MASTER,
-) -> QueryEngine:
-    """Open a query engine with `cad` bound to the snapshot's files in scope.
+@dataclass(frozen=True)
+class DuckDB:
+    """The embedded default: DuckDB over the snapshot's files, with the daily volume table.
 
     Args:
-        snapshot: the store snapshot to read.
-        boroughs: restrict the view to these boroughs' partitions (None: all).
-        years: restrict the view to these years' partitions (None: all).
-        engine: "duckdb" (default, embedded) or "spark".
-        spark_master: the Spark master URL, when engine is "spark".
-
-    Raises:
-        InputError: an unknown engine name.
-        EngineUnavailableError: Spark was chosen but pyspark or Java is missing.
-        StoreError: the store's files are unreadable.
+        threads: DuckDB worker threads (None: DuckDB's default, the core count).
     """
-    if check_engine(engine) == SPARK:
+
+    threads: int | None = None
+    name: ClassVar[str] = "duckdb"
+    keeps_volume_table: ClassVar[bool] = True
+
+    def open(
+        self,
+        snapshot: Snapshot,
+        *,
+        boroughs: Iterable[str] | None = None,
+        years: Iterable[int] | None = None,
+    ) -> QueryEngine:
+        # Imported here so that holding an engine object does not load DuckDB.
+        from costplan.engines.duckdb_engine import Engine as Session
+
+        return Session(snapshot, boroughs=boroughs, years=years, threads=self.threads)
+
+    def daily_volumes(
+        self, snapshot: Snapshot, *, years: Iterable[int] | None = None
+    ) -> tuple[QueryEngine, Provenance]:
+        from costplan.engines import volumes
+        from costplan.engines.duckdb_engine import Engine as Session
+
+        session = Session(snapshot, boroughs=(), years=(), threads=self.threads)
+        try:  # an empty `cad`: the table answers, stale partitions are counted from the store
+            wanted = list(years) if years is not None else None
+            used = volumes.create_daily_view(session, snapshot, years=wanted)
+        except BaseException:
+            session.close()
+            raise
+        assert used is not None  # recount_stale=True always gives a view
+        return session, used
+
+    def quick_count(
+        self,
+        snapshot: Snapshot,
+        *,
+        boroughs: Sequence[str],
+        date_from: dt.date,
+        date_to: dt.date,
+        tags: Sequence[str] = (),
+    ) -> int | None:
+        from costplan.engines import volumes  # loads DuckDB only if the table is fresh
+
+        return volumes.count(
+            snapshot, boroughs=boroughs, date_from=date_from, date_to=date_to, tags=tags or None
+        )
+
+    def monthly_counts(
+        self, snapshot: Snapshot, years: Iterable[int] | None
+    ) -> list[tuple[dt.date, str, int]] | None:
+        from costplan.engines import volumes  # answered from state.json, without DuckDB
+
+        return volumes.monthly_counts(snapshot, years)
+
+    def refresh_volumes(
+        self,
+        store: Store,
+        *,
+        full: bool = False,
+        wait: float = 0.0,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> RefreshResult:
+        """Bring the store's daily volume table up to date (see costplan.engines.volumes)."""
+        from costplan.engines import volumes
+
+        return volumes.refresh(store, full=full, wait=wait, progress=progress)
+
+
+@dataclass(frozen=True)
+class Spark:
+    """Apache Spark (optional extra): the same queries, translated, on a Spark master.
+
+    Args:
+        master: the Spark master URL (local[*], spark://HOST:7077, yarn, ...).
+    """
+
+    master: str = DEFAULT_SPARK_MASTER
+    name: ClassVar[str] = "spark"
+    keeps_volume_table: ClassVar[bool] = False
+
+    def open(
+        self,
+        snapshot: Snapshot,
+        *,
+        boroughs: Iterable[str] | None = None,
+        years: Iterable[int] | None = None,
+    ) -> QueryEngine:
         # Imported here so the DuckDB default never loads the Spark module's dependencies.
         from costplan.engines.spark_engine import SparkEngine
 
-        return SparkEngine(snapshot, boroughs=boroughs, years=years, master=spark_master)
-    # Imported here so that naming an engine (constants, checks) does not load DuckDB.
-    from costplan.engines.duckdb_engine import Engine
+        return SparkEngine(snapshot, boroughs=boroughs, years=years, master=self.master)
 
-    return Engine(snapshot, boroughs=boroughs, years=years)
-
-
-def open_daily_volumes(
-    snapshot: Snapshot,
-    *,
-    years: Iterable[int] | None = None,
-    engine: str = DEFAULT_ENGINE,
-    spark_master: str = DEFAULT_SPARK_MASTER,
-) -> tuple[QueryEngine, tuple[int, int]]:
-    """An engine with views `daily_volume` and `daily_total` over the partitions in scope.
-
-    `daily_volume` holds the daily volumes (borough, day, call_source, grading, tagset, n);
-    `daily_total` the CADs per borough and day (borough, day, n).
-
-    On DuckDB the views read the materialised volume table (and count partitions the table has
-    not seen from the store); on Spark they are the `volume_counts` and `daily_totals` queries
-    over `cad`.
-
-    Returns:
-        The open engine (the caller closes it) and (partitions read from the volume table,
-        partitions counted from the store).
-    """
-    years = list(years) if years is not None else None
-    if uses_volume_table(engine):
-        from costplan.engines import volumes  # only this path needs the volume table's module
-        from costplan.engines.duckdb_engine import Engine
-
-        duck = Engine(snapshot, boroughs=(), years=())  # empty `cad`: the table answers
-        try:
-            used = volumes.create_daily_view(duck, snapshot, years=years)
+    def daily_volumes(
+        self, snapshot: Snapshot, *, years: Iterable[int] | None = None
+    ) -> tuple[QueryEngine, Provenance]:
+        session = self.open(snapshot, years=years)
+        try:  # the same queries the volume table is built with, over the partitions
+            session.create_view("daily_volume", "volume_counts")
+            session.create_view("daily_total", "daily_totals")
         except BaseException:
-            duck.close()
+            session.close()
             raise
-        assert used is not None  # recount_stale=True always gives a view
-        return duck, used
-    eng = open_engine(snapshot, years=years, engine=engine, spark_master=spark_master)
-    try:
-        eng.create_view("daily_volume", "volume_counts")
-        eng.create_view("daily_total", "daily_totals")
-    except BaseException:
-        eng.close()
-        raise
-    return eng, (0, len(snapshot.select(years=years)))
+        return session, (0, len(snapshot.select(years=years)))
+
+    def quick_count(
+        self,
+        snapshot: Snapshot,
+        *,
+        boroughs: Sequence[str],
+        date_from: dt.date,
+        date_to: dt.date,
+        tags: Sequence[str] = (),
+    ) -> int | None:
+        return None  # no volume table on Spark: the scope is counted
+
+    def monthly_counts(
+        self, snapshot: Snapshot, years: Iterable[int] | None
+    ) -> list[tuple[dt.date, str, int]] | None:
+        return None
+
+
+DEFAULT: Engine = DuckDB()
+ENGINE_NAMES: tuple[str, ...] = (DuckDB.name, Spark.name)
+
+
+def choose(name: str, *, spark_master: str | None = None) -> Engine:
+    """The engine named on the command line or in the environment.
+
+    Raises:
+        InputError: an unknown engine name.
+    """
+    if name == DuckDB.name:
+        return DuckDB()
+    if name == Spark.name:
+        return Spark(spark_master or DEFAULT_SPARK_MASTER)
+    raise InputError(f"unknown engine {name!r}", f"use one of {', '.join(ENGINE_NAMES)}")

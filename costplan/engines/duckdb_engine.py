@@ -1,133 +1,31 @@
-"""The query engine: a DuckDB connection, the logical `cad` view, and the named-query library.
+"""The DuckDB engine: a connection with the logical `cad` view, running the SQL library.
 
-Every query is a `.sql` file in `queries/`, written against the view `cad` (never file paths)
-with values bound as named parameters (`$name`). The engine decides which files back the view:
-it takes them from a store snapshot's manifest, pruned to the boroughs and years in scope, so a
-one-borough-day count opens one file and never lists a directory.
+Queries come from costplan.engines.sql (queries/*.sql, values bound as `$name` parameters).
+The engine decides which files back the view: it takes them from a store snapshot's manifest,
+pruned to the boroughs and years in scope, so a one-borough-day count opens one file and never
+lists a directory.
 
-The SQL is DuckDB's dialect, and the single source for every engine: costplan.engines.spark_engine
-translates it to Spark SQL with sqlglot, so a query must stay within what translates (see
-docs/scale-out.md, "Writing portable queries"; tests/test_spark.py checks every file).
-
-A query file starts with a header::
-
-    -- name: count_scope
-    -- Counts the CADs in scope.
-    -- params: boroughs VARCHAR[], date_from DATE, date_to DATE
+The SQL library is written in DuckDB's dialect, so this engine runs it as it is.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from costplan._files import shipped_dir
+from costplan.engines.sql import EMPTY_VIEW, VIEW_PROJECTION, Query, bind_params, load_query
 from costplan.errors import QueryError, StoreError
 from costplan.store import Snapshot
 
 if TYPE_CHECKING:
     import polars as pl
 
-# Column list of the logical view; the partition keys come from the hive paths, cast to pinned
-# types so a year is always SMALLINT and a borough always VARCHAR whatever the path looks like.
-VIEW_PROJECTION = (
-    "cad_ref, created_at, day, call_source, grading, opening_code, closing_code, tags, "
-    "linked_to, summary, CAST(borough AS VARCHAR) AS borough, CAST(year AS SMALLINT) AS year"
-)
-EMPTY_VIEW = (
-    "CREATE OR REPLACE VIEW cad AS SELECT * FROM (SELECT NULL::VARCHAR AS cad_ref, "
-    "NULL::TIMESTAMPTZ AS created_at, NULL::DATE AS day, NULL::VARCHAR AS call_source, "
-    "NULL::VARCHAR AS grading, NULL::VARCHAR AS opening_code, NULL::VARCHAR AS closing_code, "
-    "NULL::VARCHAR[] AS tags, NULL::VARCHAR[] AS linked_to, NULL::VARCHAR AS summary, "
-    "NULL::VARCHAR AS borough, NULL::SMALLINT AS year) WHERE false"
-)
-
-_HEADER = re.compile(r"^--\s*(name|params):\s*(.*)$")
 # register_rows builds DDL from our own names and types only: these guard that promise.
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 _ROW_TYPES = frozenset({"VARCHAR", "VARCHAR[]", "SMALLINT", "INTEGER", "BIGINT", "DATE"})
-
-
-@dataclass(frozen=True)
-class Query:
-    """A named query loaded from queries/<name>.sql."""
-
-    name: str
-    sql: str
-    description: str
-    params: tuple[str, ...]
-    path: Path
-
-
-def queries_dir() -> Path:
-    """Where the SQL library lives: inside the installed package, or at the repository top."""
-    found = shipped_dir("queries")
-    if found is not None:
-        return found
-    raise QueryError("the SQL library (queries/) is missing from this installation")
-
-
-def parse_query(path: Path) -> Query:
-    """Parse a query file's header: `-- name:`, description lines, `-- params:`."""
-    text = path.read_text(encoding="utf-8")
-    name = path.stem
-    params: tuple[str, ...] = ()
-    desc: list[str] = []
-    for line in text.splitlines():
-        if not line.startswith("--"):
-            break
-        m = _HEADER.match(line)
-        if m and m.group(1) == "name":
-            name = m.group(2).strip()
-        elif m and m.group(1) == "params":
-            params = tuple(
-                p.strip().split()[0]
-                for p in m.group(2).split(",")
-                if p.strip() and p.strip() != "none"
-            )
-        else:
-            desc.append(line.lstrip("-").strip())
-    if name != path.stem:
-        raise QueryError(f"query file {path.name} declares name {name!r}; they must match")
-    return Query(name, text, " ".join(d for d in desc if d), params, path)
-
-
-@cache
-def load_query(name: str) -> Query:
-    """Load a named query. Names are file stems; nothing else reaches the filesystem path."""
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-        raise QueryError(f"invalid query name {name!r}")
-    path = queries_dir() / f"{name}.sql"
-    if not path.is_file():
-        raise QueryError(f"no query named {name!r} in {queries_dir()}")
-    return parse_query(path)
-
-
-def all_queries() -> list[Query]:
-    """Every query in the library, sorted by name."""
-    return [load_query(p.stem) for p in sorted(queries_dir().glob("*.sql"))]
-
-
-def bind_params(query: Query, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The values to bind for a query: exactly its declared parameters, in header order.
-
-    Raises:
-        QueryError: a declared parameter is missing, or an undeclared one was given.
-    """
-    missing = [p for p in query.params if p not in params]
-    extra = [p for p in params if p not in query.params]
-    if missing or extra:
-        raise QueryError(
-            f"query {query.name!r} needs parameters {list(query.params)}; "
-            f"missing {missing}, unexpected {extra}"
-        )
-    return {p: params[p] for p in query.params}
 
 
 class Engine:
@@ -192,6 +90,16 @@ class Engine:
         query = load_query(name)
         try:
             return self.con.execute(query.sql, self._bind(query, params)).fetchall()
+        except duckdb.Error as exc:
+            raise QueryError(f"query {name!r} failed: {exc}") from None
+
+    def records(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        """Run a named query and return its rows keyed by column name (never by position)."""
+        query = load_query(name)
+        try:
+            cur = self.con.execute(query.sql, self._bind(query, params))
+            names = [d[0] for d in cur.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
         except duckdb.Error as exc:
             raise QueryError(f"query {name!r} failed: {exc}") from None
 

@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 from costplan._deps import lazy
 from costplan._files import config_path
-from costplan.engines.duckdb_engine import EMPTY_VIEW, VIEW_PROJECTION, bind_params, load_query
+from costplan.engines import DEFAULT_SPARK_MASTER
+from costplan.engines.sql import EMPTY_VIEW, VIEW_PROJECTION, bind_params, load_query
 from costplan.errors import EngineUnavailableError, InputError, QueryError, StoreError
 from costplan.store import Snapshot
 
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 else:
     pl = lazy("polars")
 
-DEFAULT_MASTER = "local[*]"
+
 TIME_ZONE = "Europe/London"
 # Where Spark reads the snapshot's files from, when not from the local store path.
 DATA_ROOT_ENV = "COSTPLAN_SPARK_DATA_ROOT"
@@ -121,8 +122,9 @@ def check_master(master: str) -> str:
     if master == "yarn" or master.startswith(("local", "spark://", "k8s://")):
         return master
     raise InputError(
-        f"--spark-master {master!r} is not a Spark master URL",
+        f"{master!r} is not a Spark master URL",
         "use local[*], local[N], spark://HOST:PORT, yarn or k8s://https://HOST:PORT",
+        field="spark_master",
     )
 
 
@@ -155,7 +157,7 @@ def _quiet_query_loggers() -> None:
 
 
 def get_session(
-    master: str = DEFAULT_MASTER, conf: Mapping[str, str] | None = None
+    master: str = DEFAULT_SPARK_MASTER, conf: Mapping[str, str] | None = None
 ) -> SparkSession:
     """The process's SparkSession, started on first use and reused afterwards.
 
@@ -265,7 +267,7 @@ class SparkEngine:
         *,
         boroughs: Iterable[str] | None = None,
         years: Iterable[int] | None = None,
-        master: str = DEFAULT_MASTER,
+        master: str = DEFAULT_SPARK_MASTER,
         data_root: str | None = None,
     ) -> None:
         self.snapshot = snapshot
@@ -315,6 +317,14 @@ class SparkEngine:
         df = self._df(name, params)
         try:
             return [tuple(r) for r in df.collect()]
+        except _spark_errors() as exc:
+            raise QueryError(f"query {name!r} failed on Spark: {_first_line(exc)}") from None
+
+    def records(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        """Run a named query and return its rows keyed by column name (never by position)."""
+        df = self._df(name, params)
+        try:
+            return [r.asDict() for r in df.collect()]
         except _spark_errors() as exc:
             raise QueryError(f"query {name!r} failed on Spark: {_first_line(exc)}") from None
 

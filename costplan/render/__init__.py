@@ -1,1 +1,62 @@
-"""Output for people and programs: one `render(result, fmt)` per result family."""
+"""Output for people and programs: one signature, `render(result, fmt) -> str | bytes`.
+
+Each module renders one family of results and declares the formats it renders (`FORMATS`):
+
+* costplan.render.plan        Plan (table, markdown, json, letter), CheckResult (table, json)
+* costplan.render.costs       EstimateReport, Deadline, AggregateReport
+* costplan.render.summary     Summary (table, csv, json, markdown, html)
+* costplan.render.store       IngestReport, GenerateReport
+* costplan.render.disclosure  Disclosure (csv, xlsx: bytes)
+
+The modules are imported on first use, so `check` never loads tabulate or matplotlib.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from costplan.errors import InputError
+
+# Result type name -> the module that renders it.
+_MODULES: dict[str, str] = {
+    "Plan": "plan",
+    "CheckResult": "plan",
+    "EstimateReport": "costs",
+    "Deadline": "costs",
+    "AggregateReport": "costs",
+    "Summary": "summary",
+    "IngestReport": "store",
+    "GenerateReport": "store",
+    "Disclosure": "disclosure",
+}
+
+
+def formats(kind: str) -> tuple[str, ...]:
+    """The formats a result family renders in, by its type name (e.g. "Plan")."""
+    module = importlib.import_module(f"costplan.render.{_MODULES[kind]}")
+    return next(f for t, f in module.FORMATS.items() if t.__name__ == kind)
+
+
+def render(result: Any, fmt: str) -> str | bytes:
+    """Render any result in one of its family's formats.
+
+    Raises:
+        InputError: the result's family does not render in `fmt`.
+    """
+    kind = type(result).__name__
+    module = importlib.import_module(f"costplan.render.{_MODULES[kind]}")
+    allowed = module.FORMATS[type(result)]
+    if fmt not in allowed:
+        raise InputError(
+            f"{fmt} is not a format for this output", f"use one of {', '.join(allowed)}"
+        )
+    out: str | bytes = module.render(result, fmt)
+    return out
+
+
+def render_text(result: Any, fmt: str) -> str:
+    """`render` for the text formats (everything but a disclosure's .xlsx)."""
+    out = render(result, fmt)
+    assert isinstance(out, str)
+    return out

@@ -8,15 +8,15 @@ Tables and Markdown show the same figures rounded to 2 places.
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
 from tabulate import tabulate
 
+from costplan._files import dumps
 from costplan.costmodel.aggregate import AggregateReport, Member
 from costplan.costmodel.estimate import Estimate
-from costplan.costmodel.sampling import SampleAssessment
+from costplan.costmodel.sampling import EstimateReport, SampleAssessment
 from costplan.costmodel.workdays import Deadline
 from costplan.units import fmt_money, fmt_number, round2
 
@@ -25,9 +25,26 @@ JSON = "json"
 MARKDOWN = "markdown"
 
 
+# The formats each result family renders in (the CLI offers exactly these).
+FORMATS: dict[type, tuple[str, ...]] = {
+    EstimateReport: (TABLE, JSON, MARKDOWN),
+    Deadline: (TABLE, JSON),
+    AggregateReport: (TABLE, JSON, MARKDOWN),
+}
+
+
+def render(result: EstimateReport | Deadline | AggregateReport, fmt: str) -> str:
+    """Render a cost-model result in one of its FORMATS."""
+    if isinstance(result, EstimateReport):
+        return render_estimate(result.estimate, fmt, result.sample)
+    if isinstance(result, Deadline):
+        return render_deadline(result, fmt)
+    return render_aggregate(result, fmt)
+
+
 def to_json(data: dict[str, Any]) -> str:
     """Stable, readable JSON (UTF-8 kept, so "£" stays "£")."""
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return dumps(data)
 
 
 def _h(value: Decimal | None) -> str:

@@ -10,6 +10,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from costplan._files import dumps
 from costplan.planner import CheckResult, Plan
 from costplan.units import fmt_number, round2
 
@@ -154,7 +155,7 @@ def plan_markdown(plan: Plan) -> str:
 
 def plan_json(plan: Plan) -> str:
     """One JSON object (see Plan.to_dict for the contract)."""
-    return json.dumps(plan.to_dict(), indent=2, ensure_ascii=False)
+    return dumps(plan.to_dict())
 
 
 def plan_letter(plan: Plan) -> str:
@@ -253,3 +254,21 @@ def check_table(c: CheckResult) -> str:
     # Two columns need no table library; `check` must answer fast (docs/benchmarks.md).
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
+# The formats each result family renders in (the CLI offers exactly these).
+FORMATS: dict[type, tuple[str, ...]] = {
+    Plan: ("table", "markdown", "json", "letter"),
+    CheckResult: ("table", "json"),
+}
+
+
+def render(result: Plan | CheckResult, fmt: str) -> str:
+    """Render a plan (table, markdown, json, letter) or a triage check (table, json)."""
+    if isinstance(result, CheckResult):
+        if fmt == "json":
+            # ASCII-escaped, as the check contract has always been (issue 14 aligns it).
+            return json.dumps(result.to_dict(), indent=2)
+        return check_line(result) + "\n\n" + check_table(result)
+    renderers = {"table": plan_table, "markdown": plan_markdown, "json": plan_json}
+    return renderers.get(fmt, plan_letter)(result)

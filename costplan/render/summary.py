@@ -300,6 +300,9 @@ RENDERERS: dict[str, Callable[[Summary], str]] = {
 }
 
 
+FORMATS: dict[type, tuple[str, ...]] = {Summary: tuple(RENDERERS)}
+
+
 def render(summary: Summary, fmt: str) -> str:
     """Render in one of RENDERERS' formats."""
     return RENDERERS[fmt](summary)

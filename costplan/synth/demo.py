@@ -11,9 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from costplan import __version__
 from costplan.errors import InputError, StoreError
@@ -58,7 +61,9 @@ def build_archive(
     from costplan.synth import generate  # numpy-heavy: load only when generating
 
     if end < start:
-        raise InputError(f"--end {end} is before --start {start}", "swap the dates")
+        raise InputError(
+            f"the last day {end} is before the first {start}", "swap the dates", field="end"
+        )
     if store.snapshot().total_rows:
         raise StoreError(
             f"{store.root} already holds CAD records",
@@ -99,3 +104,39 @@ def demo_store(progress: Progress | None = None) -> Store:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return Store.open(final)
+
+
+@dataclass(frozen=True)
+class GenerateReport:
+    """What `costplan generate` wrote, and how fast."""
+
+    store: Path
+    commit: CommitResult
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        rows = self.commit.rows_written
+        return {
+            "store": str(self.store),
+            "rows": rows,
+            "partitions": len(self.commit.partitions_rewritten),
+            "manifest_version": self.commit.version,
+            "seconds": round(self.seconds, 2),
+            "rows_per_second": round(rows / self.seconds) if self.seconds else None,
+        }
+
+
+def generate_archive(
+    root: Path,
+    start: dt.date,
+    end: dt.date,
+    *,
+    seed: int = DEMO_SEED,
+    boroughs: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> GenerateReport:
+    """Create (or open an empty) store at `root` and generate a synthetic archive into it."""
+    store = Store.open(root, create=True)
+    t0 = time.perf_counter()
+    result = build_archive(store, start, end, seed=seed, boroughs=boroughs, progress=progress)
+    return GenerateReport(store.root, result, time.perf_counter() - t0)

@@ -1,13 +1,14 @@
-"""Rendering of the `costplan ingest` report (text table or JSON). No terminal I/O here."""
+"""Store-writing results: the `ingest` report and the `generate` summary (table or JSON)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from tabulate import tabulate
 
+from costplan._files import dumps
 from costplan.ingest import IngestReport
+from costplan.synth.demo import GenerateReport
 
 _COUNTS = ("rows_read", "stored", "duplicates", "quarantined")
 _HEADERS = ("file", "rows read", "stored", "duplicates", "quarantined")
@@ -17,11 +18,19 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
-def render_ingest(report: IngestReport, fmt: str = "table") -> str:
-    """The ingest report as 'table' (for people) or 'json' (one object, for scripts)."""
-    doc = report.to_dict()
+FORMATS: dict[type, tuple[str, ...]] = {
+    IngestReport: ("table", "json"),
+    GenerateReport: ("table", "json"),
+}
+
+
+def render(result: IngestReport | GenerateReport, fmt: str) -> str:
+    """An ingest report or a generate summary as 'table' (people) or 'json' (scripts)."""
+    doc = result.to_dict()
     if fmt == "json":
-        return json.dumps(doc, indent=2)
+        return dumps(doc)
+    if isinstance(result, GenerateReport):
+        return tabulate(list(doc.items()), tablefmt="simple", disable_numparse=True)
     return render_table(doc)
 
 

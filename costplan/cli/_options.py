@@ -1,0 +1,128 @@
+"""What several commands share: options declared once, the store, progress, output."""
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from costplan.store import Store
+
+if TYPE_CHECKING:
+    from costplan.costmodel.regimes import Regime
+    from costplan.engines import Engine
+
+StoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        help="Store directory. Default: the demo archive in the per-user cache (built once).",
+        envvar="COSTPLAN_STORE",
+    ),
+]
+
+
+class EngineName(StrEnum):
+    """Query engines: DuckDB (embedded, the default) or Apache Spark (optional extra)."""
+
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+EngineOption = Annotated[
+    EngineName,
+    typer.Option(
+        "--engine",
+        envvar="COSTPLAN_ENGINE",
+        help="Query engine: duckdb (embedded) or spark (pip install 'costplan[spark]'; "
+        "needs Java). Same answers on either.",
+    ),
+]
+SparkMasterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        metavar="URL",
+        envvar="COSTPLAN_SPARK_MASTER",
+        help="Spark master for --engine spark: local[*] (default), spark://HOST:7077, yarn, ...",
+        show_default=False,
+    ),
+]
+RegimeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--regime",
+        help="Regime: uk-foia-other (default; police), uk-foia-central, foisa, eir, ireland-foi.",
+    ),
+]
+RegimeFileOption = Annotated[
+    Path | None,
+    typer.Option("--regime-file", help="Extra regimes TOML (same schema as the built-in file)."),
+]
+
+
+def engine_of(name: EngineName, spark_master: str | None) -> "Engine":
+    """The engine object the --engine and --spark-master options describe."""
+    from costplan.engines import choose
+
+    return choose(name.value, spark_master=spark_master)
+
+
+def regime_of(
+    name: str | None,
+    regime_file: Path | None,
+    limit: str | None = None,
+    rate: str | None = None,
+) -> "Regime":
+    """The regime chosen on the command line, with any --limit-gbp / --rate override."""
+    from costplan.costmodel.regimes import load_regimes
+
+    return load_regimes(regime_file).get(name).with_overrides(limit=limit, rate=rate)
+
+
+def open_store(path: Path | None) -> Store:
+    """The store a command reads: --store, or the demo archive (built on first use)."""
+    if path is not None:
+        return Store.open(path)
+    from costplan.synth.demo import demo_store
+
+    with progress_bar("Building the demo archive (once)") as tick:
+        return demo_store(progress=tick)
+
+
+@contextlib.contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress callback: a bar on a terminal, nothing when stderr is piped or redirected."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    state: dict[str, Any] = {}
+
+    def tick(done: int, total: int) -> None:
+        if "bar" not in state:
+            state["bar"] = typer.progressbar(length=total, label=label, file=sys.stderr)
+            state["bar"].__enter__()
+            state["pos"] = 0
+        state["bar"].update(done - state["pos"])
+        state["pos"] = done
+
+    try:
+        yield tick
+    finally:
+        if "bar" in state:
+            state["bar"].__exit__(None, None, None)
+
+
+def emit(text: str) -> None:
+    """Print a report to stdout (never stderr: reports are for pipes and files)."""
+    typer.echo(text.rstrip("\n"))
+
+
+def write_output(path: Path, data: bytes | str) -> None:
+    """Write a report file atomically (readers never see half of it)."""
+    from costplan._files import write_atomic
+
+    write_atomic(path, data)

@@ -1,0 +1,193 @@
+"""Cost-model commands: `estimate`, `deadline`, `aggregate` (no store needed)."""
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from costplan.cli._app import app
+from costplan.cli._options import RegimeFileOption, RegimeOption, emit, regime_of
+from costplan.errors import InputError
+
+
+class CostFormat(StrEnum):
+    """Output formats of `estimate` and `aggregate`."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+class DeadlineFormat(StrEnum):
+    """Output formats of `deadline`."""
+
+    table = "table"
+    json = "json"
+
+
+@app.command()
+def estimate(
+    records: Annotated[
+        str | None,
+        typer.Option("--records", metavar="N", help="Records to review (whole number)."),
+    ] = None,
+    minutes_per_record: Annotated[
+        str | None,
+        typer.Option(
+            "--minutes-per-record",
+            metavar="M",
+            help="Minutes to review one record (default: the regime's, 3).",
+        ),
+    ] = None,
+    regime: RegimeOption = None,
+    regime_file: RegimeFileOption = None,
+    limit_gbp: Annotated[
+        str | None,
+        typer.Option(
+            "--limit-gbp", "--limit", metavar="X", help="Override the limit (regime currency)."
+        ),
+    ] = None,
+    rate: Annotated[
+        str | None, typer.Option("--rate", metavar="R", help="Override the hourly rate.")
+    ] = None,
+    activity: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--activity",
+            metavar="NAME=RECORDS:MINUTES",
+            help=(
+                "Extra activity (repeatable): determine_held, locate, retrieve, extract, "
+                "schedule; or non-countable redaction, exemptions, consultation, thinking. "
+                "Append +F for F fixed minutes."
+            ),
+        ),
+    ] = None,
+    fixed_minutes: Annotated[
+        str | None,
+        typer.Option("--fixed-minutes", metavar="F", help="Set-up minutes, counted as locate."),
+    ] = None,
+    sample: Annotated[
+        Path | None,
+        typer.Option(
+            "--sample",
+            help="Timed sample: seconds per record, one per line or a CSV 'seconds' column.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        CostFormat,
+        typer.Option(
+            "--format",
+            help="table, json or markdown. JSON hours and money are numbers rounded to 2 dp.",
+        ),
+    ] = CostFormat.table,
+) -> None:
+    """Estimate the cost of a request and decide under section 12 (or the chosen regime).
+
+    Only the countable activities are added up (UK: determining whether held, locating,
+    retrieving, extracting); redaction, exemptions, consultation and thinking time are shown
+    but never counted. A plain --records review puts the reading time under 'extract'.
+
+    Example:
+
+        costplan estimate --records 1144 --minutes-per-record 3
+
+        costplan estimate --records 500 --sample timings.csv --format json
+
+        costplan estimate --records 300 --activity redaction=300:2
+    """
+    from costplan.costmodel.estimate import estimate as run_estimate
+    from costplan.costmodel.estimate import parse_activity_spec, review_activities
+    from costplan.costmodel.sampling import EstimateReport, assess_total
+    from costplan.planner.reading import reading_time
+    from costplan.render import render_text
+    from costplan.units import parse_count
+
+    reg = regime_of(regime, regime_file, limit_gbp, rate)
+    extra = [parse_activity_spec(spec) for spec in activity or []]
+    if sample is not None and records is None:
+        raise InputError("--sample needs --records", "say how many records the sample covers")
+    if records is None and not extra:
+        raise InputError(
+            "nothing to estimate", "give --records N, or one or more --activity NAME=R:M"
+        )
+    per = reading_time(reg, sample=sample, minutes=minutes_per_record)
+    count = parse_count(records, "--records") if records is not None else None
+    acts = review_activities(count, per.minutes) if count is not None else []
+    result = run_estimate(reg, acts + extra, fixed_minutes or 0)
+    assessment = None
+    if per.sample is not None and count is not None:
+        assessment = assess_total(per.sample, count, reg, result.countable_minutes)
+    emit(render_text(EstimateReport(result, assessment), fmt.value))
+
+
+@app.command()
+def deadline(
+    received: Annotated[
+        str, typer.Option("--received", metavar="DATE", help="Date of receipt, YYYY-MM-DD.")
+    ],
+    working_days: Annotated[
+        str,
+        typer.Option(
+            "--working-days", metavar="N", help="Working days allowed (FOIA s.10(1): 20)."
+        ),
+    ] = "20",
+    fmt: Annotated[
+        DeadlineFormat, typer.Option("--format", help="table or json.")
+    ] = DeadlineFormat.table,
+) -> None:
+    """The FOIA s.10 deadline: the 20th working day following the date of receipt.
+
+    Working days exclude weekends, Christmas Day, Good Friday and bank holidays in ANY part
+    of the UK (s.10(6)), including substitute and proclaimed days. A request received on a
+    non-working day starts the count on the next working day.
+
+    Example:
+
+        costplan deadline --received 2022-09-05
+
+        costplan deadline --received 2020-12-18 --format json
+    """
+    from costplan.costmodel.workdays import deadline as run_deadline
+    from costplan.costmodel.workdays import parse_date
+    from costplan.render import render_text
+    from costplan.units import parse_count
+
+    days = parse_count(working_days, "--working-days")
+    due = run_deadline(parse_date(received, "--received"), days)
+    emit(render_text(due, fmt.value))
+
+
+@app.command()
+def aggregate(
+    register: Annotated[
+        Path,
+        typer.Argument(
+            metavar="REGISTER",
+            help="Requests register: CSV or TOML with id, requester, received, topic, "
+            "campaign (optional) and hours or activities.",
+        ),
+    ],
+    regime: RegimeOption = None,
+    regime_file: RegimeFileOption = None,
+    fmt: Annotated[
+        CostFormat, typer.Option("--format", help="table, json or markdown.")
+    ] = CostFormat.table,
+) -> None:
+    """Aggregate related requests under regulation 5 (60 consecutive working days).
+
+    Requests are grouped when they come from the same requester or campaign, share a topic
+    key, and fall inside one period of 60 consecutive working days; each group's total is
+    decided against the limit. Requesters are shown only as pseudonyms ("requester A").
+
+    Example:
+
+        costplan aggregate register.csv
+
+        costplan aggregate register.toml --format json
+    """
+    from costplan.costmodel.aggregate import aggregate_register
+    from costplan.render import render_text
+
+    reg = regime_of(regime, regime_file)
+    emit(render_text(aggregate_register(register, reg), fmt.value))

@@ -1,0 +1,240 @@
+"""Planner commands: `plan`, `check` and `demo`."""
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from costplan.cli._app import app
+from costplan.cli._options import (
+    EngineName,
+    EngineOption,
+    SparkMasterOption,
+    StoreOption,
+    emit,
+    engine_of,
+    open_store,
+    regime_of,
+    write_output,
+)
+from costplan.errors import InputError
+
+if TYPE_CHECKING:
+    from costplan.request import Request
+
+
+class PlanFormat(StrEnum):
+    """Output formats of `plan` (--letter prints the draft response instead)."""
+
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+
+
+class CheckFormat(StrEnum):
+    """Output formats of `check`."""
+
+    table = "table"
+    json = "json"
+
+
+# What a disclosure file's name says it is (checked before any work is done).
+DISCLOSURE_FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
+
+
+def _quick_request(
+    borough: list[str] | None,
+    date: str | None,
+    to: str | None,
+    tag: list[str] | None,
+    keyword: list[str] | None,
+) -> "Request":
+    """The one-item request the quick flags describe."""
+    from costplan.request import build_request
+
+    item: dict[str, Any] = {"name": "request", "boroughs": borough, "date_from": date}
+    item["date_to"] = to or date
+    if tag:
+        item["tags"] = tag
+    if keyword:
+        item["keywords"] = keyword
+    return build_request({"reference": "(command line)", "items": [item]}, "command line")
+
+
+def _disclosure_format(path: Path) -> str:
+    fmt = DISCLOSURE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(f"--disclose {path}: unsupported file type", "use .csv or .xlsx")
+    if fmt == "xlsx":
+        from costplan._deps import optional
+
+        optional("xlsxwriter")  # a missing extra is reported before the plan runs
+    return fmt
+
+
+@app.command()
+def plan(
+    request_file: Annotated[
+        Path | None, typer.Argument(metavar="[REQUEST.toml]", help="The request file.")
+    ] = None,
+    store: StoreOption = None,
+    engine: EngineOption = EngineName.duckdb,
+    spark_master: SparkMasterOption = None,
+    fmt: Annotated[
+        PlanFormat, typer.Option("--format", help="table, markdown or json.")
+    ] = PlanFormat.table,
+    letter: Annotated[
+        bool, typer.Option("--letter", help="Print a draft response section instead.")
+    ] = False,
+    regime: Annotated[str | None, typer.Option("--regime", help="Regime name.")] = None,
+    regime_file: Annotated[
+        Path | None, typer.Option("--regime-file", help="Extra regimes TOML file.")
+    ] = None,
+    minutes_per_record: Annotated[
+        float | None, typer.Option("--minutes-per-record", help="Minutes to read one CAD.")
+    ] = None,
+    sample: Annotated[
+        Path | None, typer.Option("--sample", help="Timed sample: seconds per record.")
+    ] = None,
+    disclose: Annotated[
+        Path | None,
+        typer.Option(
+            "--disclose", help="For an answerable request, write CAD references (.csv/.xlsx)."
+        ),
+    ] = None,
+    borough: Annotated[
+        list[str] | None, typer.Option("--borough", help="Quick request: borough (repeatable).")
+    ] = None,
+    date: Annotated[str | None, typer.Option("--date", help="Quick request: first day.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Quick request: last day.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Quick request: tag.")] = None,
+    keyword: Annotated[
+        list[str] | None, typer.Option("--keyword", help="Quick request: free-text keyword.")
+    ] = None,
+) -> None:
+    """Plan a request: count what each search strategy must review, cost it, decide, advise.
+
+    Give a request TOML file, or describe a one-item request with --borough/--date flags.
+
+    Example:
+
+        costplan plan examples/ume-raves-2020.toml --format markdown
+
+        costplan plan --borough Lambeth --date 2020-06-25 --tag UME --letter
+    """
+    from costplan.planner import build_plan, disclosure_refs, reading_time
+    from costplan.render import render, render_text
+    from costplan.render.disclosure import Disclosure
+    from costplan.request import load_request
+
+    if request_file is not None and (borough or date):
+        raise InputError("give a request file or --borough/--date, not both")
+    if request_file is not None:
+        req = load_request(request_file)
+    elif borough and date:
+        req = _quick_request(borough, date, to, tag, keyword)
+    else:
+        raise InputError(
+            "nothing to plan", "give REQUEST.toml, or --borough and --date for a quick request"
+        )
+    disclose_fmt = _disclosure_format(disclose) if disclose is not None else None
+    reg = regime_of(regime or req.regime, regime_file)
+    per = reading_time(
+        reg, sample=sample, minutes=minutes_per_record, request_minutes=req.minutes_per_record
+    )
+    eng = engine_of(engine, spark_master)
+    # One snapshot for the whole command: the decision and any file written from it agree.
+    snapshot = open_store(store).snapshot()
+    result = build_plan(snapshot, req, reg, per, engine=eng)
+    emit(render_text(result, "letter" if letter else fmt.value))
+    if disclose is not None and disclose_fmt is not None:
+        if result.decision != "answer":
+            raise InputError(
+                "the request exceeds the appropriate limit; nothing was written to --disclose",
+                "narrow the request (see the section 16 advice) and plan it again",
+            )
+        refs = disclosure_refs(snapshot, req, engine=eng)
+        write_output(disclose, render(Disclosure(tuple(refs)), disclose_fmt))
+
+
+@app.command()
+def check(
+    borough: Annotated[list[str], typer.Option("--borough", help="Borough (repeatable).")],
+    date: Annotated[str, typer.Option("--date", help="First London day, YYYY-MM-DD.")],
+    to: Annotated[
+        str | None, typer.Option("--to", help="Last London day (default: --date).")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Count only CADs carrying this tag.")
+    ] = None,
+    minutes_per_record: Annotated[
+        float | None, typer.Option("--minutes-per-record", help="Minutes to read one CAD.")
+    ] = None,
+    regime: Annotated[str | None, typer.Option("--regime", help="Regime name.")] = None,
+    store: StoreOption = None,
+    fmt: Annotated[
+        CheckFormat, typer.Option("--format", help="table or json.")
+    ] = CheckFormat.table,
+    engine: EngineOption = EngineName.duckdb,
+    spark_master: SparkMasterOption = None,
+) -> None:
+    """Triage: how many CADs a borough holds for the days asked, and whether reading them fits.
+
+    Example:
+
+        costplan check --borough Lambeth --date 2020-06-25
+
+        costplan check --borough Lambeth --date 2020-06-25 --to 2020-06-30 --tag UME --format json
+
+        costplan check --borough Lambeth --date 2020-06-25 --engine spark
+    """
+    from costplan.planner import check as run_check
+    from costplan.planner import reading_time
+    from costplan.render import render_text
+    from costplan.request import parse_date, resolve_borough
+
+    boroughs = tuple(dict.fromkeys(resolve_borough(b, "--borough") for b in borough))
+    d0 = parse_date(date, "--date")
+    d1 = parse_date(to, "--to") if to else d0
+    if d1 < d0:
+        raise InputError(f"--to {d1} is before --date {d0}", "swap the dates")
+    reg = regime_of(regime, None)
+    per = reading_time(reg, minutes=minutes_per_record)
+    eng = engine_of(engine, spark_master)
+    snapshot = open_store(store).snapshot()
+    tags = tuple(t.strip().upper() for t in tag or [])
+    result = run_check(snapshot, boroughs, d0, d1, reg, per.minutes, tags, engine=eng)
+    emit(render_text(result, fmt.value))
+
+
+@app.command()
+def demo() -> None:
+    """The main job on the embedded default: plan the 2020 UME request on the demo archive.
+
+    Builds the seeded synthetic London archive for 2020 into the per-user cache on first use
+    (about a minute), then plans examples/ume-raves-2020.toml and prints the report.
+
+    Example:
+
+        costplan demo
+    """
+    from costplan.planner import build_plan, reading_time
+    from costplan.render import render_text
+    from costplan.request import load_request
+
+    req = load_request(example_path("ume-raves-2020.toml"))
+    reg = regime_of(req.regime, None)
+    snapshot = open_store(None).snapshot()
+    result = build_plan(snapshot, req, reg, reading_time(reg))
+    emit(render_text(result, "table"))
+
+
+def example_path(name: str) -> Path:
+    """An example file: inside the installed package, or at the repository top."""
+    from costplan._files import shipped_dir
+
+    folder = shipped_dir("examples")
+    if folder is not None and (folder / name).is_file():
+        return folder / name
+    raise InputError(f"example {name} is missing from this installation")

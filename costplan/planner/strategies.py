@@ -1,0 +1,265 @@
+"""Search strategies: what each way of searching must review for one request item, and its cost.
+
+For every item the planner evaluates candidate strategies against the store:
+
+* ``tag_query``   — an automated query for records carrying the tag(s); cheap, incomplete
+  (untagged records are missed: the MPS says tags are unreliable);
+* ``keyword``     — records whose free text or codes match, each read by hand; incomplete
+  (records worded otherwise are missed);
+* ``linked``      — the tagged records plus every CAD linked to them, each read by hand;
+  incomplete (related calls are often not linked);
+* ``full_review`` — every CAD in the boroughs, days and hours in scope, each read by hand;
+  complete. The MPS's own reasoning ("over 500 CADs in Lambeth on 25 June 2020").
+
+An item with no tags, keywords or codes asks about every CAD in scope; then an automated
+``scope_query`` answers it completely and no reading is needed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from costplan._files import config_path
+from costplan._toml import Table, read_toml
+from costplan.costmodel.estimate import Activity, Estimate, estimate
+from costplan.costmodel.regimes import Regime
+from costplan.engines import QueryEngine
+from costplan.request import Item
+from costplan.units import round2, to_decimal
+
+CONFIG_PATH = config_path("planner.toml")
+
+TAG_QUERY = "tag_query"
+KEYWORD = "keyword"
+LINKED = "linked"
+FULL_REVIEW = "full_review"
+SCOPE_QUERY = "scope_query"
+
+TITLES = {
+    TAG_QUERY: "Tag query",
+    KEYWORD: "Keyword pre-filter then review",
+    LINKED: "Linked expansion then review",
+    FULL_REVIEW: "Full manual review",
+    SCOPE_QUERY: "Scope query (automated count)",
+}
+CAVEATS = {
+    TAG_QUERY: "Incomplete: only records carrying the tag are found; untagged records are missed.",
+    KEYWORD: "Incomplete: records worded without the keywords are missed; false positives "
+    "are read and discarded.",
+    LINKED: "Incomplete: related calls that were not linked to a tagged record are missed.",
+    FULL_REVIEW: "Complete: every record in scope is read.",
+    SCOPE_QUERY: "Complete: the question is about every record in scope, so a query answers it.",
+}
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    """Planner cost assumptions (config/planner.toml)."""
+
+    held_check_minutes: Decimal
+    query_minutes: Decimal
+    export_minutes_per_record: Decimal
+
+
+@cache
+def load_config(path: Path = CONFIG_PATH) -> PlannerConfig:
+    """Read planner.toml strictly: every key required, no unknown keys."""
+    table = Table(read_toml(path, "planner configuration"), str(path))
+    keys = ("held_check_minutes", "query_minutes", "export_minutes_per_record")
+    values = {k: to_decimal(table.number(k), f"{path}: {k}") for k in keys}
+    table.done(keys)
+    return PlannerConfig(**values)
+
+
+@dataclass(frozen=True)
+class StrategyResult:
+    """One strategy for one item: what it reviews and what that costs."""
+
+    strategy: str
+    records: int
+    activities: tuple[Activity, ...]
+    estimate: Estimate
+    complete: bool
+    query: str
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.strategy]
+
+    @property
+    def caveat(self) -> str:
+        return CAVEATS[self.strategy]
+
+    def to_dict(self) -> dict[str, Any]:
+        e = self.estimate
+        return {
+            "strategy": self.strategy,
+            "title": self.title,
+            "records": self.records,
+            "hours": float(round2(e.total_hours)),
+            "decision": e.decision,
+            "section": e.section,
+            "complete": self.complete,
+            "caveat": self.caveat,
+            "query": self.query,
+            "explanation": e.explanation,
+            "activities": [
+                {
+                    "activity": a.name,
+                    "records": a.records,
+                    "minutes_per_record": float(a.minutes_per_record),
+                    "fixed_minutes": float(a.fixed_minutes),
+                    "hours": float(round2(a.minutes / 60)),
+                }
+                for a in self.activities
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class ItemPlan:
+    """The strategies evaluated for one item, and its breakdown for s.16 advice."""
+
+    item: Item
+    strategies: tuple[StrategyResult, ...]
+    # (borough, London day, hour, records, relevant) rows: a few thousand at most, so plain
+    # tuples; a DataFrame would cost the plan command the Polars and Arrow imports.
+    breakdown: tuple[BreakdownRow, ...] = field(repr=False)
+
+    @property
+    def complete(self) -> StrategyResult:
+        """The cheapest strategy that gives a complete answer."""
+        return min(
+            (s for s in self.strategies if s.complete), key=lambda s: s.estimate.countable_minutes
+        )
+
+    def get(self, strategy: str) -> StrategyResult | None:
+        return next((s for s in self.strategies if s.strategy == strategy), None)
+
+
+class BreakdownRow(NamedTuple):
+    """Records in an item's scope for one borough, London day and hour."""
+
+    borough: str
+    day: dt.date
+    hour: int
+    records: int
+    relevant: int  # of which tagged or matching a keyword/code
+
+
+# ---- counting ------------------------------------------------------------------------------
+
+
+def keyword_pattern(keywords: Sequence[str]) -> str | None:
+    """A case-insensitive regular expression matching any keyword literally.
+
+    Escapes every metacharacter by hand (not re.escape, which escapes spaces in a way RE2 and
+    Java regexes need not accept), so quotes, % and _ are plain characters. The pattern is
+    bound as a query parameter, never spliced into SQL.
+    """
+    if not keywords:
+        return None
+    special = set("\\.^$|?*+()[]{}")
+    escaped = ["".join("\\" + c if c in special else c for c in k) for k in keywords]
+    return "(?i)(?:" + "|".join(escaped) + ")"
+
+
+def scope_params(item: Item) -> dict[str, Any]:
+    """The bound parameters describing an item's scope (boroughs, London days, hours)."""
+    minute_from, minute_to = item.minute_window
+    return {
+        "boroughs": list(item.boroughs),
+        "date_from": item.date_from,
+        "date_to": item.date_to,
+        "minute_from": minute_from,
+        "minute_to": minute_to,
+    }
+
+
+def subject_params(item: Item) -> dict[str, Any]:
+    """The bound parameters describing what an item is about (tags, keywords, codes)."""
+    return {
+        "tags": list(item.tags),
+        "keyword_pattern": keyword_pattern(item.keywords),
+        "codes": list(item.opening_codes),
+    }
+
+
+def count_item(engine: QueryEngine, item: Item) -> dict[str, int]:
+    """Records each strategy must review for an item (one query, one scan of the scope)."""
+    row = engine.records("plan_item_counts", **scope_params(item), **subject_params(item))[0]
+    return {name: int(row[name]) for name in (FULL_REVIEW, TAG_QUERY, KEYWORD, LINKED)}
+
+
+def breakdown(engine: QueryEngine, item: Item) -> tuple[BreakdownRow, ...]:
+    """Records in scope (and relevant records) by borough, London day and hour."""
+    rows = engine.rows("plan_breakdown", **scope_params(item), **subject_params(item))
+    return tuple(BreakdownRow(b, d, int(h), int(n), int(r)) for b, d, h, n, r in rows)
+
+
+# ---- costing -------------------------------------------------------------------------------
+
+
+def strategy_activities(
+    strategy: str, records: int, item: Item, per: Decimal, cfg: PlannerConfig
+) -> list[Activity]:
+    """The reg. 4(3) activities a strategy needs for `records` records."""
+    held = Activity("determine_held", fixed_minutes=cfg.held_check_minutes)
+    wants_fields = any(f != "count" for f in item.fields)
+    if strategy in (TAG_QUERY, SCOPE_QUERY):
+        export = cfg.export_minutes_per_record if wants_fields else Decimal(0)
+        return [
+            held,
+            Activity("locate", fixed_minutes=cfg.query_minutes),
+            Activity("extract", records, export),
+        ]
+    search = (
+        [Activity("locate", fixed_minutes=cfg.query_minutes)] if strategy != FULL_REVIEW else []
+    )
+    # Reading each record by hand: the whole per-record time is extraction (see estimate.py).
+    return [
+        held,
+        *search,
+        Activity("locate", records, Decimal(0)),
+        Activity("retrieve", records, Decimal(0)),
+        Activity("extract", records, per),
+    ]
+
+
+def _result(
+    strategy: str, records: int, item: Item, regime: Regime, per: Decimal, cfg: PlannerConfig
+) -> StrategyResult:
+    acts = tuple(strategy_activities(strategy, records, item, per, cfg))
+    return StrategyResult(
+        strategy=strategy,
+        records=records,
+        activities=acts,
+        estimate=estimate(regime, acts),
+        complete=strategy in (FULL_REVIEW, SCOPE_QUERY),
+        query="count_scope" if strategy == SCOPE_QUERY else "plan_item_counts",
+    )
+
+
+def plan_item(
+    engine: QueryEngine, item: Item, regime: Regime, per: Decimal, cfg: PlannerConfig
+) -> ItemPlan:
+    """Evaluate every applicable strategy for one item."""
+    counts = count_item(engine, item)
+    has_subject = bool(item.tags or item.keywords or item.opening_codes)
+    names: list[str] = []
+    if item.tags:
+        names += [TAG_QUERY, LINKED]
+    if item.keywords or item.opening_codes:
+        names.append(KEYWORD)
+    names.append(FULL_REVIEW if has_subject else SCOPE_QUERY)
+    results = tuple(
+        _result(n, counts[FULL_REVIEW if n == SCOPE_QUERY else n], item, regime, per, cfg)
+        for n in names
+    )
+    return ItemPlan(item, results, breakdown(engine, item))
