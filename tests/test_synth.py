@@ -11,6 +11,7 @@ import pytest
 
 from costplan import schema, synth
 from costplan.errors import ConfigError, InputError
+from costplan.synth.frames import _generate
 
 D = dt.date
 
@@ -27,7 +28,7 @@ def _collect(start: dt.date, end: dt.date, **kwargs: object) -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def july2020(cal: synth.Calibration) -> pl.DataFrame:
     """July 2020 with the UME truth column (the wave month with the Haringey event)."""
-    frames = list(synth._generate(D(2020, 7, 1), D(2020, 7, 31), 2020, None, cal, truth=True))
+    frames = list(_generate(D(2020, 7, 1), D(2020, 7, 31), 2020, None, cal, truth=True))
     assert len(frames) == 1  # one frame per calendar month
     return frames[0]
 

@@ -1,0 +1,630 @@
+"""The generator's calibration: what it is told, and reading it from calibration.toml.
+
+`Calibration` (with `SpecialDay`, `Period`, `UmeWave` and `PlantedEvent`) is the validated,
+hashable form of ``costplan/config/calibration.toml``; `load_calibration` reads that file
+strictly (an unknown or missing key is a ConfigError naming the file and the dotted key).
+Every figure in the file cites shared/reference/calibration.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from costplan import schema
+from costplan._files import config_path
+from costplan.errors import ConfigError
+
+DEFAULT_CALIBRATION = config_path("calibration.toml")
+
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MONTHS: tuple[str, ...] = (
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+)  # fmt: skip
+# Tags a CAD may carry; "UME" only on UME CADs (see calibration [ume]).
+TAGS: tuple[str, ...] = ("UME", "DV", "MH", "ASB", "CHILD")
+
+_CODE_INDEX = {c: i for i, c in enumerate(schema.INCIDENT_CODES)}
+
+
+@dataclass(frozen=True)
+class SpecialDay:
+    """A day-level multiplier, optionally reshaping some hours of that day.
+
+    Attributes:
+        month: calendar month (every year), or 0 when `date` is set.
+        day: day of month (every year), or 0 when `date` is set.
+        date: a single London day, or None for a yearly day.
+        factor: multiplier of the day's total.
+        hours: London wall-clock hours weighted by `hour_factor` (before renormalisation).
+        hour_factor: weight of `hours` relative to the rest of the day.
+    """
+
+    month: int
+    day: int
+    date: dt.date | None
+    factor: float
+    hours: tuple[int, ...]
+    hour_factor: float
+
+    def applies(self, day: dt.date) -> bool:
+        """True if this special day is `day`."""
+        if self.date is not None:
+            return self.date == day
+        return (day.month, day.day) == (self.month, self.day)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A multiplier over an inclusive range of London days (e.g. the 2020 lockdown)."""
+
+    start: dt.date
+    end: dt.date
+    factor: float
+
+
+@dataclass(frozen=True)
+class UmeWave:
+    """The summer-2020 UME wave: events per day, weekday shape and the peak day."""
+
+    start: dt.date
+    end: dt.date
+    events_per_day: float
+    weekday: tuple[float, ...]
+    peak_day: dt.date
+    peak_events: float
+
+
+@dataclass(frozen=True)
+class PlantedEvent:
+    """A UME of the example request, planted at a fixed place and time.
+
+    Attributes:
+        name: short identifier (the truth label of its CADs).
+        borough: canonical borough name.
+        date: London day of the first CAD.
+        start: London wall-clock time of the first CAD.
+        location: where linked CADs are reported from (appears in their summary).
+        nearby: where unlinked CADs are reported from.
+        cads: number of CADs in the burst.
+        tagged_share: share carrying the UME tag / code.
+        linked_share: share of the later CADs linked to the first.
+    """
+
+    name: str
+    borough: str
+    date: dt.date
+    start: dt.time
+    location: str
+    nearby: tuple[str, ...]
+    cads: int
+    tagged_share: float
+    linked_share: float
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Validated generator calibration (see costplan/config/calibration.toml).
+
+    Share vectors are normalised and ordered like schema.CALL_SOURCES, schema.GRADINGS,
+    schema.INCIDENT_CODES, schema.BOROUGH_NAMES, WEEKDAYS and TAGS.
+    """
+
+    path: str
+    daily_by_year: tuple[tuple[int, float], ...]
+    link_share: float
+    cluster_geometric_p: float
+    link_window_hours: float
+    month: tuple[float, ...]
+    weekday: tuple[float, ...]
+    hour_profile: tuple[float, ...]
+    weekend_morning_days: frozenset[int]
+    weekend_morning_hours: tuple[int, ...]
+    weekend_morning_factor: float
+    late_evening_days: frozenset[int]
+    late_evening_hours: tuple[int, ...]
+    late_evening_factor: float
+    bank_holiday_factor: float
+    bank_holiday_night_profile: bool
+    special_days: tuple[SpecialDay, ...]
+    periods: tuple[Period, ...]
+    borough_shares: tuple[float, ...]
+    call_sources: tuple[float, ...]
+    later_from_year: int
+    later_call_sources: tuple[float, ...]
+    grading_overall: tuple[float, ...]
+    grading_999: tuple[float, ...]
+    opening_codes: tuple[float, ...]
+    reclassify_share: float
+    tag_base: tuple[float, ...]
+    tag_by_code: tuple[tuple[float, ...], ...]
+    false_positive_share: float
+    ume_events_per_day: float
+    ume_weekday: tuple[float, ...]
+    ume_boost_factor: float
+    ume_boost_months: frozenset[int]
+    ume_boost_days: frozenset[int]
+    ume_night_share: float
+    ume_extra_cads_mean: float
+    ume_window_hours: float
+    ume_tagged_share: float
+    ume_tagged_opening_ume_share: float
+    ume_untagged_codes: tuple[float, ...]
+    ume_linked_share: float
+    ume_first_sources: tuple[float, ...]
+    ume_later_sources: tuple[float, ...]
+    ume_borough_weights: tuple[float, ...]
+    wave: UmeWave | None
+    planted: tuple[PlantedEvent, ...]
+
+    def daily_volume(self, year: int) -> float:
+        """London-wide CADs per day in `year` (linear between anchors, flat outside)."""
+        years = [y for y, _ in self.daily_by_year]
+        values = [v for _, v in self.daily_by_year]
+        return float(np.interp(year, years, values))
+
+    def sources_for(self, year: int) -> tuple[float, ...]:
+        """Call-source shares in force in `year`."""
+        return self.later_call_sources if year >= self.later_from_year else self.call_sources
+
+
+class _Table:
+    """Strict reader over one TOML table: typed getters, and unknown keys are errors."""
+
+    def __init__(self, data: Mapping[str, Any], file: str, path: str = "") -> None:
+        self.data = data
+        self.file = file
+        self.path = path
+        self.seen: set[str] = set()
+
+    def where(self, key: str) -> str:
+        """Dotted path of `key` for messages."""
+        return f"{self.path}.{key}" if self.path else key
+
+    def fail(self, key: str, what: str, hint: str | None = None) -> ConfigError:
+        """A ConfigError naming the file and the dotted key."""
+        return ConfigError(f"{self.file}: '{self.where(key)}' {what}", hint)
+
+    def has(self, key: str) -> bool:
+        """True if the table has `key`."""
+        return key in self.data
+
+    def raw(self, key: str) -> Any:
+        """The value of a required key, marked as known."""
+        if key not in self.data:
+            raise self.fail(key, "is missing", "see costplan/config/calibration.toml")
+        self.seen.add(key)
+        return self.data[key]
+
+    def number(self, key: str, lo: float | None = 0.0, hi: float | None = None) -> float:
+        """A number in [lo, hi]."""
+        value = self.raw(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            raise self.fail(key, f"must be a number, not {value!r}")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise self.fail(key, f"must be in [{lo}, {hi if hi is not None else 'inf'}]")
+        return float(value)
+
+    def share(self, key: str) -> float:
+        """A number in [0, 1]."""
+        return self.number(key, 0.0, 1.0)
+
+    def integer(self, key: str, lo: int, hi: int) -> int:
+        """An integer in [lo, hi]."""
+        value = self.raw(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise self.fail(key, f"must be an integer in [{lo}, {hi}]")
+        return value
+
+    def boolean(self, key: str) -> bool:
+        """A TOML boolean."""
+        value = self.raw(key)
+        if not isinstance(value, bool):
+            raise self.fail(key, "must be true or false")
+        return value
+
+    def text(self, key: str) -> str:
+        """A non-empty string."""
+        value = self.raw(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, "must be a non-empty string")
+        return value
+
+    def date(self, key: str) -> dt.date:
+        """A TOML local date (not a date-time)."""
+        value = self.raw(key)
+        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+            raise self.fail(key, "must be a TOML date like 2020-06-25")
+        return value
+
+    def array(self, key: str) -> list[Any]:
+        """A TOML array."""
+        value = self.raw(key)
+        if not isinstance(value, list):
+            raise self.fail(key, "must be an array")
+        return value
+
+    def hours(self, key: str) -> tuple[int, ...]:
+        """A list of wall-clock hours 0..23."""
+        values = self.array(key)
+        if not all(isinstance(h, int) and not isinstance(h, bool) and 0 <= h <= 23 for h in values):
+            raise self.fail(key, "must be a list of hours 0..23")
+        return tuple(values)
+
+    def weekdays(self, key: str) -> frozenset[int]:
+        """A list of weekday names as weekday numbers (Monday = 0)."""
+        values = self.array(key)
+        bad = [v for v in values if v not in WEEKDAYS]
+        if bad:
+            raise self.fail(key, f"has unknown weekday {bad[0]!r}", f"use {', '.join(WEEKDAYS)}")
+        return frozenset(WEEKDAYS.index(v) for v in values)
+
+    def sub(self, key: str) -> _Table:
+        """A required sub-table."""
+        value = self.raw(key)
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a table")
+        return _Table(value, self.file, self.where(key))
+
+    def tables(self, key: str) -> list[_Table]:
+        """An optional array of tables ([[key]])."""
+        if key not in self.data:
+            return []
+        value = self.raw(key)
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.fail(key, "must be an array of tables ([[...]])")
+        return [_Table(v, self.file, f"{self.where(key)}[{i}]") for i, v in enumerate(value)]
+
+    def numbers(self, key: str, allowed: Sequence[str] | None = None) -> dict[str, float]:
+        """A table of name -> non-negative number; names must be in `allowed` if given."""
+        table = self.sub(key)
+        out: dict[str, float] = {}
+        for name in table.data:
+            if allowed is not None and name not in allowed:
+                raise table.fail(name, "is not a known name", f"use one of: {', '.join(allowed)}")
+            out[name] = table.number(name)
+        return out
+
+    def shares(self, key: str, names: Sequence[str]) -> tuple[float, ...]:
+        """A share table over `names` (missing names = 0) that sums to 1 (within 0.001)."""
+        values = self.numbers(key, names)
+        total = sum(values.values())
+        if abs(total - 1.0) > 1e-3:
+            raise self.fail(key, f"shares sum to {total:.4f}, not 1")
+        return tuple(values.get(n, 0.0) / total for n in names)
+
+    def done(self) -> None:
+        """Raise ConfigError for the first key that no getter asked for."""
+        for key in self.data:
+            if key not in self.seen:
+                raise ConfigError(
+                    f"{self.file}: unknown key '{self.where(key)}'",
+                    "check the spelling against costplan/config/calibration.toml",
+                )
+
+
+def _borough_name(table: _Table, key: str, text: str | None = None) -> str:
+    """Canonical borough name for `text` (default: the key itself), or a ConfigError."""
+    text = key if text is None else text
+    name = schema.canonical_borough(text)
+    if name is None:
+        hint = ", ".join(schema.suggest_boroughs(text)) or "use a London borough name"
+        what = "is not a London borough" if text == key else f"{text!r} is not a London borough"
+        raise table.fail(key, what, f"did you mean: {hint}")
+    return name
+
+
+def _borough_vector(table: _Table, default: float = 0.0) -> tuple[float, ...]:
+    """A per-borough number table (keys: names or aliases) as a vector in BOROUGH_NAMES order."""
+    values = dict.fromkeys(schema.BOROUGH_NAMES, default)
+    given: set[str] = set()
+    for key in table.data:
+        name = _borough_name(table, key)
+        if name in given:
+            raise table.fail(key, f"gives {name} a second time")
+        given.add(name)
+        values[name] = table.number(key)
+    return tuple(values[n] for n in schema.BOROUGH_NAMES)
+
+
+def _normalised_mean(values: Sequence[float]) -> tuple[float, ...]:
+    """Scale `values` to mean 1 (so multipliers keep the annual mean)."""
+    mean = sum(values) / len(values)
+    return tuple(v / mean for v in values)
+
+
+def _borough_shares(t: _Table) -> tuple[float, ...]:
+    """Population x area uplift x borough uplift, then pinned shares (calibration.md §7.1)."""
+    uplift_inner = t.number("inner_uplift")
+    inner = {_borough_name(t, "inner", str(b)) for b in t.array("inner")}
+    pop_table = t.sub("population")
+    population = _borough_vector(pop_table)
+    pop_table.done()
+    missing = [n for n, p in zip(schema.BOROUGH_NAMES, population, strict=True) if p <= 0]
+    if missing:
+        raise t.fail("population", f"has no positive population for {missing[0]}")
+    up_table = t.sub("uplift")
+    uplift = _borough_vector(up_table, default=1.0)
+    pin_table = t.sub("pinned_shares")
+    pinned = {_borough_name(pin_table, k): pin_table.share(k) for k in pin_table.data}
+    index = np.array(
+        [
+            p * (uplift_inner if n in inner else 1.0) * u
+            for n, p, u in zip(schema.BOROUGH_NAMES, population, uplift, strict=True)
+        ]
+    )
+    free = np.array([n not in pinned for n in schema.BOROUGH_NAMES])
+    rest = 1.0 - sum(pinned.values())
+    if rest <= 0 or not free.any():
+        raise t.fail("pinned_shares", "must leave a positive share to the other boroughs")
+    shares = np.where(free, index / index[free].sum() * rest, 0.0)
+    for name, share in pinned.items():
+        shares[schema.BOROUGH_NAMES.index(name)] = share
+    return tuple(float(s) for s in shares)
+
+
+def _daily_by_year(t: _Table) -> tuple[tuple[int, float], ...]:
+    """The (year, CADs per day) anchors, sorted by year."""
+    table = t.sub("daily_by_year")
+    out = []
+    for key in table.data:
+        if not key.isdigit() or not 1990 <= int(key) <= 2100:
+            raise table.fail(key, "must be a year like 2020")
+        out.append((int(key), table.number(key, 1.0)))
+    if not out:
+        raise t.fail("daily_by_year", "needs at least one year")
+    return tuple(sorted(out))
+
+
+def _special_day(t: _Table) -> SpecialDay:
+    """One [[special_days]] entry."""
+    if t.has("date"):
+        date, month, day = t.date("date"), 0, 0
+    else:
+        date, month, day = None, t.integer("month", 1, 12), t.integer("day", 1, 31)
+        try:
+            dt.date(2020, month, day)  # a leap year, so 29 February is allowed
+        except ValueError:
+            raise t.fail("day", f"{day} is not a day of month {month}") from None
+    hours = t.hours("hours") if t.has("hours") else ()
+    hour_factor = t.number("hour_factor") if t.has("hour_factor") else 1.0
+    special = SpecialDay(month, day, date, t.number("factor"), hours, hour_factor)
+    t.done()
+    return special
+
+
+def _planted(t: _Table) -> PlantedEvent:
+    """One [[planted]] event."""
+    start_text = t.text("start")
+    try:
+        start = dt.time.fromisoformat(start_text)
+    except ValueError:
+        raise t.fail("start", f"must be a time like '21:30', not {start_text!r}") from None
+    nearby = t.array("nearby")
+    if not nearby or not all(isinstance(n, str) and n.strip() for n in nearby):
+        raise t.fail("nearby", "must be a non-empty list of location strings")
+    event = PlantedEvent(
+        name=t.text("name"),
+        borough=_borough_name(t, "borough", t.text("borough")),
+        date=t.date("date"),
+        start=start,
+        location=t.text("location"),
+        nearby=tuple(nearby),
+        cads=t.integer("cads", 1, 10_000),
+        tagged_share=t.share("tagged_share"),
+        linked_share=t.share("linked_share"),
+    )
+    t.done()
+    return event
+
+
+def _weekday_table(t: _Table, key: str) -> tuple[float, ...]:
+    """A mon..sun table of multipliers, normalised to mean 1."""
+    table = t.sub(key)
+    values = tuple(table.number(d) for d in WEEKDAYS)
+    table.done()
+    if sum(values) <= 0:
+        raise t.fail(key, "must have a positive weekday")
+    return _normalised_mean(values)
+
+
+def _parse(data: dict[str, Any], file: str) -> Calibration:
+    """Validate parsed TOML into a Calibration; every key must be read exactly once."""
+    root = _Table(data, file)
+
+    vol = root.sub("volume")
+    daily = _daily_by_year(vol)
+    link_share = vol.number("link_share", 0.0, 0.9)
+    cluster_p = vol.number("cluster_geometric_p", 0.01, 1.0)
+    link_window = vol.number("link_window_hours", 0.0, 48.0)
+    vol.done()
+
+    mon = root.sub("month")
+    month = _normalised_mean([mon.number(m, 0.01) for m in MONTHS])
+    mon.done()
+    wk = root.sub("weekday")
+    weekday = _normalised_mean([wk.number(d, 0.01) for d in WEEKDAYS])
+    wk.done()
+
+    hr = root.sub("hour")
+    profile = hr.array("profile")
+    if len(profile) != 24 or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in profile
+    ):
+        raise hr.fail("profile", "must be 24 positive numbers (hours 00..23)")
+    total = float(sum(profile))
+    hour_profile = tuple(float(v) / total for v in profile)
+    wm_days, wm_hours = hr.weekdays("weekend_morning_days"), hr.hours("weekend_morning_hours")
+    wm_factor = hr.number("weekend_morning_factor")
+    le_days, le_hours = hr.weekdays("late_evening_days"), hr.hours("late_evening_hours")
+    le_factor = hr.number("late_evening_factor")
+    hr.done()
+
+    bh = root.sub("bank_holidays")
+    bh_factor, bh_night = bh.number("factor"), bh.boolean("weekend_night_profile")
+    bh.done()
+
+    special_days = tuple(_special_day(t) for t in root.tables("special_days"))
+    periods = []
+    for t in root.tables("periods"):
+        periods.append(Period(t.date("start"), t.date("end"), t.number("factor")))
+        t.done()
+
+    bor = root.sub("boroughs")
+    borough_shares = _borough_shares(bor)
+    bor.done()
+
+    cs = root.sub("call_sources")
+    sources = cs.shares("shares", schema.CALL_SOURCES)
+    later_year = cs.integer("later_from_year", 1990, 2100)
+    later_sources = cs.shares("later_shares", schema.CALL_SOURCES)
+    cs.done()
+
+    gr = root.sub("gradings")
+    grading_overall = gr.shares("overall", schema.GRADINGS)
+    grading_999 = gr.shares("given_999", schema.GRADINGS)
+    gr.done()
+
+    co = root.sub("codes")
+    opening = co.shares("opening", schema.INCIDENT_CODES)
+    reclassify = co.share("reclassify_share")
+    co.done()
+
+    tg = root.sub("tags")
+    other_tags = TAGS[1:]
+    base = tg.numbers("base", other_tags)
+    if any(v > 1 for v in base.values()):
+        raise tg.fail("base", "rates must be in [0, 1]")
+    tag_base = (0.0, *(base.get(k, 0.0) for k in other_tags))
+    by_code_table = tg.sub("by_code")
+    by_code = [tag_base] * len(schema.INCIDENT_CODES)
+    for code in by_code_table.data:
+        if code not in _CODE_INDEX:
+            raise by_code_table.fail(code, "is not an incident code")
+        rates = by_code_table.numbers(code, other_tags)
+        if any(v > 1 for v in rates.values()):
+            raise by_code_table.fail(code, "rates must be in [0, 1]")
+        by_code[_CODE_INDEX[code]] = (0.0, *(rates.get(k, base.get(k, 0.0)) for k in other_tags))
+    tg.done()
+
+    tx = root.sub("text")
+    fp_share = tx.share("false_positive_share")
+    tx.done()
+
+    um = root.sub("ume")
+    ume_weights_table = um.sub("borough_weights")
+    other_weight = um.number("other_boroughs_weight")
+    ume_weights = _borough_vector(ume_weights_table, default=other_weight)
+    if sum(ume_weights) <= 0:
+        raise um.fail("borough_weights", "must give some borough a positive weight")
+    wave = None
+    if um.has("wave"):
+        wv = um.sub("wave")
+        wave = UmeWave(
+            start=wv.date("start"),
+            end=wv.date("end"),
+            events_per_day=wv.number("events_per_day"),
+            weekday=_weekday_table(wv, "weekday"),
+            peak_day=wv.date("peak_day"),
+            peak_events=wv.number("peak_events"),
+        )
+        wv.done()
+    ume_kwargs: dict[str, Any] = dict(
+        ume_events_per_day=um.number("events_per_day"),
+        ume_weekday=_weekday_table(um, "weekday"),
+        ume_boost_factor=um.number("boost_factor"),
+        ume_boost_months=frozenset(_months_list(um, "boost_summer_months")),
+        ume_boost_days=um.weekdays("boost_summer_days"),
+        ume_night_share=um.share("night_share"),
+        ume_extra_cads_mean=um.number("extra_cads_mean", 0.0, 1000.0),
+        ume_window_hours=um.number("window_hours", 0.0, 48.0),
+        ume_tagged_share=um.share("tagged_share"),
+        ume_tagged_opening_ume_share=um.share("tagged_opening_ume_share"),
+        ume_untagged_codes=um.shares("untagged_codes", schema.INCIDENT_CODES),
+        ume_linked_share=um.share("linked_share"),
+        ume_first_sources=um.shares("first_sources", schema.CALL_SOURCES),
+        ume_later_sources=um.shares("later_sources", schema.CALL_SOURCES),
+        ume_borough_weights=ume_weights,
+        wave=wave,
+    )
+    um.done()
+
+    planted = tuple(_planted(t) for t in root.tables("planted"))
+    names = [p.name for p in planted]
+    if len(set(names)) != len(names):
+        raise root.fail("planted", "has duplicate event names")
+    root.done()
+
+    return Calibration(
+        path=file,
+        daily_by_year=daily,
+        link_share=link_share,
+        cluster_geometric_p=cluster_p,
+        link_window_hours=link_window,
+        month=month,
+        weekday=weekday,
+        hour_profile=hour_profile,
+        weekend_morning_days=wm_days,
+        weekend_morning_hours=wm_hours,
+        weekend_morning_factor=wm_factor,
+        late_evening_days=le_days,
+        late_evening_hours=le_hours,
+        late_evening_factor=le_factor,
+        bank_holiday_factor=bh_factor,
+        bank_holiday_night_profile=bh_night,
+        special_days=special_days,
+        periods=tuple(periods),
+        borough_shares=borough_shares,
+        call_sources=sources,
+        later_from_year=later_year,
+        later_call_sources=later_sources,
+        grading_overall=grading_overall,
+        grading_999=grading_999,
+        opening_codes=opening,
+        reclassify_share=reclassify,
+        tag_base=tag_base,
+        tag_by_code=tuple(by_code),
+        false_positive_share=fp_share,
+        planted=planted,
+        **ume_kwargs,
+    )
+
+
+def _months_list(t: _Table, key: str) -> list[int]:
+    """A list of months 1..12."""
+    values = t.array(key)
+    if not all(isinstance(m, int) and not isinstance(m, bool) and 1 <= m <= 12 for m in values):
+        raise t.fail(key, "must be a list of months 1..12")
+    return values
+
+
+def load_calibration(path: Path | None = None) -> Calibration:
+    """Load and strictly validate a calibration TOML file.
+
+    Args:
+        path: the TOML file; None for the packaged costplan/config/calibration.toml.
+
+    Returns:
+        The validated Calibration.
+
+    Raises:
+        ConfigError: the file is missing, is not TOML, has an unknown or missing key, or a
+            value out of range; the message names the file and the key.
+    """
+    path = Path(path) if path is not None else DEFAULT_CALIBRATION
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read calibration ({exc.strerror or exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return _parse(data, str(path))
