@@ -9,9 +9,7 @@ Every figure in the file cites shared/reference/calibration.md.
 from __future__ import annotations
 
 import datetime as dt
-import math
-import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +18,12 @@ import numpy as np
 
 from costplan import schema
 from costplan._files import config_path
+from costplan._toml import Table, parse_toml
 from costplan.errors import ConfigError
 
 DEFAULT_CALIBRATION = config_path("calibration.toml")
+# Named in messages about a missing key: where every key is documented.
+_REFERENCE = "costplan/config/calibration.toml"
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MONTHS: tuple[str, ...] = (
@@ -175,142 +176,7 @@ class Calibration:
         return self.later_call_sources if year >= self.later_from_year else self.call_sources
 
 
-class _Table:
-    """Strict reader over one TOML table: typed getters, and unknown keys are errors."""
-
-    def __init__(self, data: Mapping[str, Any], file: str, path: str = "") -> None:
-        self.data = data
-        self.file = file
-        self.path = path
-        self.seen: set[str] = set()
-
-    def where(self, key: str) -> str:
-        """Dotted path of `key` for messages."""
-        return f"{self.path}.{key}" if self.path else key
-
-    def fail(self, key: str, what: str, hint: str | None = None) -> ConfigError:
-        """A ConfigError naming the file and the dotted key."""
-        return ConfigError(f"{self.file}: '{self.where(key)}' {what}", hint)
-
-    def has(self, key: str) -> bool:
-        """True if the table has `key`."""
-        return key in self.data
-
-    def raw(self, key: str) -> Any:
-        """The value of a required key, marked as known."""
-        if key not in self.data:
-            raise self.fail(key, "is missing", "see costplan/config/calibration.toml")
-        self.seen.add(key)
-        return self.data[key]
-
-    def number(self, key: str, lo: float | None = 0.0, hi: float | None = None) -> float:
-        """A number in [lo, hi]."""
-        value = self.raw(key)
-        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            raise self.fail(key, f"must be a number, not {value!r}")
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise self.fail(key, f"must be in [{lo}, {hi if hi is not None else 'inf'}]")
-        return float(value)
-
-    def share(self, key: str) -> float:
-        """A number in [0, 1]."""
-        return self.number(key, 0.0, 1.0)
-
-    def integer(self, key: str, lo: int, hi: int) -> int:
-        """An integer in [lo, hi]."""
-        value = self.raw(key)
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise self.fail(key, f"must be an integer in [{lo}, {hi}]")
-        return value
-
-    def boolean(self, key: str) -> bool:
-        """A TOML boolean."""
-        value = self.raw(key)
-        if not isinstance(value, bool):
-            raise self.fail(key, "must be true or false")
-        return value
-
-    def text(self, key: str) -> str:
-        """A non-empty string."""
-        value = self.raw(key)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, "must be a non-empty string")
-        return value
-
-    def date(self, key: str) -> dt.date:
-        """A TOML local date (not a date-time)."""
-        value = self.raw(key)
-        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-            raise self.fail(key, "must be a TOML date like 2020-06-25")
-        return value
-
-    def array(self, key: str) -> list[Any]:
-        """A TOML array."""
-        value = self.raw(key)
-        if not isinstance(value, list):
-            raise self.fail(key, "must be an array")
-        return value
-
-    def hours(self, key: str) -> tuple[int, ...]:
-        """A list of wall-clock hours 0..23."""
-        values = self.array(key)
-        if not all(isinstance(h, int) and not isinstance(h, bool) and 0 <= h <= 23 for h in values):
-            raise self.fail(key, "must be a list of hours 0..23")
-        return tuple(values)
-
-    def weekdays(self, key: str) -> frozenset[int]:
-        """A list of weekday names as weekday numbers (Monday = 0)."""
-        values = self.array(key)
-        bad = [v for v in values if v not in WEEKDAYS]
-        if bad:
-            raise self.fail(key, f"has unknown weekday {bad[0]!r}", f"use {', '.join(WEEKDAYS)}")
-        return frozenset(WEEKDAYS.index(v) for v in values)
-
-    def sub(self, key: str) -> _Table:
-        """A required sub-table."""
-        value = self.raw(key)
-        if not isinstance(value, dict):
-            raise self.fail(key, "must be a table")
-        return _Table(value, self.file, self.where(key))
-
-    def tables(self, key: str) -> list[_Table]:
-        """An optional array of tables ([[key]])."""
-        if key not in self.data:
-            return []
-        value = self.raw(key)
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise self.fail(key, "must be an array of tables ([[...]])")
-        return [_Table(v, self.file, f"{self.where(key)}[{i}]") for i, v in enumerate(value)]
-
-    def numbers(self, key: str, allowed: Sequence[str] | None = None) -> dict[str, float]:
-        """A table of name -> non-negative number; names must be in `allowed` if given."""
-        table = self.sub(key)
-        out: dict[str, float] = {}
-        for name in table.data:
-            if allowed is not None and name not in allowed:
-                raise table.fail(name, "is not a known name", f"use one of: {', '.join(allowed)}")
-            out[name] = table.number(name)
-        return out
-
-    def shares(self, key: str, names: Sequence[str]) -> tuple[float, ...]:
-        """A share table over `names` (missing names = 0) that sums to 1 (within 0.001)."""
-        values = self.numbers(key, names)
-        total = sum(values.values())
-        if abs(total - 1.0) > 1e-3:
-            raise self.fail(key, f"shares sum to {total:.4f}, not 1")
-        return tuple(values.get(n, 0.0) / total for n in names)
-
-    def done(self) -> None:
-        """Raise ConfigError for the first key that no getter asked for."""
-        for key in self.data:
-            if key not in self.seen:
-                raise ConfigError(
-                    f"{self.file}: unknown key '{self.where(key)}'",
-                    "check the spelling against costplan/config/calibration.toml",
-                )
-
-
-def _borough_name(table: _Table, key: str, text: str | None = None) -> str:
+def _borough_name(table: Table, key: str, text: str | None = None) -> str:
     """Canonical borough name for `text` (default: the key itself), or a ConfigError."""
     text = key if text is None else text
     name = schema.canonical_borough(text)
@@ -321,7 +187,7 @@ def _borough_name(table: _Table, key: str, text: str | None = None) -> str:
     return name
 
 
-def _borough_vector(table: _Table, default: float = 0.0) -> tuple[float, ...]:
+def _borough_vector(table: Table, default: float = 0.0) -> tuple[float, ...]:
     """A per-borough number table (keys: names or aliases) as a vector in BOROUGH_NAMES order."""
     values = dict.fromkeys(schema.BOROUGH_NAMES, default)
     given: set[str] = set()
@@ -340,7 +206,7 @@ def _normalised_mean(values: Sequence[float]) -> tuple[float, ...]:
     return tuple(v / mean for v in values)
 
 
-def _borough_shares(t: _Table) -> tuple[float, ...]:
+def _borough_shares(t: Table) -> tuple[float, ...]:
     """Population x area uplift x borough uplift, then pinned shares (calibration.md §7.1)."""
     uplift_inner = t.number("inner_uplift")
     inner = {_borough_name(t, "inner", str(b)) for b in t.array("inner")}
@@ -370,7 +236,7 @@ def _borough_shares(t: _Table) -> tuple[float, ...]:
     return tuple(float(s) for s in shares)
 
 
-def _daily_by_year(t: _Table) -> tuple[tuple[int, float], ...]:
+def _daily_by_year(t: Table) -> tuple[tuple[int, float], ...]:
     """The (year, CADs per day) anchors, sorted by year."""
     table = t.sub("daily_by_year")
     out = []
@@ -383,7 +249,7 @@ def _daily_by_year(t: _Table) -> tuple[tuple[int, float], ...]:
     return tuple(sorted(out))
 
 
-def _special_day(t: _Table) -> SpecialDay:
+def _special_day(t: Table) -> SpecialDay:
     """One [[special_days]] entry."""
     if t.has("date"):
         date, month, day = t.date("date"), 0, 0
@@ -393,14 +259,14 @@ def _special_day(t: _Table) -> SpecialDay:
             dt.date(2020, month, day)  # a leap year, so 29 February is allowed
         except ValueError:
             raise t.fail("day", f"{day} is not a day of month {month}") from None
-    hours = t.hours("hours") if t.has("hours") else ()
+    hours = _hours(t, "hours") if t.has("hours") else ()
     hour_factor = t.number("hour_factor") if t.has("hour_factor") else 1.0
     special = SpecialDay(month, day, date, t.number("factor"), hours, hour_factor)
     t.done()
     return special
 
 
-def _planted(t: _Table) -> PlantedEvent:
+def _planted(t: Table) -> PlantedEvent:
     """One [[planted]] event."""
     start_text = t.text("start")
     try:
@@ -425,7 +291,7 @@ def _planted(t: _Table) -> PlantedEvent:
     return event
 
 
-def _weekday_table(t: _Table, key: str) -> tuple[float, ...]:
+def _weekday_table(t: Table, key: str) -> tuple[float, ...]:
     """A mon..sun table of multipliers, normalised to mean 1."""
     table = t.sub(key)
     values = tuple(table.number(d) for d in WEEKDAYS)
@@ -437,7 +303,7 @@ def _weekday_table(t: _Table, key: str) -> tuple[float, ...]:
 
 def _parse(data: dict[str, Any], file: str) -> Calibration:
     """Validate parsed TOML into a Calibration; every key must be read exactly once."""
-    root = _Table(data, file)
+    root = Table(data, file, error=ConfigError, reference=_REFERENCE)
 
     vol = root.sub("volume")
     daily = _daily_by_year(vol)
@@ -461,9 +327,9 @@ def _parse(data: dict[str, Any], file: str) -> Calibration:
         raise hr.fail("profile", "must be 24 positive numbers (hours 00..23)")
     total = float(sum(profile))
     hour_profile = tuple(float(v) / total for v in profile)
-    wm_days, wm_hours = hr.weekdays("weekend_morning_days"), hr.hours("weekend_morning_hours")
+    wm_days, wm_hours = _weekdays(hr, "weekend_morning_days"), _hours(hr, "weekend_morning_hours")
     wm_factor = hr.number("weekend_morning_factor")
-    le_days, le_hours = hr.weekdays("late_evening_days"), hr.hours("late_evening_hours")
+    le_days, le_hours = _weekdays(hr, "late_evening_days"), _hours(hr, "late_evening_hours")
     le_factor = hr.number("late_evening_factor")
     hr.done()
 
@@ -541,7 +407,7 @@ def _parse(data: dict[str, Any], file: str) -> Calibration:
         ume_weekday=_weekday_table(um, "weekday"),
         ume_boost_factor=um.number("boost_factor"),
         ume_boost_months=frozenset(_months_list(um, "boost_summer_months")),
-        ume_boost_days=um.weekdays("boost_summer_days"),
+        ume_boost_days=_weekdays(um, "boost_summer_days"),
         ume_night_share=um.share("night_share"),
         ume_extra_cads_mean=um.number("extra_cads_mean", 0.0, 1000.0),
         ume_window_hours=um.number("window_hours", 0.0, 48.0),
@@ -597,7 +463,24 @@ def _parse(data: dict[str, Any], file: str) -> Calibration:
     )
 
 
-def _months_list(t: _Table, key: str) -> list[int]:
+def _hours(t: Table, key: str) -> tuple[int, ...]:
+    """A list of wall-clock hours 0..23."""
+    values = t.array(key)
+    if not all(isinstance(h, int) and not isinstance(h, bool) and 0 <= h <= 23 for h in values):
+        raise t.fail(key, "must be a list of hours 0..23")
+    return tuple(values)
+
+
+def _weekdays(t: Table, key: str) -> frozenset[int]:
+    """A list of weekday names as weekday numbers (Monday = 0)."""
+    values = t.array(key)
+    bad = [v for v in values if v not in WEEKDAYS]
+    if bad:
+        raise t.fail(key, f"has unknown weekday {bad[0]!r}", f"use {', '.join(WEEKDAYS)}")
+    return frozenset(WEEKDAYS.index(v) for v in values)
+
+
+def _months_list(t: Table, key: str) -> list[int]:
     """A list of months 1..12."""
     values = t.array(key)
     if not all(isinstance(m, int) and not isinstance(m, bool) and 1 <= m <= 12 for m in values):
@@ -619,12 +502,9 @@ def load_calibration(path: Path | None = None) -> Calibration:
             value out of range; the message names the file and the key.
     """
     path = Path(path) if path is not None else DEFAULT_CALIBRATION
+    # Read here, not with read_toml: an unreadable calibration is a ConfigError, not an input.
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read calibration ({exc.strerror or exc})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    return _parse(data, str(path))
+    return _parse(parse_toml(text, str(path)), str(path))
