@@ -8,15 +8,16 @@ month's rows do not depend on the requested range or on the borough filter; cad_
 are minted over all boroughs before any filtering. Nothing here is real data: summaries are
 built from fixed templates and invented street names.
 
-Modules, each importing only those listed above it:
-    calibration  the Calibration dataclasses and `load_calibration` (calibration.toml)
-    clock        London days and hour slots (DST), bank holidays
-    tables       text and string tables gathered per row (summaries, codes, serials)
-    luts         categorical draws through 65,536-entry lookup tables
-    events       UME events: expected events per London day, the CADs of each event
-    month        one calendar month of rows as numpy arrays
-    frames       month arrays as Polars frames; `generate` and `ume_truth`
-    demo         the embedded demo archive built into the user cache (imports frames lazily)
+Modules, each importing only modules listed before it:
+    calibration_values  readers of calibration.toml's shaped values (boroughs, weekdays, ...)
+    calibration         the Calibration dataclasses and `load_calibration`
+    clock               London days and hour slots (DST), bank holidays
+    tables              text and string tables gathered per row (summaries, codes, serials)
+    luts                categorical draws through 65,536-entry lookup tables
+    events              UME events: expected events per London day, the CADs of each event
+    month               one calendar month of rows as numpy arrays
+    frames              month arrays as Polars frames; `generate` and `ume_truth`
+    demo                the demo archive built into the user cache (imports frames lazily)
 """
 
 from __future__ import annotations
