@@ -15,14 +15,11 @@ from typer.testing import CliRunner
 from costplan.cli import app
 from costplan.engines.duckdb_engine import Engine
 from costplan.errors import ConfigError, InputError, StoreLockedError
-from costplan.ingest import (
-    CITY_OF_LONDON_REASON,
-    _parse_cad,
-    ingest,
-    inspect_export,
-    physical_lines,
-)
+from costplan.ingest import ingest
+from costplan.ingest.lines import physical_lines
 from costplan.ingest.mapping import load_mapping, parse_mapping
+from costplan.ingest.preflight import inspect_export
+from costplan.ingest.values import CITY_OF_LONDON_REASON, _parse_cad
 from costplan.schema import format_cad_ref, parse_cad_ref
 from costplan.store import Store, read_quarantine
 
@@ -539,7 +536,7 @@ def test_quoted_newlines_blank_lines_and_stray_quotes(tmp_path: Path):
 def test_physical_lines_fast_and_fallback_agree(tmp_path: Path):
     import numpy as np
 
-    from costplan import ingest as mod
+    from costplan.ingest import lines as mod
 
     path = tmp_path / "x.csv"
     path.write_text('h1,h2\n"a\nb",1\n\nc,2\n\r\n"d""",3\ne,"4\n"\n')
