@@ -32,9 +32,12 @@ Modules, in the order a row meets them:
 * values: column-at-a-time parsers (cad_ref, timestamps, lists, boroughs, codes);
 * normalise: normalise() and the refusal reasons, the canonical form rows are compared in;
 * lines: physical line numbers of CSV records, for the quarantine;
-* run: the run's state (duplicates, conflicts, the quarantine) and ingest(), the entry point;
+* quarantine: refused rows with their line and reason, each (sha256, line) staged once;
+* run: the run's state (new rows, duplicates, conflicts) and ingest(), the entry point;
 * report: FileReport and IngestReport, and the check that every row is accounted for.
 """
+
+from __future__ import annotations
 
 from costplan.ingest.report import FileReport, IngestReport
 from costplan.ingest.run import ingest

@@ -1,29 +1,24 @@
 """One ingest command: every file staged in one transaction, every row accounted for.
 
 _Run holds what the command has staged so far (to tell duplicates and conflicts from new rows
-across batches and files); ingest() is the entry point that takes the writer lock, runs the
-files and commits.
+across batches and files) and hands refused rows to its Quarantine; ingest() is the entry point
+that takes the writer lock, runs the files and commits.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from costplan.errors import InputError
-from costplan.ingest.lines import physical_lines
 from costplan.ingest.mapping import Mapping, load_mapping
 from costplan.ingest.normalise import (
     _REFUSED,
@@ -31,9 +26,9 @@ from costplan.ingest.normalise import (
     _canonical,
     _differing,
     normalise,
-    reason_category,
 )
 from costplan.ingest.preflight import ExportPlan, file_sha256, inspect_export
+from costplan.ingest.quarantine import Quarantine
 from costplan.ingest.read import (
     _CSV_QUERY,
     _REJECTS_QUERY,
@@ -44,15 +39,13 @@ from costplan.ingest.read import (
 )
 from costplan.ingest.report import FileReport, IngestReport
 from costplan.schema import RECORD_COLUMNS
-from costplan.store import LOCK_WAIT_SECONDS, QUARANTINE_COLUMNS, Store, Transaction
+from costplan.store import LOCK_WAIT_SECONDS, Store, Transaction
 
 ProgressFn = Callable[[int, int], None]
 
 # Rows validated together. Large enough to amortise the per-batch store lookup, small enough to
 # bound memory (a 1M-row batch of CAD rows is ~200 MB in Polars).
 BATCH_ROWS = 1_000_000
-_QROW = {"line": pl.Int64, "reason": pl.String, "raw": pl.String}
-_KNOWN = {"source_sha256": pl.String, "line": pl.Int64, "_qfile": pl.String}
 
 
 class _Run:
@@ -76,8 +69,7 @@ class _Run:
         self._recent: pl.DataFrame | None = None  # the last staged batch (COMPARE_FIELDS)
         self._spilled: list[Path] = []  # earlier staged batches, as Arrow IPC
         self.last_file = False  # set while the run reads its last file
-        self.quarantined_keys: list[pl.DataFrame] = []  # (source_sha256, line) staged this run
-        self.existing_qfile: str | None = None
+        self.quarantine = Quarantine(txn, mapping)
 
     # -- progress ------------------------------------------------------------------------
     def tick(self, rows: int) -> None:
@@ -85,20 +77,6 @@ class _Run:
         if self.progress is not None:
             self.total = max(self.total, self.done)
             self.progress(self.done, self.total)
-
-    # -- quarantine bookkeeping ----------------------------------------------------------
-    def known_quarantine(self, sha: str) -> pl.DataFrame:
-        """(sha256, line, file) already in the store's quarantine for one export."""
-        files = [str(self.txn.store.root / q["path"]) for q in self.txn.base.quarantine]
-        if not files:
-            return pl.DataFrame(schema=_KNOWN)
-        return (
-            pl.scan_parquet(files, include_file_paths="_qfile")
-            .filter(pl.col("source_sha256") == sha)
-            .select("source_sha256", "line", "_qfile")
-            .unique(["source_sha256", "line"])
-            .collect()
-        )
 
     # -- one file ------------------------------------------------------------------------
     def ingest_file(self, index: int, plan: ExportPlan, digest: Future[str]) -> FileReport:
@@ -138,7 +116,7 @@ class _Run:
                 except duckdb.Error as exc:
                     msg = str(exc).strip().splitlines()[0]
                     raise InputError(f"{plan.given}: cannot parse as CSV: {msg}") from None
-                qframe = self._finish_csv(plan, src, accepted, rejects, bad)
+                qframe = self.quarantine.finish_csv(plan, src, accepted, rejects, bad)
                 report.rows_read = accepted + rejects.height
             else:
                 # Parquet columns are read by name through pyarrow: no SQL text at all.
@@ -153,12 +131,12 @@ class _Run:
                 except (OSError, pa.ArrowException) as exc:
                     msg = str(exc).strip().splitlines()[0]
                     raise InputError(f"{plan.given}: cannot read Parquet: {msg}") from None
-                qframe = self._quarantine_frame(plan, bad, lambda o: o + 1)
+                qframe = self.quarantine.frame(bad, lambda o: o + 1)
                 report.rows_read = accepted
         finally:
             con.close()
         plan.sha256 = report.sha256 = digest.result()
-        self._stage_quarantine(plan, qframe, report)
+        self.quarantine.stage(plan, qframe, report)
         report.check()
         return report
 
@@ -301,112 +279,6 @@ class _Run:
             ).struct.json_encode()
         ).to_series()
 
-    def _finish_csv(
-        self,
-        plan: ExportPlan,
-        src: Path,
-        accepted: int,
-        rejects: pl.DataFrame,
-        bad: list[pl.DataFrame],
-    ) -> pl.DataFrame:
-        """Quarantine rows of a CSV: DuckDB's rejects plus refused rows, with physical lines."""
-        if rejects.is_empty() and not bad:
-            return pl.DataFrame(schema=_QROW)
-        lines, reject_phys = physical_lines(
-            src,
-            self.mapping.delimiter,
-            self.mapping.quote,
-            accepted,
-            rejects["line"].to_numpy().astype(np.int64),
-        )
-        lookup = pl.Series("line", lines, dtype=pl.Int64)
-        qframe = self._quarantine_frame(plan, bad, lambda o: lookup.gather(o))
-        if rejects.is_empty():
-            return qframe
-        n_cols = len(plan.header)
-        rows = []
-        for r in rejects.iter_rows(named=True):
-            text = (r["csv_line"] or "").lstrip("\r\n")
-            rows.append(
-                {
-                    "line": reject_phys[int(r["line"])],
-                    "reason": _reject_reason(r, text, n_cols, self.mapping),
-                    "raw": _json_line(text),
-                }
-            )
-        rej = pl.DataFrame(rows, schema=_QROW)
-        return pl.concat([qframe, rej]).sort("line")
-
-    def _quarantine_frame(
-        self, plan: ExportPlan, bad: list[pl.DataFrame], to_line: Callable[[pl.Series], pl.Series]
-    ) -> pl.DataFrame:
-        if not bad:
-            return pl.DataFrame(schema=_QROW)
-        frame = pl.concat(bad).sort("_ord")
-        return pl.DataFrame(
-            {
-                "line": to_line(frame["_ord"]).cast(pl.Int64),
-                "reason": frame["_reason"],
-                "raw": frame["raw"],
-            },
-            schema=_QROW,
-        )
-
-    def _stage_quarantine(self, plan: ExportPlan, qframe: pl.DataFrame, report: FileReport) -> None:
-        """Count every quarantined row; append only (sha256, line) pairs not yet recorded."""
-        report.quarantined = qframe.height
-        if qframe.is_empty():
-            return
-        report.reasons.update(reason_category(r) for r in qframe["reason"].to_list())
-        keyed = qframe.with_columns(pl.lit(plan.sha256).alias("source_sha256"))
-        known = self.known_quarantine(plan.sha256)
-        if not known.is_empty():
-            hits = keyed.join(known, on=["source_sha256", "line"], how="inner")
-            if not hits.is_empty():
-                self.existing_qfile = str(hits["_qfile"].max())
-            keyed = keyed.join(known, on=["source_sha256", "line"], how="anti")
-        for staged in self.quarantined_keys:
-            keyed = keyed.join(staged, on=["source_sha256", "line"], how="anti")
-        if keyed.is_empty():
-            return
-        self.quarantined_keys.append(keyed.select("source_sha256", "line"))
-        report.quarantine_new = self.txn.add_quarantine(
-            keyed.with_columns(pl.lit(str(plan.path)).alias("source_file")).select(
-                [c for c in QUARANTINE_COLUMNS if c != "txn"]
-            )
-        )
-
-
-_FOUND_RE = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
-
-
-def _reject_reason(row: dict[str, Any], text: str, n_cols: int, mapping: Mapping) -> str:
-    """The quarantine reason for one line DuckDB refused."""
-    kind = str(row["error_type"] or "")
-    if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
-        try:
-            found = len(
-                next(
-                    csv.reader(
-                        io.StringIO(text, newline=""),
-                        delimiter=mapping.delimiter,
-                        quotechar=mapping.quote,
-                    ),
-                    [],
-                )
-            )
-        except csv.Error:
-            m = _FOUND_RE.search(str(row["error_message"] or ""))
-            found = int(m.group(2)) if m else -1
-        return f"wrong column count (expected {n_cols}, found {found})"
-    message = str(row["error_message"] or kind).strip().splitlines()[0]
-    return f"malformed CSV line: {message}"
-
-
-def _json_line(text: str) -> str:
-    """Raw value of a line whose fields cannot be matched to columns: the line itself."""
-    return pl.DataFrame({"_line": [text]}).select(pl.struct("_line").struct.json_encode()).item()
-
 
 def ingest(
     store_root: str | Path,
@@ -471,7 +343,7 @@ def ingest(
         result = txn.commit()
     if progress is not None:
         progress(run.done, run.done)
-    qfile = result.quarantine_file or run.existing_qfile
+    qfile = result.quarantine_file or run.quarantine.existing_qfile
     root = str(store.root.resolve())
     qpath = str(Path(qfile).resolve()) if qfile else None
     return IngestReport(root, mapping.name, files, result.version, txn_id, qpath)
