@@ -464,6 +464,13 @@ def test_mapping_errors(tmp_path: Path):
         with pytest.raises(ConfigError) as err:
             parse_mapping(doc, tmp_path / "m.toml")
         assert key in err.value.message, (key, err.value.message)
+    # Unknown keys in the one wording of costplan._toml.
+    with pytest.raises(ConfigError) as err:
+        parse_mapping({"lists": {"tag_separator": ";"}}, tmp_path / "m.toml")
+    assert err.value.one_line() == (
+        f"mapping {tmp_path / 'm.toml'}: 'lists.tag_separator' is an unknown key "
+        "(allowed: linked_to_separator, tags_separator)"
+    )
     csv = tmp_path / "x.csv"
     csv.write_text("cad_ref,created_at,borough,call_source,grading\n")
     result = runner.invoke(
