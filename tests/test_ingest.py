@@ -15,14 +15,11 @@ from typer.testing import CliRunner
 from costplan.cli import app
 from costplan.engines.duckdb_engine import Engine
 from costplan.errors import ConfigError, InputError, StoreLockedError
-from costplan.ingest import (
-    CITY_OF_LONDON_REASON,
-    _parse_cad,
-    ingest,
-    inspect_export,
-    physical_lines,
-)
+from costplan.ingest import ingest
+from costplan.ingest.lines import physical_lines
 from costplan.ingest.mapping import load_mapping, parse_mapping
+from costplan.ingest.preflight import inspect_export
+from costplan.ingest.values import CITY_OF_LONDON_REASON, _parse_cad
 from costplan.schema import format_cad_ref, parse_cad_ref
 from costplan.store import Store, read_quarantine
 
@@ -467,6 +464,13 @@ def test_mapping_errors(tmp_path: Path):
         with pytest.raises(ConfigError) as err:
             parse_mapping(doc, tmp_path / "m.toml")
         assert key in err.value.message, (key, err.value.message)
+    # Unknown keys in the one wording of costplan._toml.
+    with pytest.raises(ConfigError) as err:
+        parse_mapping({"lists": {"tag_separator": ";"}}, tmp_path / "m.toml")
+    assert err.value.one_line() == (
+        f"mapping {tmp_path / 'm.toml'}: 'lists.tag_separator' is an unknown key "
+        "(allowed: linked_to_separator, tags_separator)"
+    )
     csv = tmp_path / "x.csv"
     csv.write_text("cad_ref,created_at,borough,call_source,grading\n")
     result = runner.invoke(
@@ -539,7 +543,7 @@ def test_quoted_newlines_blank_lines_and_stray_quotes(tmp_path: Path):
 def test_physical_lines_fast_and_fallback_agree(tmp_path: Path):
     import numpy as np
 
-    from costplan import ingest as mod
+    from costplan.ingest import lines as mod
 
     path = tmp_path / "x.csv"
     path.write_text('h1,h2\n"a\nb",1\n\nc,2\n\r\n"d""",3\ne,"4\n"\n')

@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from costplan.engines.duckdb_engine import Engine
-from costplan.ingest import _parse_cad, ingest
+from costplan.ingest import ingest
+from costplan.ingest.values import _parse_cad
 from costplan.schema import CAD_REF_RE, LONDON, format_cad_ref, parse_cad_ref
 from costplan.store import Store, read_quarantine
 

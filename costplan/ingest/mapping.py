@@ -35,13 +35,13 @@ the earlier instant (the first pass through the hour, still in summer time).
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from costplan._files import config_path
+from costplan._toml import Table, parse_toml
 from costplan.errors import ConfigError
 from costplan.schema import CALL_SOURCES, GRADINGS, RECORD_COLUMNS
 
@@ -51,16 +51,6 @@ DEFAULT_MAPPING = "default"
 FIELDS: tuple[str, ...] = tuple(c for c in RECORD_COLUMNS if c not in ("day", "year"))
 AMBIGUOUS_CHOICES = ("earliest", "latest", "quarantine")
 _OFFSET_DIRECTIVES = ("%z", "%#z", "%:z", "%::z", "%:::z")
-
-_ALLOWED: dict[str, tuple[str, ...]] = {
-    "name": (),
-    "description": (),
-    "columns": FIELDS,
-    "timestamps": ("formats", "timezone", "ambiguous"),
-    "lists": ("tags_separator", "linked_to_separator"),
-    "csv": ("delimiter", "quote"),
-    "values": ("call_source", "grading"),
-}
 
 
 @dataclass(frozen=True)
@@ -145,16 +135,19 @@ def load_mapping(spec: str | Path | None = None) -> Mapping:
     """
     path = resolve_mapping_path(spec)
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"mapping {path}: cannot read it: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"mapping {path}: not valid TOML: {exc}") from None
-    return parse_mapping(doc, path)
+    return parse_mapping(parse_toml(text, f"mapping {path}"), path)
 
 
 def parse_mapping(doc: dict[str, Any], path: Path | None = None) -> Mapping:
     """Validate a parsed mapping document.
+
+    Every key is read through a Table first and each table is then closed with done(), so an
+    unknown key is reported (in the one wording of costplan._toml) before any value is checked.
 
     Raises:
         ConfigError: naming the file and the offending key.
@@ -164,17 +157,33 @@ def parse_mapping(doc: dict[str, Any], path: Path | None = None) -> Mapping:
     def fail(key: str, problem: str, hint: str | None = None) -> ConfigError:
         return ConfigError(f"mapping {where}: {key}: {problem}", hint)
 
-    for key, value in doc.items():
-        if key not in _ALLOWED:
-            raise fail(key, "unknown key", f"allowed top-level keys: {', '.join(_ALLOWED)}")
-        allowed = _ALLOWED[key]
-        if allowed:
-            if not isinstance(value, dict):
-                raise fail(key, "must be a table")
-            for sub in value:
-                if sub not in allowed:
-                    raise fail(f"{key}.{sub}", "unknown key", f"allowed keys: {', '.join(allowed)}")
+    def section(parent: Table, key: str) -> Table:
+        value = parent.get(key, {})
+        if not isinstance(value, dict):
+            raise fail(parent.where(key), "must be a table")
+        return Table(value, parent.source, parent.where(key))
 
+    root = Table(doc, f"mapping {where}")
+    name_raw = root.get("name", path.stem if path else "mapping")
+    description = root.get("description", "")
+    cols, ts, lists, csv, values = (
+        section(root, key) for key in ("columns", "timestamps", "lists", "csv", "values")
+    )
+    cols.allow(*FIELDS)
+    formats_raw = ts.get("formats", list(_DEFAULT_FORMATS))
+    timezone_raw = ts.get("timezone", "Europe/London")
+    ambiguous_raw = ts.get("ambiguous", "earliest")
+    tags_raw = lists.get("tags_separator", ";")
+    linked_raw = lists.get("linked_to_separator", ";")
+    delimiter_raw = csv.get("delimiter", ",")
+    quote_raw = csv.get("quote", '"')
+    call_raw = values.get("call_source", {})
+    grade_raw = values.get("grading", {})
+    for table in (root, cols, ts, lists, csv, values):
+        table.done()
+
+    # Values keep mapping's own checks rather than Table.text: a separator or delimiter may be
+    # whitespace (a tab), which Table.text refuses, and formats may be one string or a list.
     def text(key: str, value: Any, *, single_char: bool = False) -> str:
         if not isinstance(value, str) or not value:
             raise fail(key, "must be a non-empty string")
@@ -182,14 +191,12 @@ def parse_mapping(doc: dict[str, Any], path: Path | None = None) -> Mapping:
             raise fail(key, "must be a single character")
         return value
 
-    name = doc.get("name", path.stem if path else "mapping")
-    name = text("name", name)
-    description = doc.get("description", "")
+    name = text("name", name_raw)
     if not isinstance(description, str):
         raise fail("description", "must be a string")
 
     columns = {f: f for f in FIELDS}
-    for fld, col in doc.get("columns", {}).items():
+    for fld, col in cols.data.items():
         columns[fld] = text(f"columns.{fld}", col).strip()
     seen: dict[str, str] = {}
     for fld, col in columns.items():
@@ -197,8 +204,6 @@ def parse_mapping(doc: dict[str, Any], path: Path | None = None) -> Mapping:
             raise fail(f"columns.{fld}", f"column {col!r} is already mapped to {seen[col]}")
         seen[col] = fld
 
-    ts = doc.get("timestamps", {})
-    formats_raw = ts.get("formats", list(_DEFAULT_FORMATS))
     if isinstance(formats_raw, str):
         formats_raw = [formats_raw]
     if not isinstance(formats_raw, list) or not formats_raw:
@@ -206,30 +211,25 @@ def parse_mapping(doc: dict[str, Any], path: Path | None = None) -> Mapping:
     formats = tuple(text("timestamps.formats", f) for f in formats_raw)
     for fmt in formats:
         _check_format(fmt, fail)
-    timezone = text("timestamps.timezone", ts.get("timezone", "Europe/London"))
+    timezone = text("timestamps.timezone", timezone_raw)
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise fail("timestamps.timezone", f"unknown time zone {timezone!r}") from None
-    ambiguous = text("timestamps.ambiguous", ts.get("ambiguous", "earliest"))
+    ambiguous = text("timestamps.ambiguous", ambiguous_raw)
     if ambiguous not in AMBIGUOUS_CHOICES:
         raise fail("timestamps.ambiguous", f"must be one of {', '.join(AMBIGUOUS_CHOICES)}")
 
-    lists = doc.get("lists", {})
-    tags_sep = text("lists.tags_separator", lists.get("tags_separator", ";"))
-    linked_sep = text("lists.linked_to_separator", lists.get("linked_to_separator", ";"))
+    tags_sep = text("lists.tags_separator", tags_raw)
+    linked_sep = text("lists.linked_to_separator", linked_raw)
 
-    csv = doc.get("csv", {})
-    delimiter = text("csv.delimiter", csv.get("delimiter", ","), single_char=True)
-    quote = text("csv.quote", csv.get("quote", '"'), single_char=True)
+    delimiter = text("csv.delimiter", delimiter_raw, single_char=True)
+    quote = text("csv.quote", quote_raw, single_char=True)
     if delimiter == quote or delimiter in "\r\n" or quote in "\r\n":
         raise fail("csv", "delimiter and quote must differ and not be line breaks")
 
-    values = doc.get("values", {})
-    call_values = _value_table(
-        values.get("call_source", {}), "values.call_source", CALL_SOURCES, fail
-    )
-    grade_values = _value_table(values.get("grading", {}), "values.grading", GRADINGS, fail)
+    call_values = _value_table(call_raw, "values.call_source", CALL_SOURCES, fail)
+    grade_values = _value_table(grade_raw, "values.grading", GRADINGS, fail)
 
     return Mapping(
         name=name,

@@ -1,0 +1,349 @@
+"""One ingest command: every file staged in one transaction, every row accounted for.
+
+_Run holds what the command has staged so far (to tell duplicates and conflicts from new rows
+across batches and files) and hands refused rows to its Quarantine; ingest() is the entry point
+that takes the writer lock, runs the files and commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from costplan.errors import InputError
+from costplan.ingest.mapping import Mapping, load_mapping
+from costplan.ingest.normalise import (
+    _REFUSED,
+    COMPARE_FIELDS,
+    _canonical,
+    _differing,
+    normalise,
+)
+from costplan.ingest.preflight import ExportPlan, file_sha256, inspect_export
+from costplan.ingest.quarantine import Quarantine
+from costplan.ingest.read import (
+    _CSV_QUERY,
+    _REJECTS_QUERY,
+    ARROW_BATCH_ROWS,
+    _batches,
+    _connect,
+    _transcode_cp1252,
+)
+from costplan.ingest.report import FileReport, IngestReport
+from costplan.schema import RECORD_COLUMNS
+from costplan.store import LOCK_WAIT_SECONDS, Store, Transaction
+
+ProgressFn = Callable[[int, int], None]
+
+# Rows validated together. Large enough to amortise the per-batch store lookup, small enough to
+# bound memory (a 1M-row batch of CAD rows is ~200 MB in Polars).
+BATCH_ROWS = 1_000_000
+
+
+class _Run:
+    """State of one ingest command: the transaction, what this run has staged, the counts."""
+
+    def __init__(
+        self,
+        txn: Transaction,
+        mapping: Mapping,
+        batch_rows: int,
+        progress: ProgressFn | None,
+        total: int,
+    ) -> None:
+        self.txn = txn
+        self.mapping = mapping
+        self.batch_rows = batch_rows
+        self.progress = progress
+        self.total = max(total, 1)
+        self.done = 0
+        self.seen: list[pl.Series] = []  # cad_ref keys of every row staged by this run
+        self._recent: pl.DataFrame | None = None  # the last staged batch (COMPARE_FIELDS)
+        self._spilled: list[Path] = []  # earlier staged batches, as Arrow IPC
+        self.last_file = False  # set while the run reads its last file
+        self.quarantine = Quarantine(txn, mapping)
+
+    # -- progress ------------------------------------------------------------------------
+    def tick(self, rows: int) -> None:
+        self.done += rows
+        if self.progress is not None:
+            self.total = max(self.total, self.done)
+            self.progress(self.done, self.total)
+
+    # -- one file ------------------------------------------------------------------------
+    def ingest_file(self, index: int, plan: ExportPlan, digest: Future[str]) -> FileReport:
+        """Read, validate and stage one export; quarantine what it cannot store.
+
+        `digest` is the file's sha256, computed in the background while the file is read.
+        """
+        report = FileReport(
+            file=plan.given,
+            path=str(plan.path),
+            sha256="",
+            format=plan.kind,
+            encoding=plan.encoding,
+            dropped_columns=list(plan.dropped),
+        )
+        bad: list[pl.DataFrame] = []  # _ord, reason, raw
+        fields = sorted(plan.positions, key=plan.positions.__getitem__)
+        con = _connect()
+        try:
+            if plan.kind == "csv":
+                src = plan.path
+                if plan.encoding == "windows-1252":
+                    src = self.txn.staging / "ingest" / f"{index:04d}.csv"
+                    _transcode_cp1252(plan.path, src)
+                cols = ", ".join(f"c{plan.positions[f]} AS {f}" for f in fields)
+                params = {
+                    "path": str(src),
+                    "columns": {f"c{i}": "VARCHAR" for i in range(len(plan.header))},
+                    "delim": self.mapping.delimiter,
+                    "quote": self.mapping.quote,
+                }
+                try:
+                    rel = con.sql(_CSV_QUERY.format(cols=cols), params=params)
+                    reader = rel.to_arrow_reader(ARROW_BATCH_ROWS)
+                    accepted = self._consume(reader, plan, fields, report, bad)
+                    rejects = con.sql(_REJECTS_QUERY).pl()
+                except duckdb.Error as exc:
+                    msg = str(exc).strip().splitlines()[0]
+                    raise InputError(f"{plan.given}: cannot parse as CSV: {msg}") from None
+                qframe = self.quarantine.finish_csv(plan, src, accepted, rejects, bad)
+                report.rows_read = accepted + rejects.height
+            else:
+                # Parquet columns are read by name through pyarrow: no SQL text at all.
+                try:
+                    pf = pq.ParquetFile(plan.path)
+                    names = [plan.header[plan.positions[f]] for f in fields]
+                    batches = (
+                        rb.rename_columns(fields)
+                        for rb in pf.iter_batches(ARROW_BATCH_ROWS, columns=names)
+                    )
+                    accepted = self._consume(batches, plan, fields, report, bad)
+                except (OSError, pa.ArrowException) as exc:
+                    msg = str(exc).strip().splitlines()[0]
+                    raise InputError(f"{plan.given}: cannot read Parquet: {msg}") from None
+                qframe = self.quarantine.frame(bad, lambda o: o + 1)
+                report.rows_read = accepted
+        finally:
+            con.close()
+        plan.sha256 = report.sha256 = digest.result()
+        self.quarantine.stage(plan, qframe, report)
+        report.check()
+        return report
+
+    def _consume(
+        self,
+        reader: Any,
+        plan: ExportPlan,
+        fields: list[str],
+        report: FileReport,
+        bad: list[pl.DataFrame],
+    ) -> int:
+        """Validate and stage every batch; returns the number of rows the reader produced."""
+        offset = 0
+        batches = _batches(reader, self.batch_rows, self.tick)
+        # closing(): on an error the reader thread is stopped before the connection closes.
+        with contextlib.closing(batches):
+            for batch, last in batches:
+                batch = batch.with_columns(
+                    pl.int_range(offset, offset + batch.height, dtype=pl.Int64).alias("_ord")
+                )
+                offset += batch.height
+                self._process(batch, plan, fields, report, bad, final=last and self.last_file)
+        return offset
+
+    def _process(
+        self,
+        raw: pl.DataFrame,
+        plan: ExportPlan,
+        fields: list[str],
+        report: FileReport,
+        bad: list[pl.DataFrame],
+        *,
+        final: bool = False,
+    ) -> None:
+        """Validate one batch; stage the new rows; keep the refused ones for the quarantine.
+
+        `final`: no batch follows in this run, so the new rows need not be remembered.
+        """
+        good, invalid = normalise(raw, self.mapping)
+        refused: list[pl.DataFrame] = [invalid]
+
+        # 1. Against the store: equal content -> duplicate, different -> conflict.
+        if not good.is_empty() and self.txn.base.partitions:
+            stored = self.txn.existing(good["cad_ref"], good["year"].unique().to_list())
+            if not stored.is_empty():
+                # unique(): a store should hold a cad_ref once; never let a duplicate there
+                # multiply this batch's rows in the join below.
+                stored = _canonical(stored).unique("cad_ref", keep="first")
+                pair = good.join(stored, on="cad_ref", how="inner", suffix="_ref")
+                refused.append(self._compare(pair, "the stored row", report))
+                good = good.join(stored.select("cad_ref"), on="cad_ref", how="anti")
+
+        # 2. Against rows staged by earlier batches and files of this run.
+        if not good.is_empty() and self.seen:
+            seen = pl.concat(self.seen).to_frame("_key")
+            hit = good.join(seen, on="_key", how="semi")
+            if not hit.is_empty():
+                earlier = self._staged_rows(hit["_key"])
+                pair = hit.join(earlier, on="_key", how="inner", suffix="_ref")
+                refused.append(self._compare(pair, "an earlier row of this ingest", report))
+                good = good.join(seen, on="_key", how="anti")
+
+        # 3. Within this batch: the first occurrence of a cad_ref wins.
+        if not good.is_empty() and good["_key"].n_unique() < good.height:
+            good = good.with_columns(_k=pl.int_range(pl.len()).over("_key"))
+            first = good.filter(pl.col("_k") == 0).drop("_k")
+            later = good.filter(pl.col("_k") > 0).drop("_k")
+            pair = later.join(
+                first.select("_key", *COMPARE_FIELDS), on="_key", how="inner", suffix="_ref"
+            )
+            refused.append(self._compare(pair, "an earlier row of this ingest", report))
+            good = first
+
+        # 4. Stage what is new.
+        if not good.is_empty():
+            report.stored += self.txn.add(good.select(RECORD_COLUMNS))
+            if not final:
+                self._remember(good)
+
+        refused_all = pl.concat(refused)
+        if not refused_all.is_empty():
+            first_ord = int(raw["_ord"][0])
+            rows = raw.gather(refused_all["_ord"] - first_ord)
+            bad.append(refused_all.with_columns(self._raw_json(rows, plan, fields).alias("raw")))
+
+    @staticmethod
+    def _compare(pair: pl.DataFrame, against: str, report: FileReport) -> pl.DataFrame:
+        """Count rows equal to their `_ref` twin as duplicates; return the others' reasons."""
+        if pair.is_empty():
+            return pl.DataFrame(schema=_REFUSED)
+        pair = pair.with_columns(_diff=_differing())
+        report.duplicates += pair.filter(pl.col("_diff") == "").height
+        return pair.filter(pl.col("_diff") != "").select(
+            "_ord",
+            (
+                pl.lit(f"conflicts with {against}: cad_ref ")
+                + pl.col("cad_ref")
+                + pl.lit(" differs in ")
+                + pl.col("_diff")
+            ).alias("_reason"),
+        )
+
+    def _remember(self, staged: pl.DataFrame) -> None:
+        """Keep the rows just staged so later batches and files can be compared with them.
+
+        The newest batch stays in memory; older ones are spilled to this run's own Arrow IPC
+        files in the transaction's staging directory (removed with it), so memory holds one
+        batch however many come. Only the cad_ref index stays in memory for all of them.
+        """
+        if self._recent is not None:
+            path = self.txn.staging / "ingest-seen" / f"{len(self._spilled):06d}.arrow"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._recent.write_ipc(path, compression="uncompressed")
+            self._spilled.append(path)
+        self._recent = staged.select("_key", *COMPARE_FIELDS)
+        self.seen.append(staged["_key"])
+
+    def _staged_rows(self, keys: pl.Series) -> pl.DataFrame:
+        """The rows this run staged for these cad_ref keys (COMPARE_FIELDS), memory or spill."""
+        wanted = pl.DataFrame({"_key": keys.unique()}).lazy()
+        parts = [pl.scan_ipc(self._spilled)] if self._spilled else []
+        if self._recent is not None:
+            parts.append(self._recent.lazy())
+        return (
+            pl.concat(parts)
+            .join(wanted, on="_key", how="semi")
+            .unique("_key", keep="first")
+            .collect()
+        )
+
+    @staticmethod
+    def _raw_json(rows: pl.DataFrame, plan: ExportPlan, fields: list[str]) -> pl.Series:
+        """Each row's raw values as a JSON object keyed by the export's column names.
+
+        Only mapped columns: dropped columns are never stored, not even in quarantine.
+        """
+        return rows.select(
+            pl.struct(
+                [pl.col(f).alias(plan.header[plan.positions[f]]) for f in fields]
+            ).struct.json_encode()
+        ).to_series()
+
+
+def ingest(
+    store_root: str | Path,
+    exports: Sequence[str | Path],
+    mapping: Mapping | str | Path | None = None,
+    *,
+    progress: ProgressFn | None = None,
+    lock_wait: float = LOCK_WAIT_SECONDS,
+    batch_rows: int = BATCH_ROWS,
+) -> IngestReport:
+    """Load CAD exports into a store in one all-or-nothing transaction.
+
+    Args:
+        store_root: the store directory; created if it does not exist yet.
+        exports: CSV or Parquet files.
+        mapping: a Mapping, a mapping file or bundled mapping name (None: the default mapping).
+        progress: called as progress(rows_done, rows_total) while reading; rows_total is
+            estimated from file sizes for CSV and may grow.
+        lock_wait: seconds to wait for another writer before StoreLockedError.
+        batch_rows: rows validated and staged together (bounds memory).
+
+    Returns:
+        The report: counts per file and in total, where the quarantine went.
+
+    Raises:
+        InputError: a bad input file (checked before the store is touched).
+        ConfigError: a bad mapping file.
+        StoreError: the store cannot be opened, or StoreLockedError if another writer holds it.
+    """
+    if not exports:
+        raise InputError("no export files given")
+    if not isinstance(mapping, Mapping):
+        mapping = load_mapping(mapping)
+    plans = [inspect_export(e, mapping, hash_file=False) for e in exports]
+    store = Store.open(store_root, create=True)
+    with store.writer(wait=lock_wait) as txn, ThreadPoolExecutor(max_workers=1) as hasher:
+        # Hashing is I/O and hashlib releases the GIL: it runs while the files are parsed.
+        digests = [hasher.submit(file_sha256, p.path) for p in plans]
+        run = _Run(txn, mapping, batch_rows, progress, sum(p.est_rows for p in plans))
+        files = []
+        for i, plan in enumerate(plans):
+            run.last_file = i == len(plans) - 1
+            report = run.ingest_file(i, plan, digests[i])
+            txn.log_ingest(
+                {
+                    "file": plan.path.name,
+                    "path": str(plan.path),
+                    "sha256": plan.sha256,
+                    "format": plan.kind,
+                    "encoding": plan.encoding,
+                    "mapping": mapping.name,
+                    "rows_read": report.rows_read,
+                    "stored": report.stored,
+                    "duplicates": report.duplicates,
+                    "quarantined": report.quarantined,
+                }
+            )
+            files.append(report)
+        txn_id = txn.txn
+        pending = IngestReport(str(store.root), mapping.name, files, 0, txn_id, None)
+        pending.check()  # before the commit: a bookkeeping error must never be published
+        result = txn.commit()
+    if progress is not None:
+        progress(run.done, run.done)
+    qfile = result.quarantine_file or run.quarantine.existing_qfile
+    root = str(store.root.resolve())
+    qpath = str(Path(qfile).resolve()) if qfile else None
+    return IngestReport(root, mapping.name, files, result.version, txn_id, qpath)

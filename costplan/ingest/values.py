@@ -1,0 +1,332 @@
+"""Column-at-a-time parsers of export values: cad_ref, created_at, lists, text, value tables.
+
+Each takes one column of a batch and returns the parsed column (and, where a value can be
+refused, the reason), vectorised in Polars; normalise() runs them side by side and assembles
+the record. Value lookups (boroughs, call sources, gradings) run once per distinct value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+import polars as pl
+
+from costplan.ingest.mapping import Mapping, is_aware_format
+from costplan.schema import (
+    CAD_REF_RE,
+    CALL_SOURCES,
+    GRADINGS,
+    LONDON,
+    MONTHS,
+    canonical_borough,
+    is_city_of_london,
+    suggest_boroughs,
+)
+
+CITY_OF_LONDON_REASON = "City of London is policed by the City of London Police, not the MPS"
+_MONTHS = {m: i + 1 for i, m in enumerate(MONTHS)}
+_GRADING_NAMES = {"immediate": "I", "significant": "S", "extended": "E", "referred": "R"}
+_UTC = pl.Datetime("us", "UTC")
+_STRLIST = pl.List(pl.String())
+
+# schema.CAD_REF_RE, tolerant of case and surrounding spaces so no column-wide strip/upper pass
+# is needed first (the same strings match as with parse_cad_ref's strip().upper()).
+assert CAD_REF_RE.pattern.startswith("^") and CAD_REF_RE.pattern.endswith("$")
+_CAD_RE_LOOSE = r"(?i)^\s*" + CAD_REF_RE.pattern[1:-1] + r"\s*$"
+
+
+# Canonical stored form, 'serial/DDMONYY': most exports already use it, and a plain match plus
+# fixed slices is about twice as fast as capturing groups, so the general pattern only runs on
+# the rows that are not canonical.
+_CAD_CANON = (
+    r"^[1-9][0-9]{0,5}/[0-3][0-9](?:JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)[0-9]{2}$"
+)
+_CAD_KEY_DAYS = 1_000_000  # key = day number * this + serial (serials have at most 6 digits)
+
+
+def _parse_cad(cad: pl.Series) -> pl.DataFrame:
+    """cad_ref in canonical form, the day it encodes, and an integer key; nulls if malformed.
+
+    Accepts exactly what schema.parse_cad_ref accepts ('CAD 0012/25jun20' -> '12/25JUN20').
+    The key (day number x 10^6 + serial) identifies a cad_ref in 8 bytes, for fast joins.
+    """
+    n = cad.len()
+    canon = cad.str.contains(_CAD_CANON).fill_null(False)
+    all_canon = bool(canon.all())
+    c = pl.col("c")
+    pieces = {
+        "serial": c.str.head(-8).str.to_integer(strict=False),
+        "dd": c.str.slice(-7, 2).str.to_integer(strict=False),
+        "mon": c.str.slice(-5, 3),
+        "yy": c.str.slice(-2).str.to_integer(strict=False),
+    }
+    if not all_canon:
+        pieces = {k: pl.when(pl.col("canon")).then(e) for k, e in pieces.items()}
+    parts = pl.DataFrame({"c": cad, "canon": canon}).select(**pieces)
+    # Canonical references are kept as they are (no copy); the others are rebuilt below.
+    cad_ref = cad if all_canon else cad.zip_with(canon, _nulls(n, pl.String()))
+    other = (~canon & cad.is_not_null()).arg_true()
+    if not other.is_empty():
+        g = cad.gather(other).str.extract_groups(_CAD_RE_LOOSE).struct.unnest()
+        g.columns = ["serial", "dd", "mon", "yy"]
+        slow = g.select(
+            serial=pl.col("serial").str.to_integer(strict=False),
+            dd=pl.col("dd").str.to_integer(strict=False),
+            mon=pl.col("mon").str.to_uppercase(),
+            yy=pl.col("yy").str.to_integer(strict=False),
+        )
+        parts = pl.DataFrame([parts[k].scatter(other, slow[k]) for k in parts.columns])
+        fixed = g.select(pl.concat_str(["serial", pl.lit("/"), "dd", slow["mon"], "yy"]))
+        cad_ref = cad_ref.scatter(other, fixed.to_series())
+    # The encoded day as a day number, by integer arithmetic (Hinnant's days_from_civil):
+    # several times faster than building dates, and an impossible day (31FEB) is simply null.
+    # Eager select() does not share subexpressions, so each stage is materialised once.
+    parts = parts.with_columns(
+        _m=pl.col("mon").replace_strict(_MONTHS, default=None, return_dtype=pl.Int32),
+        _d=pl.col("dd").cast(pl.Int32),
+        _y=pl.col("yy").cast(pl.Int32) + 2000,
+    )
+    m, d, y = pl.col("_m"), pl.col("_d"), pl.col("_y")
+    leap = ((y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))).cast(pl.Int32)
+    month_days = pl.when(m == 2).then(28 + leap).otherwise(30 + (m + m // 8) % 2)
+    yp = y - (m <= 2).cast(pl.Int32)
+    doy = (153 * (m + pl.when(m > 2).then(-3).otherwise(9)) + 2) // 5 + d - 1
+    yoe = yp % 400
+    days = (yp // 400) * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    parts = parts.with_columns(_n=days, _ok=((d >= 1) & (d <= month_days)).fill_null(False))
+    ok = parts["_ok"]
+    if not ok.all():
+        cad_ref = cad_ref.zip_with(ok, _nulls(n, pl.String()))
+        parts = parts.with_columns(_n=pl.when(pl.col("_ok")).then(pl.col("_n")))
+    return parts.select(
+        cad_ref.alias("cad_ref"),
+        _cad_day=pl.col("_n").cast(pl.Date),
+        _key=pl.col("_n").cast(pl.Int64) * _CAD_KEY_DAYS + pl.col("serial"),
+    )
+
+
+def _blank_to_null(e: pl.Expr) -> pl.Expr:
+    return pl.when(e.str.len_bytes() > 0).then(e)
+
+
+def _nulls(n: int, dtype: pl.DataType) -> pl.Series:
+    return pl.repeat(None, n, dtype=dtype, eager=True)
+
+
+def _text(raw: pl.DataFrame, fld: str) -> pl.Series:
+    """A field as text exactly as read (typed Parquet values as text); absent -> all null."""
+    if fld not in raw.columns:
+        return _nulls(raw.height, pl.String()).alias(fld)
+    s = raw[fld]
+    if isinstance(s.dtype, pl.List):
+        s = s.cast(_STRLIST).list.join(", ")
+    elif s.dtype != pl.String:
+        s = s.cast(pl.String)
+    return s.alias(fld)
+
+
+def _list(raw: pl.DataFrame, fld: str, sep: str, *, refs: bool = False) -> pl.Series:
+    """A list field: split text on the separator (or take a list column), strip, drop blanks.
+
+    The item-by-item clean-up (list.eval) costs 4x a plain split, so it runs only when some
+    value of the batch needs it.
+    """
+    if fld not in raw.columns:
+        return pl.select(pl.repeat(pl.lit([], dtype=_STRLIST), raw.height)).to_series().alias(fld)
+    s = raw[fld]
+    if isinstance(s.dtype, pl.List):
+        lst, messy = s.cast(_STRLIST), True
+    else:
+        s = s.cast(pl.String)
+        e = re.escape(sep)
+        messy = bool(s.str.contains(rf"(^|{e})\s|\s($|{e})|{e}{e}|^{e}|{e}$|^$").any())
+        if refs and not messy:
+            messy = bool(s.str.contains(rf"[a-z]|CAD|(^|{e})0").any())
+        lst = s.str.split(sep)
+    if messy:
+        item = pl.element().str.strip_chars()
+        if refs:
+            # Linked CAD references in their canonical stored form ('CAD 0012/...' -> '12/...').
+            item = item.str.to_uppercase().str.replace(r"^(?:CAD\s*)?0*", "")
+        lst = lst.list.eval(item.filter(item.str.len_bytes() > 0))
+    return lst.fill_null([]).alias(fld)
+
+
+def _parse_created(
+    raw: pl.DataFrame, text: pl.Series, mapping: Mapping
+) -> tuple[pl.Series, pl.Series, pl.Series | None]:
+    """created_at as UTC instants, its London day, and reasons for impossible local times.
+
+    Formats are tried in order on the rows still unparsed, first on the text as read, then on
+    the leftovers stripped of spaces, so a clean file that uses the first format pays for one
+    parse. Parquet timestamp columns are taken as typed values.
+    """
+    n = text.len()
+    dtype = raw.schema.get("created_at")
+    if isinstance(dtype, pl.Datetime):
+        col = raw["created_at"].dt.cast_time_unit("us")
+        if dtype.time_zone is None:
+            utc, special = _localise(col, text, mapping)
+            return utc.alias("created_at"), col.dt.date().alias("day"), special
+        utc = col.dt.convert_time_zone("UTC").alias("created_at")
+        return utc, utc.dt.convert_time_zone(str(LONDON)).dt.date().alias("day"), None
+    utc = _nulls(n, _UTC)
+    day = _nulls(n, pl.Date())
+    special: pl.Series | None = None
+    todo = text.is_not_null()
+    for attempt in ("as read", "stripped"):
+        if attempt == "stripped":
+            if not todo.any():
+                break
+            text = text.str.strip_chars()
+        for fmt in mapping.timestamp_formats:
+            whole = bool(todo.all())
+            idx = None if whole else todo.arg_true()
+            if idx is not None and idx.is_empty():
+                break
+            sub = text if idx is None else text.gather(idx)
+            # cache=False: timestamps are nearly all distinct, so the parse cache only costs.
+            parsed = sub.str.strptime(pl.Datetime("us"), fmt, strict=False, cache=False)
+            hit = parsed.is_not_null()
+            n_hit = int(hit.sum())
+            if n_hit == 0:
+                continue
+            if n_hit < sub.len():
+                parsed, sub = parsed.filter(hit), sub.filter(hit)
+            if is_aware_format(fmt):
+                u = parsed.dt.convert_time_zone("UTC")
+                d = u.dt.convert_time_zone(str(LONDON)).dt.date()
+                sp = None
+            else:
+                u, sp = _localise(parsed, sub, mapping)
+                d = parsed.dt.date()
+            if idx is None and n_hit == n:
+                utc, day, todo = u, d, pl.repeat(False, n, eager=True)
+                special = sp
+                break
+            where = (pl.int_range(n, eager=True) if idx is None else idx).filter(hit)
+            utc = utc.scatter(where, u)
+            day = day.scatter(where, d)
+            if sp is not None:
+                special = (_nulls(n, pl.String()) if special is None else special).scatter(
+                    where, sp
+                )
+            todo = todo.scatter(where, False)
+    return utc.alias("created_at"), day.alias("day"), special
+
+
+def _localise(
+    naive: pl.Series, text: pl.Series, mapping: Mapping
+) -> tuple[pl.Series, pl.Series | None]:
+    """Naive local times -> UTC in the mapping's zone; reasons for impossible/ambiguous ones."""
+    tz = mapping.timezone
+    special: pl.Series | None = None
+    if mapping.ambiguous == "quarantine":
+        local = naive.dt.replace_time_zone(tz, ambiguous="null", non_existent="null")
+        earliest = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+        amb = local.is_null() & earliest.is_not_null()
+        if amb.any():
+            special = _nulls(naive.len(), pl.String())
+            i = amb.arg_true()
+            special = special.scatter(
+                i, "ambiguous timestamp: '" + text.gather(i) + f"' occurs twice in {tz}"
+            )
+    else:
+        local = naive.dt.replace_time_zone(tz, ambiguous=mapping.ambiguous, non_existent="null")
+        earliest = local
+    gap = naive.is_not_null() & earliest.is_null()
+    if gap.any():
+        special = _nulls(naive.len(), pl.String()) if special is None else special
+        i = gap.arg_true()
+        special = special.scatter(
+            i,
+            "impossible timestamp: '"
+            + text.gather(i)
+            + f"' does not exist in {tz} (clocks went forward)",
+        )
+    return local.dt.convert_time_zone("UTC"), special
+
+
+def _value_map(
+    values: pl.Series,
+    fn: Callable[[str], tuple[str | None, str | None]],
+    canonical: Sequence[str] = (),
+) -> tuple[pl.Series, pl.Series]:
+    """Map each distinct value once through fn -> (canonical, reason), as two columns.
+
+    When every value is already canonical (the usual case) the lookup is skipped.
+    """
+    n = values.len()
+    if canonical and bool(values.is_in(list(canonical)).fill_null(True).all()):
+        return values, _nulls(n, pl.String())
+    canon: dict[str, str] = {}
+    why: dict[str, str] = {}
+    for u in values.drop_nulls().unique().to_list():
+        c, r = fn(u)
+        if c is not None:
+            canon[u] = c
+        if r is not None:
+            why[u] = r
+    c_out = (
+        values.replace_strict(canon, default=None, return_dtype=pl.String)
+        if canon
+        else _nulls(n, pl.String())
+    )
+    r_out = (
+        values.replace_strict(why, default=None, return_dtype=pl.String)
+        if why
+        else _nulls(n, pl.String())
+    )
+    return c_out, r_out
+
+
+def _plain(values: Sequence[str], mapping: Mapping) -> tuple[str, ...]:
+    """Values that map to themselves: all of them unless the mapping's tables re-map one."""
+    tables = {**mapping.call_source_values, **mapping.grading_values}
+    if any(v.casefold() in tables and tables[v.casefold()] != v for v in values):
+        return ()
+    return tuple(values)
+
+
+def _borough(value: str) -> tuple[str | None, str | None]:
+    if not value.strip():
+        return None, "missing required value: borough"
+    name = canonical_borough(value)
+    if name is not None:
+        return name, None
+    if is_city_of_london(value):
+        return None, CITY_OF_LONDON_REASON
+    hint = suggest_boroughs(value, 1)
+    return None, f"unknown borough: {value!r}" + (f" (did you mean {hint[0]}?)" if hint else "")
+
+
+def _call_source(table: dict[str, str]) -> Callable[[str], tuple[str | None, str | None]]:
+    def fn(value: str) -> tuple[str | None, str | None]:
+        key = value.strip().casefold()
+        if not key:
+            return None, "missing required value: call_source"
+        if key in table:
+            return table[key], None
+        key = re.sub(r"[\s\-]+", "_", key)
+        if key in CALL_SOURCES:
+            return key, None
+        return None, f"invalid call_source: {value!r} (expected one of {', '.join(CALL_SOURCES)})"
+
+    return fn
+
+
+def _grading(table: dict[str, str]) -> Callable[[str], tuple[str | None, str | None]]:
+    def fn(value: str) -> tuple[str | None, str | None]:
+        key = value.strip().casefold()
+        if not key:
+            return None, "missing required value: grading"
+        if key in table:
+            return table[key], None
+        if key.upper() in GRADINGS:
+            return key.upper(), None
+        if key in _GRADING_NAMES:
+            return _GRADING_NAMES[key], None
+        return None, f"invalid grading: {value!r} (expected one of {', '.join(GRADINGS)})"
+
+    return fn
