@@ -185,7 +185,10 @@ ERROR_CASES = [
     (["estimate", "--activity", "bogus=1:2"], "unknown activity 'bogus'"),
     (["estimate", "--activity", "extract"], "bad activity"),
     (["estimate"], "nothing to estimate"),
-    (["estimate", "--records", "10", "--limit-gbp", "abc"], "--limit-gbp: the limit must be a number"),
+    (
+        ["estimate", "--records", "10", "--limit-gbp", "abc"],
+        "--limit-gbp: the limit must be a number",
+    ),
     (["estimate", "--records", "10", "--rate", "0"], "above zero"),
     (["estimate", "--records", "10", "--regime", "foisa", "--rate", "20"], "cap"),
     (["estimate", "--records", "10", "--fixed-minutes", "-3"], "--fixed-minutes"),
