@@ -59,16 +59,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from costplan._deps import lazy
+from costplan._files import RETIRE_GRACE_SECONDS, file_lock, fsync_dir
 from costplan.errors import CostplanError, StoreError
-from costplan.store import (
-    RETIRE_GRACE_SECONDS,
-    Partition,
-    Snapshot,
-    Store,
-    file_lock,
-    fsync_dir,
-    partition_key,
-)
+from costplan.store import Partition, Snapshot, Store, partition_key
 
 if TYPE_CHECKING:
     import duckdb

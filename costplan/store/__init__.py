@@ -1,0 +1,163 @@
+"""The CAD store: hive-partitioned Parquet with an atomic manifest, one writer at a time.
+
+Layout (chosen by measurement, see docs/benchmarks.md)::
+
+    STORE/
+      manifest.json                          the snapshot readers use; replaced atomically
+      data/borough=<name>/year=<yyyy>/part-<txn>.parquet   one file per partition
+      quarantine/quarantine-<txn>.parquet    rows an ingest refused, with their reasons
+      .staging/<txn>/                        a writer's work in progress
+      .lock                                  the writer lock (flock)
+
+Why a manifest: a reader takes the file list from one manifest, so it sees the store as it was
+before or after a write, never half of one. A writer stages every new file under new names,
+then swaps the manifest with os.replace() (atomic on POSIX). Files a write replaces are kept
+for a grace period, because a query that started on the old manifest may still be reading
+them; later writers delete them. Files left by a killed writer are not in any manifest and
+are removed by the next writer. Every partition is rewritten as one file sorted by created_at
+(compaction on write), so daily ingests never leave small files behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from costplan._deps import lazy
+from costplan._files import file_lock, now_iso, write_atomic
+from costplan.errors import StoreError, StoreLockedError
+from costplan.store.manifest import (
+    FORMAT_VERSION,
+    LAYOUT,
+    LOCK_WAIT_SECONDS,
+    MANIFEST,
+    QUARANTINE_COLUMNS,
+    FileEntry,
+    Partition,
+    Snapshot,
+    _parse_snapshot,
+    _snapshot_doc,
+    partition_dir,
+    partition_key,
+    quarantine_schema,
+)
+from costplan.store.transaction import CommitResult, Transaction
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")
+
+__all__ = [
+    "FORMAT_VERSION",
+    "LAYOUT",
+    "LOCK_WAIT_SECONDS",
+    "MANIFEST",
+    "QUARANTINE_COLUMNS",
+    "CommitResult",
+    "FileEntry",
+    "Partition",
+    "Snapshot",
+    "Store",
+    "Transaction",
+    "partition_dir",
+    "partition_key",
+    "quarantine_schema",
+    "read_quarantine",
+]
+
+
+class Store:
+    """A CAD store rooted at a directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    # -- opening -----------------------------------------------------------------------------
+    @classmethod
+    def open(cls, root: Path | str, *, create: bool = False) -> Store:
+        """Open a store; with create=True, make an empty one if the directory has none.
+
+        Raises:
+            StoreError: the directory is not a store (and create is False), or is a file.
+        """
+        root = Path(root).expanduser()
+        if root.exists() and not root.is_dir():
+            raise StoreError(f"store path is a file, not a directory: {root}")
+        store = cls(root)
+        if (root / MANIFEST).exists():
+            return store
+        if not create:
+            hint = "build one with 'costplan generate --store DIR' or 'costplan ingest'"
+            raise StoreError(f"no costplan store at {root}", hint)
+        if root.exists() and any(p.name not in {".lock", ".staging"} for p in root.iterdir()):
+            raise StoreError(
+                f"{root} is not empty and holds no costplan store",
+                "choose an empty or new directory for --store",
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        with store._locked():
+            if not (root / MANIFEST).exists():
+                empty = Snapshot(root, 0, None, now_iso(), {})
+                store._write_manifest(empty)
+        return store
+
+    # -- reading -----------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        """Read the current manifest. Cheap: one small JSON file, no directory listing."""
+        path = self.root / MANIFEST
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise StoreError(f"no costplan store at {self.root}") from None
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"store manifest is unreadable: {path}: {exc}") from None
+        if doc.get("format") != FORMAT_VERSION:
+            raise StoreError(
+                f"store format {doc.get('format')!r} is not supported by this costplan",
+                f"expected format {FORMAT_VERSION}",
+            )
+        return _parse_snapshot(self.root, doc)
+
+    def quarantine_files(self, snap: Snapshot | None = None) -> list[str]:
+        snap = snap or self.snapshot()
+        return [str(self.root / q["path"]) for q in snap.quarantine]
+
+    # -- writing -----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+        with file_lock(self.root / ".lock", wait) as holder:
+            if holder is not None:
+                raise StoreLockedError(
+                    f"another costplan process (pid {holder}) is writing to {self.root}",
+                    "wait for it to finish, then run the command again",
+                )
+            yield
+
+    def _write_manifest(self, snap: Snapshot) -> None:
+        write_atomic(
+            self.root / MANIFEST, json.dumps(_snapshot_doc(snap), indent=1, sort_keys=True)
+        )
+
+    @contextlib.contextmanager
+    def writer(self, *, wait: float = LOCK_WAIT_SECONDS) -> Iterator[Transaction]:
+        """Take the writer lock and open a transaction. Nothing is visible until commit()."""
+        with self._locked(wait):
+            txn = Transaction(self, self.snapshot())
+            txn._collect_garbage()
+            try:
+                yield txn
+            finally:
+                shutil.rmtree(txn.staging, ignore_errors=True)
+
+
+def read_quarantine(store: Store) -> pl.DataFrame:
+    """All quarantined rows of a store, oldest first."""
+    files = store.quarantine_files()
+    if not files:
+        return pl.DataFrame(schema=quarantine_schema())
+    return pl.read_parquet(files)

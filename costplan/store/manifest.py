@@ -1,0 +1,186 @@
+"""The store's manifest: the snapshot model readers use, and its JSON form.
+
+A snapshot is one manifest version: the files of every partition (borough × year), the
+quarantine files and the ingest log. Readers take their file list from it, never from a
+directory listing, so they see the store before or after a write, never half of one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from costplan._deps import lazy
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy("polars")  # readers of the manifest alone (`check`) never import Polars
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+LAYOUT = "borough/year"
+# How long replaced files outlive the manifest that dropped them: longer than any query runs.
+# How long a writer waits for another writer before giving up with a clear message.
+LOCK_WAIT_SECONDS = 30.0
+# Rows a transaction buffers in memory before spilling them to the staging directory.
+SPILL_ROWS = 4_000_000
+# Rows per Parquet row group in stored files (about a fortnight of one borough).
+ROW_GROUP_ROWS = 16_384
+
+QUARANTINE_COLUMNS: tuple[str, ...] = (
+    "source_file",
+    "line",
+    "reason",
+    "raw",  # the row's raw values as a JSON object, exactly as read
+    "source_sha256",
+    "txn",
+)
+
+
+def quarantine_schema() -> dict[str, pl.DataType]:
+    """Polars dtypes of a quarantine file (QUARANTINE_COLUMNS)."""
+    return {c: pl.Int64() if c == "line" else pl.String() for c in QUARANTINE_COLUMNS}
+
+
+def partition_key(borough: str, year: int) -> str:
+    """The manifest key of a partition."""
+    return f"{borough}|{year}"
+
+
+def partition_dir(borough: str, year: int) -> str:
+    """The hive directory of a partition, relative to the store root.
+
+    Borough names contain spaces; percent-encode them as DuckDB, Polars and Spark do on write,
+    so every engine decodes the same value on read.
+    """
+    return f"data/borough={quote(borough, safe='')}/year={year:04d}"
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One Parquet file of a partition."""
+
+    path: str  # relative to the store root
+    rows: int
+    bytes: int
+    min_day: str | None
+    max_day: str | None
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One (borough, year) partition and its files."""
+
+    borough: str
+    year: int
+    files: tuple[FileEntry, ...]
+    version: int  # manifest version that last rewrote this partition
+    # What that rewrite changed, so derived tables can refresh just the changed days: the files
+    # it replaced, and the London days of the rows it added (None: unknown, recount it all).
+    replaced: tuple[str, ...] = ()
+    added_days: tuple[str, str] | None = None
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable view of one manifest: what a reader may read."""
+
+    root: Path
+    version: int
+    txn: str | None
+    committed_at: str | None
+    partitions: dict[str, Partition]
+    quarantine: tuple[dict[str, Any], ...] = ()
+    ingests: tuple[dict[str, Any], ...] = ()
+    retired: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def total_rows(self) -> int:
+        return sum(p.rows for p in self.partitions.values())
+
+    def select(
+        self, boroughs: Iterable[str] | None = None, years: Iterable[int] | None = None
+    ) -> list[Partition]:
+        """Partitions in scope, pruned by borough and year from the manifest alone."""
+        bs = set(boroughs) if boroughs is not None else None
+        ys = set(years) if years is not None else None
+        return [
+            p
+            for _, p in sorted(self.partitions.items())
+            if (bs is None or p.borough in bs) and (ys is None or p.year in ys)
+        ]
+
+    def files(
+        self, boroughs: Iterable[str] | None = None, years: Iterable[int] | None = None
+    ) -> list[str]:
+        """Absolute paths of the Parquet files in scope."""
+        return [str(self.root / f.path) for p in self.select(boroughs, years) for f in p.files]
+
+    def describe(self) -> dict[str, Any]:
+        """What a report records so an estimate can be reproduced later."""
+        return {
+            "store": str(self.root),
+            "manifest_version": self.version,
+            "txn": self.txn,
+            "committed_at": self.committed_at,
+            "rows": self.total_rows,
+            "partitions": len(self.partitions),
+        }
+
+
+def _parse_snapshot(root: Path, doc: dict[str, Any]) -> Snapshot:
+    parts = {
+        key: Partition(
+            borough=p["borough"],
+            year=int(p["year"]),
+            files=tuple(FileEntry(**f) for f in p["files"]),
+            version=int(p.get("version", 0)),
+            replaced=tuple(p.get("replaced", ())),
+            added_days=tuple(p["added_days"]) if p.get("added_days") else None,  # type: ignore[arg-type]
+        )
+        for key, p in doc.get("partitions", {}).items()
+    }
+    return Snapshot(
+        root=root,
+        version=int(doc.get("version", 0)),
+        txn=doc.get("txn"),
+        committed_at=doc.get("committed_at"),
+        partitions=parts,
+        quarantine=tuple(doc.get("quarantine", [])),
+        ingests=tuple(doc.get("ingests", [])),
+        retired=tuple(doc.get("retired", [])),
+    )
+
+
+def _snapshot_doc(snap: Snapshot) -> dict[str, Any]:
+    return {
+        "format": FORMAT_VERSION,
+        "layout": LAYOUT,
+        "version": snap.version,
+        "txn": snap.txn,
+        "committed_at": snap.committed_at,
+        "total_rows": snap.total_rows,
+        "partitions": {
+            key: {
+                "borough": p.borough,
+                "year": p.year,
+                "version": p.version,
+                "rows": p.rows,
+                "files": [f.__dict__ for f in p.files],
+                "replaced": list(p.replaced),
+                "added_days": list(p.added_days) if p.added_days else None,
+            }
+            for key, p in sorted(snap.partitions.items())
+        },
+        "quarantine": list(snap.quarantine),
+        "ingests": list(snap.ingests),
+        "retired": list(snap.retired),
+    }

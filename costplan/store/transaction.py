@@ -1,0 +1,309 @@
+"""A write in progress: stage rows per partition, then publish them with one manifest swap."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from costplan import schema
+from costplan._deps import lazy
+from costplan._files import collect_retired, fsync_dir, now_iso, remove_temporaries
+from costplan.schema import PARTITION_KEYS, RECORD_COLUMNS, STORED_COLUMNS
+from costplan.store.manifest import (
+    MANIFEST,
+    QUARANTINE_COLUMNS,
+    ROW_GROUP_ROWS,
+    SPILL_ROWS,
+    FileEntry,
+    Partition,
+    Snapshot,
+    partition_dir,
+    partition_key,
+    quarantine_schema,
+)
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from costplan.store import Store
+else:
+    pl = lazy("polars")
+
+
+@dataclass
+class CommitResult:
+    """What a commit changed."""
+
+    version: int
+    rows_written: int
+    partitions_rewritten: list[str]
+    quarantined: int
+    quarantine_file: str | None
+
+
+@dataclass
+class Transaction:
+    """A write in progress. Stage rows with add(); make them visible with commit()."""
+
+    store: Store
+    base: Snapshot
+    txn: str = field(default_factory=lambda: time.strftime("%Y%m%dT%H%M%S") + uuid.uuid4().hex[:8])
+    _chunks: dict[str, list[Path]] = field(default_factory=dict)
+    _quarantine: list[pl.DataFrame] = field(default_factory=list)
+    _ingests: list[dict[str, Any]] = field(default_factory=list)
+    _rows: dict[str, int] = field(default_factory=dict)
+    _buffer: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
+    _days: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    _merged: dict[str, FileEntry] = field(default_factory=dict)  # final files, written
+    _buffered: int = 0
+    _n: int = 0
+
+    @property
+    def staging(self) -> Path:
+        return self.store.root / ".staging" / self.txn
+
+    # -- housekeeping --------------------------------------------------------------------
+    def _collect_garbage(self) -> None:
+        """Delete what no manifest needs: stale staging dirs, orphans, expired retirees.
+
+        Runs under the writer lock, so no other writer is mid-transaction.
+        """
+        root = self.store.root
+        shutil.rmtree(root / ".staging", ignore_errors=True)
+        remove_temporaries(root, MANIFEST)
+        live = {f.path for p in self.base.partitions.values() for f in p.files}
+        live |= {q["path"] for q in self.base.quarantine}
+        # Expired retirees go; a path the manifest names outside the store is never touched.
+        keep = collect_retired(root, self.base.retired)
+        retained = live | {r["path"] for r in keep}
+        for sub in ("data", "quarantine"):
+            base = root / sub
+            if not base.exists():
+                continue
+            for path in base.rglob("*.parquet"):
+                if path.relative_to(root).as_posix() not in retained:
+                    path.unlink(missing_ok=True)
+        if len(keep) != len(self.base.retired):
+            self.base = Snapshot(**{**self.base.__dict__, "retired": tuple(keep)})
+
+    # -- reading inside the transaction ------------------------------------------------------
+    def existing(self, cad_refs: pl.Series, years: Iterable[int]) -> pl.DataFrame:
+        """Stored rows whose cad_ref is in cad_refs, searched in the given years (all boroughs).
+
+        cad_refs are unique per London day, so the year of a reference bounds where it can be.
+        """
+        files = self.base.files(years=set(years))
+        if not files or cad_refs.is_empty():
+            return pl.DataFrame(schema=schema.RECORD_SCHEMA)
+        wanted = pl.DataFrame({"cad_ref": cad_refs.unique()})
+        scan = _scan(files)
+        # A reference names its London day ("/25JUN20") and a stored row's `day` always equals
+        # it (ingest quarantines a mismatch; generate mints it so). Bounding the search by those
+        # days lets the reader skip row groups (files are sorted by time): re-ingesting a week
+        # does not read the whole year. If any reference does not parse, search everything.
+        days = wanted["cad_ref"].str.slice(-7).unique().str.to_date("%d%b%y", strict=False)
+        if days.null_count() == 0:
+            scan = scan.filter(pl.col("day").is_between(days.min(), days.max()))
+        return scan.join(wanted.lazy(), on="cad_ref", how="semi").select(RECORD_COLUMNS).collect()
+
+    # -- staging ---------------------------------------------------------------------------
+    def add(self, frame: pl.DataFrame) -> int:
+        """Stage rows (RECORD_SCHEMA columns). Returns the number of rows staged.
+
+        Rows are buffered in memory per partition and spilled to Arrow IPC files in the
+        staging directory once SPILL_ROWS are buffered, so memory stays bounded however much
+        is added, and a small ingest never touches the disk before its commit.
+        """
+        if frame.is_empty():
+            return 0
+        frame = frame.select(RECORD_COLUMNS).cast(schema.RECORD_SCHEMA)  # type: ignore[arg-type]
+        for (borough, year), part in frame.partition_by(
+            list(PARTITION_KEYS), as_dict=True, include_key=False
+        ).items():
+            key = partition_key(str(borough), int(year))  # type: ignore[call-overload]
+            if key in self._merged:
+                raise RuntimeError(f"partition {key} was sealed; no rows may be added to it")
+            self._buffer.setdefault(key, []).append(part)
+            self._rows[key] = self._rows.get(key, 0) + part.height
+            lo, hi = part["day"].min(), part["day"].max()
+            old = self._days.get(key)
+            self._days[key] = (min(old[0], lo), max(old[1], hi)) if old else (lo, hi)  # type: ignore[type-var]
+        self._buffered += frame.height
+        if self._buffered >= SPILL_ROWS:
+            self._spill()
+        return frame.height
+
+    def _spill(self) -> None:
+        """Write the in-memory buffer to one IPC chunk per partition (fast, uncompressed)."""
+        for key, frames in self._buffer.items():
+            self._n += 1
+            path = self.staging / "chunks" / f"{self._n:06d}.arrow"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pl.concat(frames).write_ipc(path, compression="uncompressed")
+            self._chunks.setdefault(key, []).append(path)
+        self._buffer.clear()
+        self._buffered = 0
+
+    def _merge_partition(self, key: str, out: Path) -> FileEntry:
+        """Write one partition: stored rows + staged rows, sorted by created_at, one file."""
+        old = self.base.partitions.get(key)
+        parts: list[pl.LazyFrame] = []
+        if old is not None:
+            # The keys are in the hive path, not the files; read the files as plain Parquet.
+            parts.append(
+                pl.scan_parquet(
+                    [str(self.store.root / f.path) for f in old.files], hive_partitioning=False
+                )
+            )
+        if self._chunks.get(key):
+            parts.append(pl.scan_ipc([str(c) for c in self._chunks[key]]))
+        if self._buffer.get(key):
+            parts.append(pl.concat(self._buffer[key]).lazy())
+        frame = pl.concat(parts).select(list(STORED_COLUMNS)).collect()
+        # Appends in time order (generate, nightly ingests) arrive already sorted: checking is
+        # one pass, sorting a hundred thousand rows is several.
+        if not frame["created_at"].is_sorted():
+            frame = frame.sort("created_at", maintain_order=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # Small row groups over rows sorted by time: a reader of a few days skips the rest of
+        # the year by the row groups' min/max statistics (docs/benchmarks.md).
+        frame.write_parquet(out, compression="zstd", statistics=True, row_group_size=ROW_GROUP_ROWS)
+        lo, hi = frame["day"].min(), frame["day"].max()
+        return FileEntry(
+            path=out.relative_to(self.staging / "out").as_posix(),
+            rows=frame.height,
+            bytes=out.stat().st_size,
+            min_day=lo.isoformat() if lo is not None else None,  # type: ignore[union-attr]
+            max_day=hi.isoformat() if hi is not None else None,  # type: ignore[union-attr]
+        )
+
+    def add_quarantine(self, frame: pl.DataFrame) -> int:
+        """Stage quarantined rows (QUARANTINE_SCHEMA columns, txn filled in here)."""
+        if frame.is_empty():
+            return 0
+        frame = frame.with_columns(pl.lit(self.txn).alias("txn")).select(QUARANTINE_COLUMNS)
+        self._quarantine.append(frame.cast(quarantine_schema()))  # type: ignore[arg-type]
+        return frame.height
+
+    def log_ingest(self, entry: dict[str, Any]) -> None:
+        """Record an ingested export (name, sha256, counts) in the next manifest."""
+        self._ingests.append({**entry, "txn": self.txn, "at": now_iso()})
+
+    def seal(self, year: int) -> None:
+        """Write the final files of every partition of `year` now, before the commit.
+
+        For a writer that adds rows in time order (generate): once it has moved past a year,
+        that year's partitions are complete, so writing them at once keeps memory to about a
+        year of rows and avoids spilling them to the staging area and reading them back.
+        Adding more rows to a sealed partition is a programming error.
+        """
+        self._merge_now(
+            {k for k in set(self._chunks) | set(self._buffer) if k.endswith(f"|{year}")}
+        )
+
+    def _merge_now(self, keys: set[str]) -> None:
+        def merge(key: str) -> tuple[str, FileEntry]:
+            borough, year = key.split("|")
+            rel = f"{partition_dir(borough, int(year))}/part-{self.txn}.parquet"
+            return key, self._merge_partition(key, self.staging / "out" / rel)
+
+        # Partitions are independent: merge two at a time (Polars releases the GIL).
+        from concurrent.futures import ThreadPoolExecutor  # only this write path needs it
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for key, entry in pool.map(merge, sorted(keys)):
+                self._merged[key] = entry
+                self._buffered -= sum(f.height for f in self._buffer.pop(key, []))
+                self._chunks.pop(key, None)
+
+    # -- commit ------------------------------------------------------------------------------
+    def commit(self) -> CommitResult:
+        """Merge staged rows into their partitions and publish a new manifest atomically."""
+        root = self.store.root
+        version = self.base.version + 1
+        parts = dict(self.base.partitions)
+        retired = list(self.base.retired)
+        now = time.time()
+        rows_written = 0
+        staged_moves: list[tuple[Path, Path]] = []
+        self._merge_now(set(self._chunks) | set(self._buffer))
+        for key, entry in sorted(self._merged.items()):
+            borough, year_s = key.split("|")
+            old = parts.get(key)
+            lo, hi = self._days[key]
+            parts[key] = Partition(
+                borough,
+                int(year_s),
+                (entry,),
+                version,
+                replaced=tuple(f.path for f in old.files) if old else (),
+                added_days=(lo.isoformat(), hi.isoformat()),
+            )
+            staged_moves.append((self.staging / "out" / entry.path, root / entry.path))
+            rows_written += self._rows[key]
+            if old is not None:
+                retired += [{"path": f.path, "retired_at": now} for f in old.files]
+
+        quarantine = list(self.base.quarantine)
+        q_rows = 0
+        q_rel: str | None = None
+        if self._quarantine:
+            qframe = pl.concat(self._quarantine)
+            q_rows = qframe.height
+            q_rel = f"quarantine/quarantine-{self.txn}.parquet"
+            tmp = self.staging / "out" / q_rel
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            qframe.write_parquet(tmp)
+            staged_moves.append((tmp, root / q_rel))
+            quarantine.append({"path": q_rel, "rows": q_rows, "txn": self.txn})
+
+        # Move staged files to their final (new, unique) names. Until the manifest swap below
+        # they are orphans no reader can see; a crash here leaves the old state intact.
+        for src, dst in staged_moves:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+        for d in {dst.parent for _, dst in staged_moves}:
+            fsync_dir(d)
+
+        snap = Snapshot(
+            root=root,
+            version=version,
+            txn=self.txn,
+            committed_at=now_iso(),
+            partitions=parts,
+            quarantine=tuple(quarantine),
+            ingests=tuple(list(self.base.ingests) + self._ingests),
+            retired=tuple(retired),
+        )
+        self.store._write_manifest(snap)  # the commit point
+        self.base = snap
+        self._chunks.clear()
+        self._buffer.clear()
+        self._buffered = 0
+        self._rows.clear()
+        self._days.clear()
+        self._merged.clear()
+        self._quarantine.clear()
+        self._ingests.clear()
+        return CommitResult(
+            version=version,
+            rows_written=rows_written,
+            partitions_rewritten=sorted(k for k, p in parts.items() if p.version == version),
+            quarantined=q_rows,
+            quarantine_file=str(root / q_rel) if q_rel else None,
+        )
+
+
+def _scan(files: list[str]) -> pl.LazyFrame:
+    """A Polars scan of stored files with the partition keys restored from the paths."""
+    return pl.scan_parquet(
+        files,
+        hive_partitioning=True,
+        hive_schema={"borough": pl.String(), "year": pl.Int16()},
+    )
