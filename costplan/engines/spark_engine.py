@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 
 from costplan._deps import lazy
 from costplan._files import config_path
-from costplan.engines import DEFAULT_SPARK_MASTER
 from costplan.engines.sql import EMPTY_VIEW, VIEW_PROJECTION, bind_params, load_query
 from costplan.errors import EngineUnavailableError, InputError, QueryError, StoreError
 from costplan.store import Snapshot
@@ -157,7 +156,7 @@ def _quiet_query_loggers() -> None:
 
 
 def get_session(
-    master: str = DEFAULT_SPARK_MASTER, conf: Mapping[str, str] | None = None
+    master: str, conf: Mapping[str, str] | None = None
 ) -> SparkSession:
     """The process's SparkSession, started on first use and reused afterwards.
 
@@ -267,7 +266,7 @@ class SparkEngine:
         *,
         boroughs: Iterable[str] | None = None,
         years: Iterable[int] | None = None,
-        master: str = DEFAULT_SPARK_MASTER,
+        master: str,
         data_root: str | None = None,
     ) -> None:
         self.snapshot = snapshot
