@@ -607,22 +607,20 @@ class _Refresher:
             Each month's new entry (None if the month is now empty), and how many of the
             written CADs were counted from the store (those on the recounted days).
         """
-        eng, con = self.eng, self.eng.con
+        eng = self.eng
         old = [
             str(self.vdir / self.old.months[m].path)
             for m in months
             if m in self.old.months and not self._replaced_whole(m, ranges)
         ]
         if old:
-            con.read_parquet(old).project(", ".join(VOLUME_COLUMNS)).create_view(
-                "volume_old", replace=True
-            )
+            eng.read_parquet(old, VOLUME_COLUMNS).create_view("volume_old", replace=True)
         else:  # nothing of the old months survives (a rebuild): do not read them
-            con.table("volume_new").limit(0).create_view("volume_old", replace=True)
+            eng.table("volume_new").limit(0).create_view("volume_old", replace=True)
         # The merged months, and their CADs per borough-day computed once from them.
         eng.relation("volume_month_merge").create_view("daily_volume", replace=True)
         eng.materialise("month_totals", "daily_totals")
-        totals = con.table("month_totals").fetchall()
+        totals = eng.table("month_totals").fetchall()
         recounted = {(b, y): (lo, hi) for b, y, lo, hi in ranges}
         counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         counted = 0
@@ -632,8 +630,8 @@ class _Refresher:
             if span is not None and span[0] <= day <= span[1]:
                 counted += int(n)
         filled = sorted(counts)
-        vol = self._write_split(con.view("daily_volume"), VOLUME_COLUMNS, filled, "vol")
-        tot = self._write_split(con.table("month_totals"), TOTAL_COLUMNS, filled, "tot")
+        vol = self._write_split(eng.table("daily_volume"), VOLUME_COLUMNS, filled, "vol")
+        tot = self._write_split(eng.table("month_totals"), TOTAL_COLUMNS, filled, "tot")
         entries: dict[str, MonthEntry | None] = {
             m: MonthEntry(path=vol[m], totals=tot[m], counts=dict(counts[m]))
             if m in counts
@@ -661,7 +659,7 @@ class _Refresher:
             target = self.vdir / path
             target.parent.mkdir(parents=True, exist_ok=True)
             self.written.append(target)
-            rel.project(*columns).write_parquet(str(target), compression="zstd")
+            self.eng.write_parquet(rel.project(*columns), str(target))
             _fsync(target)
             return {months[0]: path}
         out: dict[str, str] = {}
@@ -670,8 +668,8 @@ class _Refresher:
         staging = self.vdir / f".staging-{uuid.uuid4().hex}"
         staging.mkdir(parents=True)
         try:
-            rel.project(_month_of_day(), *columns).write_parquet(
-                str(staging), partition_by=["month"], compression="zstd"
+            self.eng.write_parquet(
+                rel.project(_month_of_day(), *columns), str(staging), partition_by=["month"]
             )
             for month in months:
                 out[month] = self._adopt(staging / f"month={month.replace('-', '')}", month, kind)
@@ -910,7 +908,6 @@ def create_daily_view(
         for m, e in sorted(state.months.items())
         if (years is None or int(m[:4]) in years) and (wanted is None or m in wanted)
     ]
-    con = engine.con
     # Rows of partitions that are not fresh (stale, or gone from the store) are never served.
     hidden = sorted({k for e in months for k in e.counts} - fresh)
     keep = None
@@ -926,7 +923,7 @@ def create_daily_view(
     def table(files: list[str], cols: Sequence[str]) -> duckdb.DuckDBPyRelation | None:
         if not files:
             return None
-        rel = con.read_parquet([str(vdir / f) for f in files]).project(", ".join(cols))
+        rel = engine.read_parquet([str(vdir / f) for f in files], cols)
         return rel.filter(keep) if keep is not None else rel
 
     volume = table([e.path for e in months], VOLUME_COLUMNS)
