@@ -59,16 +59,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from costplan._deps import lazy
-from costplan.errors import CostplanError, StoreError
-from costplan.store import (
-    RETIRE_GRACE_SECONDS,
-    Partition,
-    Snapshot,
-    Store,
+from costplan._files import (
+    collect_retired,
     file_lock,
     fsync_dir,
-    partition_key,
+    now_iso,
+    remove_temporaries,
+    write_atomic,
 )
+from costplan.errors import CostplanError, StoreError
+from costplan.store import Partition, Snapshot, Store, partition_key
 
 if TYPE_CHECKING:
     import duckdb
@@ -212,10 +212,6 @@ def _snapshot(store_or_snapshot: Store | Snapshot) -> Snapshot:
     return store_or_snapshot.snapshot()
 
 
-def _now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
 def _key(part: Partition) -> str:
     return partition_key(part.borough, part.year)
 
@@ -318,13 +314,8 @@ def _write_state(vdir: Path, state: VolumeState) -> None:
         },
         "retired": list(state.retired),
     }
-    tmp = vdir / f".{STATE}.{uuid.uuid4().hex}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(doc, separators=(",", ":"), sort_keys=True))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, vdir / STATE)  # the commit point
-    fsync_dir(vdir)
+    # The commit point: fsynced, renamed over the old state, the directory fsynced.
+    write_atomic(vdir / STATE, json.dumps(doc, separators=(",", ":"), sort_keys=True))
 
 
 def _missing_months(vdir: Path, state: VolumeState) -> set[str]:
@@ -717,22 +708,18 @@ def _refresh_lock(vdir: Path, wait: float) -> Iterator[bool]:
 
 
 def _collect_garbage(vdir: Path, state: VolumeState) -> VolumeState:
-    """Delete expired retirees and orphans of killed refreshes. Runs under the refresh lock."""
-    now = time.time()
-    keep: list[dict[str, Any]] = []
-    for r in state.retired:
-        if now - float(r["retired_at"]) >= RETIRE_GRACE_SECONDS:
-            (vdir / r["path"]).unlink(missing_ok=True)
-        else:
-            keep.append(r)
+    """Delete expired retirees (never outside vdir) and orphans of killed refreshes.
+
+    Runs under the refresh lock.
+    """
+    keep = collect_retired(vdir, state.retired)
     needed = {f for e in state.months.values() for f in e.files} | {r["path"] for r in keep}
     parts = vdir / PARTS_DIR
     if parts.is_dir():
         for path in parts.iterdir():
             if f"{PARTS_DIR}/{path.name}" not in needed:
                 path.unlink(missing_ok=True)
-    for tmp in vdir.glob(f".{STATE}.*.tmp"):
-        tmp.unlink(missing_ok=True)
+    remove_temporaries(vdir, STATE)
     return VolumeState(
         state.store_version, state.refreshed_at, state.partitions, state.months, tuple(keep)
     )
@@ -847,7 +834,7 @@ def refresh(
             if (vdir / PARTS_DIR).is_dir():
                 fsync_dir(vdir / PARTS_DIR)  # the new files' names are durable first
             _write_state(
-                vdir, VolumeState(snap.version, _now_iso(), entries, months, tuple(retired))
+                vdir, VolumeState(snap.version, now_iso(), entries, months, tuple(retired))
             )
         result.seconds = time.perf_counter() - started
     if result.failed:
