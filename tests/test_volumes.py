@@ -26,6 +26,8 @@ from typer.testing import CliRunner
 
 from costplan.cli import app
 from costplan.engines import volumes
+from costplan.engines.volumes import recount, refreshing
+from costplan.engines.volumes.state import part_key
 from costplan.schema import RECORD_SCHEMA, format_cad_ref, london_day_bounds
 from costplan.store import MANIFEST, Snapshot, Store
 from costplan.summary import summarise
@@ -266,13 +268,13 @@ def test_nightly_day_is_recounted_by_day_in_one_query(
     rewritten = add_rows(store, nightly)
     assert rewritten == ["Barking and Dagenham|2020", "Camden|2020", "Lambeth|2020"]
     queries: list[tuple[list[str], bool]] = []
-    real = volumes._count_batch
+    real = recount._count_batch
 
     def spy(eng: object, batch: Sequence[tuple[object, object]], whole: bool) -> object:
-        queries.append((sorted(volumes._key(p) for p, _ in batch), whole))  # type: ignore[arg-type]
+        queries.append((sorted(part_key(p) for p, _ in batch), whole))  # type: ignore[arg-type]
         return real(eng, batch, whole)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(volumes, "_count_batch", spy)
+    monkeypatch.setattr(recount, "_count_batch", spy)
     result = volumes.refresh(store)
     monkeypatch.undo()
     day = EXTRA_DAY.isoformat()
@@ -521,7 +523,7 @@ def test_exception_before_the_state_swap_keeps_the_previous_table(
     def boom(*args: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(volumes, "_write_state", boom)
+    monkeypatch.setattr(refreshing, "write_state", boom)
     with pytest.raises(OSError):
         volumes.refresh(store)
     monkeypatch.undo()
