@@ -28,6 +28,7 @@ from costplan.cli import app
 from costplan.engines import volumes
 from costplan.engines.volumes import recount, refreshing
 from costplan.engines.volumes.state import part_key
+from costplan.errors import QueryError
 from costplan.schema import RECORD_SCHEMA, format_cad_ref, london_day_bounds
 from costplan.store import MANIFEST, Snapshot, Store
 from costplan.summary import summarise
@@ -364,6 +365,17 @@ def test_a_lost_month_file_makes_its_partitions_stale(store: Store) -> None:
     assert result.recounted == ["Barking and Dagenham|2020", "Camden|2020", "Lambeth|2020"]
     assert result.incremental == {}  # a lost file means recounting whole
     assert_matches_a_rebuild(store)
+
+
+def test_a_damaged_month_file_is_one_error_never_a_count(store: Store) -> None:
+    volumes.refresh(store)
+    state = volumes.read_state(store.root)
+    (volumes.volumes_dir(store.root) / state.months["2020-03"].path).write_bytes(b"not parquet")
+    snap = store.snapshot()
+    scope = {"boroughs": ["Camden"], "date_from": DAYS[2], "date_to": DAYS[4]}
+    assert volumes.count(snap, **scope) is None  # the caller counts from the partitions
+    with pytest.raises(QueryError):  # one costplan error, not a DuckDB traceback
+        summarise(snap, period="week", by=["grading"])  # reads the volume rows
 
 
 def test_full_refresh_never_recounts_by_day(store: Store) -> None:
