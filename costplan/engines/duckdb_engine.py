@@ -276,8 +276,10 @@ class Engine:
     # and a relation written out. These keep them off the connection and map DuckDB's errors.
 
     def table(self, name: str) -> duckdb.DuckDBPyRelation:
-        """A table or view this engine made (register_rows, materialise, create_view) as a lazy
-        relation: to fetch, derive from or write an intermediate result without SQL text.
+        """A table or view this engine made, as a lazy relation.
+
+        For intermediate results (register_rows, materialise, create_view) that a caller
+        fetches, derives from or writes out, without SQL text or the connection.
         """
         if not _IDENT.match(name):
             raise ValueError(f"not a plain identifier: {name}")
@@ -287,11 +289,14 @@ class Engine:
             raise QueryError(f"no table or view {name!r}: {exc}") from None
 
     def read_parquet(self, files: Sequence[str], columns: Sequence[str]) -> duckdb.DuckDBPyRelation:
-        """Parquet files of our own (not the store's: no hive keys, no `cad` projection; see
-        bind_files) as a lazy relation of `columns`.
+        """Parquet files of our own as a lazy relation of `columns`.
+
+        For files costplan writes beside the store (the volume table's months), not the store's
+        partitions: no hive keys and no `cad` projection (bind_files binds those).
 
         Raises:
-            QueryError: a file is missing or not Parquet, or lacks a column.
+            QueryError: a file is missing, or the first is not Parquet or lacks a column (the
+                others are opened, and their faults found, when the relation is read).
         """
         if not all(_IDENT.match(c) for c in columns):
             raise ValueError(f"not plain identifiers: {list(columns)}")
@@ -308,8 +313,10 @@ class Engine:
         partition_by: Sequence[str] | None = None,
         compression: str = "zstd",
     ) -> None:
-        """Write a relation of this engine to the Parquet file `path`, or with `partition_by` to
-        hive-partitioned files under the directory `path` (named by DuckDB, one per partition).
+        """Write a relation of this engine to Parquet.
+
+        To the file `path`; with `partition_by`, to hive-partitioned files under the directory
+        `path`, one per partition, named by DuckDB.
 
         Raises:
             QueryError: the relation failed or the file could not be written.
