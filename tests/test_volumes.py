@@ -26,6 +26,9 @@ from typer.testing import CliRunner
 
 from costplan.cli import app
 from costplan.engines import volumes
+from costplan.engines.volumes import recount, refreshing
+from costplan.engines.volumes.state import part_key
+from costplan.errors import QueryError
 from costplan.schema import RECORD_SCHEMA, format_cad_ref, london_day_bounds
 from costplan.store import MANIFEST, Snapshot, Store
 from costplan.summary import summarise
@@ -266,13 +269,13 @@ def test_nightly_day_is_recounted_by_day_in_one_query(
     rewritten = add_rows(store, nightly)
     assert rewritten == ["Barking and Dagenham|2020", "Camden|2020", "Lambeth|2020"]
     queries: list[tuple[list[str], bool]] = []
-    real = volumes._count_batch
+    real = recount._count_batch
 
     def spy(eng: object, batch: Sequence[tuple[object, object]], whole: bool) -> object:
-        queries.append((sorted(volumes._key(p) for p, _ in batch), whole))  # type: ignore[arg-type]
+        queries.append((sorted(part_key(p) for p, _ in batch), whole))  # type: ignore[arg-type]
         return real(eng, batch, whole)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(volumes, "_count_batch", spy)
+    monkeypatch.setattr(recount, "_count_batch", spy)
     result = volumes.refresh(store)
     monkeypatch.undo()
     day = EXTRA_DAY.isoformat()
@@ -362,6 +365,17 @@ def test_a_lost_month_file_makes_its_partitions_stale(store: Store) -> None:
     assert result.recounted == ["Barking and Dagenham|2020", "Camden|2020", "Lambeth|2020"]
     assert result.incremental == {}  # a lost file means recounting whole
     assert_matches_a_rebuild(store)
+
+
+def test_a_damaged_month_file_is_one_error_never_a_count(store: Store) -> None:
+    volumes.refresh(store)
+    state = volumes.read_state(store.root)
+    (volumes.volumes_dir(store.root) / state.months["2020-03"].path).write_bytes(b"not parquet")
+    snap = store.snapshot()
+    scope = {"boroughs": ["Camden"], "date_from": DAYS[2], "date_to": DAYS[4]}
+    assert volumes.count(snap, **scope) is None  # the caller counts from the partitions
+    with pytest.raises(QueryError):  # one costplan error, not a DuckDB traceback
+        summarise(snap, period="week", by=["grading"])  # reads the volume rows
 
 
 def test_full_refresh_never_recounts_by_day(store: Store) -> None:
@@ -521,7 +535,7 @@ def test_exception_before_the_state_swap_keeps_the_previous_table(
     def boom(*args: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(volumes, "_write_state", boom)
+    monkeypatch.setattr(refreshing, "write_state", boom)
     with pytest.raises(OSError):
         volumes.refresh(store)
     monkeypatch.undo()

@@ -178,3 +178,61 @@ class Engine:
     def register(self, view: str, frame: pl.DataFrame) -> None:
         """Make a Polars frame readable by queries as the view `view`."""
         self.con.register(view, frame.to_arrow())
+
+    # Writers of files beside the store (the daily volume table) need three things queries do
+    # not give: a relation over an intermediate table, Parquet files of their own read back,
+    # and a relation written out. These keep them off the connection and map DuckDB's errors.
+
+    def table(self, name: str) -> duckdb.DuckDBPyRelation:
+        """A table or view this engine made, as a lazy relation.
+
+        For intermediate results (register_rows, materialise, create_view) that a caller
+        fetches, derives from or writes out, without SQL text or the connection.
+        """
+        if not _IDENT.match(name):
+            raise ValueError(f"not a plain identifier: {name}")
+        try:
+            return self.con.table(name)
+        except duckdb.Error as exc:
+            raise QueryError(f"no table or view {name!r}: {exc}") from None
+
+    def read_parquet(self, files: Sequence[str], columns: Sequence[str]) -> duckdb.DuckDBPyRelation:
+        """Parquet files of our own as a lazy relation of `columns`.
+
+        For files costplan writes beside the store (the volume table's months), not the store's
+        partitions: no hive keys and no `cad` projection (bind_files binds those).
+
+        Raises:
+            QueryError: a file is missing, or the first is not Parquet or lacks a column (the
+                others are opened, and their faults found, when the relation is read).
+        """
+        if not all(_IDENT.match(c) for c in columns):
+            raise ValueError(f"not plain identifiers: {list(columns)}")
+        try:
+            return self.con.read_parquet(list(files)).project(", ".join(columns))
+        except duckdb.Error as exc:
+            raise QueryError(f"Parquet files are unreadable: {exc}") from None
+
+    def write_parquet(
+        self,
+        rel: duckdb.DuckDBPyRelation,
+        path: str,
+        *,
+        partition_by: Sequence[str] | None = None,
+        compression: str = "zstd",
+    ) -> None:
+        """Write a relation of this engine to Parquet.
+
+        To the file `path`; with `partition_by`, to hive-partitioned files under the directory
+        `path`, one per partition, named by DuckDB.
+
+        Raises:
+            QueryError: the relation failed or the file could not be written.
+        """
+        try:
+            if partition_by:
+                rel.write_parquet(path, partition_by=list(partition_by), compression=compression)
+            else:
+                rel.write_parquet(path, compression=compression)
+        except duckdb.Error as exc:
+            raise QueryError(f"writing {path} failed: {exc}") from None

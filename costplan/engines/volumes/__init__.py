@@ -1,0 +1,104 @@
+"""The materialised daily volume table: CAD counts per borough, London day, source, grading, tags.
+
+Layout, beside the store it summarises::
+
+    STORE/volumes/
+      state.json                          the commit point: the month files, and which store
+                                          files each partition was counted from
+      parts/vol-<yyyy-mm>-<token>.parquet   one month of volume rows, every borough
+      parts/tot-<yyyy-mm>-<token>.parquet   the same month's CADs per borough-day
+      .lock                               the refresh lock (flock), separate from the writer lock
+
+Each volume row is (borough, day, call_source, grading, tagset, n): ``tagset`` is the sorted
+list of a CAD's distinct tags ([] for none), so every CAD lands in exactly one row. Totals are
+sums over all rows, "tag T" is a sum over tag sets containing T, and "any of tags T1, T2" is a
+sum over tag sets meeting {T1, T2}: all exact, with no double counting of multi-tag CADs. The
+totals files (borough, day, n) answer the commonest summary, volumes per borough, from one row
+per borough-day.
+
+Why month files across boroughs: a nightly ingest touches one day of every borough, so it
+rewrites one month file (about 50 k rows) instead of one file per borough-year, and a rebuild
+writes a file per month. Freshness is still kept per store partition (borough, year).
+
+Freshness: state.json records, per store partition, the manifest ``version`` and the file paths
+it was counted from, and per month the CADs it holds for each partition. A partition whose
+manifest entry still matches is fresh. Readers skip the rows of stale partitions and count those
+partitions from the store instead, so a reader never sees a stale figure.
+The per-month counts, which a refresh checks against the manifest's row counts, also answer a
+whole-month summary by borough without opening a Parquet file or loading DuckDB
+(monthly_counts).
+
+Day-granular refresh: the store rewrites a whole partition on every commit, but it only ever
+appends rows, and it records which files a rewrite replaced and which London days its new rows
+fall on. When the table counted exactly the replaced files (it is one rewrite behind), every day
+outside the added range is unchanged: a refresh recounts just those days and carries the rest
+over. Anything else (never counted, two or more rewrites behind, no recorded days, or a result
+whose total disagrees with the manifest's row count) is recounted for the whole year.
+
+Crash safety mirrors the store: new files get unique names, state.json is replaced with
+os.replace() last, and files the new state no longer needs are kept for a grace period (a reader
+may hold the old state) before a later refresh deletes them.
+
+All of it runs in DuckDB: a refresh never imports Polars or Arrow, so a nightly refresh costs
+about what the new day costs to count. DuckDB itself is loaded on first use.
+
+Modules, one concept each (the names below are re-exported here, so callers use
+``costplan.engines.volumes`` alone):
+
+    state       the layout, state.json (read and written), months, freshness
+    recount     one refresh's DuckDB session: counts changed days, rewrites their months
+    refreshing  refresh(): plan, lock, collect garbage, commit
+    read        the views daily_volume / daily_total, count, monthly_counts
+"""
+
+from __future__ import annotations
+
+from costplan.engines.volumes.read import count, create_daily_view, monthly_counts
+from costplan.engines.volumes.recount import BATCH_ROWS, Progress, VolumeError
+from costplan.engines.volumes.refreshing import RefreshFailedError, RefreshResult, refresh
+from costplan.engines.volumes.state import (
+    PARTS_DIR,
+    STATE,
+    STATE_FORMAT,
+    TOTAL_COLUMNS,
+    VOLUME_COLUMNS,
+    VOLUMES_DIR,
+    Days,
+    MonthEntry,
+    VolumeEntry,
+    VolumeState,
+    is_fresh,
+    month_days,
+    month_key,
+    read_state,
+    stale_partitions,
+    volumes_dir,
+)
+
+__all__ = [
+    "BATCH_ROWS",
+    "PARTS_DIR",
+    "STATE",
+    "STATE_FORMAT",
+    "TOTAL_COLUMNS",
+    "VOLUMES_DIR",
+    "VOLUME_COLUMNS",
+    "Days",
+    "MonthEntry",
+    "Progress",
+    "RefreshFailedError",
+    "RefreshResult",
+    "VolumeEntry",
+    "VolumeError",
+    "VolumeState",
+    "count",
+    "create_daily_view",
+    "is_fresh",
+    "month_days",
+    "month_key",
+    "monthly_counts",
+    "read_state",
+    "refresh",
+    "stale_partitions",
+    "volumes_dir",
+]

@@ -1,0 +1,373 @@
+"""One refresh's DuckDB session: count the changed days, rewrite the months that hold them.
+
+The counts of the changed partitions (by day, or whole) go into the table `volume_new`; each
+touched month is then the old month's rows less the recounted days, plus the new counts
+(volume_month_merge), written under new unique names. Nothing here commits: refreshing.refresh
+swaps state.json once these files are durable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from costplan._deps import lazy
+from costplan.engines.volumes.state import (
+    PARTS_DIR,
+    TOTAL_COLUMNS,
+    VOLUME_COLUMNS,
+    Days,
+    MonthEntry,
+    VolumeState,
+    data_days,
+    month_days,
+    month_key,
+    months_of,
+    part_key,
+    year_days,
+)
+from costplan.errors import CostplanError, StoreError
+from costplan.store import Partition, partition_key
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from costplan.engines.duckdb_engine import Engine
+else:
+    duckdb = lazy("duckdb")  # loaded by the session's first expression or error check
+
+# The counts a refresh collects (volume_counts' columns) and the day ranges they replace.
+_NEW_TABLE = {
+    "borough": "VARCHAR",
+    "year": "SMALLINT",
+    "day": "DATE",
+    "call_source": "VARCHAR",
+    "grading": "VARCHAR",
+    "tagset": "VARCHAR[]",
+    "n": "BIGINT",
+}
+_RANGE_TABLE = {"borough": "VARCHAR", "year": "SMALLINT", "lo": "DATE", "hi": "DATE"}
+
+# Partitions counted by one query, up to this many source rows: one parallel scan of many files
+# is several times faster than a query per partition (a partition file is often a single row
+# group, which DuckDB reads on one thread), and the bound caps the memory a batch's result takes.
+BATCH_ROWS = 32_000_000
+
+# progress(done, total, what): called after each batch of partitions is counted (done and
+# total count partitions, plus one last step for writing the months), `what` the last key.
+Progress = Callable[[int, int, str], None]
+
+
+class VolumeError(StoreError):
+    """The daily volume table could not be refreshed."""
+
+
+def _count_errors() -> tuple[type[Exception], ...]:
+    """What a failed count or write can raise."""
+    return (CostplanError, duckdb.Error, OSError)
+
+
+def _batches(items: Sequence[tuple[Partition, Days]]) -> Iterator[list[tuple[Partition, Days]]]:
+    """Batches of up to BATCH_ROWS source rows (a nightly ingest is one batch)."""
+    batch: list[tuple[Partition, Days]] = []
+    rows = 0
+    for part, days in items:
+        if batch and rows + part.rows > BATCH_ROWS:
+            yield batch
+            batch, rows = [], 0
+        batch.append((part, days))
+        rows += part.rows
+    if batch:
+        yield batch
+
+
+def _count_batch(eng: Engine, batch: Sequence[tuple[Partition, Days]], whole: bool) -> None:
+    """Append the volumes of each partition's own days to the table volume_new (one query)."""
+    eng.bind_files([str(eng.snapshot.root / f.path) for p, _ in batch for f in p.files])
+    if whole:
+        eng.insert("volume_new", "volume_counts")
+        return
+    ranges = [(p.borough, p.year, lo, hi) for p, (lo, hi) in batch]
+    eng.register_rows("refresh_days", _RANGE_TABLE, ranges)
+    eng.insert(
+        "volume_new",
+        "volume_counts_days",
+        day_from=min(r[2] for r in ranges),
+        day_to=max(r[3] for r in ranges),
+    )
+
+
+def _count_into(
+    eng: Engine,
+    items: Sequence[tuple[Partition, Days]],
+    *,
+    whole: bool,
+    tick: Callable[[int, str], None] = lambda n, key: None,
+) -> tuple[list[tuple[Partition, Days]], dict[str, Exception]]:
+    """Count items into volume_new; returns (counted items, key -> error for the others).
+
+    A batch that fails is retried one partition at a time (each insert is one statement: all of
+    a query's rows or none), so an unreadable file is pinned to its own partition. `tick` is
+    called after each batch with how many partitions it held and the last one's key.
+    """
+    done: list[tuple[Partition, Days]] = []
+    failed: dict[str, Exception] = {}
+    for batch in _batches(items):
+        try:
+            _count_batch(eng, batch, whole)
+            done += batch
+        except _count_errors() as exc:
+            if len(batch) == 1:
+                failed[part_key(batch[0][0])] = exc
+            else:
+                for item in batch:
+                    try:
+                        _count_batch(eng, [item], whole)
+                        done.append(item)
+                    except _count_errors() as one:
+                        failed[part_key(item[0])] = one
+        tick(len(batch), part_key(batch[-1][0]))
+    return done, failed
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _new_path(month: str, kind: str) -> str:
+    # Names carry the month and a unique token, never borough text.
+    return f"{PARTS_DIR}/{kind}-{month}-{uuid.uuid4().hex}.parquet"
+
+
+@dataclass
+class Work:
+    """What a refresh recounts: partitions by day or whole, and keys of dropped partitions."""
+
+    by_day: list[tuple[Partition, Days]] = field(default_factory=list)
+    whole: list[Partition] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Done:
+    """What Refresher.run counted and wrote, for refresh() to commit."""
+
+    months: dict[str, MonthEntry | None]  # rewritten months (None: now empty)
+    by_day: list[tuple[Partition, Days]]
+    whole: list[Partition]
+    failed: dict[str, Exception]
+    rows_counted: int
+
+
+def _month_of_day() -> duckdb.Expression:
+    """yyyymm of the column `day` (an integer: formatting a string per row is 3x slower)."""
+    day = duckdb.ColumnExpression("day")
+    year = duckdb.FunctionExpression("year", day)
+    month = duckdb.FunctionExpression("month", day)
+    return (year * duckdb.ConstantExpression(100) + month).alias("month")
+
+
+class Refresher:
+    """One refresh's DuckDB session: counts changed days, rewrites the months holding them.
+
+    All changed partitions are counted together (one query per BATCH_ROWS of source rows) and
+    all touched months are written by one partitioned write, so a rebuild is a few large
+    queries and a nightly refresh a few small ones.
+    """
+
+    def __init__(self, eng: Engine, vdir: Path, old: VolumeState, progress: Progress | None):
+        self.eng = eng
+        self.vdir = vdir
+        self.old = old
+        self.progress = progress
+        self.done = 0
+        self.total = 0
+        self.written: list[Path] = []  # files of this refresh, removed again if it fails
+
+    def _tick(self, n: int, what: str) -> None:
+        self.done += n
+        if self.progress is not None:
+            self.progress(self.done, max(self.total, self.done), what)
+
+    def run(self, work: Work) -> _Done:
+        """Recount the work and write its months.
+
+        By-day partitions whose new total disagrees with the manifest are recounted whole in a
+        second pass (the first pass's files are deleted): never guess.
+        """
+        by_day, whole = list(work.by_day), list(work.whole)
+        while True:
+            self.done, self.total = 0, len(by_day) + len(whole) + 1  # +1: writing the months
+            done = self._pass(work.dropped, by_day, whole)
+            totals = self._partition_totals(done.months)
+            good = [(p, d) for p, d in done.by_day if totals.get(part_key(p), 0) == p.rows]
+            if len(good) == len(done.by_day):
+                return done
+            for entry in done.months.values():
+                for rel in entry.files if entry else ():
+                    (self.vdir / rel).unlink(missing_ok=True)
+            # Everything not verified by day (including failed counts) goes whole next pass.
+            kept = {part_key(p) for p, _ in good}
+            whole += [p for p, _ in by_day if part_key(p) not in kept]
+            by_day = good
+
+    def _pass(
+        self, dropped: list[str], by_day: list[tuple[Partition, Days]], whole: list[Partition]
+    ) -> _Done:
+        eng = self.eng
+        eng.register_rows("volume_new", _NEW_TABLE, [])
+        counted_days, failed = _count_into(eng, by_day, whole=False, tick=self._tick)
+        # A by-day count that fails is retried whole: that reports the error if it persists.
+        retry = [p for p, _ in by_day if part_key(p) in failed]
+        for part in retry:
+            failed.pop(part_key(part))
+        whole_items = [(p, year_days(p.year)) for p in [*whole, *retry]]
+        self.total += len(retry)
+        counted_whole, failed_whole = _count_into(eng, whole_items, whole=True, tick=self._tick)
+        failed.update(failed_whole)
+        ranges = [(p.borough, p.year, lo, hi) for p, (lo, hi) in counted_days + counted_whole]
+        for key in dropped:
+            borough, year = key.rsplit("|", 1)
+            ranges.append((borough, int(year), *year_days(int(year))))
+        eng.register_rows("refresh_days", _RANGE_TABLE, ranges)
+        months = self._months_touched(counted_days + counted_whole, ranges)
+        rewritten, rows = self._write_months(months, ranges)
+        return _Done(
+            months=rewritten,
+            by_day=counted_days,
+            whole=[p for p, _ in counted_whole],
+            failed=failed,
+            rows_counted=rows,
+        )
+
+    def _months_touched(
+        self,
+        counted: Sequence[tuple[Partition, Days]],
+        ranges: Sequence[tuple[str, int, dt.date, dt.date]],
+    ) -> list[str]:
+        """Months that hold replaced rows (in the old table) or new rows (in the store)."""
+        touched: set[str] = set()
+        for _, _, lo, hi in ranges:
+            touched |= set(self.old.months) & set(months_of((lo, hi)))
+        for part, (lo, hi) in counted:
+            span = data_days(part)
+            if span is not None and max(lo, span[0]) <= min(hi, span[1]):
+                touched |= set(months_of((max(lo, span[0]), min(hi, span[1]))))
+        return sorted(touched)
+
+    def _write_months(
+        self, months: Sequence[str], ranges: Sequence[tuple[str, int, dt.date, dt.date]]
+    ) -> tuple[dict[str, MonthEntry | None], int]:
+        """Write the new volume and totals files of `months`.
+
+        Returns:
+            Each month's new entry (None if the month is now empty), and how many of the
+            written CADs were counted from the store (those on the recounted days).
+        """
+        eng = self.eng
+        old = [
+            str(self.vdir / self.old.months[m].path)
+            for m in months
+            if m in self.old.months and not self._replaced_whole(m, ranges)
+        ]
+        if old:
+            eng.read_parquet(old, VOLUME_COLUMNS).create_view("volume_old", replace=True)
+        else:  # nothing of the old months survives (a rebuild): do not read them
+            eng.table("volume_new").limit(0).create_view("volume_old", replace=True)
+        # The merged months, and their CADs per borough-day computed once from them.
+        eng.relation("volume_month_merge").create_view("daily_volume", replace=True)
+        eng.materialise("month_totals", "daily_totals")
+        totals = eng.table("month_totals").fetchall()
+        recounted = {(b, y): (lo, hi) for b, y, lo, hi in ranges}
+        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        counted = 0
+        for borough, day, n in totals:
+            counts[month_key(day)][partition_key(borough, day.year)] += int(n)
+            span = recounted.get((borough, day.year))
+            if span is not None and span[0] <= day <= span[1]:
+                counted += int(n)
+        filled = sorted(counts)
+        vol = self._write_split(eng.table("daily_volume"), VOLUME_COLUMNS, filled, "vol")
+        tot = self._write_split(eng.table("month_totals"), TOTAL_COLUMNS, filled, "tot")
+        entries: dict[str, MonthEntry | None] = {
+            m: MonthEntry(path=vol[m], totals=tot[m], counts=dict(counts[m]))
+            if m in counts
+            else None
+            for m in months
+        }
+        self._tick(1, "months")
+        return entries, counted
+
+    def _write_split(
+        self,
+        rel: duckdb.DuckDBPyRelation,
+        cols: Sequence[str],
+        months: Sequence[str],
+        kind: str,
+    ) -> dict[str, str]:
+        """Write `rel` as one file per month under unique names; returns month -> path.
+
+        One month (a nightly refresh) is written straight to its file; several (a rebuild) by
+        one partitioned write into a staging directory, whose files DuckDB names, then moved.
+        """
+        columns = [duckdb.ColumnExpression(c) for c in cols]
+        if len(months) == 1:
+            path = _new_path(months[0], kind)
+            target = self.vdir / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.written.append(target)
+            self.eng.write_parquet(rel.project(*columns), str(target))
+            _fsync(target)
+            return {months[0]: path}
+        out: dict[str, str] = {}
+        if not months:
+            return out
+        staging = self.vdir / f".staging-{uuid.uuid4().hex}"
+        staging.mkdir(parents=True)
+        try:
+            self.eng.write_parquet(
+                rel.project(_month_of_day(), *columns), str(staging), partition_by=["month"]
+            )
+            for month in months:
+                out[month] = self._adopt(staging / f"month={month.replace('-', '')}", month, kind)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return out
+
+    def _adopt(self, directory: Path, month: str, kind: str) -> str:
+        """Move a month's staged file to its unique name under parts/; fsync it."""
+        files = sorted(directory.glob("*.parquet"))
+        if len(files) != 1:  # DuckDB writes one file per partition unless told to split
+            raise VolumeError(f"expected one staged file for {month}, found {len(files)}")
+        rel = _new_path(month, kind)
+        target = self.vdir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(files[0], target)
+        self.written.append(target)
+        _fsync(target)
+        return rel
+
+    def _replaced_whole(
+        self, month: str, ranges: Sequence[tuple[str, int, dt.date, dt.date]]
+    ) -> bool:
+        """True if every partition in the old month has all of the month's days replaced."""
+        first, last = month_days(month)
+        whole = {partition_key(b, y) for b, y, lo, hi in ranges if lo <= first and last <= hi}
+        return set(self.old.months[month].counts) <= whole
+
+    def _partition_totals(self, rewritten: dict[str, MonthEntry | None]) -> dict[str, int]:
+        """CADs per partition over the new months and the untouched old ones."""
+        out: dict[str, int] = defaultdict(int)
+        months: dict[str, MonthEntry | None] = {**self.old.months, **rewritten}
+        for entry in months.values():
+            for key, n in (entry.counts if entry else {}).items():
+                out[key] += n
+        return out
