@@ -15,7 +15,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from costplan.errors import InputError
@@ -82,12 +82,18 @@ def remove_temporaries(directory: Path, name: str) -> None:
 
 
 def inside(root: Path, relative: str) -> Path | None:
-    """`root / relative` if it stays inside `root`, else None (metadata is never trusted)."""
+    """`root / relative` if `relative` is a plain relative path, else None.
+
+    Metadata is never trusted to name a file to delete: an absolute path, a `..` part or a
+    NUL byte is refused. Checked on the text alone (no system calls), because a refresh
+    checks every retired entry.
+    """
     if not isinstance(relative, str) or not relative or "\x00" in relative:
         return None
-    base = root.resolve()
-    candidate = (base / relative).resolve()
-    return candidate if candidate.is_relative_to(base) and candidate != base else None
+    parts = PurePosixPath(relative.replace("\\", "/")).parts
+    if not parts or parts[0] == "/" or ".." in parts or ":" in parts[0]:
+        return None
+    return root.joinpath(*parts)
 
 
 def collect_retired(

@@ -196,6 +196,57 @@ def test_disclose_for_answerable_request(planner_store: Store, tmp_path: Path, s
     assert lines[1:] and all(re.fullmatch(r"CAD \d+/25JUN20", line) for line in lines[1:])
 
 
+def test_disclosure_follows_the_decisions_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit between the plan and the disclosure does not change what is disclosed."""
+    import polars as pl
+
+    from costplan import planner
+    from tests.conftest import fixture_frame, write_store
+
+    frame = fixture_frame()
+    store = write_store(tmp_path / "store", frame)
+    real_build_plan = planner.build_plan
+    late = (
+        frame.filter((pl.col("borough") == "Lambeth") & (pl.col("day").dt.day() == 25))
+        .head(5)
+        .with_columns(
+            pl.format("{}/25JUN20", pl.int_range(900, 905)).alias("cad_ref"),
+            pl.lit(["UME"]).alias("tags"),
+        )
+    )
+
+    def plan_then_commit(*args: object, **kwargs: object) -> object:
+        result = real_build_plan(*args, **kwargs)  # type: ignore[arg-type]
+        with store.writer() as txn:  # another writer commits five more tagged CADs
+            txn.add(late)
+            txn.commit()
+        return result
+
+    monkeypatch.setattr(planner, "build_plan", plan_then_commit)
+    out = tmp_path / "release.csv"
+    result = run(
+        "plan",
+        *QUICK,
+        "--minutes-per-record",
+        "1",
+        "--store",
+        str(store.root),
+        "--format",
+        "json",
+        "--disclose",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    decided = json.loads(result.output)["items"][0]["strategies"][0]
+    assert decided["strategy"] == "tag_query"
+    released = out.read_text().splitlines()[1:]
+    assert len(released) == decided["records"] > 0
+    assert not any(re.fullmatch(r"CAD 90[0-4]/25JUN20", r) for r in released)
+    assert store.snapshot().version == 2  # the late commit did land, after the decision
+
+
 ERRORS = [
     (["plan", "{req}", "--borough", "Lambeth", "--date", "2020-06-25"], "not both"),
     (["plan"], "nothing to plan"),
