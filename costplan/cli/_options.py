@@ -15,6 +15,30 @@ if TYPE_CHECKING:
     from costplan.costmodel.regimes import Regime
     from costplan.engines import Engine
 
+
+class TableOrJson(StrEnum):
+    """For results with no prose: a table for people, JSON for scripts."""
+
+    table = "table"
+    json = "json"
+
+
+class TableJsonOrMarkdown(StrEnum):
+    """For reports a case file may quote: also Markdown."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+TableOrJsonOption = Annotated[TableOrJson, typer.Option("--format", help="table or json.")]
+ReportFormatOption = Annotated[
+    TableJsonOrMarkdown,
+    typer.Option(
+        "--format", help="table, json or markdown. JSON hours and money are numbers (2 dp)."
+    ),
+]
+
 StoreOption = Annotated[
     Path | None,
     typer.Option(
@@ -61,6 +85,27 @@ RegimeOption = Annotated[
 RegimeFileOption = Annotated[
     Path | None,
     typer.Option("--regime-file", help="Extra regimes TOML (same schema as the built-in file)."),
+]
+MinutesPerRecordOption = Annotated[
+    str | None,
+    typer.Option(
+        "--minutes-per-record",
+        metavar="M",
+        help="Minutes to read one record (default: the regime's, 3 for a CAD).",
+    ),
+]
+SampleOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--sample",
+        help="Timed sample: seconds per record, one per line or a CSV 'seconds' column.",
+    ),
+]
+ToOption = Annotated[
+    str | None, typer.Option("--to", help="Last London day, YYYY-MM-DD (default: --date).")
+]
+TagOption = Annotated[
+    list[str] | None, typer.Option("--tag", help="Only CADs carrying this tag (repeatable).")
 ]
 
 

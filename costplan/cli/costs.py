@@ -1,29 +1,24 @@
 """Cost-model commands: `estimate`, `deadline`, `aggregate` (no store needed)."""
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from costplan.cli._app import app
-from costplan.cli._options import RegimeFileOption, RegimeOption, emit, regime_of
+from costplan.cli._options import (
+    MinutesPerRecordOption,
+    RegimeFileOption,
+    RegimeOption,
+    ReportFormatOption,
+    SampleOption,
+    TableJsonOrMarkdown,
+    TableOrJson,
+    TableOrJsonOption,
+    emit,
+    regime_of,
+)
 from costplan.errors import InputError
-
-
-class CostFormat(StrEnum):
-    """Output formats of `estimate` and `aggregate`."""
-
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-
-
-class DeadlineFormat(StrEnum):
-    """Output formats of `deadline`."""
-
-    table = "table"
-    json = "json"
 
 
 @app.command()
@@ -32,14 +27,7 @@ def estimate(
         str | None,
         typer.Option("--records", metavar="N", help="Records to review (whole number)."),
     ] = None,
-    minutes_per_record: Annotated[
-        str | None,
-        typer.Option(
-            "--minutes-per-record",
-            metavar="M",
-            help="Minutes to review one record (default: the regime's, 3).",
-        ),
-    ] = None,
+    minutes_per_record: MinutesPerRecordOption = None,
     regime: RegimeOption = None,
     regime_file: RegimeFileOption = None,
     limit_gbp: Annotated[
@@ -67,20 +55,8 @@ def estimate(
         str | None,
         typer.Option("--fixed-minutes", metavar="F", help="Set-up minutes, counted as locate."),
     ] = None,
-    sample: Annotated[
-        Path | None,
-        typer.Option(
-            "--sample",
-            help="Timed sample: seconds per record, one per line or a CSV 'seconds' column.",
-        ),
-    ] = None,
-    fmt: Annotated[
-        CostFormat,
-        typer.Option(
-            "--format",
-            help="table, json or markdown. JSON hours and money are numbers rounded to 2 dp.",
-        ),
-    ] = CostFormat.table,
+    sample: SampleOption = None,
+    fmt: ReportFormatOption = TableJsonOrMarkdown.table,
 ) -> None:
     """Estimate the cost of a request and decide under section 12 (or the chosen regime).
 
@@ -132,9 +108,7 @@ def deadline(
             "--working-days", metavar="N", help="Working days allowed (FOIA s.10(1): 20)."
         ),
     ] = "20",
-    fmt: Annotated[
-        DeadlineFormat, typer.Option("--format", help="table or json.")
-    ] = DeadlineFormat.table,
+    fmt: TableOrJsonOption = TableOrJson.table,
 ) -> None:
     """The FOIA s.10 deadline: the 20th working day following the date of receipt.
 
@@ -170,9 +144,7 @@ def aggregate(
     ],
     regime: RegimeOption = None,
     regime_file: RegimeFileOption = None,
-    fmt: Annotated[
-        CostFormat, typer.Option("--format", help="table, json or markdown.")
-    ] = CostFormat.table,
+    fmt: ReportFormatOption = TableJsonOrMarkdown.table,
 ) -> None:
     """Aggregate related requests under regulation 5 (60 consecutive working days).
 

@@ -1,6 +1,5 @@
 """Planner commands: `plan`, `check` and `demo`."""
 
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,8 +9,18 @@ from costplan.cli._app import app
 from costplan.cli._options import (
     EngineName,
     EngineOption,
+    MinutesPerRecordOption,
+    RegimeFileOption,
+    RegimeOption,
+    ReportFormatOption,
+    SampleOption,
     SparkMasterOption,
     StoreOption,
+    TableJsonOrMarkdown,
+    TableOrJson,
+    TableOrJsonOption,
+    TagOption,
+    ToOption,
     emit,
     engine_of,
     open_store,
@@ -22,21 +31,6 @@ from costplan.errors import InputError
 
 if TYPE_CHECKING:
     from costplan.request import Request
-
-
-class PlanFormat(StrEnum):
-    """Output formats of `plan` (--letter prints the draft response instead)."""
-
-    table = "table"
-    markdown = "markdown"
-    json = "json"
-
-
-class CheckFormat(StrEnum):
-    """Output formats of `check`."""
-
-    table = "table"
-    json = "json"
 
 
 # What a disclosure file's name says it is (checked before any work is done).
@@ -81,22 +75,14 @@ def plan(
     store: StoreOption = None,
     engine: EngineOption = EngineName.duckdb,
     spark_master: SparkMasterOption = None,
-    fmt: Annotated[
-        PlanFormat, typer.Option("--format", help="table, markdown or json.")
-    ] = PlanFormat.table,
+    fmt: ReportFormatOption = TableJsonOrMarkdown.table,
     letter: Annotated[
         bool, typer.Option("--letter", help="Print a draft response section instead.")
     ] = False,
-    regime: Annotated[str | None, typer.Option("--regime", help="Regime name.")] = None,
-    regime_file: Annotated[
-        Path | None, typer.Option("--regime-file", help="Extra regimes TOML file.")
-    ] = None,
-    minutes_per_record: Annotated[
-        float | None, typer.Option("--minutes-per-record", help="Minutes to read one CAD.")
-    ] = None,
-    sample: Annotated[
-        Path | None, typer.Option("--sample", help="Timed sample: seconds per record.")
-    ] = None,
+    regime: RegimeOption = None,
+    regime_file: RegimeFileOption = None,
+    minutes_per_record: MinutesPerRecordOption = None,
+    sample: SampleOption = None,
     disclose: Annotated[
         Path | None,
         typer.Option(
@@ -107,8 +93,8 @@ def plan(
         list[str] | None, typer.Option("--borough", help="Quick request: borough (repeatable).")
     ] = None,
     date: Annotated[str | None, typer.Option("--date", help="Quick request: first day.")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Quick request: last day.")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="Quick request: tag.")] = None,
+    to: ToOption = None,
+    tag: TagOption = None,
     keyword: Annotated[
         list[str] | None, typer.Option("--keyword", help="Quick request: free-text keyword.")
     ] = None,
@@ -162,20 +148,12 @@ def plan(
 def check(
     borough: Annotated[list[str], typer.Option("--borough", help="Borough (repeatable).")],
     date: Annotated[str, typer.Option("--date", help="First London day, YYYY-MM-DD.")],
-    to: Annotated[
-        str | None, typer.Option("--to", help="Last London day (default: --date).")
-    ] = None,
-    tag: Annotated[
-        list[str] | None, typer.Option("--tag", help="Count only CADs carrying this tag.")
-    ] = None,
-    minutes_per_record: Annotated[
-        float | None, typer.Option("--minutes-per-record", help="Minutes to read one CAD.")
-    ] = None,
-    regime: Annotated[str | None, typer.Option("--regime", help="Regime name.")] = None,
+    to: ToOption = None,
+    tag: TagOption = None,
+    minutes_per_record: MinutesPerRecordOption = None,
+    regime: RegimeOption = None,
     store: StoreOption = None,
-    fmt: Annotated[
-        CheckFormat, typer.Option("--format", help="table or json.")
-    ] = CheckFormat.table,
+    fmt: TableOrJsonOption = TableOrJson.table,
     engine: EngineOption = EngineName.duckdb,
     spark_master: SparkMasterOption = None,
 ) -> None:

@@ -1,20 +1,12 @@
 """Commands that write a store: `ingest` and `generate`."""
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from costplan.cli._app import app
-from costplan.cli._options import emit, progress_bar
-
-
-class StoreFormat(StrEnum):
-    """Output formats of `ingest` and `generate`."""
-
-    table = "table"
-    json = "json"
+from costplan.cli._options import TableOrJson, TableOrJsonOption, emit, progress_bar
 
 
 @app.command()
@@ -45,9 +37,7 @@ def ingest(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 if any row was quarantined (after committing).")
     ] = False,
-    fmt: Annotated[
-        StoreFormat, typer.Option("--format", help="table or json.")
-    ] = StoreFormat.table,
+    fmt: TableOrJsonOption = TableOrJson.table,
 ) -> None:
     """Load CAD exports into the store; every row is stored, a duplicate, or quarantined.
 
@@ -84,9 +74,7 @@ def generate(
         list[str] | None,
         typer.Option("--boroughs", help="Only these boroughs (repeat the option); default all 32."),
     ] = None,
-    fmt: Annotated[
-        StoreFormat, typer.Option("--format", help="table or json.")
-    ] = StoreFormat.table,
+    fmt: TableOrJsonOption = TableOrJson.table,
 ) -> None:
     """Build a seeded synthetic London CAD archive, calibrated to published MPS figures.
 

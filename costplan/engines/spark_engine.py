@@ -155,9 +155,7 @@ def _quiet_query_loggers() -> None:
         PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
 
 
-def get_session(
-    master: str, conf: Mapping[str, str] | None = None
-) -> SparkSession:
+def get_session(master: str, conf: Mapping[str, str] | None = None) -> SparkSession:
     """The process's SparkSession, started on first use and reused afterwards.
 
     A session already running in the process (one costplan started, or the caller's own) is

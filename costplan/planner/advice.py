@@ -53,18 +53,6 @@ def _hours(minutes: Decimal) -> Decimal:
     return minutes / 60
 
 
-def _review_minutes(records: int, per: Decimal, cfg: PlannerConfig) -> Decimal:
-    return cfg.held_check_minutes + records * per
-
-
-def _fits(regime: Regime, minutes: Decimal) -> bool:
-    return not over_limit(regime, minutes)
-
-
-def _hours(minutes: Decimal) -> Decimal:
-    return minutes / 60
-
-
 def advise(
     plans: Sequence[ItemPlan], regime: Regime, per: Decimal, cfg: PlannerConfig
 ) -> list[Advice]:
