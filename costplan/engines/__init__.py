@@ -19,6 +19,7 @@ the table may not exist where the data lives), with the same answers.
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -75,13 +76,18 @@ class QueryEngine(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
-class Engine(Protocol):
-    """A query engine with its options: what the application layer holds and asks."""
+class Engine(ABC):
+    """A query engine with its options: what the application layer holds and asks.
+
+    A subclass says how to open a session; the fast paths default to "none here", so an
+    engine without a volume table (Spark) always counts the scope, with the same answers.
+    """
 
     name: ClassVar[str]
     # Whether `costplan summary refresh` makes this engine's summaries faster.
-    keeps_volume_table: ClassVar[bool]
+    keeps_volume_table: ClassVar[bool] = False
 
+    @abstractmethod
     def open(
         self,
         snapshot: Snapshot,
@@ -90,15 +96,23 @@ class Engine(Protocol):
         years: Iterable[int] | None = None,
     ) -> QueryEngine:
         """A session with `cad` bound to the snapshot's files in scope (None: all)."""
-        ...
 
     def daily_volumes(
         self, snapshot: Snapshot, *, years: Iterable[int] | None = None
     ) -> tuple[QueryEngine, Provenance]:
         """A session with views `daily_volume` (borough, day, call_source, grading, tagset, n)
         and `daily_total` (borough, day, n) over the partitions in scope; the caller closes it.
+
+        By default both are the queries the volume table is built with, over the partitions.
         """
-        ...
+        session = self.open(snapshot, years=years)
+        try:
+            session.create_view("daily_volume", "volume_counts")
+            session.create_view("daily_total", "daily_totals")
+        except BaseException:
+            session.close()
+            raise
+        return session, (0, len(snapshot.select(years=years)))
 
     def quick_count(
         self,
@@ -110,17 +124,17 @@ class Engine(Protocol):
         tags: Sequence[str] = (),
     ) -> int | None:
         """CADs in boroughs over whole days from a fast source, or None (then count the scope)."""
-        ...
+        return None
 
     def monthly_counts(
         self, snapshot: Snapshot, years: Iterable[int] | None
     ) -> list[tuple[dt.date, str, int]] | None:
         """(month start, borough, CADs) without a query, or None when that is not possible."""
-        ...
+        return None
 
 
 @dataclass(frozen=True)
-class DuckDB:
+class DuckDB(Engine):
     """The embedded default: DuckDB over the snapshot's files, with the daily volume table.
 
     Args:
@@ -196,8 +210,11 @@ class DuckDB:
 
 
 @dataclass(frozen=True)
-class Spark:
+class Spark(Engine):
     """Apache Spark (optional extra): the same queries, translated, on a Spark master.
+
+    No volume table: the archive may be far larger than one machine and the table may not
+    exist where the data lives, so every count reads the partitions.
 
     Args:
         master: the Spark master URL (local[*], spark://HOST:7077, yarn, ...).
@@ -205,7 +222,6 @@ class Spark:
 
     master: str = DEFAULT_SPARK_MASTER
     name: ClassVar[str] = "spark"
-    keeps_volume_table: ClassVar[bool] = False
 
     def open(
         self,
@@ -218,34 +234,6 @@ class Spark:
         from costplan.engines.spark_engine import SparkEngine
 
         return SparkEngine(snapshot, boroughs=boroughs, years=years, master=self.master)
-
-    def daily_volumes(
-        self, snapshot: Snapshot, *, years: Iterable[int] | None = None
-    ) -> tuple[QueryEngine, Provenance]:
-        session = self.open(snapshot, years=years)
-        try:  # the same queries the volume table is built with, over the partitions
-            session.create_view("daily_volume", "volume_counts")
-            session.create_view("daily_total", "daily_totals")
-        except BaseException:
-            session.close()
-            raise
-        return session, (0, len(snapshot.select(years=years)))
-
-    def quick_count(
-        self,
-        snapshot: Snapshot,
-        *,
-        boroughs: Sequence[str],
-        date_from: dt.date,
-        date_to: dt.date,
-        tags: Sequence[str] = (),
-    ) -> int | None:
-        return None  # no volume table on Spark: the scope is counted
-
-    def monthly_counts(
-        self, snapshot: Snapshot, years: Iterable[int] | None
-    ) -> list[tuple[dt.date, str, int]] | None:
-        return None
 
 
 DEFAULT: Engine = DuckDB()
