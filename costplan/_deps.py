@@ -56,3 +56,29 @@ def optional(name: str) -> ModuleType:
             f"{purpose} needs the {top} package, which is not installed",
             f"pip install 'costplan[{extra}]'",
         ) from None
+
+
+def lazy_exports(package: str, exports: dict[str, str]) -> tuple[Any, Any]:
+    """`__getattr__` and `__dir__` for a package face that imports its modules on first use.
+
+    A face re-exports names from its modules so callers need not know the layout; importing
+    every module up front would make `check` pay for the planner's advice code and the volume
+    table's refresh path. Returns (getattr, dir) to assign in the package's `__init__`.
+
+    Args:
+        package: the package's name (`__name__`).
+        exports: public name -> the module (relative to the package) that defines it.
+    """
+
+    def __getattr__(name: str) -> Any:
+        module = exports.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"{package}.{module}"), name)
+        setattr(importlib.import_module(package), name, value)  # later look-ups skip this
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(exports)
+
+    return __getattr__, __dir__

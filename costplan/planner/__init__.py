@@ -4,47 +4,88 @@
 * costplan.planner.reading     the per-record reading time and its evidence (one ladder);
 * costplan.planner.advice      section 16 refinements that would fit the limit;
 * costplan.planner.plan        the whole request: total, decision, recommendation;
-* costplan.planner.check       the one-scope triage check;
+* costplan.planner.triage      the one-scope triage check;
 * costplan.planner.disclosure  the references an answer may release.
+
+The names below are imported on first use, so `check` never loads the advice code.
 """
 
-from costplan.planner.advice import Advice
-from costplan.planner.check import CheckResult, check, count_scope
-from costplan.planner.disclosure import disclosure_refs
-from costplan.planner.plan import Plan, build_plan, merge_activities
-from costplan.planner.reading import MinutesPerRecord, item_minutes, reading_time
-from costplan.planner.strategies import (
-    CAVEATS,
-    FULL_REVIEW,
-    KEYWORD,
-    LINKED,
-    SCOPE_QUERY,
-    TAG_QUERY,
-    TITLES,
-    BreakdownRow,
-    ItemPlan,
-    PlannerConfig,
-    StrategyResult,
-    load_config,
-    plan_item,
-)
+from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from costplan._deps import lazy_exports
+
+if TYPE_CHECKING:
+    from costplan.planner.advice import Advice
+    from costplan.planner.disclosure import disclosure_refs
+    from costplan.planner.plan import Plan, build_plan, merge_activities
+    from costplan.planner.reading import MinutesPerRecord, item_minutes, reading_time
+    from costplan.planner.strategies import (
+        CAVEATS,
+        FULL_REVIEW,
+        KEYWORD,
+        LINKED,
+        SCOPE_QUERY,
+        TAG_QUERY,
+        TITLES,
+        BreakdownRow,
+        ItemPlan,
+        PlannerConfig,
+        StrategyResult,
+        load_config,
+        plan_item,
+    )
+    from costplan.planner.triage import CheckResult, check, count_scope
+
+_EXPORTS = {
+    "Advice": "advice",
+    "disclosure_refs": "disclosure",
+    "Plan": "plan",
+    "build_plan": "plan",
+    "merge_activities": "plan",
+    "MinutesPerRecord": "reading",
+    "item_minutes": "reading",
+    "reading_time": "reading",
+    "CheckResult": "triage",
+    "check": "triage",
+    "count_scope": "triage",
+    **dict.fromkeys(
+        [
+            "CAVEATS",
+            "FULL_REVIEW",
+            "KEYWORD",
+            "LINKED",
+            "SCOPE_QUERY",
+            "TAG_QUERY",
+            "TITLES",
+            "BreakdownRow",
+            "ItemPlan",
+            "PlannerConfig",
+            "StrategyResult",
+            "load_config",
+            "plan_item",
+        ],
+        "strategies",
+    ),
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = [
-    "CAVEATS",
-    "FULL_REVIEW",
-    "KEYWORD",
-    "LINKED",
-    "SCOPE_QUERY",
-    "TAG_QUERY",
-    "TITLES",
     "Advice",
     "BreakdownRow",
+    "CAVEATS",
     "CheckResult",
+    "FULL_REVIEW",
     "ItemPlan",
+    "KEYWORD",
+    "LINKED",
     "MinutesPerRecord",
     "Plan",
     "PlannerConfig",
+    "SCOPE_QUERY",
     "StrategyResult",
+    "TAG_QUERY",
+    "TITLES",
     "build_plan",
     "check",
     "count_scope",

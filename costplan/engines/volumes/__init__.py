@@ -42,8 +42,9 @@ may hold the old state) before a later refresh deletes them.
 All of it runs in DuckDB: a refresh never imports Polars or Arrow, so a nightly refresh costs
 about what the new day costs to count. DuckDB itself is loaded on first use.
 
-Modules, one concept each (the names below are re-exported here, so callers use
-``costplan.engines.volumes`` alone):
+Modules, one concept each (the names below are re-exported here, imported on first
+use, so callers use ``costplan.engines.volumes`` alone and `check` never loads the refresh
+path):
 
     state       the layout, state.json (read and written), months, freshness
     recount     one refresh's DuckDB session: counts changed days, rewrites their months
@@ -53,41 +54,86 @@ Modules, one concept each (the names below are re-exported here, so callers use
 
 from __future__ import annotations
 
-from costplan.engines.volumes.read import count, create_daily_view, monthly_counts
-from costplan.engines.volumes.recount import BATCH_ROWS, Progress, VolumeError
-from costplan.engines.volumes.refreshing import RefreshFailedError, RefreshResult, refresh
-from costplan.engines.volumes.state import (
-    PARTS_DIR,
-    STATE,
-    STATE_FORMAT,
-    TOTAL_COLUMNS,
-    VOLUME_COLUMNS,
-    VOLUMES_DIR,
-    Days,
-    MonthEntry,
-    VolumeEntry,
-    VolumeState,
-    is_fresh,
-    month_days,
-    month_key,
-    read_state,
-    stale_partitions,
-    volumes_dir,
-)
+from typing import TYPE_CHECKING
 
+from costplan._deps import lazy_exports
+
+if TYPE_CHECKING:
+    from costplan.engines.volumes.read import (
+        count,
+        create_daily_view,
+        monthly_counts,
+    )
+    from costplan.engines.volumes.recount import (
+        BATCH_ROWS,
+        Progress,
+        VolumeError,
+    )
+    from costplan.engines.volumes.refreshing import (
+        RefreshFailedError,
+        RefreshResult,
+        refresh,
+    )
+    from costplan.engines.volumes.state import (
+        PARTS_DIR,
+        STATE,
+        STATE_FORMAT,
+        TOTAL_COLUMNS,
+        VOLUME_COLUMNS,
+        VOLUMES_DIR,
+        Days,
+        MonthEntry,
+        VolumeEntry,
+        VolumeState,
+        is_fresh,
+        month_days,
+        month_key,
+        read_state,
+        stale_partitions,
+        volumes_dir,
+    )
+
+_EXPORTS = {
+    "count": "read",
+    "create_daily_view": "read",
+    "monthly_counts": "read",
+    "BATCH_ROWS": "recount",
+    "Progress": "recount",
+    "VolumeError": "recount",
+    "RefreshFailedError": "refreshing",
+    "RefreshResult": "refreshing",
+    "refresh": "refreshing",
+    "PARTS_DIR": "state",
+    "STATE": "state",
+    "STATE_FORMAT": "state",
+    "TOTAL_COLUMNS": "state",
+    "VOLUME_COLUMNS": "state",
+    "VOLUMES_DIR": "state",
+    "Days": "state",
+    "MonthEntry": "state",
+    "VolumeEntry": "state",
+    "VolumeState": "state",
+    "is_fresh": "state",
+    "month_days": "state",
+    "month_key": "state",
+    "read_state": "state",
+    "stale_partitions": "state",
+    "volumes_dir": "state",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = [
     "BATCH_ROWS",
+    "Days",
+    "MonthEntry",
     "PARTS_DIR",
+    "Progress",
+    "RefreshFailedError",
+    "RefreshResult",
     "STATE",
     "STATE_FORMAT",
     "TOTAL_COLUMNS",
     "VOLUMES_DIR",
     "VOLUME_COLUMNS",
-    "Days",
-    "MonthEntry",
-    "Progress",
-    "RefreshFailedError",
-    "RefreshResult",
     "VolumeEntry",
     "VolumeError",
     "VolumeState",
