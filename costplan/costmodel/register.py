@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from costplan._toml import Table, parse_toml
 from costplan.costmodel.estimate import estimate, parse_activity_spec
 from costplan.costmodel.regimes import Regime
-from costplan.costmodel.workdays import parse_date
-from costplan.errors import InputError
+from costplan.costmodel.workdays import MAX_YEAR, MIN_YEAR, parse_date
+from costplan.errors import ConfigError, InputError
 from costplan.units import SIXTY, to_decimal
 
 _ID_COLUMNS = ("id", "request_id")
@@ -57,9 +57,11 @@ class RegisterEntry:
         return self.minutes / SIXTY
 
 
-def _entry(
+def _csv_entry(
     row: dict[str, Any], where: str, regime: Regime, id_key: str, seen: set[str]
 ) -> RegisterEntry:
+    """One CSV row, named by its line in messages (a TOML row: `_toml_entry`)."""
+
     def text(key: str) -> str:
         value = row.get(key)
         if value is None or str(value).strip() == "":
@@ -113,16 +115,17 @@ def _entry(
     )
 
 
-def _check_columns(columns: Iterable[str], source: str, noun: str = "column") -> str:
+def _check_columns(columns: Iterable[str], source: str) -> str:
+    """The CSV header names every required column; returns the id column's name."""
     present = set(columns)
     id_key = next((c for c in _ID_COLUMNS if c in present), None)
     if id_key is None:
-        raise InputError(f"{source}: missing {noun} 'id'", "or name it 'request_id'")
+        raise InputError(f"{source}: missing column 'id'", "or name it 'request_id'")
     for column in _REQUIRED:
         if column not in present:
-            raise InputError(f"{source}: missing {noun} '{column}'")
+            raise InputError(f"{source}: missing column '{column}'")
     if "hours" not in present and "activities" not in present:
-        raise InputError(f"{source}: missing {noun} 'hours'", f"or give an 'activities' {noun}")
+        raise InputError(f"{source}: missing column 'hours'", "or give an 'activities' column")
     return id_key
 
 
@@ -134,31 +137,106 @@ def _read_csv(text: str, source: str, regime: Regime) -> list[RegisterEntry]:
     id_key = _check_columns(reader.fieldnames, source)
     seen: set[str] = set()
     entries = [
-        _entry(row, f"{source} line {reader.line_num}", regime, id_key, seen) for row in reader
+        _csv_entry(row, f"{source} line {reader.line_num}", regime, id_key, seen) for row in reader
     ]
     return entries
 
 
+def _toml_entry(t: Table, regime: Regime, seen: set[str]) -> RegisterEntry:
+    """One [[request]] table: unknown keys first, then missing ones, then the values."""
+    t.allow(*_TOML_KEYS)
+    t.done(_TOML_KEYS)
+    id_key = next((k for k in _ID_COLUMNS if t.has(k)), None)
+    if id_key is None:
+        raise t.fail("id", "is missing", "or name it 'request_id'")
+    for key in _REQUIRED:
+        t.raw(key)
+    if not t.has("hours") and not t.has("activities"):
+        raise t.fail("hours", "is missing", "or give 'activities'")
+
+    def text(key: str) -> str:
+        value = t.raw(key)
+        if str(value).strip() == "":
+            raise t.fail(key, f"must not be empty, not {value!r}")
+        return str(value).strip()
+
+    request_id = text(id_key)
+    if request_id in seen:
+        raise t.fail(id_key, f"must be a unique request id, not {request_id!r} again")
+    seen.add(request_id)
+    received_raw = t.raw("received")
+    if isinstance(received_raw, dt.datetime):
+        received = received_raw.date()
+    elif isinstance(received_raw, dt.date):
+        received = received_raw
+    else:
+        try:
+            received = parse_date(text("received"), "received")
+        except InputError:
+            raise t.fail(
+                "received",
+                f"must be a date in {MIN_YEAR}–{MAX_YEAR}, not {received_raw!r}",
+                "use YYYY-MM-DD",
+            ) from None
+
+    hours_raw, acts_raw = t.get("hours"), t.get("activities")
+    has_hours = hours_raw is not None and str(hours_raw).strip() != ""
+    has_acts = acts_raw is not None and acts_raw not in ("", [])
+    exactly_one = "give either 'hours' or 'activities', exactly one"
+    if has_hours and has_acts:
+        raise t.fail("activities", "cannot be given with 'hours'", exactly_one)
+    if not has_hours and not has_acts:
+        key, value = ("hours", hours_raw) if t.has("hours") else ("activities", acts_raw)
+        raise t.fail(key, f"must not be empty, not {value!r}", exactly_one)
+    if has_hours:
+        try:
+            minutes = to_decimal(hours_raw, "hours") * SIXTY
+        except InputError as exc:
+            raise t.fail(
+                "hours", f"must be a number of hours, zero or more, not {hours_raw!r}", exc.hint
+            ) from None
+    else:
+        if isinstance(acts_raw, str):
+            specs = [s for s in acts_raw.split(";") if s.strip()]
+        elif isinstance(acts_raw, list) and all(isinstance(s, str) for s in acts_raw):
+            specs = acts_raw
+        else:
+            raise t.fail(
+                "activities", f"must be a list of activities like 'extract=120:3', not {acts_raw!r}"
+            )
+        activities = []
+        for spec in specs:
+            try:
+                activities.append(parse_activity_spec(spec))
+            except InputError as exc:
+                why = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+                raise t.fail(
+                    "activities", f"must be activities like 'extract=120:3', not {spec!r}", why
+                ) from None
+        minutes = estimate(regime, activities).countable_minutes
+
+    campaign = t.get("campaign")
+    campaign = str(campaign).strip() if campaign is not None and str(campaign).strip() else None
+    return RegisterEntry(
+        request_id=request_id,
+        requester=text("requester"),
+        campaign=campaign,
+        received=received,
+        topic=text("topic").lower(),
+        minutes=minutes,
+    )
+
+
 def _read_toml(text: str, source: str, regime: Regime) -> list[RegisterEntry]:
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{source}: not valid TOML: {exc}") from None
-    unknown = sorted(set(data) - {"request"})
-    if unknown:
-        raise InputError(f"{source}: unknown key '{unknown[0]}'", "use [[request]] tables")
-    rows = data.get("request", [])
-    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise InputError(f"{source}: 'request' must be [[request]] tables")
+        data = parse_toml(text, source)
+    except ConfigError as exc:  # a user's register, like the CSV one: an InputError
+        raise InputError(exc.message, exc.hint) from None
+    root = Table(data, source, error=InputError)
+    root.allow("request")
+    root.done(("request",))
     seen: set[str] = set()
-    entries = []
-    for number, row in enumerate(rows, 1):
-        where = f"{source} request {number}"
-        bad = sorted(set(row) - _TOML_KEYS)
-        if bad:
-            raise InputError(f"{where}: unknown key '{bad[0]}'")
-        entries.append(_entry(row, where, regime, _check_columns(row, where, "key"), seen))
-    return entries
+    return [_toml_entry(t, regime, seen) for t in root.tables("request")]
 
 
 def read_register(path: Path | str, regime: Regime) -> list[RegisterEntry]:
