@@ -176,6 +176,15 @@ class Table:
         ok = isinstance(value, str) and bool(value.strip())
         return self._check(key, value, ok, "a non-empty string")  # type: ignore[no-any-return]
 
+    def string(self, key: str, *, default: Any = ...) -> str:
+        """Any non-empty string: unlike `text`, whitespace counts (a tab delimiter, a space)."""
+        if default is not ... and key not in self.data:
+            self.seen.add(key)
+            return default  # type: ignore[no-any-return]
+        value = self.raw(key)
+        ok = isinstance(value, str) and value != ""
+        return self._check(key, value, ok, "a non-empty string")  # type: ignore[no-any-return]
+
     def choice(self, key: str, choices: Sequence[str], *, default: Any = ...) -> str:
         """One of `choices`."""
         if default is not ... and key not in self.data:

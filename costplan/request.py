@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from costplan.errors import ConfigError, InputError
+from costplan._toml import Table, parse_toml
+from costplan.errors import InputError
 from costplan.schema import (
     canonical_borough,
     is_city_of_london,
@@ -119,28 +120,45 @@ class Request:
     source: str | None = None
 
 
-def _where(source: str, item: int | None = None, key: str | None = None) -> str:
-    parts = [source]
-    if item is not None:
-        parts.append(f"item {item}")
-    if key is not None:
-        parts.append(f"field '{key}'")
-    return ": ".join(parts)
+def _check_keys(data: Mapping[str, Any], source: str, path: str, allowed: Set[str]) -> None:
+    """Reject unknown keys before any value, as a ConfigError: the file's shape is wrong."""
+    shape = Table(data, source, path)
+    shape.allow(*allowed)
+    shape.done(allowed)
 
 
-def _as_date(value: Any, where: str) -> dt.date:
-    day = parse_iso_date(value, where)
-    if day < EARLIEST or day > dt.date.today() + dt.timedelta(days=366):
-        raise InputError(f"{where}: {day.isoformat()} is outside any CAD archive")
-    return day
+def _in_archive(day: dt.date) -> bool:
+    """A date some CAD archive can hold: anything else is a typo (see EARLIEST)."""
+    return EARLIEST <= day <= dt.date.today() + dt.timedelta(days=366)
 
 
 def parse_date(value: str, what: str = "date") -> dt.date:
     """Parse a YYYY-MM-DD date given on the command line."""
-    return _as_date(value, what)
+    day = parse_iso_date(value, what)
+    if not _in_archive(day):
+        raise InputError(f"{what}: {day.isoformat()} is outside any CAD archive")
+    return day
 
 
-def _as_time(value: Any, where: str) -> dt.time:
+def _date(t: Table, key: str) -> dt.date:
+    """A date in a request: a TOML date, or YYYY-MM-DD text (from command-line flags)."""
+    value = t.raw(key)
+    try:
+        day = parse_iso_date(value, key)
+    except InputError:
+        raise t.fail(key, f"must be a date, not {value!r}", "use YYYY-MM-DD") from None
+    if not _in_archive(day):
+        raise t.fail(
+            key,
+            f"must be a date from {EARLIEST.isoformat()} to a year ahead, not {day.isoformat()}",
+            "that is outside any CAD archive",
+        )
+    return day
+
+
+def _time(t: Table, key: str) -> dt.time:
+    """A time of day: a TOML local time, or HH:MM text (24:00 is midnight)."""
+    value = t.raw(key)
     if isinstance(value, dt.time):
         return value
     if isinstance(value, str) and re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):
@@ -149,15 +167,32 @@ def _as_time(value: Any, where: str) -> dt.time:
             return dt.time(0, 0)
         if 0 <= h < 24 and 0 <= m < 60:
             return dt.time(h, m)
-    raise InputError(f"{where}: {value!r} is not a time of day", "use HH:MM, e.g. 18:00")
+    raise t.fail(key, f"must be a time of day, not {value!r}", "use HH:MM, e.g. 18:00")
 
 
-def _str_list(value: Any, where: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise InputError(f"{where}: expected a list of non-empty strings")
-    return tuple(v.strip() for v in value)
+def _strings(t: Table, key: str, default: Sequence[str] = ()) -> tuple[str, ...]:
+    """One string, or a list of non-empty strings (stripped)."""
+    value = t.get(key, list(default))
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
+        raise t.fail(key, f"must be a list of non-empty strings, not {value!r}")
+    return tuple(v.strip() for v in values)
+
+
+def _positive(t: Table, key: str) -> float | None:
+    """An optional number above zero (minutes per record)."""
+    value = t.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        raise t.fail(key, f"must be a positive number, not {value!r}")
+    return float(value)
+
+
+def _borough_hint(name: str) -> str:
+    """The nearest valid names, shared by the command line and the request file."""
+    near = suggest_boroughs(name)
+    return f"did you mean {', '.join(near)}?" if near else "use a London borough name"
 
 
 def resolve_borough(name: str, where: str) -> str:
@@ -169,69 +204,73 @@ def resolve_borough(name: str, where: str) -> str:
         raise InputError(
             f"{where}: the City of London is policed by the City of London Police, not the MPS"
         )
-    near = suggest_boroughs(name)
-    hint = f"did you mean {', '.join(near)}?" if near else "use a London borough name"
-    raise InputError(f"{where}: unknown borough {name!r}", hint)
+    raise InputError(f"{where}: unknown borough {name!r}", _borough_hint(name))
+
+
+def _boroughs(t: Table) -> tuple[str, ...]:
+    """An item's boroughs (key `boroughs`, or `borough`), canonical and without repeats."""
+    key = "boroughs" if t.has("boroughs") else "borough"
+    t.allow("boroughs", "borough")
+    if t.get(key) is None:
+        raise t.fail("boroughs", "is missing", "name one or more boroughs")
+    names = []
+    for name in _strings(t, key):
+        canon = canonical_borough(name)
+        if canon is None and is_city_of_london(name):
+            raise t.fail(
+                key,
+                f"must be London boroughs policed by the MPS, not {name!r}",
+                "the City of London is policed by the City of London Police, not the MPS",
+            )
+        if canon is None:
+            raise t.fail(key, f"must be London boroughs, not {name!r}", _borough_hint(name))
+        names.append(canon)
+    if not names:
+        raise t.fail(key, "must name one or more boroughs, not []")
+    return tuple(dict.fromkeys(names))
 
 
 def build_item(data: dict[str, Any], source: str, index: int) -> Item:
-    """Validate one item table strictly."""
-    unknown = sorted(set(data) - _ITEM_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"{_where(source, index, unknown[0])}: unknown key",
-            f"allowed keys: {', '.join(sorted(_ITEM_KEYS))}",
+    """Validate one item table strictly (`index` counts from 1; the path `items[index - 1]`)."""
+    path = f"items[{index - 1}]"
+    _check_keys(data, source, path, _ITEM_KEYS)
+    t = Table(data, source, path, error=InputError)
+    name = t.text("name", default=f"item {index}")
+    boroughs = _boroughs(t)
+    if t.has("date") and (t.has("date_from") or t.has("date_to")):
+        raise t.fail(
+            "date",
+            "cannot be given with date_from or date_to",
+            "give date, or date_from and date_to",
         )
-    name = data.get("name", f"item {index}")
-    if not isinstance(name, str) or not name.strip():
-        raise InputError(f"{_where(source, index, 'name')}: must be a non-empty string")
-    raw_b = data.get("boroughs", data.get("borough"))
-    if raw_b is None:
-        raise InputError(
-            f"{_where(source, index, 'boroughs')}: missing", "name one or more boroughs"
-        )
-    boroughs = tuple(
-        dict.fromkeys(
-            resolve_borough(b, _where(source, index, "boroughs"))
-            for b in _str_list(raw_b, _where(source, index, "boroughs"))
-        )
-    )
-    if not boroughs:
-        raise InputError(f"{_where(source, index, 'boroughs')}: empty")
-    if "date" in data and ("date_from" in data or "date_to" in data):
-        raise InputError(f"{_where(source, index, 'date')}: give date, or date_from and date_to")
-    if "date" in data:
-        date_from = date_to = _as_date(data["date"], _where(source, index, "date"))
-    elif "date_from" in data:
-        date_from = _as_date(data["date_from"], _where(source, index, "date_from"))
-        date_to = _as_date(data.get("date_to", data["date_from"]), _where(source, index, "date_to"))
+    if t.has("date"):
+        date_from = date_to = _date(t, "date")
+    elif t.has("date_from"):
+        date_from = _date(t, "date_from")
+        date_to = _date(t, "date_to") if t.has("date_to") else date_from
     else:
-        raise InputError(f"{_where(source, index, 'date')}: missing", "give date or date_from")
+        raise t.fail("date", "is missing", "give date or date_from")
     if date_to < date_from:
-        raise InputError(
-            f"{_where(source, index, 'date_to')}: {date_to} is before date_from {date_from}",
-            "swap the dates",
+        raise t.fail(
+            "date_to", f"must not be before date_from {date_from}, not {date_to}", "swap the dates"
         )
     time_from = time_to = None
-    if ("time_from" in data) != ("time_to" in data):
-        raise InputError(f"{_where(source, index, 'time_from')}: give both time_from and time_to")
-    if "time_from" in data:
-        time_from = _as_time(data["time_from"], _where(source, index, "time_from"))
-        time_to = _as_time(data["time_to"], _where(source, index, "time_to"))
+    if t.has("time_from") != t.has("time_to"):
+        absent = "time_to" if t.has("time_from") else "time_from"
+        raise t.fail(absent, "is missing", "give both time_from and time_to")
+    if t.has("time_from"):
+        time_from, time_to = _time(t, "time_from"), _time(t, "time_to")
         if time_from == time_to:
-            raise InputError(f"{_where(source, index, 'time_to')}: an empty time window")
-    fields = _str_list(data.get("fields", ["count"]), _where(source, index, "fields"))
+            raise t.fail(
+                "time_to",
+                f"must differ from time_from, not {time_to:%H:%M}",
+                "an empty time window",
+            )
+    fields = _strings(t, "fields", ["count"])
     bad = [f for f in fields if f not in FIELDS]
     if bad:
-        raise InputError(
-            f"{_where(source, index, 'fields')}: unknown field {bad[0]!r}",
-            f"choose from {', '.join(FIELDS)}",
-        )
-    mpr = data.get("minutes_per_record")
-    if mpr is not None and (not isinstance(mpr, int | float) or isinstance(mpr, bool) or mpr <= 0):
-        raise InputError(
-            f"{_where(source, index, 'minutes_per_record')}: must be a positive number"
-        )
+        raise t.fail("fields", f"must list fields from {', '.join(FIELDS)}, not {bad[0]!r}")
+    mpr = _positive(t, "minutes_per_record")
     return Item(
         name=name.strip(),
         boroughs=boroughs,
@@ -239,18 +278,11 @@ def build_item(data: dict[str, Any], source: str, index: int) -> Item:
         date_to=date_to,
         time_from=time_from,
         time_to=time_to,
-        tags=tuple(
-            t.upper() for t in _str_list(data.get("tags", []), _where(source, index, "tags"))
-        ),
-        opening_codes=tuple(
-            c.upper()
-            for c in _str_list(
-                data.get("opening_codes", []), _where(source, index, "opening_codes")
-            )
-        ),
-        keywords=_str_list(data.get("keywords", []), _where(source, index, "keywords")),
+        tags=tuple(tag.upper() for tag in _strings(t, "tags")),
+        opening_codes=tuple(code.upper() for code in _strings(t, "opening_codes")),
+        keywords=_strings(t, "keywords"),
         fields=fields,
-        minutes_per_record=float(mpr) if mpr is not None else None,
+        minutes_per_record=mpr,
     )
 
 
@@ -258,7 +290,7 @@ def load_request(path: Path) -> Request:
     """Read and validate a request TOML file.
 
     Raises:
-        InputError: missing file, bad values (naming the file, item and field).
+        InputError: missing file, bad values (naming the file and the dotted key).
         ConfigError: malformed TOML or unknown keys.
     """
     source = str(path)
@@ -267,47 +299,43 @@ def load_request(path: Path) -> Request:
     if path.is_dir():
         raise InputError(f"{path} is a directory, not a request file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{source}: not UTF-8 text") from None
-    return build_request(data, source)
+    return build_request(parse_toml(text, source), source)
 
 
 def build_request(data: dict[str, Any], source: str) -> Request:
     """Validate a request given as a dict (from TOML or from command-line flags)."""
-    unknown = sorted(set(data) - _REQUEST_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"{_where(source, key=unknown[0])}: unknown key",
-            f"allowed keys: {', '.join(sorted(_REQUEST_KEYS))}",
-        )
-    items_raw = data.get("items")
+    _check_keys(data, source, "", _REQUEST_KEYS)
+    t = Table(data, source, error=InputError)
+    items_raw = t.get("items")
+    need = "a request needs at least one [[items]]"
+    if items_raw is None:
+        raise t.fail("items", "is missing", need)
     if not isinstance(items_raw, list) or not items_raw:
-        raise InputError(f"{_where(source, key='items')}: a request needs at least one [[items]]")
+        raise t.fail("items", f"must be one or more [[items]] tables, not {items_raw!r}", need)
     items = []
     for i, raw in enumerate(items_raw, start=1):
         if not isinstance(raw, dict) or not raw:
-            raise InputError(f"{_where(source, i)}: empty item")
+            raise t.fail(f"items[{i - 1}]", f"must be a non-empty table, not {raw!r}")
         items.append(build_item(raw, source, i))
     names = [it.name for it in items]
-    if len(set(names)) != len(names):
-        raise InputError(f"{_where(source, key='items')}: item names must be unique")
-    received = data.get("received")
-    mpr = data.get("minutes_per_record")
-    if mpr is not None and (not isinstance(mpr, int | float) or isinstance(mpr, bool) or mpr <= 0):
-        raise InputError(f"{_where(source, key='minutes_per_record')}: must be a positive number")
-    regime = data.get("regime", "uk-foia-other")
+    twice = next((n for n in names if names.count(n) > 1), None)
+    if twice is not None:
+        raise t.fail("items", f"must have unique names, not {twice!r} twice")
+    received = t.get("received")
+    mpr = _positive(t, "minutes_per_record")
+    regime = t.get("regime", "uk-foia-other")
     if not isinstance(regime, str):
-        raise InputError(f"{_where(source, key='regime')}: must be a regime name")
-    requester = data.get("requester")
+        raise t.fail("regime", f"must be a regime name, not {regime!r}")
+    requester = t.get("requester")
     return Request(
-        reference=str(data.get("reference", "(no reference)")),
-        received=_as_date(received, _where(source, key="received")) if received else None,
+        reference=str(t.get("reference", "(no reference)")),
+        received=_date(t, "received") if received else None,
         regime=regime,
         items=tuple(items),
         requester=str(requester) if requester is not None else None,
-        minutes_per_record=float(mpr) if mpr is not None else None,
+        minutes_per_record=mpr,
         source=source,
     )

@@ -191,13 +191,24 @@ def test_bad_csv_registers(tmp_path: Path, text, message):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[[request]]\nid = "1"\nrequester = "x"\nreceived = 2024-01-01\nhours = 1\n', "'topic'"),
+        (
+            '[[request]]\nid = "1"\nrequester = "x"\nreceived = 2024-01-01\nhours = 1\n',
+            r"'request\[0\]\.topic' is missing",
+        ),
         (
             '[[request]]\nid = "1"\nrequester = "x"\nreceived = 2024-01-01\ntopic = "t"\n'
             "hours = 1\nnotes = 'x'\n",
-            "unknown key 'notes'",
+            r"'request\[0\]\.notes' is an unknown key",
         ),
-        ('title = "x"\n', "unknown key 'title'"),
+        ('title = "x"\n', "'title' is an unknown key"),
+        (
+            2
+            * (
+                '[[request]]\nid = "1"\nrequester = "x"\nreceived = 2024-01-01\ntopic = "t"\n'
+                "hours = 1\n"
+            ),
+            r"'request\[1\]\.id' must be a unique request id, not '1' again",
+        ),
         ("[[request]\n", "not valid TOML"),
     ],
 )

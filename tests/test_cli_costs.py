@@ -210,7 +210,10 @@ ERROR_CASES = [
         ]
     ],
     (["estimate", "--records", "10", "--regime-file", "MISSING"], "regime file not found"),
-    (["estimate", "--records", "10", "--regime-file", "BADREGIME"], "unknown key 'limt'"),
+    (
+        ["estimate", "--records", "10", "--regime-file", "BADREGIME"],
+        "'regime.x.limt' is an unknown key",
+    ),
     (["deadline", "--received", "2024-13-01"], "is not a valid date"),
     (["deadline", "--received", "yesterday"], "is not a valid date"),
     (["deadline", "--received", "1066-10-14"], "supported years"),

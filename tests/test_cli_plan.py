@@ -254,7 +254,7 @@ ERRORS = [
     (["plan", "{dir}"], "directory"),
     (["plan", "{bad_borough}"], "did you mean Lambeth"),
     (["plan", "{reversed}"], "before date_from"),
-    (["plan", "{unknown_key}"], "unknown key"),
+    (["plan", "{unknown_key}"], "'items[0].colour' is an unknown key"),
     (["plan", "{empty_items}"], "at least one"),
     (["plan", "{city}"], "City of London Police"),
     (["plan", "{req}", "--regime", "narnia"], "narnia"),

@@ -471,6 +471,13 @@ def test_mapping_errors(tmp_path: Path):
         f"mapping {tmp_path / 'm.toml'}: 'lists.tag_separator' is an unknown key "
         "(allowed: linked_to_separator, tags_separator)"
     )
+    # Values too: a tab is a good delimiter, two characters are not.
+    assert parse_mapping({"csv": {"delimiter": "\t"}}).delimiter == "\t"
+    with pytest.raises(ConfigError) as err:
+        parse_mapping({"csv": {"delimiter": ";;"}}, tmp_path / "m.toml")
+    assert err.value.one_line() == (
+        f"mapping {tmp_path / 'm.toml'}: 'csv.delimiter' must be a single character, not ';;'"
+    )
     csv = tmp_path / "x.csv"
     csv.write_text("cad_ref,created_at,borough,call_source,grading\n")
     result = runner.invoke(

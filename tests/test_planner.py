@@ -157,7 +157,7 @@ def test_injection_attempts_are_plain_values(planner_store: Store) -> None:
         assert n == 0
         assert engine.con.sql("select count(*) from cad").fetchall() == before
     # The borough never reaches SQL through a request: validation names it and suggests.
-    with pytest.raises(InputError, match="unknown borough") as err:
+    with pytest.raises(InputError, match=r"'items\[0\]\.boroughs' must be London boroughs") as err:
         build_request({"items": [{"boroughs": [evil], "date": "2020-06-25"}]}, "req.toml")
     assert "Lambeth" in (err.value.hint or "")
 

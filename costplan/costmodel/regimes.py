@@ -11,8 +11,8 @@ back to a default and produce a wrong legal decision.
 from __future__ import annotations
 
 import difflib
+import math
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from costplan._toml import Table, parse_toml
 from costplan.errors import ConfigError, InputError
 from costplan.units import Number, to_decimal
 
@@ -179,103 +180,82 @@ class RegimeSet:
         )
 
 
-def _type_name(value: object) -> str:
-    return type(value).__name__
+def _decimal(t: Table, key: str) -> Decimal:
+    """A non-negative number, kept exact (2.8 stays 2.8): legal figures are Decimal."""
+    value = t.raw(key)
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok:
+        raise t.fail(key, f"must be a number, not {value!r}")
+    if value < 0:
+        raise t.fail(key, f"must be zero or more, not {value!r}")
+    return to_decimal(value, key)
 
 
-def _check_str(where: str, key: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{where}: key '{key}' must be a non-empty string, got {value!r}")
-    return value.strip()
-
-
-def _check_number(where: str, key: str, value: object) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{where}: key '{key}' must be a number, got {_type_name(value)}")
-    try:
-        return to_decimal(value, key)
-    except InputError as exc:
-        raise ConfigError(f"{where}: key '{key}': {exc.message}") from None
-
-
-def _check_bool(where: str, key: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{where}: key '{key}' must be true or false, got {value!r}")
-    return value
-
-
-def _parse_regime(name: str, table: object, source: str) -> Regime:
-    where = f"{source}: regime '{name}'"
+def _parse_regime(regimes: Table, name: str) -> Regime:
+    """One [regime.NAME] table: unknown keys first, then missing ones, then the values."""
     if not _NAME_RE.match(name):
-        raise ConfigError(f"{where}: names use lower-case letters, digits and '-'")
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: must be a table, got {_type_name(table)}")
-    unknown = sorted(set(table) - _REQUIRED_KEYS - _OPTIONAL_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key '{unknown[0]}'",
-            f"allowed keys: {', '.join(sorted(_REQUIRED_KEYS | _OPTIONAL_KEYS))}",
+        raise regimes.fail(
+            name, "is not a valid regime name", "use lower-case letters, digits and '-'"
         )
-    missing = sorted(_REQUIRED_KEYS - set(table))
-    if missing:
-        raise ConfigError(f"{where}: missing key '{missing[0]}'")
+    t = regimes.sub(name)
+    t.allow(*_REQUIRED_KEYS, *_OPTIONAL_KEYS)
+    t.done(_REQUIRED_KEYS | _OPTIONAL_KEYS)
+    for key in sorted(_REQUIRED_KEYS):
+        t.raw(key)
 
-    currency = _check_str(where, "currency", table["currency"])
+    currency = t.text("currency").strip()
     if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise ConfigError(f"{where}: key 'currency' must be an ISO code like GBP, got {currency!r}")
-    rate = _check_number(where, "rate", table["rate"])
+        raise t.fail("currency", f"must be an ISO code like GBP, not {currency!r}")
+    rate = _decimal(t, "rate")
     if rate == 0:
-        raise ConfigError(f"{where}: key 'rate' must be above zero")
-    advisory_only = _check_bool(where, "advisory_only", table["advisory_only"])
-    limit = _check_number(where, "limit", table["limit"]) if "limit" in table else None
+        raise t.fail("rate", "must be above zero, not 0")
+    advisory_only = t.boolean("advisory_only")
+    limit = _decimal(t, "limit") if t.has("limit") else None
     if limit is None and not advisory_only:
-        raise ConfigError(
-            f"{where}: missing key 'limit'", "only advisory_only regimes may omit the limit"
-        )
+        raise t.fail("limit", "is missing", "only advisory_only regimes may omit the limit")
 
-    countable = table["countable"]
+    countable = t.raw("countable")
     if not isinstance(countable, list) or not all(isinstance(a, str) for a in countable):
-        raise ConfigError(f"{where}: key 'countable' must be a list of activity names")
+        raise t.fail("countable", f"must be a list of activity names, not {countable!r}")
     bad = [a for a in countable if a not in COUNTABLE_ACTIVITIES]
     if bad:
-        raise ConfigError(
-            f"{where}: key 'countable' has '{bad[0]}', which can never be counted",
-            f"choose from: {', '.join(COUNTABLE_ACTIVITIES)}",
+        raise t.fail(
+            "countable",
+            f"must list only countable activities, not {bad[0]!r}",
+            f"{bad[0]} can never be counted; choose from: {', '.join(COUNTABLE_ACTIVITIES)}",
         )
 
-    sources = table.get("sources", [])
+    sources = t.get("sources", [])
     if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
-        raise ConfigError(f"{where}: key 'sources' must be a list of URLs")
+        raise t.fail("sources", f"must be a list of URLs, not {sources!r}")
 
     def opt_str(key: str) -> str | None:
-        return _check_str(where, key, table[key]) if key in table else None
+        value = t.text(key, default=None)
+        return value.strip() if value is not None else None
 
     hold_section = opt_str("hold_section")
     hold_provision = opt_str("hold_provision")
     if (hold_section is None) != (hold_provision is None):
-        raise ConfigError(f"{where}: give both 'hold_section' and 'hold_provision', or neither")
-    if advisory_only and "advisory" not in table:
-        raise ConfigError(f"{where}: missing key 'advisory' (required when advisory_only = true)")
+        absent = "hold_section" if hold_section is None else "hold_provision"
+        raise t.fail(absent, "is missing", "give both hold_section and hold_provision, or neither")
+    if advisory_only and not t.has("advisory"):
+        raise t.fail("advisory", "is missing", "required when advisory_only = true")
+    minutes = _decimal(t, "minutes_per_record") if t.has("minutes_per_record") else Decimal(3)
 
-    minutes = (
-        _check_number(where, "minutes_per_record", table["minutes_per_record"])
-        if "minutes_per_record" in table
-        else Decimal(3)
-    )
     return Regime(
         name=name,
-        title=_check_str(where, "title", table["title"]),
-        act=_check_str(where, "act", table["act"]),
+        title=t.text("title").strip(),
+        act=t.text("act").strip(),
         currency=currency,
         limit=limit,
         limit_name=opt_str("limit_name") or "cost limit",
         rate=rate,
-        rate_is_cap=_check_bool(where, "rate_is_cap", table.get("rate_is_cap", False)),
+        rate_is_cap=t.boolean("rate_is_cap", default=False),
         countable=frozenset(countable),
         advisory_only=advisory_only,
         advisory=opt_str("advisory"),
         section=opt_str("section"),
-        provision=_check_str(where, "provision", table["provision"]),
+        provision=t.text("provision").strip(),
         hold_section=hold_section,
         hold_provision=hold_provision,
         aggregation=opt_str("aggregation"),
@@ -297,22 +277,18 @@ def parse_regimes(text: str, source: str) -> tuple[dict[str, Regime], str | None
     Raises:
         ConfigError: bad TOML, an unknown or missing key, or a value of the wrong type.
     """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    unknown = sorted(set(data) - {"default", "regime"})
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown key '{unknown[0]}'", "top-level keys: default, [regime.NAME]"
-        )
-    tables = data.get("regime", {})
-    if not isinstance(tables, dict) or not tables:
-        raise ConfigError(f"{source}: no [regime.NAME] tables found")
-    regimes = {name: _parse_regime(name, table, source) for name, table in tables.items()}
-    default = data.get("default")
+    root = Table(parse_toml(text, source), source)
+    root.allow("default", "regime")
+    root.done(("default", "regime"))
+    if not root.has("regime"):
+        raise root.fail("regime", "is missing", "give one or more [regime.NAME] tables")
+    tables = root.sub("regime")
+    if not tables.data:
+        raise root.fail("regime", "must hold one or more [regime.NAME] tables, not an empty table")
+    regimes = {name: _parse_regime(tables, name) for name in tables.data}
+    default = root.get("default")
     if default is not None and not isinstance(default, str):
-        raise ConfigError(f"{source}: key 'default' must be a regime name")
+        raise root.fail("default", f"must be a regime name, not {default!r}")
     return regimes, default
 
 

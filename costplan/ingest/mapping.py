@@ -146,90 +146,81 @@ def load_mapping(spec: str | Path | None = None) -> Mapping:
 def parse_mapping(doc: dict[str, Any], path: Path | None = None) -> Mapping:
     """Validate a parsed mapping document.
 
-    Every key is read through a Table first and each table is then closed with done(), so an
-    unknown key is reported (in the one wording of costplan._toml) before any value is checked.
+    Every table is closed with done() before any value is checked, so an unknown key (a typo)
+    is reported as such rather than as a bad value; all messages use the one wording of
+    costplan._toml ("mapping FILE: 'csv.delimiter' must be a single character, not ';;'").
 
     Raises:
         ConfigError: naming the file and the offending key.
     """
-    where = str(path) if path else "<mapping>"
-
-    def fail(key: str, problem: str, hint: str | None = None) -> ConfigError:
-        return ConfigError(f"mapping {where}: {key}: {problem}", hint)
-
-    def section(parent: Table, key: str) -> Table:
-        value = parent.get(key, {})
-        if not isinstance(value, dict):
-            raise fail(parent.where(key), "must be a table")
-        return Table(value, parent.source, parent.where(key))
-
-    root = Table(doc, f"mapping {where}")
-    name_raw = root.get("name", path.stem if path else "mapping")
-    description = root.get("description", "")
+    root = Table(doc, f"mapping {path if path else '<mapping>'}")
     cols, ts, lists, csv, values = (
-        section(root, key) for key in ("columns", "timestamps", "lists", "csv", "values")
+        root.optional_sub(key) or Table({}, root.source, key)
+        for key in ("columns", "timestamps", "lists", "csv", "values")
     )
+    root.allow("name", "description")
     cols.allow(*FIELDS)
-    formats_raw = ts.get("formats", list(_DEFAULT_FORMATS))
-    timezone_raw = ts.get("timezone", "Europe/London")
-    ambiguous_raw = ts.get("ambiguous", "earliest")
-    tags_raw = lists.get("tags_separator", ";")
-    linked_raw = lists.get("linked_to_separator", ";")
-    delimiter_raw = csv.get("delimiter", ",")
-    quote_raw = csv.get("quote", '"')
-    call_raw = values.get("call_source", {})
-    grade_raw = values.get("grading", {})
+    ts.allow("formats", "timezone", "ambiguous")
+    lists.allow("tags_separator", "linked_to_separator")
+    csv.allow("delimiter", "quote")
+    values.allow("call_source", "grading")
     for table in (root, cols, ts, lists, csv, values):
         table.done()
 
-    # Values keep mapping's own checks rather than Table.text: a separator or delimiter may be
-    # whitespace (a tab), which Table.text refuses, and formats may be one string or a list.
-    def text(key: str, value: Any, *, single_char: bool = False) -> str:
-        if not isinstance(value, str) or not value:
-            raise fail(key, "must be a non-empty string")
-        if single_char and len(value) != 1:
-            raise fail(key, "must be a single character")
-        return value
-
-    name = text("name", name_raw)
+    # `string`, not `text`: a separator or delimiter may be whitespace (a tab).
+    name = root.string("name", default=path.stem if path else "mapping")
+    description = root.get("description", "")
     if not isinstance(description, str):
-        raise fail("description", "must be a string")
+        raise root.fail("description", f"must be a string, not {description!r}")
 
     columns = {f: f for f in FIELDS}
-    for fld, col in cols.data.items():
-        columns[fld] = text(f"columns.{fld}", col).strip()
+    for fld in cols.data:
+        columns[fld] = cols.string(fld).strip()
     seen: dict[str, str] = {}
     for fld, col in columns.items():
         if col in seen:
-            raise fail(f"columns.{fld}", f"column {col!r} is already mapped to {seen[col]}")
+            raise cols.fail(
+                fld,
+                f"must be a column no other field uses, not {col!r}",
+                f"already mapped to {seen[col]}",
+            )
         seen[col] = fld
 
+    formats_raw = ts.get("formats", list(_DEFAULT_FORMATS))
     if isinstance(formats_raw, str):
         formats_raw = [formats_raw]
     if not isinstance(formats_raw, list) or not formats_raw:
-        raise fail("timestamps.formats", "must be a non-empty list of strptime formats")
-    formats = tuple(text("timestamps.formats", f) for f in formats_raw)
+        raise ts.fail(
+            "formats", f"must be a non-empty list of strptime formats, not {formats_raw!r}"
+        )
+    for fmt in formats_raw:
+        if not isinstance(fmt, str) or not fmt:
+            raise ts.fail("formats", f"must be strptime formats (non-empty strings), not {fmt!r}")
+    formats = tuple(formats_raw)
     for fmt in formats:
-        _check_format(fmt, fail)
-    timezone = text("timestamps.timezone", timezone_raw)
+        _check_format(fmt, ts)
+    timezone = ts.string("timezone", default="Europe/London")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise fail("timestamps.timezone", f"unknown time zone {timezone!r}") from None
-    ambiguous = text("timestamps.ambiguous", ambiguous_raw)
-    if ambiguous not in AMBIGUOUS_CHOICES:
-        raise fail("timestamps.ambiguous", f"must be one of {', '.join(AMBIGUOUS_CHOICES)}")
+        raise ts.fail(
+            "timezone", f"must be a time zone like Europe/London, not {timezone!r}"
+        ) from None
+    ambiguous = ts.choice("ambiguous", AMBIGUOUS_CHOICES, default="earliest")
 
-    tags_sep = text("lists.tags_separator", tags_raw)
-    linked_sep = text("lists.linked_to_separator", linked_raw)
+    tags_sep = lists.string("tags_separator", default=";")
+    linked_sep = lists.string("linked_to_separator", default=";")
 
-    delimiter = text("csv.delimiter", delimiter_raw, single_char=True)
-    quote = text("csv.quote", quote_raw, single_char=True)
-    if delimiter == quote or delimiter in "\r\n" or quote in "\r\n":
-        raise fail("csv", "delimiter and quote must differ and not be line breaks")
+    delimiter = _single_char(csv, "delimiter", ",")
+    quote = _single_char(csv, "quote", '"')
+    for key, char in (("delimiter", delimiter), ("quote", quote)):
+        if char in "\r\n":
+            raise csv.fail(key, f"must not be a line break, not {char!r}")
+    if delimiter == quote:
+        raise csv.fail("quote", f"must differ from the delimiter, not {quote!r}")
 
-    call_values = _value_table(call_raw, "values.call_source", CALL_SOURCES, fail)
-    grade_values = _value_table(grade_raw, "values.grading", GRADINGS, fail)
+    call_values = _value_table(values, "call_source", CALL_SOURCES)
+    grade_values = _value_table(values, "grading", GRADINGS)
 
     return Mapping(
         name=name,
@@ -248,6 +239,14 @@ def parse_mapping(doc: dict[str, Any], path: Path | None = None) -> Mapping:
     )
 
 
+def _single_char(table: Table, key: str, default: str) -> str:
+    """A CSV delimiter or quote: exactly one character, which may be whitespace (a tab)."""
+    value = table.string(key, default=default)
+    if len(value) != 1:
+        raise table.fail(key, f"must be a single character, not {value!r}")
+    return value
+
+
 # ISO 8601 in its usual spellings; the plain "YYYY-MM-DD HH:MM:SS" first because Polars parses
 # that one on a fast path and most exports use it.
 _DEFAULT_FORMATS = (
@@ -262,30 +261,35 @@ _DEFAULT_FORMATS = (
 )
 
 
-def _check_format(fmt: str, fail: Any) -> None:
+def _check_format(fmt: str, ts: Table) -> None:
     """Reject formats Polars cannot use, at load time rather than mid-ingest."""
     import polars as pl  # only when a mapping is loaded, i.e. by ingest
 
     if "%" not in fmt:
-        raise fail("timestamps.formats", f"{fmt!r} is not a strptime format (no % directive)")
+        raise ts.fail("formats", f"must be strptime formats, not {fmt!r}", "no % directive")
     if "%Z" in fmt:
-        raise fail("timestamps.formats", f"{fmt!r}: %Z (zone names) cannot be parsed; use %z")
+        raise ts.fail(
+            "formats",
+            f"must be strptime formats without %Z, not {fmt!r}",
+            "zone names cannot be parsed; use %z",
+        )
     try:
         pl.Series(["x"]).str.strptime(pl.Datetime("us"), fmt, strict=False)
     except Exception as exc:  # Polars raises several error types for bad formats
-        raise fail("timestamps.formats", f"{fmt!r} is not a valid format: {exc}") from None
+        reason = " ".join(str(exc).split())  # Polars' messages span lines; ours stay on one
+        raise ts.fail("formats", f"must be valid strptime formats, not {fmt!r}", reason) from None
 
 
-def _value_table(raw: Any, key: str, allowed: tuple[str, ...], fail: Any) -> dict[str, str]:
-    if not isinstance(raw, dict):
-        raise fail(key, "must be a table of force value = schema value")
+def _value_table(values: Table, key: str, allowed: tuple[str, ...]) -> dict[str, str]:
+    """Force value (case-folded, stripped) -> schema value, each checked against `allowed`."""
+    table = values.optional_sub(key)
+    if table is None:
+        return {}
     out: dict[str, str] = {}
-    for force_value, schema_value in raw.items():
+    for force_value, schema_value in table.data.items():
         if schema_value not in allowed:
-            raise fail(
-                f"{key}.{force_value}",
-                f"{schema_value!r} is not a valid value",
-                f"use one of {', '.join(allowed)}",
+            raise table.fail(
+                force_value, f"must be one of {', '.join(allowed)}, not {schema_value!r}"
             )
         out[force_value.strip().casefold()] = schema_value
     return out

@@ -1,0 +1,268 @@
+"""The aggregation register: the requests `costplan aggregate` groups under reg. 5.
+
+Read strictly, naming the file and the line (CSV) or the dotted key (TOML), because a missed
+column or a misspelt key would silently change which requests are added together.
+
+Register format (CSV with a header row, or TOML with ``[[request]]`` tables):
+    id (or request_id), requester, received (YYYY-MM-DD), topic, campaign (optional), and
+    either ``hours`` (estimated countable hours) or ``activities`` (``NAME=RECORDS:MINUTES``
+    items separated by ``;`` in CSV, a list of such strings in TOML), costed under the regime.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from costplan._toml import Table, parse_toml
+from costplan.costmodel.estimate import estimate, parse_activity_spec
+from costplan.costmodel.regimes import Regime
+from costplan.costmodel.workdays import MAX_YEAR, MIN_YEAR, parse_date
+from costplan.errors import ConfigError, InputError
+from costplan.units import SIXTY, to_decimal
+
+_ID_COLUMNS = ("id", "request_id")
+_REQUIRED = ("requester", "received", "topic")
+_TOML_KEYS = set(_ID_COLUMNS) | set(_REQUIRED) | {"campaign", "hours", "activities"}
+
+
+@dataclass(frozen=True)
+class RegisterEntry:
+    """One request from the register.
+
+    Attributes:
+        request_id: the authority's reference.
+        requester: requester text (personal data: never shown; see `pseudonyms`).
+        campaign: campaign id, or None.
+        received: date of receipt.
+        topic: topic key (lower-cased), the user's judgement of "same or similar".
+        minutes: countable minutes for this request under the regime.
+    """
+
+    request_id: str
+    requester: str
+    campaign: str | None
+    received: dt.date
+    topic: str
+    minutes: Decimal
+
+    @property
+    def hours(self) -> Decimal:
+        """Countable hours (exact)."""
+        return self.minutes / SIXTY
+
+
+def _csv_entry(
+    row: dict[str, Any], where: str, regime: Regime, id_key: str, seen: set[str]
+) -> RegisterEntry:
+    """One CSV row, named by its line in messages (a TOML row: `_toml_entry`)."""
+
+    def text(key: str) -> str:
+        value = row.get(key)
+        if value is None or str(value).strip() == "":
+            raise InputError(f"{where}: empty '{key}'")
+        return str(value).strip()
+
+    request_id = text(id_key)
+    if request_id in seen:
+        raise InputError(f"{where}: duplicate request id '{request_id}'")
+    seen.add(request_id)
+    received_raw = row.get("received")
+    if isinstance(received_raw, dt.datetime):
+        received = received_raw.date()
+    elif isinstance(received_raw, dt.date):
+        received = received_raw
+    else:
+        received = parse_date(text("received"), f"{where}: received")
+
+    hours_raw = row.get("hours")
+    acts_raw = row.get("activities")
+    has_hours = hours_raw is not None and str(hours_raw).strip() != ""
+    has_acts = acts_raw is not None and acts_raw not in ("", [])
+    if has_hours == has_acts:
+        raise InputError(f"{where}: give either 'hours' or 'activities' (exactly one)")
+    if has_hours:
+        try:
+            minutes = to_decimal(hours_raw, "hours") * SIXTY
+        except InputError as exc:
+            raise InputError(f"{where}: {exc.message}") from None
+    else:
+        if isinstance(acts_raw, str):
+            specs = [s for s in acts_raw.split(";") if s.strip()]
+        elif isinstance(acts_raw, list) and all(isinstance(s, str) for s in acts_raw):
+            specs = acts_raw
+        else:
+            raise InputError(f"{where}: 'activities' must be text like 'extract=120:3'")
+        try:
+            minutes = estimate(regime, [parse_activity_spec(s) for s in specs]).countable_minutes
+        except InputError as exc:
+            raise InputError(f"{where}: {exc.message}", exc.hint) from None
+
+    campaign = row.get("campaign")
+    campaign = str(campaign).strip() if campaign is not None and str(campaign).strip() else None
+    return RegisterEntry(
+        request_id=request_id,
+        requester=text("requester"),
+        campaign=campaign,
+        received=received,
+        topic=text("topic").lower(),
+        minutes=minutes,
+    )
+
+
+def _check_columns(columns: Iterable[str], source: str) -> str:
+    """The CSV header names every required column; returns the id column's name."""
+    present = set(columns)
+    id_key = next((c for c in _ID_COLUMNS if c in present), None)
+    if id_key is None:
+        raise InputError(f"{source}: missing column 'id'", "or name it 'request_id'")
+    for column in _REQUIRED:
+        if column not in present:
+            raise InputError(f"{source}: missing column '{column}'")
+    if "hours" not in present and "activities" not in present:
+        raise InputError(f"{source}: missing column 'hours'", "or give an 'activities' column")
+    return id_key
+
+
+def _read_csv(text: str, source: str, regime: Regime) -> list[RegisterEntry]:
+    reader = csv.DictReader(text.splitlines())
+    if not reader.fieldnames:
+        raise InputError(f"register {source} is empty")
+    reader.fieldnames = [f.strip().lower() for f in reader.fieldnames]
+    id_key = _check_columns(reader.fieldnames, source)
+    seen: set[str] = set()
+    entries = [
+        _csv_entry(row, f"{source} line {reader.line_num}", regime, id_key, seen) for row in reader
+    ]
+    return entries
+
+
+def _toml_entry(t: Table, regime: Regime, seen: set[str]) -> RegisterEntry:
+    """One [[request]] table: unknown keys first, then missing ones, then the values."""
+    t.allow(*_TOML_KEYS)
+    t.done(_TOML_KEYS)
+    id_key = next((k for k in _ID_COLUMNS if t.has(k)), None)
+    if id_key is None:
+        raise t.fail("id", "is missing", "or name it 'request_id'")
+    for key in _REQUIRED:
+        t.raw(key)
+    if not t.has("hours") and not t.has("activities"):
+        raise t.fail("hours", "is missing", "or give 'activities'")
+
+    def text(key: str) -> str:
+        value = t.raw(key)
+        if str(value).strip() == "":
+            raise t.fail(key, f"must not be empty, not {value!r}")
+        return str(value).strip()
+
+    request_id = text(id_key)
+    if request_id in seen:
+        raise t.fail(id_key, f"must be a unique request id, not {request_id!r} again")
+    seen.add(request_id)
+    received_raw = t.raw("received")
+    if isinstance(received_raw, dt.datetime):
+        received = received_raw.date()
+    elif isinstance(received_raw, dt.date):
+        received = received_raw
+    else:
+        try:
+            received = parse_date(text("received"), "received")
+        except InputError:
+            raise t.fail(
+                "received",
+                f"must be a date in {MIN_YEAR}–{MAX_YEAR}, not {received_raw!r}",
+                "use YYYY-MM-DD",
+            ) from None
+
+    hours_raw, acts_raw = t.get("hours"), t.get("activities")
+    has_hours = hours_raw is not None and str(hours_raw).strip() != ""
+    has_acts = acts_raw is not None and acts_raw not in ("", [])
+    exactly_one = "give either 'hours' or 'activities', exactly one"
+    if has_hours and has_acts:
+        raise t.fail("activities", "cannot be given with 'hours'", exactly_one)
+    if not has_hours and not has_acts:
+        key, value = ("hours", hours_raw) if t.has("hours") else ("activities", acts_raw)
+        raise t.fail(key, f"must not be empty, not {value!r}", exactly_one)
+    if has_hours:
+        try:
+            minutes = to_decimal(hours_raw, "hours") * SIXTY
+        except InputError as exc:
+            raise t.fail(
+                "hours", f"must be a number of hours, zero or more, not {hours_raw!r}", exc.hint
+            ) from None
+    else:
+        if isinstance(acts_raw, str):
+            specs = [s for s in acts_raw.split(";") if s.strip()]
+        elif isinstance(acts_raw, list) and all(isinstance(s, str) for s in acts_raw):
+            specs = acts_raw
+        else:
+            raise t.fail(
+                "activities", f"must be a list of activities like 'extract=120:3', not {acts_raw!r}"
+            )
+        activities = []
+        for spec in specs:
+            try:
+                activities.append(parse_activity_spec(spec))
+            except InputError as exc:
+                why = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+                raise t.fail(
+                    "activities", f"must be activities like 'extract=120:3', not {spec!r}", why
+                ) from None
+        minutes = estimate(regime, activities).countable_minutes
+
+    campaign = t.get("campaign")
+    campaign = str(campaign).strip() if campaign is not None and str(campaign).strip() else None
+    return RegisterEntry(
+        request_id=request_id,
+        requester=text("requester"),
+        campaign=campaign,
+        received=received,
+        topic=text("topic").lower(),
+        minutes=minutes,
+    )
+
+
+def _read_toml(text: str, source: str, regime: Regime) -> list[RegisterEntry]:
+    try:
+        data = parse_toml(text, source)
+    except ConfigError as exc:  # a user's register, like the CSV one: an InputError
+        raise InputError(exc.message, exc.hint) from None
+    root = Table(data, source, error=InputError)
+    root.allow("request")
+    root.done(("request",))
+    seen: set[str] = set()
+    return [_toml_entry(t, regime, seen) for t in root.tables("request")]
+
+
+def read_register(path: Path | str, regime: Regime) -> list[RegisterEntry]:
+    """Read a register file (CSV, or TOML when the name ends in .toml).
+
+    Args:
+        path: the register.
+        regime: the regime used to cost ``activities`` rows.
+
+    Returns:
+        The requests, in file order.
+
+    Raises:
+        InputError: missing or unreadable file, a missing column (named), or a bad value.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"register not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read register {path}: {exc}") from None
+    if path.suffix.lower() == ".toml":
+        entries = _read_toml(text, str(path), regime)
+    else:
+        entries = _read_csv(text, str(path), regime)
+    if not entries:
+        raise InputError(f"register {path} has no requests")
+    return entries
