@@ -1,6 +1,7 @@
 """Output for people and programs: one signature, `render(result, fmt) -> str | bytes`.
 
-Each module renders one family of results and declares the formats it renders (`FORMATS`):
+Each module renders one family of results and declares the formats it renders (`FORMATS`,
+keyed by the result's type name):
 
 * costplan.render.plan        Plan (table, markdown, json, letter), CheckResult (table, json)
 * costplan.render.costs       EstimateReport, Deadline, AggregateReport
@@ -35,7 +36,8 @@ _MODULES: dict[str, str] = {
 def formats(kind: str) -> tuple[str, ...]:
     """The formats a result family renders in, by its type name (e.g. "Plan")."""
     module = importlib.import_module(f"costplan.render.{_MODULES[kind]}")
-    return next(f for t, f in module.FORMATS.items() if t.__name__ == kind)
+    formats_of: dict[str, tuple[str, ...]] = module.FORMATS
+    return formats_of[kind]
 
 
 def render(result: Any, fmt: str) -> str | bytes:
@@ -46,7 +48,7 @@ def render(result: Any, fmt: str) -> str | bytes:
     """
     kind = type(result).__name__
     module = importlib.import_module(f"costplan.render.{_MODULES[kind]}")
-    allowed = module.FORMATS[type(result)]
+    allowed = module.FORMATS[kind]
     if fmt not in allowed:
         raise InputError(
             f"{fmt} is not a format for this output", f"use one of {', '.join(allowed)}"

@@ -26,10 +26,10 @@ MARKDOWN = "markdown"
 
 
 # The formats each result family renders in (the CLI offers exactly these).
-FORMATS: dict[type, tuple[str, ...]] = {
-    EstimateReport: (TABLE, JSON, MARKDOWN),
-    Deadline: (TABLE, JSON),
-    AggregateReport: (TABLE, JSON, MARKDOWN),
+FORMATS: dict[str, tuple[str, ...]] = {
+    "EstimateReport": (TABLE, JSON, MARKDOWN),
+    "Deadline": (TABLE, JSON),
+    "AggregateReport": (TABLE, JSON, MARKDOWN),
 }
 
 

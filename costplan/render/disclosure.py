@@ -20,7 +20,7 @@ class Disclosure:
     refs: tuple[str, ...]
 
 
-FORMATS: dict[type, tuple[str, ...]] = {Disclosure: ("csv", "xlsx")}
+FORMATS: dict[str, tuple[str, ...]] = {"Disclosure": ("csv", "xlsx")}
 
 
 def render(result: Disclosure, fmt: str) -> bytes:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from costplan._files import dumps
-from costplan.planner import CheckResult, Plan
+from costplan.planner.triage import CheckResult
 from costplan.units import fmt_number, round2
+
+if TYPE_CHECKING:
+    from costplan.planner.plan import Plan
 
 
 def _h(value: Decimal | float) -> str:
@@ -257,9 +260,9 @@ def check_table(c: CheckResult) -> str:
 
 
 # The formats each result family renders in (the CLI offers exactly these).
-FORMATS: dict[type, tuple[str, ...]] = {
-    Plan: ("table", "markdown", "json", "letter"),
-    CheckResult: ("table", "json"),
+FORMATS: dict[str, tuple[str, ...]] = {
+    "Plan": ("table", "markdown", "json", "letter"),
+    "CheckResult": ("table", "json"),
 }
 
 

@@ -18,9 +18,9 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
-FORMATS: dict[type, tuple[str, ...]] = {
-    IngestReport: ("table", "json"),
-    GenerateReport: ("table", "json"),
+FORMATS: dict[str, tuple[str, ...]] = {
+    "IngestReport": ("table", "json"),
+    "GenerateReport": ("table", "json"),
 }
 
 

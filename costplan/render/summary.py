@@ -300,7 +300,7 @@ RENDERERS: dict[str, Callable[[Summary], str]] = {
 }
 
 
-FORMATS: dict[type, tuple[str, ...]] = {Summary: tuple(RENDERERS)}
+FORMATS: dict[str, tuple[str, ...]] = {"Summary": tuple(RENDERERS)}
 
 
 def render(summary: Summary, fmt: str) -> str:
