@@ -226,7 +226,7 @@ ERROR_CASES = [
     (["deadline"], "Missing option '--received'"),
     (["aggregate", "MISSING"], "register not found"),
     (["aggregate", "NOCOLUMN"], "missing column 'topic'"),
-    (["aggregate", "BADDATE"], "is not a valid date"),
+    (["aggregate", "BADDATE"], "'received' must be a date"),
     (["aggregate", "REGISTER", "--regime", "foisa"], "no aggregation rule"),
     (["aggregate", "REGISTER", "--regime", "bogus"], "unknown regime 'bogus'"),
 ]

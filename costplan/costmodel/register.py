@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from costplan._toml import Table, parse_toml
 from costplan.costmodel.estimate import estimate, parse_activity_spec
@@ -57,66 +56,8 @@ class RegisterEntry:
         return self.minutes / SIXTY
 
 
-def _csv_entry(
-    row: dict[str, Any], where: str, regime: Regime, id_key: str, seen: set[str]
-) -> RegisterEntry:
-    """One CSV row, named by its line in messages (a TOML row: `_toml_entry`)."""
-
-    def text(key: str) -> str:
-        value = row.get(key)
-        if value is None or str(value).strip() == "":
-            raise InputError(f"{where}: empty '{key}'")
-        return str(value).strip()
-
-    request_id = text(id_key)
-    if request_id in seen:
-        raise InputError(f"{where}: duplicate request id '{request_id}'")
-    seen.add(request_id)
-    received_raw = row.get("received")
-    if isinstance(received_raw, dt.datetime):
-        received = received_raw.date()
-    elif isinstance(received_raw, dt.date):
-        received = received_raw
-    else:
-        received = parse_date(text("received"), f"{where}: received")
-
-    hours_raw = row.get("hours")
-    acts_raw = row.get("activities")
-    has_hours = hours_raw is not None and str(hours_raw).strip() != ""
-    has_acts = acts_raw is not None and acts_raw not in ("", [])
-    if has_hours == has_acts:
-        raise InputError(f"{where}: give either 'hours' or 'activities' (exactly one)")
-    if has_hours:
-        try:
-            minutes = to_decimal(hours_raw, "hours") * SIXTY
-        except InputError as exc:
-            raise InputError(f"{where}: {exc.message}") from None
-    else:
-        if isinstance(acts_raw, str):
-            specs = [s for s in acts_raw.split(";") if s.strip()]
-        elif isinstance(acts_raw, list) and all(isinstance(s, str) for s in acts_raw):
-            specs = acts_raw
-        else:
-            raise InputError(f"{where}: 'activities' must be text like 'extract=120:3'")
-        try:
-            minutes = estimate(regime, [parse_activity_spec(s) for s in specs]).countable_minutes
-        except InputError as exc:
-            raise InputError(f"{where}: {exc.message}", exc.hint) from None
-
-    campaign = row.get("campaign")
-    campaign = str(campaign).strip() if campaign is not None and str(campaign).strip() else None
-    return RegisterEntry(
-        request_id=request_id,
-        requester=text("requester"),
-        campaign=campaign,
-        received=received,
-        topic=text("topic").lower(),
-        minutes=minutes,
-    )
-
-
-def _check_columns(columns: Iterable[str], source: str) -> str:
-    """The CSV header names every required column; returns the id column's name."""
+def _check_columns(columns: Iterable[str], source: str) -> None:
+    """The CSV header names every required column (checked once, not per row)."""
     present = set(columns)
     id_key = next((c for c in _ID_COLUMNS if c in present), None)
     if id_key is None:
@@ -126,7 +67,6 @@ def _check_columns(columns: Iterable[str], source: str) -> str:
             raise InputError(f"{source}: missing column '{column}'")
     if "hours" not in present and "activities" not in present:
         raise InputError(f"{source}: missing column 'hours'", "or give an 'activities' column")
-    return id_key
 
 
 def _read_csv(text: str, source: str, regime: Regime) -> list[RegisterEntry]:
@@ -134,18 +74,22 @@ def _read_csv(text: str, source: str, regime: Regime) -> list[RegisterEntry]:
     if not reader.fieldnames:
         raise InputError(f"register {source} is empty")
     reader.fieldnames = [f.strip().lower() for f in reader.fieldnames]
-    id_key = _check_columns(reader.fieldnames, source)
+    _check_columns(reader.fieldnames, source)
     seen: set[str] = set()
-    entries = [
-        _csv_entry(row, f"{source} line {reader.line_num}", regime, id_key, seen) for row in reader
+    # A CSV row is read as a table of its own, so both formats share one reader and one
+    # wording; extra columns are allowed (exports carry notes), unlike unknown TOML keys.
+    return [
+        _entry(Table(row, f"{source} line {reader.line_num}", error=InputError), regime, seen)
+        for row in reader
     ]
-    return entries
 
 
-def _toml_entry(t: Table, regime: Regime, seen: set[str]) -> RegisterEntry:
-    """One [[request]] table: unknown keys first, then missing ones, then the values."""
-    t.allow(*_TOML_KEYS)
-    t.done(_TOML_KEYS)
+def _entry(t: Table, regime: Regime, seen: set[str], *, strict: bool = False) -> RegisterEntry:
+    """One request (a [[request]] table or a CSV row): with `strict`, unknown keys first;
+    then missing ones, then the values."""
+    if strict:
+        t.allow(*_TOML_KEYS)
+        t.done(_TOML_KEYS)
     id_key = next((k for k in _ID_COLUMNS if t.has(k)), None)
     if id_key is None:
         raise t.fail("id", "is missing", "or name it 'request_id'")
@@ -156,7 +100,7 @@ def _toml_entry(t: Table, regime: Regime, seen: set[str]) -> RegisterEntry:
 
     def text(key: str) -> str:
         value = t.raw(key)
-        if str(value).strip() == "":
+        if value is None or str(value).strip() == "":
             raise t.fail(key, f"must not be empty, not {value!r}")
         return str(value).strip()
 
@@ -236,7 +180,7 @@ def _read_toml(text: str, source: str, regime: Regime) -> list[RegisterEntry]:
     root.allow("request")
     root.done(("request",))
     seen: set[str] = set()
-    return [_toml_entry(t, regime, seen) for t in root.tables("request")]
+    return [_entry(t, regime, seen, strict=True) for t in root.tables("request")]
 
 
 def read_register(path: Path | str, regime: Regime) -> list[RegisterEntry]:
