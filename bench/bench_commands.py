@@ -55,17 +55,16 @@ def main() -> None:
     print("|---|" + "---|" * len(sides) + "---|")
     for name, cmd in COMMANDS.items():
         times: dict[str, list[float]] = {s: [] for s in sides}
-        for side, checkout in sides.items():
+        for checkout in sides.values():
             run_once(checkout, cmd, args.store)  # warm-up: page cache, bytecode
         for _ in range(args.runs):
             for side, checkout in sides.items():
                 times[side].append(run_once(checkout, cmd, args.store))
         medians = [statistics.median(v) for v in times.values()]
-        ratio = (
-            f"{statistics.median(a / b for a, b in zip(times['this'], times['other'], strict=True)):.2f}"
-            if "other" in times
-            else "-"
-        )
+        ratio = "-"
+        if "other" in times:
+            pairs = zip(times["this"], times["other"], strict=True)
+            ratio = f"{statistics.median(a / b for a, b in pairs):.2f}"
         print(f"| {name} | " + " | ".join(f"{m:.3f}" for m in medians) + f" | {ratio} |")
 
 

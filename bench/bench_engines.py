@@ -69,9 +69,7 @@ def check_once(snap: Snapshot, engine: str, master: str, year_tag: bool = False)
         d0, d1, tags = dt.date(2020, 1, 1), dt.date(2020, 12, 31), ["UME"]
     else:
         d0, d1, tags = DAY, DAY, []
-    with choose(engine, spark_master=master).open(
-        snap, boroughs=[BOROUGH], years=[d0.year]
-    ) as eng:
+    with choose(engine, spark_master=master).open(snap, boroughs=[BOROUGH], years=[d0.year]) as eng:
         return int(
             eng.scalar(
                 "count_scope",
@@ -165,7 +163,7 @@ def main() -> None:
 
     volumes.refresh(store)  # no-op when already fresh
     first, median, res = timed(
-        lambda: summarise(store, period="day", by=["borough"]).cells.height, args.runs
+        lambda: len(summarise(store, period="day", by=["borough"]).cells), args.runs
     )
     row("summary: GROUP BY borough, day (volume table)", "duckdb", first, median, res)
 

@@ -144,14 +144,17 @@ def main() -> None:
     store = args.out / "store"
     secs, rows, rss = build(store, args.start, args.end)
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, duckdb {duckdb.__version__}"
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, duckdb {duckdb.__version__}"
     )
     print(
-        f"generate: {rows:,} rows in {secs:.2f} s = {rows / secs:,.0f} rows/s (whole process), peak RSS {rss:,.0f} MB"
+        f"generate: {rows:,} rows in {secs:.2f} s = {rows / secs:,.0f} rows/s "
+        f"(whole process), peak RSS {rss:,.0f} MB"
     )
     print()
     print(
-        "| layout | files | (a) borough-day count, median s | (d) per-borough per-day, median s | (a) result | (d) groups |"
+        "| layout | files | (a) borough-day count, median s "
+        "| (d) per-borough per-day, median s | (a) result | (d) groups |"
     )
     print("|---|---|---|---|---|---|")
     for name, glob in layouts(store, args.out).items():
@@ -160,7 +163,8 @@ def main() -> None:
         print(f"| {name} | {files} | {ta:.4f} | {td:.4f} | {ra} | {nd} |")
     te, re_ = engine_time(store)
     print(
-        f"| borough/year via costplan Engine (manifest file list, count_scope.sql) | 1 | {te:.4f} | | {re_} | |"
+        "| borough/year via costplan Engine (manifest file list, count_scope.sql) | 1 "
+        f"| {te:.4f} | | {re_} | |"
     )
 
 

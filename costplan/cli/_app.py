@@ -44,6 +44,7 @@ FIELD_OPTIONS: dict[str, str] = {
     "start": "--start",
     "end": "--end",
     "mapping": "--mapping",
+    "store": "--store",
 }
 
 

@@ -79,15 +79,15 @@ class QueryEngine(Protocol):
 class Engine(ABC):
     """A query engine with its options: what the application layer holds and asks.
 
-    A subclass says how to open a session; the fast paths default to "none here", so an
-    engine without a volume table (Spark) always counts the scope, with the same answers.
+    A subclass says how to open a session (`_session`) and whether it keeps the daily volume
+    table beside the store (`keeps_volume_table`); the fast paths below follow from that, so
+    an engine without the table (Spark) always counts the scope, with the same answers.
     """
 
     name: ClassVar[str]
-    # Whether `costplan summary refresh` makes this engine's summaries faster.
+    # Whether counts may come from the volume table, and `summary refresh` makes them faster.
     keeps_volume_table: ClassVar[bool] = False
 
-    @abstractmethod
     def open(
         self,
         snapshot: Snapshot,
@@ -96,6 +96,13 @@ class Engine(ABC):
         years: Iterable[int] | None = None,
     ) -> QueryEngine:
         """A session with `cad` bound to the snapshot's files in scope (None: all)."""
+        return self._session(snapshot, boroughs, years)
+
+    @abstractmethod
+    def _session(
+        self, snapshot: Snapshot, boroughs: Iterable[str] | None, years: Iterable[int] | None
+    ) -> QueryEngine:
+        """Open this engine's session over the snapshot's files in scope."""
 
     def daily_volumes(
         self, snapshot: Snapshot, *, years: Iterable[int] | None = None
@@ -103,8 +110,21 @@ class Engine(ABC):
         """A session with views `daily_volume` (borough, day, call_source, grading, tagset, n)
         and `daily_total` (borough, day, n) over the partitions in scope; the caller closes it.
 
-        By default both are the queries the volume table is built with, over the partitions.
+        From the volume table where the engine keeps it (partitions it has not seen are counted
+        from the store), else by the queries the table is built with, over the partitions.
         """
+        if self.keeps_volume_table:
+            from costplan.engines import volumes
+
+            table = self._session(snapshot, (), ())  # an empty `cad`: the table answers
+            try:
+                wanted = list(years) if years is not None else None
+                used = volumes.create_daily_view(table, snapshot, years=wanted)  # type: ignore[arg-type]
+            except BaseException:
+                table.close()
+                raise
+            assert used is not None  # recount_stale=True always gives a view
+            return table, used
         session = self.open(snapshot, years=years)
         try:
             session.create_view("daily_volume", "volume_counts")
@@ -123,14 +143,28 @@ class Engine(ABC):
         date_to: dt.date,
         tags: Sequence[str] = (),
     ) -> int | None:
-        """CADs in boroughs over whole days from a fast source, or None (then count the scope)."""
-        return None
+        """CADs in boroughs over whole days from the volume table, or None (count the scope).
+
+        Decided from the table's state file before any connection is opened.
+        """
+        if not self.keeps_volume_table:
+            return None
+        from costplan.engines import volumes
+
+        return volumes.count(
+            snapshot, boroughs=boroughs, date_from=date_from, date_to=date_to, tags=tags or None
+        )
 
     def monthly_counts(
         self, snapshot: Snapshot, years: Iterable[int] | None
     ) -> list[tuple[dt.date, str, int]] | None:
-        """(month start, borough, CADs) without a query, or None when that is not possible."""
-        return None
+        """(month start, borough, CADs) from the volume table's state alone, without a query,
+        or None when that is not possible."""
+        if not self.keeps_volume_table:
+            return None
+        from costplan.engines import volumes
+
+        return volumes.monthly_counts(snapshot, years)
 
 
 @dataclass(frozen=True)
@@ -145,55 +179,13 @@ class DuckDB(Engine):
     name: ClassVar[str] = "duckdb"
     keeps_volume_table: ClassVar[bool] = True
 
-    def open(
-        self,
-        snapshot: Snapshot,
-        *,
-        boroughs: Iterable[str] | None = None,
-        years: Iterable[int] | None = None,
+    def _session(
+        self, snapshot: Snapshot, boroughs: Iterable[str] | None, years: Iterable[int] | None
     ) -> QueryEngine:
         # Imported here so that holding an engine object does not load DuckDB.
         from costplan.engines.duckdb_engine import Engine as Session
 
         return Session(snapshot, boroughs=boroughs, years=years, threads=self.threads)
-
-    def daily_volumes(
-        self, snapshot: Snapshot, *, years: Iterable[int] | None = None
-    ) -> tuple[QueryEngine, Provenance]:
-        from costplan.engines import volumes
-        from costplan.engines.duckdb_engine import Engine as Session
-
-        session = Session(snapshot, boroughs=(), years=(), threads=self.threads)
-        try:  # an empty `cad`: the table answers, stale partitions are counted from the store
-            wanted = list(years) if years is not None else None
-            used = volumes.create_daily_view(session, snapshot, years=wanted)
-        except BaseException:
-            session.close()
-            raise
-        assert used is not None  # recount_stale=True always gives a view
-        return session, used
-
-    def quick_count(
-        self,
-        snapshot: Snapshot,
-        *,
-        boroughs: Sequence[str],
-        date_from: dt.date,
-        date_to: dt.date,
-        tags: Sequence[str] = (),
-    ) -> int | None:
-        from costplan.engines import volumes  # loads DuckDB only if the table is fresh
-
-        return volumes.count(
-            snapshot, boroughs=boroughs, date_from=date_from, date_to=date_to, tags=tags or None
-        )
-
-    def monthly_counts(
-        self, snapshot: Snapshot, years: Iterable[int] | None
-    ) -> list[tuple[dt.date, str, int]] | None:
-        from costplan.engines import volumes  # answered from state.json, without DuckDB
-
-        return volumes.monthly_counts(snapshot, years)
 
     def refresh_volumes(
         self,
@@ -223,12 +215,8 @@ class Spark(Engine):
     master: str = DEFAULT_SPARK_MASTER
     name: ClassVar[str] = "spark"
 
-    def open(
-        self,
-        snapshot: Snapshot,
-        *,
-        boroughs: Iterable[str] | None = None,
-        years: Iterable[int] | None = None,
+    def _session(
+        self, snapshot: Snapshot, boroughs: Iterable[str] | None, years: Iterable[int] | None
     ) -> QueryEngine:
         # Imported here so the DuckDB default never loads the Spark module's dependencies.
         from costplan.engines.spark_engine import SparkEngine

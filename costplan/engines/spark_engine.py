@@ -201,7 +201,8 @@ def get_session(master: str, conf: Mapping[str, str] | None = None) -> SparkSess
         except Exception as exc:  # the JVM failed to start: report it as one line
             raise EngineUnavailableError(
                 f"Spark could not start on master {master}: {_first_line(exc)}",
-                "check --spark-master and that Java 17 or later runs (java -version)",
+                "check the master URL and that Java 17 or later runs (java -version)",
+                field="spark_master",
             ) from None
         return _session
 

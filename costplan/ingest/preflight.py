@@ -134,8 +134,9 @@ def _match_columns(
         raise InputError(
             f"{name}: header lacks required column(s) {wanted}; first line is {shown!r}",
             f"does the file start with a header row? mapping {mapping.name!r} expects "
-            f"{', '.join(repr(mapping.source(f)) for f in REQUIRED_COLUMNS)}; use --mapping "
+            f"{', '.join(repr(mapping.source(f)) for f in REQUIRED_COLUMNS)}; use a mapping "
             "for other column names",
+            field="mapping",
         )
     used = set(positions.values())
     dropped = tuple(col for i, col in enumerate(header) if i not in used)

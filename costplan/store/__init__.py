@@ -32,16 +32,13 @@ from costplan._files import file_lock, now_iso, write_atomic
 from costplan.errors import StoreError, StoreLockedError
 from costplan.store.manifest import (
     FORMAT_VERSION,
-    LAYOUT,
     LOCK_WAIT_SECONDS,
     MANIFEST,
     QUARANTINE_COLUMNS,
-    FileEntry,
     Partition,
     Snapshot,
     _parse_snapshot,
     _snapshot_doc,
-    partition_dir,
     partition_key,
     quarantine_schema,
 )
@@ -53,20 +50,15 @@ else:
     pl = lazy("polars")
 
 __all__ = [
-    "FORMAT_VERSION",
-    "LAYOUT",
     "LOCK_WAIT_SECONDS",
     "MANIFEST",
     "QUARANTINE_COLUMNS",
     "CommitResult",
-    "FileEntry",
     "Partition",
     "Snapshot",
     "Store",
     "Transaction",
-    "partition_dir",
     "partition_key",
-    "quarantine_schema",
     "read_quarantine",
 ]
 
@@ -92,12 +84,13 @@ class Store:
         if (root / MANIFEST).exists():
             return store
         if not create:
-            hint = "build one with 'costplan generate --store DIR' or 'costplan ingest'"
-            raise StoreError(f"no costplan store at {root}", hint)
+            hint = "generate a synthetic archive or ingest exports into it first"
+            raise StoreError(f"no costplan store at {root}", hint, field="store")
         if root.exists() and any(p.name not in {".lock", ".staging"} for p in root.iterdir()):
             raise StoreError(
                 f"{root} is not empty and holds no costplan store",
-                "choose an empty or new directory for --store",
+                "choose an empty or new directory for the store",
+                field="store",
             )
         root.mkdir(parents=True, exist_ok=True)
         with store._locked():
