@@ -199,8 +199,11 @@ def count_item(engine: QueryEngine, item: Item) -> dict[str, int]:
 
 def breakdown(engine: QueryEngine, item: Item) -> tuple[BreakdownRow, ...]:
     """Records in scope (and relevant records) by borough, London day and hour."""
-    rows = engine.rows("plan_breakdown", **scope_params(item), **subject_params(item))
-    return tuple(BreakdownRow(b, d, int(h), int(n), int(r)) for b, d, h, n, r in rows)
+    rows = engine.records("plan_breakdown", **scope_params(item), **subject_params(item))
+    return tuple(
+        BreakdownRow(r["borough"], r["day"], int(r["hour"]), int(r["records"]), int(r["relevant"]))
+        for r in rows
+    )
 
 
 # ---- costing -------------------------------------------------------------------------------

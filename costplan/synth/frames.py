@@ -46,26 +46,31 @@ def _frame(m: _Month, rows: np.ndarray | slice, cal: Calibration, truth: bool) -
     assert isinstance(linked, pl.Series)
 
     ordinals = np.array([d.toordinal() - _EPOCH_ORDINAL for d in m.days], dtype=np.int32)
+    # The values, column by column; their types come from the record's one definition
+    # (schema.RECORD): microseconds since the epoch become UTC instants, day ordinals dates.
     columns = [
         cad_ref.alias("cad_ref"),
-        pl.Series("created_at", m.t[rows]).cast(pl.Datetime("us", "UTC")),
-        pl.Series("day", ordinals[day]).cast(pl.Date),
+        pl.Series("created_at", m.t[rows]),
+        pl.Series("day", ordinals[day]),
         tables.sources.gather(m.source[rows]).alias("call_source"),
         tables.grades.gather(m.grade[rows]).alias("grading"),
         tables.codes.gather(m.opening[rows]).alias("opening_code"),
         tables.codes.gather(m.closing[rows]).alias("closing_code"),
         tables.tag_lists.gather(m.tags[rows].astype(np.int64)).alias("tags"),
-        linked.cast(pl.List(pl.String)).alias("linked_to"),
+        linked.alias("linked_to"),
         tables.summaries.gather(m.summary[rows]).alias("summary"),
         tables.boroughs.gather(m.borough[rows]).alias("borough"),
         pl.Series("year", np.full(day.size, m.days[0].year, dtype=np.int16)),
     ]
+    frame = pl.DataFrame(columns).cast(schema.RECORD_SCHEMA)  # type: ignore[arg-type]
     if truth:
         event = m.event[rows]
         labels = pl.Series([*m.event_labels, None], dtype=pl.String)
         none = len(m.event_labels)  # index of the trailing null label
-        columns.append(labels.gather(np.where(event >= 0, event, none)).alias("ume_event"))
-    return pl.DataFrame(columns)
+        frame = frame.with_columns(
+            labels.gather(np.where(event >= 0, event, none)).alias("ume_event")
+        )
+    return frame
 
 
 def _resolve_boroughs(boroughs: Sequence[str] | None) -> list[str] | None:
