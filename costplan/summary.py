@@ -112,7 +112,7 @@ class Cell(NamedTuple):
 
     period_start: dt.date
     groups: tuple[str | None, ...]
-    count: int | None
+    count: int | None  # type: ignore[assignment]  # a field named like tuple.count
     suppressed: bool
 
 

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Any, cast, get_args, get_origin
 
 import typer.core
 from typer import _coercion
@@ -54,7 +54,7 @@ def _number(
     """`value` as a number of `kind` if it is plainly one (a number, or text Pydantic and
     kind() read alike) and within the option's bounds; else _Unknown, for Typer to decide."""
     if isinstance(value, accepted) and not isinstance(value, bool):
-        number = kind(value)
+        number = kind(cast(Any, value))  # an int or float, checked just above
     elif isinstance(value, str) and spelling.fullmatch(value):
         number = kind(value)
     else:

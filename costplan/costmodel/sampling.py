@@ -392,7 +392,7 @@ def assess(
     low_h, high_h, point_h = low / SIXTY, high / SIXTY, point / SIXTY
     pct = f"{stats.confidence:.0%}"
     interval = f"{pct} interval ({fmt_number(low_h)}–{fmt_number(high_h)} hours)"
-    common = {
+    common: dict[str, Any] = {
         "stats": stats,
         "records": records,
         "other_minutes": other,

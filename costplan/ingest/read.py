@@ -10,7 +10,7 @@ import codecs
 import contextlib
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ class _Failed:
         self.exc = exc
 
 
-def _prefetch(items: Iterator[Any], depth: int) -> Iterator[Any]:
+def _prefetch(items: Iterator[Any], depth: int) -> Generator[Any, None, None]:
     """Iterate `items` in a background thread, up to `depth` ahead of the consumer.
 
     DuckDB parses and Arrow converts with the GIL released, so the next batch is read while
@@ -99,7 +99,7 @@ def _prefetch(items: Iterator[Any], depth: int) -> Iterator[Any]:
 
 def _batches(
     reader: Any, want: int, on_rows: Callable[[int], None]
-) -> Iterator[tuple[pl.DataFrame, bool]]:
+) -> Generator[tuple[pl.DataFrame, bool], None, None]:
     """Regroup Arrow record batches into Polars frames of about `want` rows.
 
     Yields (frame, is_last): one Arrow batch is read ahead so the last frame is known as such.

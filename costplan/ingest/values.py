@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Literal, cast
 
 import polars as pl
 
@@ -163,6 +164,7 @@ def _parse_created(
     parse. Parquet timestamp columns are taken as typed values.
     """
     n = text.len()
+    special: pl.Series | None = None
     dtype = raw.schema.get("created_at")
     if isinstance(dtype, pl.Datetime):
         col = raw["created_at"].dt.cast_time_unit("us")
@@ -173,7 +175,6 @@ def _parse_created(
         return utc, utc.dt.convert_time_zone(str(LONDON)).dt.date().alias("day"), None
     utc = _nulls(n, _UTC)
     day = _nulls(n, pl.Date())
-    special: pl.Series | None = None
     todo = text.is_not_null()
     for attempt in ("as read", "stripped"):
         if attempt == "stripped":
@@ -233,7 +234,9 @@ def _localise(
                 i, "ambiguous timestamp: '" + text.gather(i) + f"' occurs twice in {tz}"
             )
     else:
-        local = naive.dt.replace_time_zone(tz, ambiguous=mapping.ambiguous, non_existent="null")
+        # "earliest" or "latest": the mapping validated it (ingest/mapping.py).
+        choice = cast(Literal["earliest", "latest"], mapping.ambiguous)
+        local = naive.dt.replace_time_zone(tz, ambiguous=choice, non_existent="null")
         earliest = local
     gap = naive.is_not_null() & earliest.is_null()
     if gap.any():

@@ -235,7 +235,8 @@ def chart_png(summary: Summary) -> bytes | None:
             cells = series[name]
             # No cell means no CADs (0); a suppressed cell is a gap, never a drawn value.
             y = [_point(cells.get(p)) for p in periods]
-            ax.plot(periods, y, label=name, marker=marker, ms=3, lw=1.4)
+            # Dates plot through matplotlib's date converter; its stubs accept numbers only.
+            ax.plot(periods, y, label=name, marker=marker, ms=3, lw=1.4)  # type: ignore[arg-type]
         ax.set_ylabel("CADs")
         ax.set_xlabel(f"period start ({_PERIOD_WORD[summary.period]})")
         ax.grid(True, alpha=0.3)

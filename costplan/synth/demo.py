@@ -80,7 +80,9 @@ def build_archive(
                 year = first
             txn.add(frame)
             if progress is not None and frame.height:
-                done = (frame["day"].max() - start).days + 1  # type: ignore[operator]
+                last = frame["day"].max()
+                assert isinstance(last, dt.date)
+                done = (last - start).days + 1
                 progress(done, total_days)
         return txn.commit()
 
