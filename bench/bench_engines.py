@@ -76,6 +76,7 @@ def check_once(snap: Snapshot, engine: str, master: str, year_tag: bool = False)
                 boroughs=[BOROUGH],
                 date_from=d0,
                 date_to=d1,
+                day_to=d1,
                 minute_from=None,
                 minute_to=None,
                 tags=tags,

@@ -126,6 +126,7 @@ def engine_time(store: Path) -> tuple[float, int]:
                 boroughs=[BOROUGH],
                 date_from=DAY,
                 date_to=DAY,
+                day_to=DAY,
                 minute_from=None,
                 minute_to=None,
                 tags=[],

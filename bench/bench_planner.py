@@ -85,6 +85,7 @@ def main() -> None:
                 boroughs=[BOROUGH],
                 date_from=DAY,
                 date_to=DAY,
+                day_to=DAY,
                 minute_from=None,
                 minute_to=None,
                 tags=[],

@@ -67,8 +67,10 @@ class Item:
     boroughs: tuple[str, ...]
     date_from: dt.date
     date_to: dt.date
-    time_from: dt.time | None = None
-    time_to: dt.time | None = None
+    # The time-of-day window as minutes after midnight, [from, to), to in 1..1440 (24:00);
+    # None is the whole day. A window whose end is not after its start runs overnight: the
+    # window of day D is from its start on D to its end on D+1 (22:00-04:00 is one night).
+    window: tuple[int, int] | None = None
     tags: tuple[str, ...] = ()
     opening_codes: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
@@ -80,18 +82,25 @@ class Item:
         return (self.date_to - self.date_from).days + 1
 
     @property
+    def overnight(self) -> bool:
+        """Whether the time window runs past midnight into the next day."""
+        return self.window is not None and self.window[1] <= self.window[0]
+
+    @property
+    def last_day(self) -> dt.date:
+        """The last calendar day a search reads: the next morning for an overnight window."""
+        return self.date_to + dt.timedelta(days=1) if self.overnight else self.date_to
+
+    @property
     def years(self) -> tuple[int, ...]:
-        return tuple(range(self.date_from.year, self.date_to.year + 1))
+        return tuple(range(self.date_from.year, self.last_day.year + 1))
 
     @property
     def minute_window(self) -> tuple[int | None, int | None]:
-        """The time-of-day window as minutes after London midnight, [from, to); may wrap."""
-        if self.time_from is None or self.time_to is None:
+        """The time-of-day window as minutes after midnight, [from, to); None: the whole day."""
+        if self.window is None:
             return None, None
-        return (
-            self.time_from.hour * 60 + self.time_from.minute,
-            self.time_to.hour * 60 + self.time_to.minute,
-        )
+        return self.window
 
     def describe_scope(self) -> str:
         """A short scope description for reports: boroughs, dates, time window."""
@@ -102,9 +111,17 @@ class Item:
             else f"{self.date_from.isoformat()} to {self.date_to.isoformat()}"
         )
         text = f"{where}, {when}"
-        if self.time_from is not None and self.time_to is not None:
-            text += f", {self.time_from:%H:%M}-{self.time_to:%H:%M}"
+        if self.window is not None:
+            start, end = (clock(m) for m in self.window)
+            text += f", {start}-{end}" + (
+                " (overnight, into the next day)" if self.overnight else ""
+            )
         return text
+
+
+def clock(minutes: int) -> str:
+    """Minutes after midnight as HH:MM (1440 is 24:00)."""
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 @dataclass(frozen=True)
@@ -156,18 +173,59 @@ def _date(t: Table, key: str) -> dt.date:
     return day
 
 
-def _time(t: Table, key: str) -> dt.time:
-    """A time of day: a TOML local time, or HH:MM text (24:00 is midnight)."""
-    value = t.raw(key)
+def parse_clock(value: object) -> int | None:
+    """Minutes after midnight for a time of day (a TOML local time, or HH:MM text; 24:00 is
+    the end of the day), or None if it is not one."""
     if isinstance(value, dt.time):
-        return value
+        return value.hour * 60 + value.minute
     if isinstance(value, str) and re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):
         h, m = (int(x) for x in value.strip().split(":"))
-        if h == 24 and m == 0:
-            return dt.time(0, 0)
-        if 0 <= h < 24 and 0 <= m < 60:
-            return dt.time(h, m)
-    raise t.fail(key, f"must be a time of day, not {value!r}", "use HH:MM, e.g. 18:00")
+        if (0 <= h < 24 and 0 <= m < 60) or (h, m) == (24, 0):
+            return h * 60 + m
+    return None
+
+
+def time_window(first: int, last: int) -> tuple[int, int] | None:
+    """The window [first, last) in minutes after midnight (0..1440); None for the whole day.
+
+    An end of 00:00 means midnight at the end of the day, like 24:00; an end not after the
+    start runs overnight (22:00-04:00).
+
+    Raises:
+        InputError: the window is empty (the same start and end).
+    """
+    first = 0 if first == 1440 else first
+    last = 1440 if last == 0 else last
+    if (first, last) == (0, 1440):
+        return None
+    if first == last:
+        raise InputError(
+            f"the time window {clock(first)}-{clock(last)} is empty",
+            "give different start and end times",
+            field="time_to",
+        )
+    return first, last
+
+
+def clock_minutes(value: str, field: str) -> int:
+    """HH:MM given on the command line as minutes after midnight.
+
+    Raises:
+        InputError: not a time of day (naming `field`).
+    """
+    minutes = parse_clock(value)
+    if minutes is None:
+        raise InputError(f"{value!r} is not a time of day", "use HH:MM, e.g. 18:00", field=field)
+    return minutes
+
+
+def _time(t: Table, key: str) -> int:
+    """A time of day as minutes after midnight (24:00 is 1440)."""
+    value = t.raw(key)
+    minutes = parse_clock(value)
+    if minutes is None:
+        raise t.fail(key, f"must be a time of day, not {value!r}", "use HH:MM, e.g. 18:00")
+    return minutes
 
 
 def _strings(t: Table, key: str, default: Sequence[str] = ()) -> tuple[str, ...]:
@@ -254,18 +312,18 @@ def build_item(data: dict[str, Any], source: str, index: int) -> Item:
         raise t.fail(
             "date_to", f"must not be before date_from {date_from}, not {date_to}", "swap the dates"
         )
-    time_from = time_to = None
+    window = None
     if t.has("time_from") != t.has("time_to"):
         absent = "time_to" if t.has("time_from") else "time_from"
         raise t.fail(absent, "is missing", "give both time_from and time_to")
     if t.has("time_from"):
-        time_from, time_to = _time(t, "time_from"), _time(t, "time_to")
-        if time_from == time_to:
+        start, end = _time(t, "time_from"), _time(t, "time_to")
+        try:
+            window = time_window(start, end)
+        except InputError:
             raise t.fail(
-                "time_to",
-                f"must differ from time_from, not {time_to:%H:%M}",
-                "an empty time window",
-            )
+                "time_to", f"must differ from time_from, not {clock(end)}", "an empty time window"
+            ) from None
     fields = _strings(t, "fields", ["count"])
     bad = [f for f in fields if f not in FIELDS]
     if bad:
@@ -276,8 +334,7 @@ def build_item(data: dict[str, Any], source: str, index: int) -> Item:
         boroughs=boroughs,
         date_from=date_from,
         date_to=date_to,
-        time_from=time_from,
-        time_to=time_to,
+        window=window,
         tags=tuple(tag.upper() for tag in _strings(t, "tags")),
         opening_codes=tuple(code.upper() for code in _strings(t, "opening_codes")),
         keywords=_strings(t, "keywords"),

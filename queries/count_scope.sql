@@ -2,7 +2,7 @@
 -- Counts the CADs in a scope (queries/scope.sql), optionally only those carrying any of the
 -- given tags (an empty tag list means every CAD). The triage `check` query.
 -- uses: scope
--- params: boroughs VARCHAR[], date_from DATE, date_to DATE, minute_from INTEGER, minute_to INTEGER, tags VARCHAR[]
+-- params: boroughs VARCHAR[], date_from DATE, date_to DATE, day_to DATE, minute_from INTEGER, minute_to INTEGER, tags VARCHAR[]
 SELECT count(*) AS records
 FROM scope
 WHERE array_length(CAST($tags AS VARCHAR[])) = 0

@@ -6,7 +6,7 @@
 --                expression built from escaped keywords) or whose opening/closing code is listed;
 --   linked       the tagged CADs plus every CAD linked to or from them (anywhere in the view).
 -- uses: scope
--- params: boroughs VARCHAR[], date_from DATE, date_to DATE, minute_from INTEGER, minute_to INTEGER, tags VARCHAR[], keyword_pattern VARCHAR, codes VARCHAR[]
+-- params: boroughs VARCHAR[], date_from DATE, date_to DATE, day_to DATE, minute_from INTEGER, minute_to INTEGER, tags VARCHAR[], keyword_pattern VARCHAR, codes VARCHAR[]
 WITH tagged AS (
   SELECT cad_ref, linked_to
   FROM scope

@@ -162,7 +162,8 @@ def test_check_json_contract(planner_store: Store) -> None:
         "limit_hours",
         "decision",
     } <= set(data)
-    assert data["hours"] == round(data["records"] * 2 / 60, 2)
+    assert data["hours"] == round((data["records"] * 2 + 10) / 60, 2)  # + the held check
+    assert data["strategy"] == "full_review" and data["complete"] is True
 
 
 QUICK = ["--borough", "Lambeth", "--date", "2020-06-25", "--tag", "UME"]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from costplan.costmodel.regimes import load_regimes
@@ -42,14 +43,23 @@ def polars_scope(store: Store, item: dict) -> pl.DataFrame:
     )
     d0 = dt.date.fromisoformat(item.get("date_from", item.get("date")))
     d1 = dt.date.fromisoformat(item.get("date_to", item.get("date_from", item.get("date"))))
-    lf = lf.filter(pl.col("borough").is_in(item["boroughs"]), pl.col("day").is_between(d0, d1))
+    lf = lf.filter(pl.col("borough").is_in(item["boroughs"]))
+    day = pl.col("day")
     if "time_from" in item:
         local = pl.col("created_at").dt.convert_time_zone("Europe/London")
         m = local.dt.hour().cast(pl.Int32) * 60 + local.dt.minute().cast(pl.Int32)
         h0, m0 = map(int, item["time_from"].split(":"))
         h1, m1 = map(int, item["time_to"].split(":"))
         a, b = h0 * 60 + m0, h1 * 60 + m1
-        lf = lf.filter((m >= a) & (m < b) if a < b else (m >= a) | (m < b))
+        if a < b:
+            lf = lf.filter(day.is_between(d0, d1), m >= a, m < b)
+        else:  # overnight: the evening of each day asked about, and the morning after it
+            after = dt.timedelta(days=1)
+            evening = day.is_between(d0, d1) & (m >= a)
+            morning = day.is_between(d0 + after, d1 + after) & (m < b)
+            lf = lf.filter(evening | morning)
+    else:
+        lf = lf.filter(day.is_between(d0, d1))
     return lf.collect()
 
 
@@ -150,6 +160,7 @@ def test_injection_attempts_are_plain_values(planner_store: Store) -> None:
             boroughs=[evil],
             date_from=dt.date(2020, 1, 1),
             date_to=dt.date(2021, 12, 31),
+            day_to=dt.date(2021, 12, 31),
             minute_from=None,
             minute_to=None,
             tags=[],
@@ -264,7 +275,7 @@ def test_check_counts_every_cad(planner_store: Store) -> None:
         Decimal(3),
     )
     assert res.records == independent_counts(planner_store, item)[FULL_REVIEW]
-    assert res.estimate.total_hours == Decimal(res.records * 3) / 60
+    assert res.estimate.total_hours == Decimal(res.records * 3 + 10) / 60
 
 
 def test_disclosure_is_references_only(planner_store: Store) -> None:
@@ -293,3 +304,124 @@ def test_longest_window_matches_brute_force(counts: list[int], budget: int, circ
     else:
         assert got is not None and (got[1], got[2]) == (best[1], best[2])
         assert sum(counts[(got[0] + i) % n] for i in range(got[1])) == got[2]
+
+
+def _frame_at(times: list[dt.datetime], borough: str = "Lambeth") -> pl.DataFrame:
+    """One CAD per London local time, serials minted per day in order."""
+    from costplan.schema import LONDON, RECORD_SCHEMA, format_cad_ref
+
+    rows, serial = [], {}
+    for local in sorted(times):
+        day = local.date()
+        serial[day] = serial.get(day, 0) + 1
+        rows.append(
+            {
+                "cad_ref": format_cad_ref(serial[day], day),
+                "created_at": local.replace(tzinfo=LONDON).astimezone(dt.UTC),
+                "day": day,
+                "call_source": "999",
+                "grading": "I",
+                "opening_code": "NOISE",
+                "closing_code": "NOISE",
+                "tags": ["UME"],
+                "linked_to": [],
+                "summary": "fireworks",
+                "borough": borough,
+                "year": day.year,
+            }
+        )
+    return pl.DataFrame(rows).select(list(RECORD_SCHEMA)).cast(RECORD_SCHEMA)  # type: ignore[arg-type]
+
+
+def test_an_overnight_window_is_one_night_into_the_next_morning(tmp_path: Path) -> None:
+    """22:00-04:00 on 5 November means 22:00 on the 5th to 04:00 on the 6th (issue 11.2)."""
+    from tests.conftest import write_store
+
+    at = dt.datetime
+    inside = [at(2020, 11, 5, 22, 0), at(2020, 11, 5, 23, 59), at(2020, 11, 6, 0, 30),
+              at(2020, 11, 6, 3, 59)]  # fmt: skip
+    outside = [at(2020, 11, 5, 2, 0), at(2020, 11, 5, 21, 59), at(2020, 11, 6, 4, 0),
+               at(2020, 11, 6, 22, 30)]  # fmt: skip
+    store = write_store(tmp_path / "store", _frame_at(inside + outside))
+    req = build_request(
+        {"items": [{"name": "fireworks", "boroughs": ["Lambeth"], "date": "2020-11-05",
+                    "time_from": "22:00", "time_to": "04:00", "tags": ["UME"]}]},
+        "test",
+    )  # fmt: skip
+    item = req.items[0]
+    assert item.overnight and item.last_day == dt.date(2020, 11, 6)
+    assert "overnight" in item.describe_scope()
+    plan = build_plan(store.snapshot(), req, REGIME, PER)
+    assert plan.items[0].get(FULL_REVIEW).records == len(inside)  # type: ignore[union-attr]
+    # The morning's CADs count under the night they belong to, for the s.16 advice.
+    assert {r.day for r in plan.items[0].breakdown} == {dt.date(2020, 11, 5)}
+    # A year-end night reads the next year's partition.
+    new_year = build_request(
+        {"items": [{"name": "ny", "boroughs": ["Lambeth"], "date": "2020-12-31",
+                    "time_from": "20:00", "time_to": "06:00"}]},
+        "test",
+    ).items[0]  # fmt: skip
+    assert new_year.years == (2020, 2021)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "window"),
+    [("00:00", "24:00", None), ("18:00", "00:00", (1080, 1440)), ("18:00", "24:00", (1080, 1440)),
+     ("24:00", "06:00", (0, 360)), ("22:00", "04:00", (1320, 240))],
+)  # fmt: skip
+def test_time_windows_are_read_as_an_officer_means_them(start, end, window) -> None:
+    item = build_request(
+        {"items": [{"name": "x", "boroughs": ["Lambeth"], "date": "2020-06-25",
+                    "time_from": start, "time_to": end}]},
+        "test",
+    ).items[0]  # fmt: skip
+    assert item.window == window
+
+
+def test_an_empty_window_is_refused() -> None:
+    with pytest.raises(InputError, match="must differ from time_from"):
+        build_request(
+            {"items": [{"name": "x", "boroughs": ["Lambeth"], "date": "2020-06-25",
+                        "time_from": "18:00", "time_to": "18:00"}]},
+            "test",
+        )  # fmt: skip
+
+
+SCOPE_DAYS = [dt.date(2020, 6, 24), dt.date(2020, 6, 25), dt.date(2020, 6, 26),
+              dt.date(2020, 10, 25), dt.date(2021, 1, 2)]  # fmt: skip
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    boroughs=st.lists(st.sampled_from(["Lambeth", "Haringey", "Barking and Dagenham"]),
+                      min_size=1, max_size=3, unique=True),
+    first=st.sampled_from(SCOPE_DAYS),
+    span=st.integers(0, 200),
+    tag=st.sampled_from(["UME", "DV", "MH", "NOSUCHTAG"]),
+    window=st.one_of(st.none(), st.tuples(st.integers(0, 23), st.integers(0, 23))),
+    per=st.sampled_from([Decimal(1), Decimal(3), Decimal("2.5"), Decimal(9)]),
+)  # fmt: skip
+def test_check_and_a_one_item_plan_agree(
+    planner_store: Store, boroughs, first, span, tag, window, per
+) -> None:
+    """`check` is a one-item plan's complete answer: the same hours and decision (issue 11.3)."""
+    last = first + dt.timedelta(days=span)
+    item: dict = {"name": "x", "boroughs": boroughs, "date_from": first.isoformat(),
+                  "date_to": last.isoformat(), "tags": [tag]}  # fmt: skip
+    if window and window[0] != window[1]:
+        item["time_from"], item["time_to"] = f"{window[0]:02d}:00", f"{window[1]:02d}:00"
+    req = build_request({"items": [item]}, "t")
+    it = req.items[0]
+    plan = build_plan(planner_store.snapshot(), req, REGIME, MinutesPerRecord(per, "test"))
+    res = check(
+        planner_store.snapshot(), it.boroughs, it.date_from, it.date_to, REGIME, per, it.tags,
+        window=it.window,
+    )  # fmt: skip
+    assert plan.items[0].complete.strategy == FULL_REVIEW
+    assert res.records == plan.items[0].complete.records
+    assert res.estimate.total_hours == plan.total.total_hours
+    assert res.estimate.decision == plan.decision
+    assert res.narrowed is not None
+    assert res.narrowed.records == plan.items[0].get(TAG_QUERY).records  # type: ignore[union-attr]

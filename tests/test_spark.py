@@ -122,6 +122,8 @@ SUBJECTS: dict[str, dict[str, Any]] = {
 
 def _scope(name: str, window: bool = True) -> dict[str, Any]:
     s = dict(SCOPES[name])
+    overnight = s.get("minute_from") is not None and s["minute_to"] <= s["minute_from"]
+    s["day_to"] = s["date_to"] + dt.timedelta(days=1) if overnight else s["date_to"]
     if window:
         s.setdefault("minute_from", None)
         s.setdefault("minute_to", None)

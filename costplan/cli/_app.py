@@ -45,6 +45,8 @@ FIELD_OPTIONS: dict[str, str] = {
     "end": "--end",
     "mapping": "--mapping",
     "store": "--store",
+    "time_from": "--time-from",
+    "time_to": "--time-to",
 }
 
 

@@ -104,9 +104,38 @@ SampleOption = Annotated[
 ToOption = Annotated[
     str | None, typer.Option("--to", help="Last London day, YYYY-MM-DD (default: --date).")
 ]
+TimeFromOption = Annotated[
+    str | None,
+    typer.Option(
+        "--time-from",
+        metavar="HH:MM",
+        help="Start of a time-of-day window on each day (with --time-to).",
+    ),
+]
+TimeToOption = Annotated[
+    str | None,
+    typer.Option(
+        "--time-to",
+        metavar="HH:MM",
+        help="End of the window; an end before the start runs overnight (22:00 to 04:00 is "
+        "22:00 on each day to 04:00 the next morning).",
+    ),
+]
 TagOption = Annotated[
     list[str] | None, typer.Option("--tag", help="Only CADs carrying this tag (repeatable).")
 ]
+
+
+def window_of(time_from: str | None, time_to: str | None) -> tuple[int, int] | None:
+    """The time window the --time-from and --time-to options describe (None: whole days)."""
+    from costplan.errors import InputError
+    from costplan.request import clock_minutes, time_window
+
+    if (time_from is None) != (time_to is None):
+        raise InputError("give --time-from and --time-to together", "or neither, for whole days")
+    if time_from is None or time_to is None:
+        return None
+    return time_window(clock_minutes(time_from, "time_from"), clock_minutes(time_to, "time_to"))
 
 
 def engine_of(name: EngineName, spark_master: str | None) -> "Engine":

@@ -20,11 +20,14 @@ from costplan.cli._options import (
     TableOrJson,
     TableOrJsonOption,
     TagOption,
+    TimeFromOption,
+    TimeToOption,
     ToOption,
     emit,
     engine_of,
     open_store,
     regime_of,
+    window_of,
     write_output,
 )
 from costplan.errors import InputError
@@ -41,14 +44,17 @@ def _quick_request(
     borough: list[str] | None,
     date: str | None,
     to: str | None,
+    window: tuple[int, int] | None,
     tag: list[str] | None,
     keyword: list[str] | None,
 ) -> "Request":
     """The one-item request the quick flags describe."""
-    from costplan.request import build_request
+    from costplan.request import build_request, clock
 
     item: dict[str, Any] = {"name": "request", "boroughs": borough, "date_from": date}
     item["date_to"] = to or date
+    if window is not None:
+        item["time_from"], item["time_to"] = (clock(m) for m in window)
     if tag:
         item["tags"] = tag
     if keyword:
@@ -94,6 +100,8 @@ def plan(
     ] = None,
     date: Annotated[str | None, typer.Option("--date", help="Quick request: first day.")] = None,
     to: ToOption = None,
+    time_from: TimeFromOption = None,
+    time_to: TimeToOption = None,
     tag: TagOption = None,
     keyword: Annotated[
         list[str] | None, typer.Option("--keyword", help="Quick request: free-text keyword.")
@@ -119,7 +127,7 @@ def plan(
     if request_file is not None:
         req = load_request(request_file)
     elif borough and date:
-        req = _quick_request(borough, date, to, tag, keyword)
+        req = _quick_request(borough, date, to, window_of(time_from, time_to), tag, keyword)
     else:
         raise InputError(
             "nothing to plan", "give REQUEST.toml, or --borough and --date for a quick request"
@@ -149,6 +157,8 @@ def check(
     borough: Annotated[list[str], typer.Option("--borough", help="Borough (repeatable).")],
     date: Annotated[str, typer.Option("--date", help="First London day, YYYY-MM-DD.")],
     to: ToOption = None,
+    time_from: TimeFromOption = None,
+    time_to: TimeToOption = None,
     tag: TagOption = None,
     minutes_per_record: MinutesPerRecordOption = None,
     regime: RegimeOption = None,
@@ -182,7 +192,10 @@ def check(
     eng = engine_of(engine, spark_master)
     snapshot = open_store(store).snapshot()
     tags = tuple(t.strip().upper() for t in tag or [])
-    result = run_check(snapshot, boroughs, d0, d1, reg, per.minutes, tags, engine=eng)
+    window = window_of(time_from, time_to)
+    result = run_check(
+        snapshot, boroughs, d0, d1, reg, per.minutes, tags, window=window, engine=eng
+    )
     emit(render_text(result, fmt.value))
 
 

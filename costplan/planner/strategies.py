@@ -144,7 +144,11 @@ class ItemPlan:
 
 
 class BreakdownRow(NamedTuple):
-    """Records in an item's scope for one borough, London day and hour."""
+    """Records in an item's scope for one borough, day and hour of the clock.
+
+    `day` is the day of the item's window the records belong to: for an overnight window,
+    the CADs of 01:00 on 6 November belong to the night of 5 November.
+    """
 
     borough: str
     day: dt.date
@@ -177,6 +181,7 @@ def scope_params(item: Item) -> dict[str, Any]:
         "boroughs": list(item.boroughs),
         "date_from": item.date_from,
         "date_to": item.date_to,
+        "day_to": item.last_day,
         "minute_from": minute_from,
         "minute_to": minute_to,
     }
@@ -200,8 +205,15 @@ def count_item(engine: QueryEngine, item: Item) -> dict[str, int]:
 def breakdown(engine: QueryEngine, item: Item) -> tuple[BreakdownRow, ...]:
     """Records in scope (and relevant records) by borough, London day and hour."""
     rows = engine.records("plan_breakdown", **scope_params(item), **subject_params(item))
+    night_before = dt.timedelta(days=1)
     return tuple(
-        BreakdownRow(r["borough"], r["day"], int(r["hour"]), int(r["records"]), int(r["relevant"]))
+        BreakdownRow(
+            r["borough"],
+            r["day"] - night_before if r["morning"] else r["day"],
+            int(r["hour"]),
+            int(r["records"]),
+            int(r["relevant"]),
+        )
         for r in rows
     )
 

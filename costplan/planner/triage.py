@@ -1,4 +1,12 @@
-"""Triage `check`: how many CADs a scope holds, and whether reading each by hand fits."""
+"""Triage `check`: a one-item plan's complete answer, fast.
+
+`check` answers what a request about the CADs in a scope costs when every CAD must be read:
+the full manual review of a one-item plan with the same scope, with the same activities
+(determining whether the information is held, then locating, retrieving and extracting each
+record) and so the same hours and decision as `plan`. It only counts faster: from the daily
+volume table where the engine keeps one and the scope is whole days. With --tag it also shows
+what the tag alone would find, and says that answer is incomplete.
+"""
 
 from __future__ import annotations
 
@@ -8,34 +16,77 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from costplan.costmodel.estimate import Estimate, estimate, review_activities
+from costplan.costmodel.estimate import Estimate, estimate
 from costplan.costmodel.regimes import Regime
 from costplan.engines import DEFAULT, Engine
+from costplan.planner.strategies import (
+    CAVEATS,
+    FULL_REVIEW,
+    TAG_QUERY,
+    PlannerConfig,
+    load_config,
+    scope_params,
+    strategy_activities,
+)
+from costplan.request import Item, clock
 from costplan.store import Snapshot
 from costplan.units import round2
 
 
 @dataclass(frozen=True)
-class CheckResult:
-    """A triage check: every CAD (or every tagged CAD) in boroughs over days, read by hand."""
+class Narrowed:
+    """What the tag alone would find: cheaper, and incomplete."""
 
-    boroughs: tuple[str, ...]
-    date_from: str
-    date_to: str
     tags: tuple[str, ...]
     records: int
-    minutes_per_record: Decimal
     estimate: Estimate
-    counted_from: str  # "volumes" (the materialised daily table) or "partitions"
+    caveat: str = CAVEATS[TAG_QUERY]
 
     def to_dict(self) -> dict[str, Any]:
         e = self.estimate
         return {
-            "borough": ", ".join(self.boroughs),
-            "boroughs": list(self.boroughs),
-            "date_from": self.date_from,
-            "date_to": self.date_to,
+            "strategy": TAG_QUERY,
             "tags": list(self.tags),
+            "records": self.records,
+            "hours": float(round2(e.total_hours)),
+            "decision": e.decision,
+            "section": e.section,
+            "complete": False,
+            "caveat": self.caveat,
+        }
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """A triage check: every CAD in the scope read by hand (a plan's full manual review)."""
+
+    item: Item
+    records: int
+    minutes_per_record: Decimal
+    estimate: Estimate
+    counted_from: str  # "volumes" (the materialised daily table) or "partitions"
+    narrowed: Narrowed | None = None
+
+    @property
+    def boroughs(self) -> tuple[str, ...]:
+        return self.item.boroughs
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self.item.tags
+
+    def to_dict(self) -> dict[str, Any]:
+        e, it = self.estimate, self.item
+        return {
+            "borough": ", ".join(it.boroughs),
+            "boroughs": list(it.boroughs),
+            "date_from": it.date_from.isoformat(),
+            "date_to": it.date_to.isoformat(),
+            "time_window": "-".join(clock(m) for m in it.window) if it.window else None,
+            "overnight": it.overnight,
+            "tags": list(it.tags),
+            "strategy": FULL_REVIEW,
+            "complete": True,
             "records": self.records,
             "minutes_per_record": float(self.minutes_per_record),
             "hours": float(round2(e.total_hours)),
@@ -44,6 +95,7 @@ class CheckResult:
             "section": e.section,
             "explanation": e.explanation,
             "counted_from": self.counted_from,
+            "narrowed": self.narrowed.to_dict() if self.narrowed else None,
         }
 
 
@@ -55,29 +107,22 @@ def count_scope(
     tags: Sequence[str] = (),
     *,
     engine: Engine = DEFAULT,
+    item: Item | None = None,
 ) -> tuple[int, str]:
-    """CADs in boroughs over London days (optionally carrying any of tags), and the source.
+    """CADs in a scope (optionally carrying any of tags), and where the count came from.
 
-    The engine answers from a fast source where it has one fresh for the scope (DuckDB's daily
-    volume table); otherwise it counts the partitions (one file per borough-year, chosen from
-    the manifest).
+    Whole days may be answered by the engine's fast source (DuckDB's daily volume table) when
+    it is fresh for the scope; a time window, or no fresh table, counts the partitions.
     """
-    fast = engine.quick_count(
-        snapshot, boroughs=boroughs, date_from=date_from, date_to=date_to, tags=tags
-    )
-    if fast is not None:
-        return int(fast), "volumes"
-    years = range(date_from.year, date_to.year + 1)
-    with engine.open(snapshot, boroughs=boroughs, years=years) as session:
-        n = session.scalar(
-            "count_scope",
-            boroughs=list(boroughs),
-            date_from=date_from,
-            date_to=date_to,
-            minute_from=None,
-            minute_to=None,
-            tags=list(tags),
+    scope = item or Item("check", tuple(boroughs), date_from, date_to)
+    if scope.window is None:
+        fast = engine.quick_count(
+            snapshot, boroughs=boroughs, date_from=date_from, date_to=date_to, tags=tags
         )
+        if fast is not None:
+            return int(fast), "volumes"
+    with engine.open(snapshot, boroughs=boroughs, years=scope.years) as session:
+        n = session.scalar("count_scope", **scope_params(scope), tags=list(tags))
     return int(n or 0), "partitions"
 
 
@@ -90,18 +135,22 @@ def check(
     per_record: Decimal,
     tags: Sequence[str] = (),
     *,
+    window: tuple[int, int] | None = None,
     engine: Engine = DEFAULT,
+    config: PlannerConfig | None = None,
 ) -> CheckResult:
-    """A one-scope feasibility check: count the CADs and cost reading each by hand."""
-    records, source = count_scope(snapshot, boroughs, date_from, date_to, tags, engine=engine)
-    est = estimate(regime, review_activities(records, per_record))
-    return CheckResult(
-        boroughs=tuple(boroughs),
-        date_from=date_from.isoformat(),
-        date_to=date_to.isoformat(),
-        tags=tuple(tags),
-        records=records,
-        minutes_per_record=per_record,
-        estimate=est,
-        counted_from=source,
+    """The full manual review of the scope, costed exactly as `plan` costs it."""
+    cfg = config or load_config()
+    item = Item("check", tuple(boroughs), date_from, date_to, window=window, tags=tuple(tags))
+    records, source = count_scope(
+        snapshot, boroughs, date_from, date_to, (), engine=engine, item=item
     )
+    est = estimate(regime, strategy_activities(FULL_REVIEW, records, item, per_record, cfg))
+    narrowed = None
+    if tags:
+        tagged, _ = count_scope(
+            snapshot, boroughs, date_from, date_to, tags, engine=engine, item=item
+        )
+        acts = strategy_activities(TAG_QUERY, tagged, item, per_record, cfg)
+        narrowed = Narrowed(tuple(tags), tagged, estimate(regime, acts))
+    return CheckResult(item, records, per_record, est, source, narrowed)

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from costplan._files import dumps
 from costplan.planner.triage import CheckResult
+from costplan.request import clock
 from costplan.units import fmt_number, round2
 
 if TYPE_CHECKING:
+    from costplan.costmodel.estimate import Estimate
     from costplan.planner.plan import Plan
 
 
@@ -226,18 +228,41 @@ def plan_letter(plan: Plan) -> str:
 # ---- triage check --------------------------------------------------------------------------
 
 
-def check_line(c: CheckResult) -> str:
-    """The one-line feasibility answer for triage."""
-    span = c.date_from if c.date_from == c.date_to else f"{c.date_from} to {c.date_to}"
-    tags = f" tagged {'/'.join(c.tags)}" if c.tags else ""
-    e = c.estimate
-    verdict = "answer" if e.decision == "answer" else f"refuse under s.{e.section}"
-    limit = _h(e.limit_hours) if e.limit_hours is not None else "no limit"
-    return (
-        f"{', '.join(c.boroughs)}, {span}: {c.records:,} CADs{tags} "
-        f"× {fmt_number(c.minutes_per_record)} min "
-        f"= {_h(e.total_hours)} h (limit {limit} h) → {verdict}"
+def _when(c: CheckResult) -> str:
+    it = c.item
+    span = (
+        it.date_from.isoformat()
+        if it.date_from == it.date_to
+        else f"{it.date_from.isoformat()} to {it.date_to.isoformat()}"
     )
+    if it.window is not None:
+        start, end = (clock(m) for m in it.window)
+        span += f", {start}-{end}" + (" overnight" if it.overnight else "")
+    return span
+
+
+def _verdict(e: Estimate) -> str:
+    return "answer" if e.decision == "answer" else f"refuse under s.{e.section}"
+
+
+def check_line(c: CheckResult) -> str:
+    """The one-line feasibility answer for triage (and, with a tag, its incomplete figure)."""
+    e = c.estimate
+    limit = _h(e.limit_hours) if e.limit_hours is not None else "no limit"
+    held = e.held_minutes
+    check_min = f" + {fmt_number(held)} min held check" if held else ""
+    line = (
+        f"{', '.join(c.boroughs)}, {_when(c)}: {c.records:,} CADs "
+        f"× {fmt_number(c.minutes_per_record)} min{check_min} "
+        f"= {_h(e.total_hours)} h (limit {limit} h) → {_verdict(e)}"
+    )
+    if c.narrowed is not None:
+        n = c.narrowed
+        line += (
+            f"\nTagged {'/'.join(n.tags)} only: {n.records:,} CADs, "
+            f"{_h(n.estimate.total_hours)} h → {_verdict(n.estimate)}. {n.caveat}"
+        )
+    return line
 
 
 def check_table(c: CheckResult) -> str:
@@ -245,8 +270,8 @@ def check_table(c: CheckResult) -> str:
     e = c.estimate
     rows = [
         ["boroughs", ", ".join(c.boroughs)],
-        ["dates", f"{c.date_from} to {c.date_to}"],
-        ["tags", ", ".join(c.tags) or "(all CADs)"],
+        ["dates", _when(c)],
+        ["strategy", "full manual review (complete)"],
         ["records", f"{c.records:,}"],
         ["minutes per record", fmt_number(c.minutes_per_record)],
         ["hours", _h(e.total_hours)],
@@ -254,6 +279,13 @@ def check_table(c: CheckResult) -> str:
         ["decision", e.decision + (f" s.{e.section}" if e.section else "")],
         ["counted from", c.counted_from],
     ]
+    if c.narrowed is not None:
+        n = c.narrowed
+        rows += [
+            ["tags", ", ".join(n.tags)],
+            ["tagged records", f"{n.records:,} (incomplete: untagged records are missed)"],
+            ["tagged hours", _h(n.estimate.total_hours)],
+        ]
     # Two columns need no table library; `check` must answer fast (docs/benchmarks.md).
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
