@@ -1,5 +1,6 @@
 """Commands that write a store: `ingest` and `generate`."""
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -7,6 +8,20 @@ import typer
 
 from costplan.cli._app import app
 from costplan.cli._options import TableOrJson, TableOrJsonOption, emit, progress_bar
+
+
+def _period(text: str) -> tuple[dt.date, dt.date]:
+    """FROM:TO as two dates, in order."""
+    from costplan.errors import InputError
+    from costplan.request import parse_date
+
+    first, sep, last = text.partition(":")
+    if not sep:
+        raise InputError(f"--period {text!r} is not FROM:TO", "e.g. 2020-01-01:2020-12-31")
+    d0, d1 = parse_date(first.strip(), "--period"), parse_date(last.strip(), "--period")
+    if d1 < d0:
+        raise InputError(f"--period {text}: the end is before the start", "swap the dates")
+    return d0, d1
 
 
 @app.command()
@@ -34,6 +49,15 @@ def ingest(
             "(default, example-force). Default: the schema's own names.",
         ),
     ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            metavar="FROM:TO",
+            help="The days the exports cover (YYYY-MM-DD:YYYY-MM-DD), even days with no CADs. "
+            "Default: each file covers its own first to last day.",
+        ),
+    ] = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 if any row was quarantined (after committing).")
     ] = False,
@@ -49,12 +73,15 @@ def ingest(
         costplan ingest cad-2021.csv cad-2022.parquet --store ./cad
 
         costplan ingest export.csv --store ./cad --mapping example-force --strict --format json
+
+        costplan ingest cad-2020.csv --store ./cad --period 2020-01-01:2020-12-31
     """
     from costplan.ingest import ingest as run_ingest
     from costplan.render import render_text
 
+    covers = _period(period) if period else None
     with progress_bar("Ingesting") as tick:
-        report = run_ingest(store, exports, mapping, progress=tick)
+        report = run_ingest(store, exports, mapping, progress=tick, period=covers)
     emit(render_text(report, fmt.value))
     if strict and report.quarantined:
         raise typer.Exit(1)

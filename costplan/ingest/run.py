@@ -70,6 +70,9 @@ class _Run:
         self._spilled: list[Path] = []  # earlier staged batches, as Arrow IPC
         self.last_file = False  # set while the run reads its last file
         self.quarantine = Quarantine(txn, mapping)
+        # The file being read: its areas and first and last day (its coverage).
+        self.areas: set[str] = set()
+        self.span: tuple[Any, Any] | None = None
 
     # -- progress ------------------------------------------------------------------------
     def tick(self, rows: int) -> None:
@@ -177,6 +180,10 @@ class _Run:
         """
         good, invalid = normalise(raw, self.mapping)
         refused: list[pl.DataFrame] = [invalid]
+        if not good.is_empty():  # valid rows, duplicates included: what the file covers
+            self.areas.update(good["borough"].unique().to_list())
+            lo, hi = good["day"].min(), good["day"].max()
+            self.span = (min(self.span[0], lo), max(self.span[1], hi)) if self.span else (lo, hi)
 
         # 1. Against the store: equal content -> duplicate, different -> conflict.
         if not good.is_empty() and self.txn.base.partitions:
@@ -288,6 +295,7 @@ def ingest(
     progress: ProgressFn | None = None,
     lock_wait: float = LOCK_WAIT_SECONDS,
     batch_rows: int = BATCH_ROWS,
+    period: tuple[Any, Any] | None = None,
 ) -> IngestReport:
     """Load CAD exports into a store in one all-or-nothing transaction.
 
@@ -299,6 +307,8 @@ def ingest(
             estimated from file sizes for CSV and may grow.
         lock_wait: seconds to wait for another writer before StoreLockedError.
         batch_rows: rows validated and staged together (bounds memory).
+        period: the (first, last) day the exports cover for the areas they hold, even days
+            with no CADs; None: each file covers its own first to last day.
 
     Returns:
         The report: counts per file and in total, where the quarantine went.
@@ -321,7 +331,11 @@ def ingest(
         files = []
         for i, plan in enumerate(plans):
             run.last_file = i == len(plans) - 1
+            run.areas, run.span = set(), None
             report = run.ingest_file(i, plan, digests[i])
+            for covers in (period, run.span):
+                if covers is not None and run.areas:
+                    txn.declare_coverage(sorted(run.areas), *covers)
             txn.log_ingest(
                 {
                     "file": plan.path.name,

@@ -95,7 +95,7 @@ class Store:
         root.mkdir(parents=True, exist_ok=True)
         with store._locked():
             if not (root / MANIFEST).exists():
-                empty = Snapshot(root, 0, None, now_iso(), {})
+                empty = Snapshot(root, 0, None, now_iso(), {}, coverage_doc={})
                 store._write_manifest(empty)
         return store
 

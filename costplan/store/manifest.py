@@ -7,6 +7,7 @@ directory listing, so they see the store before or after a write, never half of 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from costplan._deps import lazy
+from costplan.store.coverage import Coverage, Days, merge
 
 if TYPE_CHECKING:
     import polars as pl
@@ -101,6 +103,22 @@ class Snapshot:
     quarantine: tuple[dict[str, Any], ...] = ()
     ingests: tuple[dict[str, Any], ...] = ()
     retired: tuple[dict[str, Any], ...] = ()
+    # {area: [[from, to], ...]} as the writes declared it; None in stores written before
+    # coverage was recorded (then read from the partitions' day spans).
+    coverage_doc: dict[str, list[list[str]]] | None = None
+
+    @property
+    def coverage(self) -> Coverage:
+        """What the archive covers, per area (see costplan.store.coverage)."""
+        if self.coverage_doc is not None:
+            return Coverage.from_doc(self.coverage_doc)
+        spans: dict[str, list[Days]] = {}
+        for part in self.partitions.values():
+            for f in part.files:
+                if f.rows and f.min_day and f.max_day:
+                    day_span = (dt.date.fromisoformat(f.min_day), dt.date.fromisoformat(f.max_day))
+                    spans.setdefault(part.borough, []).append(day_span)
+        return Coverage({area: merge(r) for area, r in spans.items()}, declared=False)
 
     @property
     def total_rows(self) -> int:
@@ -157,6 +175,7 @@ def _parse_snapshot(root: Path, doc: dict[str, Any]) -> Snapshot:
         quarantine=tuple(doc.get("quarantine", [])),
         ingests=tuple(doc.get("ingests", [])),
         retired=tuple(doc.get("retired", [])),
+        coverage_doc=doc.get("coverage"),
     )
 
 
@@ -183,4 +202,5 @@ def _snapshot_doc(snap: Snapshot) -> dict[str, Any]:
         "quarantine": list(snap.quarantine),
         "ingests": list(snap.ingests),
         "retired": list(snap.retired),
+        **({"coverage": snap.coverage_doc} if snap.coverage_doc is not None else {}),
     }

@@ -60,6 +60,7 @@ class Transaction:
     _rows: dict[str, int] = field(default_factory=dict)
     _buffer: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
     _days: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    _coverage: list[tuple[tuple[str, ...], Any, Any]] = field(default_factory=list)
     _merged: dict[str, FileEntry] = field(default_factory=dict)  # final files, written
     _buffered: int = 0
     _n: int = 0
@@ -191,6 +192,25 @@ class Transaction:
         self._quarantine.append(frame.cast(quarantine_schema()))  # type: ignore[arg-type]
         return frame.height
 
+    def declare_coverage(self, areas: Iterable[str], first: Any, last: Any) -> None:
+        """Record that this write holds every day of [first, last] for `areas`, even days
+        with no CADs (an export's declared period, a generated range). Areas whose rows this
+        transaction adds without a declaration are covered by their rows' first and last day.
+        """
+        self._coverage.append((tuple(areas), first, last))
+
+    def _new_coverage(self) -> dict[str, list[list[str]]]:
+        """The base snapshot's coverage with this transaction's added."""
+        coverage = self.base.coverage  # a store without a record starts from its partitions
+        declared = {a for areas, _, _ in self._coverage for a in areas}
+        for areas, first, last in self._coverage:
+            coverage = coverage.add(areas, first, last)
+        for key, (lo, hi) in self._days.items():
+            area = key.split("|")[0]
+            if area not in declared:
+                coverage = coverage.add([area], lo, hi)
+        return coverage.to_doc()
+
     def log_ingest(self, entry: dict[str, Any]) -> None:
         """Record an ingested export (name, sha256, counts) in the next manifest."""
         self._ingests.append({**entry, "txn": self.txn, "at": now_iso()})
@@ -280,6 +300,7 @@ class Transaction:
             quarantine=tuple(quarantine),
             ingests=tuple(list(self.base.ingests) + self._ingests),
             retired=tuple(retired),
+            coverage_doc=self._new_coverage(),
         )
         self.store._write_manifest(snap)  # the commit point
         self.base = snap
@@ -288,6 +309,7 @@ class Transaction:
         self._buffered = 0
         self._rows.clear()
         self._days.clear()
+        self._coverage.clear()
         self._merged.clear()
         self._quarantine.clear()
         self._ingests.clear()

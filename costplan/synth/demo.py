@@ -20,6 +20,7 @@ from typing import Any
 
 from costplan import __version__
 from costplan.errors import InputError, StoreError
+from costplan.schema import BOROUGHS
 from costplan.store import CommitResult, Store
 
 DEMO_START = dt.date(2020, 1, 1)
@@ -71,6 +72,8 @@ def build_archive(
         )
     total_days = (end - start).days + 1
     with store.writer() as txn:
+        # Every generated day is held, even a day on which an area has no CAD.
+        txn.declare_coverage(boroughs or [b.name for b in BOROUGHS], start, end)
         year = start.year
         for frame in generate(start, end, seed=seed, boroughs=boroughs):
             # Months arrive in order: a year behind us is complete, so write it out now.
