@@ -227,3 +227,97 @@ def test_missing_register_and_regime_without_aggregation(tmp_path: Path):
         read_register(tmp_path / "absent.csv", POLICE)
     with pytest.raises(InputError, match="no aggregation rule"):
         aggregate([entry("A", D(2024, 1, 8), 1)], load_regimes().get("foisa"))
+
+
+# ---- status and answered date ------------------------------------------------------------
+
+STATUS_HEADER = "id,requester,received,topic,hours,status,answered"
+
+
+def test_status_and_answered_columns_are_read(tmp_path: Path):
+    path = tmp_path / "register.csv"
+    path.write_text(
+        f"{STATUS_HEADER}\n"
+        "1,x,2024-01-08,t,1,,\n"  # neither: open
+        "2,x,2024-01-08,t,1,,2024-01-10\n"  # a date alone: answered
+        "3,x,2024-01-08,t,1, Refused ,2024-01-08\n"  # case and spaces; same day is fine
+        "4,x,2024-01-08,t,1,withdrawn,\n"
+        "5,x,2024-01-08,t,1,answered,\n",  # answered, day not recorded
+        encoding="utf-8",
+    )
+    got = [(e.status, e.answered) for e in read_register(path, POLICE)]
+    assert got == [
+        ("open", None),
+        ("answered", D(2024, 1, 10)),
+        ("refused", D(2024, 1, 8)),
+        ("withdrawn", None),
+        ("answered", None),
+    ]
+
+
+def test_status_and_answered_keys_are_read_from_toml(tmp_path: Path):
+    path = tmp_path / "register.toml"
+    path.write_text(
+        '[[request]]\nid = "1"\nrequester = "x"\nreceived = 2024-01-08\ntopic = "t"\nhours = 1\n'
+        'status = "answered"\nanswered = 2024-01-12\n\n'
+        '[[request]]\nid = "2"\nrequester = "x"\nreceived = 2024-01-08\ntopic = "t"\nhours = 1\n'
+        'answered = "2024-01-15"\n',
+        encoding="utf-8",
+    )
+    got = [(e.status, e.answered) for e in read_register(path, POLICE)]
+    assert got == [("answered", D(2024, 1, 12)), ("answered", D(2024, 1, 15))]
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("1,x,2024-01-08,t,1,closed,", "line 2: 'status' must be one of open, answered, refused"),
+        ("1,x,2024-01-08,t,1,,2024-13-01", "line 2: 'answered' must be a date"),
+        ("1,x,2024-01-08,t,1,,soon", "line 2: 'answered' must be a date"),
+        (
+            "1,x,2024-01-08,t,1,open,2024-01-09",
+            "line 2: 'answered' cannot be given with status 'open'",
+        ),
+        (
+            "1,x,2024-01-08,t,1,withdrawn,2024-01-09",
+            "'answered' cannot be given with status 'withdrawn'",
+        ),
+        (
+            "1,x,2024-01-08,t,1,answered,2024-01-05",
+            "line 2: 'answered' must not be before the date of receipt (2024-01-08)",
+        ),
+    ],
+)
+def test_bad_status_or_answered_in_csv(tmp_path: Path, row, message):
+    path = tmp_path / "register.csv"
+    path.write_text(f"{STATUS_HEADER}\n{row}\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_register(path, POLICE)
+    line = err.value.one_line()
+    assert message in line
+    assert str(path) in line and "\n" not in line
+
+
+TOML_REQUEST = (
+    '[[request]]\nid = "1"\nrequester = "x"\nreceived = 2024-01-08\ntopic = "t"\nhours = 1\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('status = "closed"\n', r"'request\[0\]\.status' must be one of open, answered"),
+        ("status = 3\n", r"'request\[0\]\.status' must be one of .*, not 3"),
+        ('status = ""\n', r"'request\[0\]\.status' must be one of .*, not ''"),
+        ('answered = ""\n', r"'request\[0\]\.answered' must be a date"),
+        ("answered = 2024-01-01\n", r"'request\[0\]\.answered' must not be before the date"),
+        ('status = "open"\nanswered = 2024-01-09\n', r"'request\[0\]\.answered' cannot be given"),
+        ("answerd = 2024-01-09\n", r"'request\[0\]\.answerd' is an unknown key"),
+    ],
+)
+def test_bad_status_or_answered_in_toml(tmp_path: Path, extra, message):
+    path = tmp_path / "register.toml"
+    path.write_text(TOML_REQUEST + extra, encoding="utf-8")
+    with pytest.raises(InputError, match=message) as err:
+        read_register(path, POLICE)
+    assert str(path) in err.value.one_line()
