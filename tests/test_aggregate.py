@@ -309,17 +309,19 @@ def test_register_csv_golden_input():
     # in Scotland and in England, Wales and NI, so not working days anywhere in the UK):
     report = aggregate_register(INPUTS / "register.csv", POLICE)
     assert brief(report) == {
-        # Jane Private, topic ume: R2 (10 Jul) arrived before R1 was due (24 Jul): 6 + 8.
-        "R1": ("answer", "aggregated", ["R2"], 14),
-        "R2": ("answer", "aggregated", ["R1"], 14),
+        # Jane Private, topic ume. R1 was answered on 8 Jul, before R2 (10 Jul) and R9 (20 Jul)
+        # arrived: 6 h alone. R10 was withdrawn: never added. R2 + R1 + R9 = 6 + 8 + 5 = 19.
+        "R1": ("answer", "alone", [], 6),
+        "R2": ("refuse", "aggregated", ["R1", "R9"], 19),
+        "R9": ("refuse", "aggregated", ["R1", "R2"], 19),
+        "R10": ("withdrawn", "withdrawn", [], 4),
         # SaveRaves (Bob and Alice) and Bob's own R8. R3 (Sat 18 Jul) is due 17 Aug, before
         # R8 (1 Sep): 4 + 5.5 with R4. R4 (3 Aug) is due 1 Sep, the day R8 arrived: 19 h.
-        # (The old report put R3 in a group "each of which may be refused".)
         "R3": ("answer", "aggregated", ["R4"], Decimal("9.5")),
         "R4": ("refuse", "aggregated", ["R3", "R8"], 19),
         "R8": ("refuse", "aggregated", ["R3", "R4"], 19),
         # R5 is more than 60 working days after the rest; R6 is another topic; R7 another
-        # requester with 30 h of its own.
+        # requester with 30 h of its own (recorded as refused, which the figures support).
         "R5": ("answer", "alone", [], 5),
         "R6": ("answer", "alone", [], 2),
         "R7": ("refuse", "alone", [], 30),
@@ -327,15 +329,19 @@ def test_register_csv_golden_input():
     got = by_id(report)
     assert got["R3"].not_counted[0][1] == "received 2020-09-01, after R3's s.10 due date 2020-08-17"
     assert got["R4"].due == D(2020, 9, 1)
+    assert got["R1"].dealt_with == D(2020, 7, 8)
+    assert [e.request_id for e, _ in got["R1"].not_counted] == ["R2", "R9"]
+    assert "The register records" not in got["R7"].explanation
 
 
 def test_register_toml():
     entries = read_register(INPUTS / "register.toml", POLICE)
     assert [e.received for e in entries] == [D(2020, 6, 25), D(2020, 7, 2)]
-    assert entries[1].hours == 9 and entries[1].topic == "ume"
+    assert (entries[0].status, entries[0].answered) == ("answered", D(2020, 6, 30))
+    assert entries[1].hours == 9 and entries[1].topic == "ume" and entries[1].status == "open"
     report = aggregate(entries, POLICE)
     assert brief(report) == {
-        "T1": ("refuse", "aggregated", ["T2"], 19),
+        "T1": ("answer", "alone", [], 10),
         "T2": ("refuse", "aggregated", ["T1"], 19),
     }
 

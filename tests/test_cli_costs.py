@@ -165,11 +165,11 @@ def test_aggregate_json_gives_one_verdict_per_request():
     data = json.loads(run_ok(["aggregate", str(INPUTS / "register.csv"), "--format", "json"]))
     assert "groups" not in data and data["response_working_days"] == 20
     verdicts = {v["id"]: v for v in data["verdicts"]}
-    assert len(verdicts) == len(data["verdicts"]) == 8
-    r3, r4 = verdicts["R3"], verdicts["R4"]
-    # R3 was due (17 Aug) before R8 arrived (1 Sep): R8 does not count against it.
-    assert (r3["decision"], r3["basis"], r3["total_hours"]) == ("answer", "aggregated", 9.5)
-    assert [n["id"] for n in r3["not_counted"]] == ["R8"]
+    assert len(verdicts) == len(data["verdicts"]) == 10
+    r1, r4 = verdicts["R1"], verdicts["R4"]
+    # R1 was answered (8 Jul) before R2 and R9 arrived: they do not count against it.
+    assert (r1["decision"], r1["basis"], r1["total_hours"]) == ("answer", "alone", 6.0)
+    assert [n["id"] for n in r1["not_counted"]] == ["R2", "R9"]
     assert (r4["decision"], r4["section"], r4["basis"]) == ("refuse", "12(1)", "aggregated")
     assert [(e["id"], e["requester"]) for e in r4["aggregated_with"]] == [
         ("R3", "requester B"),
@@ -180,6 +180,7 @@ def test_aggregate_json_gives_one_verdict_per_request():
         "2020-10-13",
         19.0,
     )
+    assert verdicts["R10"]["decision"] == "withdrawn"
 
 
 def test_aggregate_table_days_1_50_100(tmp_path: Path):
