@@ -161,6 +161,51 @@ def test_estimate_eir_never_refuses_and_regime_file(tmp_path: Path):
     assert (data["limit_hours"], data["decision"]) == (1.0, "refuse")
 
 
+def test_aggregate_json_gives_one_verdict_per_request():
+    data = json.loads(run_ok(["aggregate", str(INPUTS / "register.csv"), "--format", "json"]))
+    assert "groups" not in data and data["response_working_days"] == 20
+    verdicts = {v["id"]: v for v in data["verdicts"]}
+    assert len(verdicts) == len(data["verdicts"]) == 10
+    r1, r4 = verdicts["R1"], verdicts["R4"]
+    # R1 was answered (8 Jul) before R2 and R9 arrived: they do not count against it.
+    assert (r1["decision"], r1["basis"], r1["total_hours"]) == ("answer", "alone", 6.0)
+    assert [n["id"] for n in r1["not_counted"]] == ["R2", "R9"]
+    assert (r4["decision"], r4["section"], r4["basis"]) == ("refuse", "12(1)", "aggregated")
+    assert [(e["id"], e["requester"]) for e in r4["aggregated_with"]] == [
+        ("R3", "requester B"),
+        ("R8", "requester B"),
+    ]
+    assert (r4["window_start"], r4["window_end"], r4["total_hours"]) == (
+        "2020-07-20",
+        "2020-10-13",
+        19.0,
+    )
+    assert verdicts["R10"]["decision"] == "withdrawn"
+
+
+def test_aggregate_table_days_1_50_100(tmp_path: Path):
+    # Working days 1, 50 and 100 from Monday 8 Jan 2024: 8 Jan, 15 Mar, 31 May.
+    path = tmp_path / "register.csv"
+    path.write_text(
+        "id,requester,received,topic,hours\n"
+        "A,Jane Private,2024-01-08,ume,10\n"
+        "B,Jane Private,2024-03-15,ume,9\n"
+        "C,Jane Private,2024-05-31,ume,8\n",
+        encoding="utf-8",
+    )
+    out = run_ok(["aggregate", str(path)])
+    table, why = out.split("\nWhy:\n")
+    rows = {line.split()[0]: line for line in table.splitlines() if line[:2] in ("A ", "B ", "C ")}
+    assert len(rows) == 3 and len([ln for ln in why.splitlines() if ln]) == 3
+    assert rows["A"].rstrip().endswith("10.00  answer")
+    assert "B (requester A)" not in rows["A"]
+    assert rows["B"].rstrip().endswith("19.00  refuse (section 12(1)) by aggregation")
+    assert "A (requester A)" in rows["B"]
+    assert rows["C"].rstrip().endswith("17.00  answer")
+    assert "Jane" not in out and "each of these requests" not in out
+    assert "Not counted: B (received 2024-03-15, after A's s.10 due date 2024-02-05)" in out
+
+
 def test_help_has_examples():
     for command in ("estimate", "deadline", "aggregate"):
         out = run_ok([command, "--help"])
@@ -227,6 +272,7 @@ ERROR_CASES = [
     (["aggregate", "MISSING"], "register not found"),
     (["aggregate", "NOCOLUMN"], "missing column 'topic'"),
     (["aggregate", "BADDATE"], "'received' must be a date"),
+    (["aggregate", "BADSTATUS"], "line 2: 'status' must be one of open, answered, refused"),
     (["aggregate", "REGISTER", "--regime", "foisa"], "no aggregation rule"),
     (["aggregate", "REGISTER", "--regime", "bogus"], "unknown regime 'bogus'"),
 ]
@@ -249,6 +295,10 @@ def error_files(tmp_path: Path) -> dict[str, str]:
     files["NOCOLUMN"] = str(tmp_path / "nocol.csv")
     (tmp_path / "baddate.csv").write_text("id,requester,received,topic,hours\n1,x,2024-02-30,t,1\n")
     files["BADDATE"] = str(tmp_path / "baddate.csv")
+    (tmp_path / "badstatus.csv").write_text(
+        "id,requester,received,topic,hours,status\n1,x,2024-02-01,t,1,done\n"
+    )
+    files["BADSTATUS"] = str(tmp_path / "badstatus.csv")
     files["REGISTER"] = str(INPUTS / "register.csv")
     return files
 

@@ -139,18 +139,23 @@ def aggregate(
         typer.Argument(
             metavar="REGISTER",
             help="Requests register: CSV or TOML with id, requester, received, topic, "
-            "campaign (optional) and hours or activities.",
+            "hours or activities, and optionally campaign, status (open, answered, refused, "
+            "withdrawn) and answered (the date the response was sent).",
         ),
     ],
     regime: RegimeOption = None,
     regime_file: RegimeFileOption = None,
     fmt: ReportFormatOption = TableJsonOrMarkdown.table,
 ) -> None:
-    """Aggregate related requests under regulation 5 (60 consecutive working days).
+    """One verdict per request under regulation 5 (60 consecutive working days).
 
-    Requests are grouped when they come from the same requester or campaign, share a topic
-    key, and fall inside one period of 60 consecutive working days; each group's total is
-    decided against the limit. Requesters are shown only as pseudonyms ("requester A").
+    Each request is judged as at the day it is dealt with: the day it was answered or its
+    s.10 due date, whichever is earlier. Similar requests (same topic key) from the same
+    requester or campaign are added to it if received in the 60 working days before it, and
+    later ones only if received while it was still being dealt with; all must fit one period
+    of 60 consecutive working days. The verdict is answer, refuse alone or refuse by
+    aggregation, with the requests added and the combined hours. Requesters are shown only
+    as pseudonyms ("requester A").
 
     Example:
 

@@ -7,13 +7,27 @@ Register format (CSV with a header row, or TOML with ``[[request]]`` tables):
     id (or request_id), requester, received (YYYY-MM-DD), topic, campaign (optional), and
     either ``hours`` (estimated countable hours) or ``activities`` (``NAME=RECORDS:MINUTES``
     items separated by ``;`` in CSV, a list of such strings in TOML), costed under the regime.
+
+Two optional columns (keys) say where a request stands, because whether it may be aggregated
+with a later request depends on whether it was still being dealt with when that one arrived
+(see `costplan.costmodel.aggregate`):
+    status      one of `STATUSES` (case-insensitive; empty = not given):
+                    open       not yet answered (the default without an answered date);
+                    answered   the response was sent (the default with an answered date);
+                    refused    a refusal notice was sent;
+                    withdrawn  the requester withdrew it: it is not decided, and its cost is
+                               never added to another request's.
+    answered    YYYY-MM-DD: the day the response or refusal notice was sent; only with status
+                answered or refused (or none), and not before the date of receipt.
+An answered or refused request without an answered date is taken to have been dealt with by
+its s.10 due date.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -27,7 +41,20 @@ from costplan.units import SIXTY, to_decimal
 
 _ID_COLUMNS = ("id", "request_id")
 _REQUIRED = ("requester", "received", "topic")
-_TOML_KEYS = set(_ID_COLUMNS) | set(_REQUIRED) | {"campaign", "hours", "activities"}
+_TOML_KEYS = (
+    set(_ID_COLUMNS)
+    | set(_REQUIRED)
+    | {
+        "campaign",
+        "hours",
+        "activities",
+        "status",
+        "answered",
+    }
+)
+
+OPEN, ANSWERED, REFUSED, WITHDRAWN = "open", "answered", "refused", "withdrawn"
+STATUSES = (OPEN, ANSWERED, REFUSED, WITHDRAWN)
 
 
 @dataclass(frozen=True)
@@ -41,6 +68,8 @@ class RegisterEntry:
         received: date of receipt.
         topic: topic key (lower-cased), the user's judgement of "same or similar".
         minutes: countable minutes for this request under the regime.
+        status: one of `STATUSES`.
+        answered: the day the response (or refusal notice) was sent, or None if not recorded.
     """
 
     request_id: str
@@ -49,6 +78,8 @@ class RegisterEntry:
     received: dt.date
     topic: str
     minutes: Decimal
+    status: str = OPEN
+    answered: dt.date | None = None
 
     @property
     def hours(self) -> Decimal:
@@ -104,24 +135,24 @@ def _entry(t: Table, regime: Regime, seen: set[str], *, strict: bool = False) ->
             raise t.fail(key, f"must not be empty, not {value!r}")
         return str(value).strip()
 
+    def date(key: str) -> dt.date:
+        value = t.get(key)
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return parse_date(text(key), key)
+        except InputError:
+            raise t.fail(
+                key, f"must be a date in {MIN_YEAR}–{MAX_YEAR}, not {value!r}", "use YYYY-MM-DD"
+            ) from None
+
     request_id = text(id_key)
     if request_id in seen:
         raise t.fail(id_key, f"must be a unique request id, not {request_id!r} again")
     seen.add(request_id)
-    received_raw = t.raw("received")
-    if isinstance(received_raw, dt.datetime):
-        received = received_raw.date()
-    elif isinstance(received_raw, dt.date):
-        received = received_raw
-    else:
-        try:
-            received = parse_date(text("received"), "received")
-        except InputError:
-            raise t.fail(
-                "received",
-                f"must be a date in {MIN_YEAR}–{MAX_YEAR}, not {received_raw!r}",
-                "use YYYY-MM-DD",
-            ) from None
+    received = date("received")
 
     hours_raw, acts_raw = t.get("hours"), t.get("activities")
     has_hours = hours_raw is not None and str(hours_raw).strip() != ""
@@ -161,6 +192,7 @@ def _entry(t: Table, regime: Regime, seen: set[str], *, strict: bool = False) ->
 
     campaign = t.get("campaign")
     campaign = str(campaign).strip() if campaign is not None and str(campaign).strip() else None
+    status, answered = _status(t, date, received, strict)
     return RegisterEntry(
         request_id=request_id,
         requester=text("requester"),
@@ -168,7 +200,44 @@ def _entry(t: Table, regime: Regime, seen: set[str], *, strict: bool = False) ->
         received=received,
         topic=text("topic").lower(),
         minutes=minutes,
+        status=status,
+        answered=answered,
     )
+
+
+def _status(
+    t: Table, date: Callable[[str], dt.date], received: dt.date, strict: bool
+) -> tuple[str, dt.date | None]:
+    """The optional status and answered date, checked against each other and the receipt.
+
+    An empty CSV cell means "not given"; in TOML a key is either absent or has a value.
+    """
+
+    def given(key: str) -> bool:
+        value = t.get(key)
+        return value is not None and (strict or str(value).strip() != "")
+
+    raw = t.get("status")
+    answered = date("answered") if given("answered") else None
+    if not given("status"):
+        status = OPEN if answered is None else ANSWERED
+    elif isinstance(raw, str) and raw.strip().lower() in STATUSES:
+        status = raw.strip().lower()
+    else:
+        raise t.fail("status", f"must be one of {', '.join(STATUSES)}, not {raw!r}")
+    if answered is not None and status not in (ANSWERED, REFUSED):
+        raise t.fail(
+            "answered",
+            f"cannot be given with status {status!r}",
+            "it is the day a response or refusal was sent: use status answered or refused",
+        )
+    if answered is not None and answered < received:
+        raise t.fail(
+            "answered",
+            f"must not be before the date of receipt ({received.isoformat()}), "
+            f"not {answered.isoformat()!r}",
+        )
+    return status, answered
 
 
 def _read_toml(text: str, source: str, regime: Regime) -> list[RegisterEntry]:

@@ -14,8 +14,8 @@ from typing import Any
 from tabulate import tabulate
 
 from costplan._files import dumps
-from costplan.costmodel.aggregate import AggregateReport, Member
-from costplan.costmodel.estimate import Estimate
+from costplan.costmodel.aggregate import AGGREGATED, WITHDRAWN, AggregateReport, Verdict
+from costplan.costmodel.estimate import REFUSE, Estimate
 from costplan.costmodel.sampling import EstimateReport, SampleAssessment
 from costplan.costmodel.workdays import Deadline
 from costplan.units import fmt_money, fmt_number, round2
@@ -197,19 +197,14 @@ def render_deadline(dl: Deadline, fmt: str) -> str:
 # ---- aggregate -------------------------------------------------------------------------------
 
 
-def _member_rows(members: tuple[Member, ...], group: str) -> list[list[str]]:
-    return [
-        [
-            group,
-            m.entry.request_id,
-            m.requester_label,
-            m.entry.campaign or "-",
-            m.entry.received.isoformat(),
-            _h(m.entry.hours),
-            m.reason,
-        ]
-        for m in members
-    ]
+def _verdict_text(v: Verdict) -> str:
+    """ "refuse (section 12(1)) by aggregation", "refuse (section 12(1)) alone", "answer"."""
+    if v.decision == WITHDRAWN:
+        return "withdrawn (not decided)"
+    text = _decision_text(v.decision, v.section)
+    if v.decision == REFUSE:
+        text += " by aggregation" if v.basis == AGGREGATED else " alone"
+    return text
 
 
 def render_aggregate(report: AggregateReport, fmt: str) -> str:
@@ -217,66 +212,48 @@ def render_aggregate(report: AggregateReport, fmt: str) -> str:
     if fmt == JSON:
         return to_json(report.to_dict())
     r = report.regime
-    tablefmt = "github" if fmt == MARKDOWN else "simple"
-    group_rows = [
+    labels = report.labels
+    rows = [
         [
-            str(n),
-            g.topic,
-            ", ".join(m.entry.request_id for m in g.members),
-            g.link,
-            f"{g.window_start.isoformat()} to {g.window_end.isoformat()}",
-            str(g.span_working_days),
-            _h(g.total_hours),
-            _decision_text(g.decision, g.section),
+            v.entry.request_id,
+            v.requester_label,
+            v.entry.topic,
+            v.entry.received.isoformat(),
+            v.dealt_with.isoformat(),
+            _h(v.entry.hours),
+            ", ".join(f"{e.request_id} ({labels[e.requester]})" for e in v.aggregated_with) or "-",
+            f"{v.window_start.isoformat()} to {v.window_end.isoformat()}"
+            if v.aggregated_with
+            else "-",
+            _h(v.total_hours),
+            _verdict_text(v),
         ]
-        for n, g in enumerate(report.groups, 1)
-    ]
-    member_rows = [
-        row for n, g in enumerate(report.groups, 1) for row in _member_rows(g.members, str(n))
-    ]
-    alone_rows = [
-        [
-            m.entry.request_id,
-            m.requester_label,
-            m.entry.topic,
-            m.entry.received.isoformat(),
-            _h(m.entry.hours),
-            _decision_text(d, s),
-        ]
-        for m, (d, s) in zip(report.standalone, report.standalone_decisions, strict=True)
+        for v in report.verdicts
     ]
     limit = "no limit" if r.limit_hours is None else f"{_h(r.limit_hours)} hours"
     title = f"Aggregation under {r.aggregation} — regime {r.name}, limit {limit}"
-    parts = [f"## {title}" if fmt == MARKDOWN else title, ""]
-    if group_rows:
-        parts += [
-            _table(
-                group_rows,
-                ["group", "topic", "requests", "link", "window", "span (wd)", "hours", "decision"],
-                tablefmt,
-                ("right", "left", "left", "left", "left", "right", "right", "left"),
-            ),
-            "",
-            _table(
-                member_rows,
-                ["group", "request", "requester", "campaign", "received", "hours", "why"],
-                tablefmt,
-                ("right", "left", "left", "left", "left", "right", "left"),
-            ),
-            "",
-        ]
-        parts += [f"Group {n}: {g.explanation}" for n, g in enumerate(report.groups, 1)]
-    else:
-        parts.append("No requests can be aggregated.")
-    if alone_rows:
-        parts += [
-            "",
-            "Not aggregated:",
-            _table(
-                alone_rows,
-                ["request", "requester", "topic", "received", "hours", "decision"],
-                tablefmt,
-                ("left", "left", "left", "left", "right", "left"),
-            ),
-        ]
-    return "\n".join(parts)
+    lead = (
+        "One verdict per request, each judged as at the day it is dealt with (answered, or "
+        "its s.10 due date): earlier similar requests count within 60 working days, later "
+        "ones only if received while it was still being dealt with."
+    )
+    table = _table(
+        rows,
+        [
+            "request",
+            "requester",
+            "topic",
+            "received",
+            "judged at",
+            "hours",
+            "aggregated with",
+            "window",
+            "total hours",
+            "decision",
+        ],
+        "github" if fmt == MARKDOWN else "simple",
+        ("left", "left", "left", "left", "left", "right", "left", "left", "right", "left"),
+    )
+    why = [f"- {v.explanation}" if fmt == MARKDOWN else v.explanation for v in report.verdicts]
+    head = [f"## {title}", "", lead] if fmt == MARKDOWN else [title, lead]
+    return "\n".join([*head, "", table, "", "Why:" if fmt != MARKDOWN else "### Why", "", *why])
