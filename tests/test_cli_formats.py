@@ -20,6 +20,7 @@ RENDERS = {
     "aggregate": ("AggregateReport", ()),
     "plan": ("Plan", ("letter",)),
     "check": ("CheckResult", ()),
+    "coverage": ("CoverageReport", ()),
     "summary": ("Summary", ()),
 }
 

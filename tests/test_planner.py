@@ -422,6 +422,7 @@ def test_check_and_a_one_item_plan_agree(
     assert plan.items[0].complete.strategy == FULL_REVIEW
     assert res.records == plan.items[0].complete.records
     assert res.estimate.total_hours == plan.total.total_hours
-    assert res.estimate.decision == plan.decision
+    assert res.decision == plan.decision  # coverage included: both say when it is partial
+    assert res.coverage == plan.coverage[0]
     assert res.narrowed is not None
     assert res.narrowed.records == plan.items[0].get(TAG_QUERY).records  # type: ignore[union-attr]

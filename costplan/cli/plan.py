@@ -36,6 +36,10 @@ if TYPE_CHECKING:
     from costplan.request import Request
 
 
+# `plan` and `check` exit 3 when the archive does not cover the scope and no decision can
+# rest on it (the report still prints): scripts must not read that as an answer.
+EXIT_UNCOVERED = 3
+
 # What a disclosure file's name says it is (checked before any work is done).
 DISCLOSURE_FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
 
@@ -143,6 +147,11 @@ def plan(
     result = build_plan(snapshot, req, reg, per, engine=eng)
     emit(render_text(result, "letter" if letter else fmt.value))
     if disclose is not None and disclose_fmt is not None:
+        if result.decision == "uncovered":
+            raise InputError(
+                "the archive does not cover the whole request; nothing was written to --disclose",
+                "see the coverage lines of the plan",
+            )
         if result.decision != "answer":
             raise InputError(
                 "the request exceeds the appropriate limit; nothing was written to --disclose",
@@ -150,6 +159,8 @@ def plan(
             )
         refs = disclosure_refs(snapshot, req, engine=eng)
         write_output(disclose, render(Disclosure(tuple(refs)), disclose_fmt))
+    if result.decision == "uncovered":
+        raise typer.Exit(EXIT_UNCOVERED)
 
 
 @app.command()
@@ -197,6 +208,8 @@ def check(
         snapshot, boroughs, d0, d1, reg, per.minutes, tags, window=window, engine=eng
     )
     emit(render_text(result, fmt.value))
+    if result.decision == "uncovered":
+        raise typer.Exit(EXIT_UNCOVERED)
 
 
 @app.command()

@@ -7,7 +7,14 @@ from typing import Annotated
 import typer
 
 from costplan.cli._app import app
-from costplan.cli._options import TableOrJson, TableOrJsonOption, emit, progress_bar
+from costplan.cli._options import (
+    StoreOption,
+    TableOrJson,
+    TableOrJsonOption,
+    emit,
+    open_store,
+    progress_bar,
+)
 
 
 def _period(text: str) -> tuple[dt.date, dt.date]:
@@ -118,3 +125,24 @@ def generate(
     with progress_bar("Generating") as tick:
         report = generate_archive(store, d0, d1, seed=seed, boroughs=names, progress=tick)
     emit(render_text(report, fmt.value))
+
+
+@app.command()
+def coverage(
+    store: StoreOption = None,
+    fmt: TableOrJsonOption = TableOrJson.table,
+) -> None:
+    """What the archive covers: per area the days held and the gaps, the last ingest, rows.
+
+    A count of 0 means "none held" only on days the archive covers; `plan` and `check` say
+    when a request asks about days or areas it does not (and then exit 3).
+
+    Example:
+
+        costplan coverage --store ./cad
+
+        costplan coverage --format json
+    """
+    from costplan.render import render_text
+
+    emit(render_text(open_store(store).snapshot().coverage_report(), fmt.value))

@@ -54,6 +54,9 @@ from costplan.units import (
 
 ANSWER = "answer"
 REFUSE = "refuse"
+# Not a decision: the archive searched does not hold all that was asked about, and what it
+# holds fits the limit, so neither answer nor refusal can rest on it (costplan.store.coverage).
+UNCOVERED = "uncovered"
 
 # How each activity reads in a sentence of a refusal notice.
 ACTIVITY_PHRASES: dict[str, str] = {

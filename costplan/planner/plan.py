@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from costplan import __version__
-from costplan.costmodel.estimate import Activity, Estimate, estimate
+from costplan.costmodel.estimate import REFUSE, UNCOVERED, Activity, Estimate, estimate
 from costplan.costmodel.regimes import Regime
 from costplan.costmodel.sampling import SampleAssessment, assess_total
 from costplan.engines import DEFAULT, Engine
@@ -31,6 +31,7 @@ from costplan.planner.strategies import (
 )
 from costplan.request import Request
 from costplan.store import Snapshot
+from costplan.store.coverage import COVERED, NOT_COVERED, PARTIAL, Verdict
 from costplan.units import round2
 
 
@@ -51,14 +52,34 @@ class Plan:
     # The store snapshot the counts came from: anything written for this plan (a disclosure
     # schedule) reads this same snapshot, never a later one.
     source: Snapshot | None = field(default=None, repr=False, compare=False)
+    # Per item (same order): whether the archive holds the days and areas it asks about.
+    coverage: tuple[Verdict, ...] = ()
+
+    @property
+    def fully_covered(self) -> bool:
+        return all(v.covered for v in self.coverage)
 
     @property
     def decision(self) -> str:
+        """ANSWER, REFUSE, or UNCOVERED: the archive does not hold all that is asked about and
+        what it holds fits the limit, so no decision can rest on it (a refusal can: the cost is
+        at least what the archive alone needs)."""
+        if not self.fully_covered and self.total.decision != REFUSE:
+            return UNCOVERED
         return self.total.decision
 
     @property
     def section(self) -> str | None:
-        return self.total.section
+        return None if self.decision == UNCOVERED else self.total.section
+
+    @property
+    def coverage_status(self) -> str:
+        """covered, partial or not_covered for the request as a whole."""
+        if self.fully_covered:
+            return COVERED
+        if all(v.status == NOT_COVERED for v in self.coverage):
+            return NOT_COVERED
+        return PARTIAL
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of `costplan plan --format json` (no requester, no record text)."""
@@ -67,8 +88,10 @@ class Plan:
             "request": self.request.reference,
             "received": self.request.received.isoformat() if self.request.received else None,
             "regime": self.regime.name,
-            "decision": t.decision,
-            "section": t.section,
+            "decision": self.decision,
+            "section": self.section,
+            "coverage": self.coverage_status,
+            "lower_bound": not self.fully_covered,
             "total_hours": float(round2(t.total_hours)),
             "limit_hours": float(round2(t.limit_hours)) if t.limit_hours is not None else None,
             "total_cost": float(round2(t.total_cost)),
@@ -89,9 +112,10 @@ class Plan:
                     "complete_strategy": ip.complete.strategy,
                     "hours": float(round2(ip.complete.estimate.total_hours)),
                     "fits_alone": ip.complete.estimate.decision == "answer",
+                    "coverage": cover.to_dict(),
                     "strategies": [s.to_dict() for s in ip.strategies],
                 }
-                for ip in self.items
+                for ip, cover in zip(self.items, self.coverage, strict=True)
             ],
             "advice": [a.to_dict() for a in self.advice],
             "sample": self.sample.to_dict() if self.sample else None,
@@ -167,8 +191,20 @@ def build_plan(
         ]
     total_activities = merge_activities(a for ip in plans for a in ip.complete.activities)
     total = estimate(regime, total_activities)
+    coverage = snapshot.coverage
+    verdicts = tuple(
+        coverage.verdict(it.boroughs, it.date_from, it.last_day) for it in request.items
+    )
     recommended, recommendation = _recommend(plans, total)
-    advice = advise(plans, regime, per_record.minutes, cfg) if total.decision == "refuse" else []
+    if not all(v.covered for v in verdicts):
+        note = _uncovered_note(verdicts, total)
+        # A refusal on a lower bound keeps its reasons; otherwise there is nothing to recommend
+        # but finding the rest of the information.
+        recommendation = f"{note} {recommendation}" if total.decision == REFUSE else note
+    # Advice narrows to what the archive holds: never "ask for this part alone" for a part
+    # whose zero count only means the archive does not cover it.
+    held = [ip for ip, v in zip(plans, verdicts, strict=True) if v.covered]
+    advice = advise(held, regime, per_record.minutes, cfg) if total.decision == REFUSE else []
     sample = None
     if per_record.sample is not None:
         # How robust the decision is to the sample's uncertainty (the records read at the
@@ -189,4 +225,20 @@ def build_plan(
         snapshot={**snapshot.describe(), "costplan_version": __version__},
         sample=sample,
         source=snapshot,
+        coverage=verdicts,
+    )
+
+
+def _uncovered_note(verdicts: tuple[Verdict, ...], total: Estimate) -> str:
+    """What an officer must know when the archive does not hold all that is asked about."""
+    missing = " ".join(v.describe() for v in verdicts if not v.covered)
+    if total.decision == REFUSE:
+        return (
+            f"{missing} The counts are a lower bound, and even they exceed the limit, so the "
+            "refusal stands on what the archive holds."
+        )
+    return (
+        f"{missing} The counts are a lower bound: no decision under the cost limit can rest on "
+        "this archive alone. Establish whether the information is held elsewhere (another "
+        "system, an older archive, another force) before answering or refusing."
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from costplan.costmodel.estimate import Estimate, estimate
+from costplan.costmodel.estimate import REFUSE, UNCOVERED, Estimate, estimate
 from costplan.costmodel.regimes import Regime
 from costplan.engines import DEFAULT, Engine
 from costplan.planner.strategies import (
@@ -30,6 +30,7 @@ from costplan.planner.strategies import (
 )
 from costplan.request import Item, clock
 from costplan.store import Snapshot
+from costplan.store.coverage import Verdict
 from costplan.units import round2
 
 
@@ -66,6 +67,20 @@ class CheckResult:
     estimate: Estimate
     counted_from: str  # "volumes" (the materialised daily table) or "partitions"
     narrowed: Narrowed | None = None
+    coverage: Verdict | None = None  # None: not checked (treated as covered)
+
+    @property
+    def decision(self) -> str:
+        """As a plan's: UNCOVERED when the archive does not hold all of the scope and what it
+        holds fits the limit."""
+        if self.coverage is not None and not self.coverage.covered:
+            if self.estimate.decision != REFUSE:
+                return UNCOVERED
+        return self.estimate.decision
+
+    @property
+    def section(self) -> str | None:
+        return None if self.decision == UNCOVERED else self.estimate.section
 
     @property
     def boroughs(self) -> tuple[str, ...]:
@@ -91,9 +106,11 @@ class CheckResult:
             "minutes_per_record": float(self.minutes_per_record),
             "hours": float(round2(e.total_hours)),
             "limit_hours": float(round2(e.limit_hours)) if e.limit_hours is not None else None,
-            "decision": e.decision,
-            "section": e.section,
+            "decision": self.decision,
+            "section": self.section,
             "explanation": e.explanation,
+            "coverage": self.coverage.to_dict() if self.coverage else None,
+            "lower_bound": bool(self.coverage and not self.coverage.covered),
             "counted_from": self.counted_from,
             "narrowed": self.narrowed.to_dict() if self.narrowed else None,
         }
@@ -153,4 +170,5 @@ def check(
         )
         acts = strategy_activities(TAG_QUERY, tagged, item, per_record, cfg)
         narrowed = Narrowed(tuple(tags), tagged, estimate(regime, acts))
-    return CheckResult(item, records, per_record, est, source, narrowed)
+    cover = snapshot.coverage.verdict(item.boroughs, item.date_from, item.last_day)
+    return CheckResult(item, records, per_record, est, source, narrowed, cover)

@@ -6,7 +6,7 @@ keyed by the result's type name):
 * costplan.render.plan        Plan (table, markdown, json, letter), CheckResult (table, json)
 * costplan.render.costs       EstimateReport, Deadline, AggregateReport
 * costplan.render.summary     Summary (table, csv, json, markdown, html)
-* costplan.render.store       IngestReport, GenerateReport
+* costplan.render.store       IngestReport, GenerateReport, CoverageReport
 * costplan.render.disclosure  Disclosure (csv, xlsx: bytes)
 
 The modules are imported on first use, so `check` never loads tabulate or matplotlib.
@@ -29,6 +29,7 @@ _MODULES: dict[str, str] = {
     "Summary": "summary",
     "IngestReport": "store",
     "GenerateReport": "store",
+    "CoverageReport": "store",
     "Disclosure": "disclosure",
 }
 

@@ -80,12 +80,26 @@ STRATEGY_HEADERS = [
 
 def _headline(plan: Plan) -> str:
     t = plan.total
-    verdict = "ANSWER" if t.decision == "answer" else f"REFUSE under section {t.section}"
     limit = f"{_h(t.limit_hours)} h" if t.limit_hours is not None else "no limit"
+    if plan.decision == "uncovered":
+        verdict = "NOT COVERED by the archive, no decision"
+        hours = f"at least {_h(t.total_hours)} h"
+    else:
+        verdict = "ANSWER" if t.decision == "answer" else f"REFUSE under section {t.section}"
+        hours = f"{'at least ' if not plan.fully_covered else ''}{_h(t.total_hours)} h"
     return (
-        f"Request {plan.request.reference}: {verdict} — {_h(t.total_hours)} h against {limit} "
+        f"Request {plan.request.reference}: {verdict} — {hours} against {limit} "
         f"({plan.regime.name})"
     )
+
+
+def _coverage_lines(plan: Plan) -> list[str]:
+    """Per item, what the archive does not hold (nothing when it holds everything)."""
+    return [
+        f"Coverage, {ip.item.name}: {v.describe()}"
+        for ip, v in zip(plan.items, plan.coverage, strict=True)
+        if not v.covered
+    ]
 
 
 def _snapshot_line(plan: Plan) -> str:
@@ -103,7 +117,9 @@ def plan_table(plan: Plan) -> str:
 
     lines = [_headline(plan), ""]
     lines.append(tabulate(_strategy_rows(plan), headers=STRATEGY_HEADERS, disable_numparse=True))
-    lines += ["", f"Decision: {plan.total.explanation}", f"Recommendation: {plan.recommendation}"]
+    lines += ["", *_coverage_lines(plan)] if not plan.fully_covered else []
+    label = "Decision" if plan.fully_covered else "Counted in the archive (a lower bound)"
+    lines += ["", f"{label}: {plan.total.explanation}", f"Recommendation: {plan.recommendation}"]
     lines.append(f"Per-record reading time: {_minutes(plan)} minutes, {plan.per_record.source}.")
     if plan.sample is not None:
         lines.append(f"Sample: {_sample_line(plan)}")
@@ -131,6 +147,7 @@ def plan_markdown(plan: Plan) -> str:
     t = plan.total
     out = [f"# Cost estimate: request {plan.request.reference}", ""]
     out.append(f"**Decision:** {_headline(plan).split(': ', 1)[1]}")
+    out += ["", *_coverage_lines(plan), ""] if not plan.fully_covered else []
     out += ["", t.explanation, "", "## Strategies", ""]
     out.append(
         tabulate(
@@ -167,7 +184,23 @@ def plan_letter(plan: Plan) -> str:
     """A draft response section: decision, estimate with arithmetic and evidence, s.16 advice."""
     t, r = plan.total, plan.regime
     out = [f"Our reference: {plan.request.reference}", ""]
-    if t.decision == "answer":
+    if plan.decision == "uncovered":
+        scopes = "; ".join(
+            f"{ip.item.name} ({ip.item.describe_scope()}): {v.describe()}"
+            for ip, v in zip(plan.items, plan.coverage, strict=True)
+            if not v.covered
+        )
+        out.append(
+            "We have not yet been able to establish whether we hold all of the information you "
+            "asked for. The incident records we have searched do not cover all of the dates "
+            f"and areas in your request: {scopes}"
+        )
+        out += [
+            "",
+            "We are searching our other records for the rest and will respond once we know "
+            "whether the information is held and what it would cost to provide.",
+        ]
+    elif t.decision == "answer":
         out.append(
             "We have estimated the cost of complying with your request and can confirm that it "
             "falls within the appropriate limit."
@@ -251,11 +284,17 @@ def check_line(c: CheckResult) -> str:
     limit = _h(e.limit_hours) if e.limit_hours is not None else "no limit"
     held = e.held_minutes
     check_min = f" + {fmt_number(held)} min held check" if held else ""
-    line = (
-        f"{', '.join(c.boroughs)}, {_when(c)}: {c.records:,} CADs "
-        f"× {fmt_number(c.minutes_per_record)} min{check_min} "
-        f"= {_h(e.total_hours)} h (limit {limit} h) → {_verdict(e)}"
+    verdict = (
+        "NOT COVERED by the archive, no decision" if c.decision == "uncovered" else _verdict(e)
     )
+    at_least = "at least " if c.coverage is not None and not c.coverage.covered else ""
+    line = (
+        f"{', '.join(c.boroughs)}, {_when(c)}: {at_least}{c.records:,} CADs "
+        f"× {fmt_number(c.minutes_per_record)} min{check_min} "
+        f"= {at_least}{_h(e.total_hours)} h (limit {limit} h) → {verdict}"
+    )
+    if c.coverage is not None and not c.coverage.covered:
+        line += f"\n{c.coverage.describe()}"
     if c.narrowed is not None:
         n = c.narrowed
         line += (
@@ -276,7 +315,8 @@ def check_table(c: CheckResult) -> str:
         ["minutes per record", fmt_number(c.minutes_per_record)],
         ["hours", _h(e.total_hours)],
         ["limit hours", _h(e.limit_hours) if e.limit_hours is not None else "none"],
-        ["decision", e.decision + (f" s.{e.section}" if e.section else "")],
+        ["decision", c.decision + (f" s.{c.section}" if c.section else "")],
+        ["coverage", c.coverage.status if c.coverage else "not checked"],
         ["counted from", c.counted_from],
     ]
     if c.narrowed is not None:

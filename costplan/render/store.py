@@ -8,6 +8,7 @@ from tabulate import tabulate
 
 from costplan._files import dumps
 from costplan.ingest import IngestReport
+from costplan.store.coverage import CoverageReport
 from costplan.synth.demo import GenerateReport
 
 _COUNTS = ("rows_read", "stored", "duplicates", "quarantined")
@@ -21,14 +22,17 @@ def _n(value: int) -> str:
 FORMATS: dict[str, tuple[str, ...]] = {
     "IngestReport": ("table", "json"),
     "GenerateReport": ("table", "json"),
+    "CoverageReport": ("table", "json"),
 }
 
 
-def render(result: IngestReport | GenerateReport, fmt: str) -> str:
+def render(result: IngestReport | GenerateReport | CoverageReport, fmt: str) -> str:
     """An ingest report or a generate summary as 'table' (people) or 'json' (scripts)."""
     doc = result.to_dict()
     if fmt == "json":
         return dumps(doc)
+    if isinstance(result, CoverageReport):
+        return _coverage_table(doc)
     if isinstance(result, GenerateReport):
         return tabulate(list(doc.items()), tablefmt="simple", disable_numparse=True)
     return render_table(doc)
@@ -69,3 +73,33 @@ def render_table(doc: dict[str, Any]) -> str:
             "Columns not stored (not in the mapping): " + ", ".join(doc["dropped_columns"]),
         ]
     return "\n".join(lines)
+
+
+def _coverage_table(doc: dict[str, Any]) -> str:
+    """Areas × the date ranges held, the gaps, and where the coverage came from."""
+    rows = [
+        [
+            a["area"],
+            "; ".join(f"{lo} to {hi}" for lo, hi in a["held"]),
+            "; ".join(f"{lo} to {hi}" for lo, hi in a["gaps"]) or "-",
+            _n(a["days"]),
+        ]
+        for a in doc["areas"]
+    ]
+    table = tabulate(rows, headers=["area", "days held", "gaps", "days"], disable_numparse=True)
+    last = doc["last_ingest"]
+    notes = [
+        f"Store: {doc['store']} (manifest v{doc['manifest_version']}, {_n(doc['rows'])} CADs).",
+        "Last ingest: "
+        + (
+            f"{last['file']} at {last['at']} ({_n(last['stored'] or 0)} stored)" if last else "none"
+        ),
+    ]
+    if not doc["recorded"]:
+        notes.append(
+            "This store predates recorded coverage: the days held are read from its partitions' "
+            "first and last days, so a gap inside a partition cannot be seen."
+        )
+    if not rows:
+        notes.insert(0, "The archive holds nothing yet.")
+    return table + "\n\n" + "\n".join(notes)

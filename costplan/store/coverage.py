@@ -167,3 +167,29 @@ class Coverage:
                 }
             )
         return out
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    """What `costplan coverage` shows: per area the days held and the gaps; the store."""
+
+    coverage: Coverage
+    store: str
+    manifest_version: int
+    rows: int
+    last_ingest: dict[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        last = self.last_ingest
+        return {
+            "store": self.store,
+            "manifest_version": self.manifest_version,
+            "rows": self.rows,
+            "recorded": self.coverage.declared,
+            "last_ingest": (
+                {k: last.get(k) for k in ("file", "at", "stored", "duplicates", "quarantined")}
+                if last
+                else None
+            ),
+            "areas": self.coverage.summary(),
+        }

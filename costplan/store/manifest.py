@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from costplan._deps import lazy
-from costplan.store.coverage import Coverage, Days, merge
+from costplan.store.coverage import Coverage, CoverageReport, Days, merge
 
 if TYPE_CHECKING:
     import polars as pl
@@ -119,6 +119,11 @@ class Snapshot:
                     day_span = (dt.date.fromisoformat(f.min_day), dt.date.fromisoformat(f.max_day))
                     spans.setdefault(part.borough, []).append(day_span)
         return Coverage({area: merge(r) for area, r in spans.items()}, declared=False)
+
+    def coverage_report(self) -> CoverageReport:
+        """The archive's coverage with the store facts a reader needs to trust it."""
+        last = self.ingests[-1] if self.ingests else None
+        return CoverageReport(self.coverage, str(self.root), self.version, self.total_rows, last)
 
     @property
     def total_rows(self) -> int:
