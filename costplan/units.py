@@ -63,7 +63,9 @@ def to_decimal(value: Number, what: str, *, field: str | None = None) -> Decimal
         raise InputError(
             f"{what} is too large, got {_shown(text)}", f"at most {MAX_INPUT:,}", field=field
         )
-    return number + 0  # normalise -0 to 0
+    # Normalise -0 to 0 without arithmetic: `number + 0` would also round to the context's 28
+    # digits, and an exact value (a sample's mean is held to more) must stay exact.
+    return number.copy_abs() if number.is_zero() else number
 
 
 def _shown(text: str, limit: int = 40) -> str:
@@ -99,6 +101,11 @@ def _quantize(value: Decimal, quantum: Decimal) -> Decimal:
     with localcontext() as ctx:
         ctx.prec = max(ctx.prec, value.adjusted() - quantum.adjusted() + 2)
         return value.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def round_to(value: Decimal, places: int) -> Decimal:
+    """Round to `places` decimal places, half up (display only)."""
+    return _quantize(value, Decimal(1).scaleb(-places))
 
 
 def round2(value: Decimal) -> Decimal:
@@ -137,6 +144,6 @@ def is_exact_at(value: Decimal, max_dp: int = 2) -> bool:
     return value == _quantize(value, Decimal(1).scaleb(-max_dp))
 
 
-def plural(count: Decimal | int, word: str) -> str:
-    """`fmt_number(count)` followed by `word`, with an "s" unless the count is exactly 1."""
-    return f"{fmt_number(count)} {word}{'' if Decimal(count) == 1 else 's'}"
+def plural(count: Decimal | int, word: str, max_dp: int = 2) -> str:
+    """`fmt_number(count, max_dp)` followed by `word`, with an "s" unless the count is exactly 1."""
+    return f"{fmt_number(count, max_dp)} {word}{'' if Decimal(count) == 1 else 's'}"

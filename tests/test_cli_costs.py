@@ -132,6 +132,29 @@ def test_estimate_boundary_and_overrides():
     assert (rate["limit_hours"], rate["total_cost"], rate["decision"]) == (15.0, 450.0, "answer")
 
 
+def test_estimate_a_timed_mean_is_multiplied_unrounded(tmp_path: Path):
+    # Issue 11: 993 records at a measured 1.087 minutes (65.22 s) is 17.99 hours, an answer;
+    # the mean rounded to 1.09 first gave 18.04 hours and "exceeded at the mean" beside P 0.48.
+    sample = tmp_path / "timings.txt"
+    sample.write_text("60.22\n70.22\n" * 10, encoding="utf-8")
+    data = json.loads(
+        run_ok(["estimate", "--records", "993", "--sample", str(sample), "--format", "json"])
+    )
+    assert (data["decision"], data["total_hours"], data["headroom_hours"]) == (
+        "answer",
+        17.99,
+        0.01,
+    )
+    assert data["explanation"].startswith(
+        "993 records × 1.087 minutes ≈ 17.99 hours, which is within"
+    )
+    s = data["sample"]
+    assert s["minutes_per_record_used"] == 1.087 and s["p_exceeds_limit"] < 0.5
+    assert "exceeded" not in s["wording"] and "within the limit at the mean" in s["wording"]
+    table = run_ok(["estimate", "--records", "993", "--sample", str(sample)])
+    assert "decision           answer" in table and "exceeded" not in table
+
+
 def test_estimate_eir_never_refuses_and_regime_file(tmp_path: Path):
     eir = json.loads(
         run_ok(["estimate", "--records", "99999", "--regime", "eir", "--format", "json"])

@@ -329,8 +329,9 @@ def test_plan_with_a_timed_sample(planner_store: Store, request_file: Path, tmp_
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["minutes_per_record"] == round(
-        (150 + 170 + 190 + 160 + 200 + 175 + 185) / 7 / 60, 2
+    # The exact mean, never rounded before it is multiplied.
+    assert data["minutes_per_record"] == pytest.approx(
+        (150 + 170 + 190 + 160 + 200 + 175 + 185) / 7 / 60, rel=1e-15
     )
     assert "timed sample of 7 records" in data["minutes_per_record_source"]
     s = data["sample"]

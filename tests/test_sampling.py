@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from costplan.costmodel.estimate import estimate, review_activities
 from costplan.costmodel.regimes import load_regimes
 from costplan.costmodel.sampling import (
     MARGINAL,
     ROBUST,
     assess,
+    assess_total,
     parse_sample,
     probability_exceeds,
     read_sample,
@@ -46,8 +52,8 @@ def test_summarize_known_values():
     assert s.n == 5 and s.mean_seconds == 3
     assert s.sd_seconds == pytest.approx(math.sqrt(2.5))
     half = t_quantile(0.975, 4) * math.sqrt(2.5) / math.sqrt(5)
-    assert s.ci_high_minutes == pytest.approx((3 + half) / 60)
-    assert s.ci_low_minutes == pytest.approx((3 - half) / 60)
+    assert float(s.ci_high_minutes) == pytest.approx((3 + half) / 60)
+    assert float(s.ci_low_minutes) == pytest.approx((3 - half) / 60)
 
 
 def test_interval_covers_true_mean_at_stated_rate():
@@ -70,9 +76,13 @@ def test_interval_narrows_with_sample_size():
     ) / 3
 
 
-def test_point_minutes_rounded_for_checkable_arithmetic():
-    s = summarize([170, 180])  # 175 s = 2.91666… min
-    assert str(s.point_minutes) == "2.92"
+def test_the_mean_is_exact_never_rounded():
+    s = summarize(["65.22", "60.22", "70.22"])
+    assert s.mean_seconds == Decimal("65.22") and s.mean_minutes == Decimal("1.087")
+    s = summarize([170, 180])  # 175 s = 2.91666… min, once rounded to 2.92
+    assert s.mean_minutes * 60 == 175 and str(s.mean_minutes).startswith("2.91666666666")
+    assert s.ci_low_minutes <= s.mean_minutes <= s.ci_high_minutes
+    assert summarize([172.5, 150.1]).mean_seconds == Decimal("161.3")  # floats by their text
 
 
 def test_probability_half_when_mean_is_on_the_limit():
@@ -100,6 +110,42 @@ def test_robustness_wording(records, exceeds, robustness, phrase):
     assert phrase in a.wording
     assert a.wording.lower().startswith(robustness)
     assert a.total_hours_low <= a.total_hours_point <= a.total_hours_high
+
+
+def test_a_timed_mean_of_1_087_is_not_rounded_to_1_09():
+    # Issue 11: 993 records at a measured 1.087 minutes is 1,079.391 minutes = 17.98985 hours,
+    # within the 18-hour limit; rounded to 1.09 first it was 18.04 hours and a refusal.
+    s = summarize([Decimal("60.22"), Decimal("70.22")] * 10)  # mean 65.22 s
+    assert s.mean_minutes == Decimal("1.087")
+    e = estimate(POLICE, review_activities(993, s.mean_minutes))
+    assert e.total_hours == Decimal("17.98985") and (e.decision, e.exceeds) == ("answer", False)
+    a = assess_total(s, 993, POLICE, e.countable_minutes)
+    assert a.total_hours_point == Decimal("17.98985") and a.exceeds is False
+    assert a.p_exceeds is not None and 0.4 < a.p_exceeds < 0.5
+    assert "exceeded" not in a.wording
+    assert "within the limit at the mean" in a.wording and a.robustness == MARGINAL
+    assert "993 records × 1.087 minutes ≈ 17.99 hours" in e.explanation
+
+
+@pytest.mark.parametrize(
+    ("values", "records"),
+    [
+        # 162 × 400 s = 1,080 minutes, the limit exactly.
+        ([390, 410], 162),
+        # 1,008 × 450 s / 7 = 1,080 minutes; a mean held to Decimal's usual 28 digits makes
+        # the product 1,080.000…001, and a refusal of a request that is exactly at the limit.
+        ([60, 62, 64, 64, 66, 66, 68], 1008),
+    ],
+)
+def test_a_mean_total_exactly_at_the_limit_is_within_it(values, records):
+    s = summarize(values)
+    e = estimate(POLICE, review_activities(records, s.mean_minutes))
+    assert e.countable_minutes == 1080 and e.total_hours == 18 and e.decision == "answer"
+    a = assess_total(s, records, POLICE, e.countable_minutes)
+    assert a.total_hours_point == 18 and a.exceeds is False and a.p_exceeds == 0.5
+    assert "within the limit at the mean" in a.wording
+    flat = assess(summarize([s.mean_seconds] * 3), records, POLICE)  # no spread
+    assert (flat.exceeds, flat.p_exceeds, flat.robustness) == (False, 0.0, ROBUST)
 
 
 def test_assess_includes_other_minutes_and_json():
@@ -157,3 +203,70 @@ def test_single_value_and_missing_file(tmp_path: Path):
         read_sample(tmp_path / "absent.txt")
     with pytest.raises(InputError, match="not negative"):
         summarize([1.0, -2.0])
+
+
+# ---- the figures and the verdict never contradict each other ---------------------------------
+
+REGIMES = load_regimes()
+LIMITED = [REGIMES.get(n) for n in REGIMES.names() if REGIMES.get(n).limit is not None]
+seconds_st = st.decimals(min_value=1, max_value=1200, places=2)
+TIE_VALUES, TIE_RECORDS = [60, 62, 64, 64, 66, 66, 68], 1008  # 1,008 × 450 s / 7 = 1,080 min
+
+
+@st.composite
+def sample_and_records(draw):
+    """A sample, a regime and a record count, often on or next to the limit."""
+    values = draw(st.lists(seconds_st, min_size=2, max_size=30))
+    if draw(st.booleans()):
+        values = [values[0]] * len(values)  # no spread
+    regime = draw(st.sampled_from(LIMITED))
+    other = draw(st.sampled_from([Decimal(0), Decimal(20), Decimal("37.5")]))
+    s = summarize(values)
+    if draw(st.booleans()):
+        records = draw(st.integers(0, 20_000))
+    else:  # the record count at which the mean total crosses the limit, and its neighbours
+        spare = max(Decimal(0), regime.limit_minutes - other)
+        records = max(0, int(spare / s.mean_minutes) + draw(st.integers(-2, 2)))
+    if draw(st.integers(0, 9)) == 0:  # now and then, a mean total exactly at the limit
+        values, records, other = [Decimal(v) for v in TIE_VALUES], TIE_RECORDS, Decimal(0)
+        regime, s = POLICE, summarize(TIE_VALUES)
+    return values, s, regime, records, other
+
+
+@settings(max_examples=300, deadline=None)
+@given(sample_and_records())
+def test_verdict_wording_and_probability_agree(case):
+    values, s, regime, records, other = case
+    est = estimate(regime, review_activities(records, s.mean_minutes), fixed_minutes=other)
+    a = assess_total(s, records, regime, est.countable_minutes)
+    limit_hours = regime.limit_hours
+    # An oracle outside Decimal: the true total at the mean, as a fraction.
+    true_point = records * sum(map(Fraction, values)) / (60 * len(values)) + Fraction(other)
+    truly_exceeds = true_point * Fraction(regime.rate) > Fraction(regime.limit) * 60
+    point = records * s.mean_minutes + other
+    # The total at the mean is the estimate's, unrounded, and "exceeds" is its decision.
+    assert a.total_hours_point == est.total_hours == point / 60
+    assert abs(Fraction(a.total_hours_point) - true_point / 60) < Fraction(1, 10**20)
+    assert a.exceeds is est.exceeds is truly_exceeds is (a.total_hours_point > limit_hours)
+    assert est.decision == ("refuse" if truly_exceeds else "answer")
+    assert a.total_hours_low <= a.total_hours_point <= a.total_hours_high
+    # The wording says what `exceeds` says, and robustness what the interval's ends say.
+    if a.exceeds:
+        assert "exceeded" in a.wording and "within the limit at the mean" not in a.wording
+        assert (a.robustness == ROBUST) is (a.total_hours_low > limit_hours)
+    else:
+        assert "exceeded" not in a.wording and "within the limit" in a.wording
+        assert (a.robustness == ROBUST) is (a.total_hours_high <= limit_hours)
+    assert a.wording.lower().startswith(a.robustness)
+    # P is on the side of one half that the exact comparison says; a tie is one half.
+    p = a.p_exceeds
+    assert p is not None and 0.0 <= p <= 1.0
+    assert p >= 0.5 if a.exceeds else p <= 0.5
+    if records == 0 or s.se_seconds == 0:
+        assert p == (1.0 if a.exceeds else 0.0)
+        return
+    z = float((regime.limit_minutes - point) / records) / (s.se_seconds / 60)
+    if true_point * Fraction(regime.rate) == Fraction(regime.limit) * 60:  # a tie
+        assert p == 0.5 and not a.exceeds
+    elif abs(z) > 1e-12:  # resolvable in floating point: strictly on its side
+        assert (p > 0.5) is a.exceeds and (p < 0.5) is (not a.exceeds)

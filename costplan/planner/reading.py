@@ -15,7 +15,7 @@ from costplan.costmodel.regimes import Regime
 from costplan.costmodel.sampling import SampleStats, read_sample, summarize
 from costplan.errors import InputError
 from costplan.request import Item
-from costplan.units import Number, to_decimal
+from costplan.units import Number, round_to, to_decimal
 
 DEFAULT_SOURCE = (
     "the default reading time for one CAD, from published police estimates "
@@ -53,10 +53,12 @@ def reading_time(
         )
     if sample is not None:
         stats = summarize(read_sample(sample), source=str(sample))
+        # The exact mean is the figure; the interval is rounded here for reading only.
+        low, high = round_to(stats.ci_low_minutes, 2), round_to(stats.ci_high_minutes, 2)
         return MinutesPerRecord(
-            stats.point_minutes,
+            stats.mean_minutes,
             f"the mean of a timed sample of {stats.n} records ({sample.name}); 95% interval "
-            f"{stats.ci_low_minutes:.2f}-{stats.ci_high_minutes:.2f} minutes",
+            f"{low}-{high} minutes",
             sample=stats,
         )
     if minutes is not None:
