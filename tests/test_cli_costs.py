@@ -196,6 +196,10 @@ BAD_SAMPLES = {
     "text.txt": "150\nabc\n",
     "single.txt": "150\n",
     "nocol.csv": "record,notes\nA,x\n",
+    "zeros.txt": "0\n0\n0\n",
+    "billion.txt": "150\n1e9\n",
+    "overday.csv": "seconds\n150\n28800.5\n",
+    "huge.txt": "150\n1e400\n",
 }
 
 ERROR_CASES = [
@@ -204,6 +208,26 @@ ERROR_CASES = [
     (["estimate", "--records", "1.5"], "whole number"),
     (["estimate", "--records", "10", "--minutes-per-record", "x"], "must be a number"),
     (["estimate", "--records", "10", "--minutes-per-record", "-1"], "must not be negative"),
+    # Implausible reading times and sizes: one clean line, never a Decimal traceback.
+    (
+        ["estimate", "--records", "993", "--minutes-per-record", "0"],
+        "--minutes-per-record: minutes per record must be above zero",
+    ),
+    (
+        ["estimate", "--records", "10", "--minutes-per-record", "480.01"],
+        "--minutes-per-record: minutes per record of 480.01 is more than 480 minutes (8 hours)",
+    ),
+    (["estimate", "--records", "10", "--minutes-per-record", "1e9"], "more than 480 minutes"),
+    (
+        ["estimate", "--records", "10", "--minutes-per-record", "1e26"],
+        "--minutes-per-record: minutes per record is too large",
+    ),
+    (["estimate", "--records", "10", "--minutes-per-record", "NaN"], "must be a number"),
+    (["estimate", "--records", "1e400"], "--records is too large, got 1e400"),
+    (["estimate", "--records", "1e400", "--minutes-per-record", "3"], "--records is too large"),
+    (["estimate", "--records", "10", "--fixed-minutes", "1e99"], "--fixed-minutes: fixed"),
+    (["estimate", "--records", "10", "--limit-gbp", "1e300"], "--limit-gbp: the limit is too"),
+    (["estimate", "--activity", "extract=1e400:3"], "extract records is too large"),
     (["estimate", "--records", "10", "--regime", "fosia"], "did you mean 'foisa'"),
     (["estimate", "--activity", "bogus=1:2"], "unknown activity 'bogus'"),
     (["estimate", "--activity", "extract"], "bad activity"),
@@ -230,6 +254,10 @@ ERROR_CASES = [
             ("text.txt", "is not a number"),
             ("single.txt", "at least 2"),
             ("nocol.csv", "no 'seconds' column"),
+            ("zeros.txt", "a mean of 0 minutes per record is not a reading time"),
+            ("billion.txt", "line 2: 1e9 seconds is more than 8 hours to read one record"),
+            ("overday.csv", "line 3: 28800.5 seconds is more than 8 hours"),
+            ("huge.txt", "line 2: 1e400 seconds is more than 8 hours"),
         ]
     ],
     (["estimate", "--records", "10", "--regime-file", "MISSING"], "regime file not found"),

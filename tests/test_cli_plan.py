@@ -261,6 +261,10 @@ ERRORS = [
     (["plan", "{req}", "--format", "csv"], "is not one of"),
     (["plan", "{req}", "--disclose", "{out_csv}"], "exceeds the appropriate limit"),
     (["plan", "{req}", "--minutes-per-record", "-3"], "negative"),
+    (["plan", "{req}", "--minutes-per-record", "0"], "--minutes-per-record: minutes per record"),
+    (["plan", "{req}", "--minutes-per-record", "600"], "more than 480 minutes (8 hours)"),
+    (["plan", "{slow_request}"], "the request's minutes_per_record of 600.0 is more than 480"),
+    (["plan", "{slow_item}"], "Haringey night: minutes_per_record of 481.0 is more than 480"),
     (["check", "--borough", "Lambet", "--date", "2020-06-25"], "did you mean Lambeth"),
     (["check", "--borough", "Lambeth", "--date", "2020-13-45"], "not a valid date"),
     (["check", "--borough", "Lambeth", "--date", "2020-06-25", "--to", "2020-06-01"], "swap"),
@@ -289,6 +293,10 @@ def test_errors_are_one_line(
         "unknown_key": REQUEST.replace('tags = ["UME"]\n', 'tags = ["UME"]\ncolour = "red"\n', 1),
         "empty_items": 'reference = "x"\nitems = []\n',
         "city": REQUEST.replace('["Haringey"]', '["City of London"]'),
+        "slow_request": REQUEST.replace("[[items]]", "minutes_per_record = 600\n\n[[items]]", 1),
+        "slow_item": REQUEST.replace(
+            'time_to = "04:00"', 'time_to = "04:00"\nminutes_per_record = 481'
+        ),
     }
     for key, text in bad.items():
         files[key] = tmp_path / f"{key}.toml"

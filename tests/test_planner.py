@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from costplan.costmodel.regimes import load_regimes
+from costplan.costmodel.regimes import MAX_MINUTES_PER_RECORD, load_regimes
 from costplan.engines.duckdb_engine import Engine
 from costplan.errors import InputError
 from costplan.planner import (
@@ -26,8 +27,9 @@ from costplan.planner import (
     load_config,
 )
 from costplan.planner.advice import _longest_window
+from costplan.planner.reading import item_minutes, reading_time
 from costplan.planner.strategies import count_item, keyword_pattern
-from costplan.request import build_request
+from costplan.request import Item, build_request
 from costplan.store import Store
 
 REGIME = load_regimes().get("uk-foia-other")
@@ -293,3 +295,26 @@ def test_longest_window_matches_brute_force(counts: list[int], budget: int, circ
     else:
         assert got is not None and (got[1], got[2]) == (best[1], best[2])
         assert sum(counts[(got[0] + i) % n] for i in range(got[1])) == got[2]
+
+
+# ---- the per-record reading time --------------------------------------------------------------
+
+
+def test_reading_time_refuses_zero_and_more_than_a_working_day(tmp_path: Path) -> None:
+    assert reading_time(REGIME, minutes="480").minutes == MAX_MINUTES_PER_RECORD
+    assert reading_time(REGIME, minutes="0.5").minutes == Decimal("0.5")
+    for given_minutes in ("0", "0.000", "480.0001", "1e9"):
+        with pytest.raises(InputError) as err:
+            reading_time(REGIME, minutes=given_minutes)
+        assert err.value.field == "minutes_per_record"
+    with pytest.raises(InputError, match="the request's minutes_per_record of 500"):
+        reading_time(REGIME, request_minutes=500.0)
+    day = dt.date(2020, 6, 25)
+    slow = Item("slow", ("Lambeth",), day, day, minutes_per_record=481.0)
+    with pytest.raises(InputError, match="slow: minutes_per_record of 481.0 is more than 480"):
+        item_minutes(slow, reading_time(REGIME))
+    sample = tmp_path / "zeros.txt"
+    sample.write_text("0\n0\n", encoding="utf-8")
+    with pytest.raises(InputError, match="a mean of 0 minutes") as err:
+        reading_time(REGIME, sample=sample)
+    assert err.value.field == "sample"

@@ -196,6 +196,31 @@ def test_bad_sample_text(text, message):
     assert "\n" not in err.value.one_line()
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("150\n1e9\n", "s.txt line 2: 1e9 seconds is more than 8 hours to read one record"),
+        ("seconds\n150\n28800.01\n", "s.txt line 3: 28800.01 seconds is more than 8 hours"),
+        ("150\n1e400\n", "line 2: 1e400 seconds is more than 8 hours"),
+        ("150\nnan\n", "'nan' is not a finite number"),
+    ],
+)
+def test_implausible_sample_values(text, message):
+    with pytest.raises(InputError) as err:
+        parse_sample(text, "s.txt")
+    assert message in err.value.one_line() and err.value.field == "sample"
+
+
+def test_the_bound_itself_and_a_zero_mean():
+    assert parse_sample("28800\n0\n") == [28800, 0]  # 8 hours exactly; a zero among others
+    assert summarize([28800, 0]).mean_minutes == 240
+    with pytest.raises(InputError, match="a mean of 0 minutes per record") as err:
+        summarize(parse_sample("0\n0.0\n"))
+    assert err.value.field == "sample"
+    with pytest.raises(InputError, match="more than 28800 seconds"):
+        summarize([150, 28801])
+
+
 def test_single_value_and_missing_file(tmp_path: Path):
     with pytest.raises(InputError, match="at least 2"):
         summarize(parse_sample("150\n"))

@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from costplan.costmodel.estimate import Estimate, over_limit
-from costplan.costmodel.regimes import Regime
+from costplan.costmodel.regimes import MAX_MINUTES_PER_RECORD, Regime
 from costplan.errors import InputError
 from costplan.units import SIXTY, Number, fmt_number, round2, round_to, to_decimal
 
@@ -70,6 +70,10 @@ _FORMAT_HINT = "one seconds-per-record value per line, or a CSV with a 'seconds'
 # 28 the rest of the arithmetic uses, so a product with the mean rounds back to the exact value
 # (see the module doc). Nothing else needs it; the result is an ordinary Decimal.
 _EXACT = Context(prec=60)
+
+# No one record takes longer than this to read (see MAX_MINUTES_PER_RECORD for why).
+MAX_SECONDS_PER_RECORD = MAX_MINUTES_PER_RECORD * SIXTY
+_TOO_LONG_HINT = "sample values are seconds per record, e.g. 180 for three minutes"
 
 
 # ---- Student t distribution ----------------------------------------------------------------
@@ -176,6 +180,12 @@ def _parse_seconds(text: str, where: str) -> Decimal:
         raise InputError(f"{where}: '{text}' is not a finite number", field="sample")
     if value < 0:
         raise InputError(f"{where}: negative time {text} seconds", field="sample")
+    if value > MAX_SECONDS_PER_RECORD:
+        raise InputError(
+            f"{where}: {text} seconds is more than 8 hours to read one record",
+            _TOO_LONG_HINT,
+            field="sample",
+        )
     return value.copy_abs() if value.is_zero() else value
 
 
@@ -196,7 +206,8 @@ def parse_sample(text: str, source: str = "sample") -> list[Decimal]:
         Seconds per record, in file order, exactly as written.
 
     Raises:
-        InputError: empty, non-numeric, negative or non-finite values, or no seconds column.
+        InputError: empty, non-numeric, negative or non-finite values, values over 8 hours,
+            or no seconds column.
     """
     lines = [
         (number, line.strip())
@@ -313,7 +324,8 @@ def summarize(seconds: Sequence[Number], confidence: float = 0.95, source: str =
         source: where the values came from.
 
     Raises:
-        InputError: fewer than two values, or a negative / non-finite value.
+        InputError: fewer than two values, a negative or non-finite value, a value over
+            8 hours (MAX_SECONDS_PER_RECORD), or a mean of zero.
     """
     values = [_exact_value(v) for v in seconds]
     if len(values) < 2:
@@ -325,6 +337,20 @@ def summarize(seconds: Sequence[Number], confidence: float = 0.95, source: str =
         )
     if any(not v.is_finite() or v < 0 for v in values):
         raise InputError("sample times must be finite and not negative", field="sample")
+    if any(v > MAX_SECONDS_PER_RECORD for v in values):
+        raise InputError(
+            f"a sample time is more than {MAX_SECONDS_PER_RECORD} seconds (8 hours) for one "
+            "record",
+            _TOO_LONG_HINT,
+            field="sample",
+        )
+    if all(v == 0 for v in values):
+        raise InputError(
+            f"every sample time is 0 seconds{f' in {source}' if source else ''}: a mean of "
+            "0 minutes per record is not a reading time",
+            "time how long each record takes to read",
+            field="sample",
+        )
     if not 0.0 < confidence < 1.0:
         raise InputError(f"confidence must be between 0 and 1, got {confidence}")
     n = len(values)
