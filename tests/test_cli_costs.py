@@ -155,6 +155,18 @@ def test_estimate_a_timed_mean_is_multiplied_unrounded(tmp_path: Path):
     assert "decision           answer" in table and "exceeded" not in table
 
 
+def test_estimate_reads_stopwatch_times(tmp_path: Path):
+    clock, plain = tmp_path / "clock.csv", tmp_path / "plain.txt"
+    clock.write_text("record,seconds\n" + "A,1:00.22\nB,0:01:10.22\n" * 10, encoding="utf-8")
+    plain.write_text("60.22\n70.22\n" * 10, encoding="utf-8")
+    outputs = [
+        run_ok(["estimate", "--records", "993", "--sample", str(path), "--format", "json"])
+        for path in (clock, plain)
+    ]
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0])["sample"]["minutes_per_record_used"] == 1.087
+
+
 def test_estimate_eir_never_refuses_and_regime_file(tmp_path: Path):
     eir = json.loads(
         run_ok(["estimate", "--records", "99999", "--regime", "eir", "--format", "json"])
@@ -200,6 +212,7 @@ BAD_SAMPLES = {
     "billion.txt": "150\n1e9\n",
     "overday.csv": "seconds\n150\n28800.5\n",
     "huge.txt": "150\n1e400\n",
+    "clock.txt": "1:05\n1:5\n",
 }
 
 ERROR_CASES = [
@@ -258,6 +271,7 @@ ERROR_CASES = [
             ("billion.txt", "line 2: 1e9 seconds is more than 8 hours to read one record"),
             ("overday.csv", "line 3: 28800.5 seconds is more than 8 hours"),
             ("huge.txt", "line 2: 1e400 seconds is more than 8 hours"),
+            ("clock.txt", "line 2: '1:5' is not a time"),
         ]
     ],
     (["estimate", "--records", "10", "--regime-file", "MISSING"], "regime file not found"),

@@ -170,6 +170,33 @@ def test_parse_plain_and_csv():
     assert parse_sample("seconds_per_record\n12\n14\n") == [12.0, 14.0]
 
 
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("1:05", Decimal(65)),
+        ("0:59.5", Decimal("59.5")),
+        ("00:00", Decimal(0)),
+        ("12:34.125", Decimal("754.125")),
+        ("75:00", Decimal(4500)),  # a stopwatch past the hour without an hours field
+        ("1:02:03", Decimal(3723)),
+        ("0:00:59.25", Decimal("59.25")),
+        ("8:00:00", Decimal(28800)),  # the bound itself
+        ("65", Decimal(65)),
+        ("65.22", Decimal("65.22")),
+    ],
+)
+def test_stopwatch_times_are_exact_seconds(text, seconds):
+    values = parse_sample(f"# stopwatch\n{text}\n1:00\n")
+    assert values == [seconds, 60] and all(isinstance(v, Decimal) for v in values)
+    assert parse_sample(f"record,seconds\nA,{text}\nB,1:00\n") == [seconds, 60]
+
+
+def test_stopwatch_and_seconds_files_give_the_same_mean():
+    clock = summarize(parse_sample("1:00.22\n1:10.22\n" * 10))
+    plain = summarize(parse_sample("60.22\n70.22\n" * 10))
+    assert clock == plain and clock.mean_minutes == Decimal("1.087")
+
+
 def test_read_sample_file(tmp_path: Path):
     path = tmp_path / "s.csv"
     path.write_text("\ufeffseconds\n100\n200\n", encoding="utf-8")  # Excel's BOM
@@ -187,6 +214,13 @@ def test_read_sample_file(tmp_path: Path):
         ("record,notes\nA,x\n", "no 'seconds' column"),
         ("seconds\n", "header but no values"),
         ("seconds,notes\n,x\n", "empty 'seconds' value"),
+        ("150\n1:5\n", "line 2: '1:5' is not a time (write m:ss or h:mm:ss"),
+        ("150\n1:75\n", "'1:75' is not a time"),
+        ("150\n1:60:00\n", "'1:60:00' is not a time"),
+        ("150\n-1:05\n", "'-1:05' is not a time"),
+        ("150\n1:05:\n", "'1:05:' is not a time"),
+        ("seconds\n150\n2:3:4\n", "line 3: '2:3:4' is not a time"),
+        ("150\n8:00:00.5\n", "line 2: 8:00:00.5 is more than 8 hours to read one record"),
     ],
 )
 def test_bad_sample_text(text, message):

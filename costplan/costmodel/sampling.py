@@ -49,6 +49,7 @@ import csv
 import functools
 import io
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal
@@ -64,7 +65,13 @@ SECONDS_COLUMNS: tuple[str, ...] = ("seconds", "seconds_per_record", "secs")
 ROBUST = "robust"
 MARGINAL = "marginal — consider a larger sample"
 
-_FORMAT_HINT = "one seconds-per-record value per line, or a CSV with a 'seconds' column"
+_FORMAT_HINT = (
+    "one time per record per line, in seconds (65.5) or as a stopwatch shows it (1:05.5, "
+    "1:02:03), or a CSV with a 'seconds' column"
+)
+# A stopwatch reading: m:ss or h:mm:ss, seconds (and minutes after hours) 00-59, seconds may
+# have a fraction. "1:5" is refused rather than guessed (1:05 or 1:50?).
+_CLOCK = re.compile(r"^(?:(?P<h>\d+):(?P<hm>[0-5]\d)|(?P<m>\d+)):(?P<s>[0-5]\d(?:\.\d+)?)$")
 
 # Where a sample's mean and spread are worked out: 60 significant digits, more than twice the
 # 28 the rest of the arithmetic uses, so a product with the mean rounds back to the exact value
@@ -73,7 +80,7 @@ _EXACT = Context(prec=60)
 
 # No one record takes longer than this to read (see MAX_MINUTES_PER_RECORD for why).
 MAX_SECONDS_PER_RECORD = MAX_MINUTES_PER_RECORD * SIXTY
-_TOO_LONG_HINT = "sample values are seconds per record, e.g. 180 for three minutes"
+_TOO_LONG_HINT = "sample values are seconds per record, e.g. 180 or 3:00 for three minutes"
 
 
 # ---- Student t distribution ----------------------------------------------------------------
@@ -172,8 +179,28 @@ def _number(text: str) -> Decimal | None:
         return None
 
 
+def _clock_seconds(text: str) -> Decimal | None:
+    """The exact seconds of a stopwatch reading ("1:05" is 65, "0:59.5" 59.5), or None."""
+    match = _CLOCK.match(text.strip())
+    if match is None:
+        return None
+    hours, minutes = int(match["h"] or 0), int(match["hm"] or match["m"])
+    return _EXACT.add(Decimal(hours * 3600 + minutes * 60), Decimal(match["s"]))
+
+
+def _seconds_value(text: str) -> Decimal | None:
+    """Seconds from either form: a plain number of seconds, or m:ss / h:mm:ss."""
+    return _clock_seconds(text) if ":" in text else _number(text)
+
+
 def _parse_seconds(text: str, where: str) -> Decimal:
-    value = _number(text)
+    value = _seconds_value(text)
+    if value is None and ":" in text:
+        raise InputError(
+            f"{where}: '{text}' is not a time",
+            "write m:ss or h:mm:ss with two-digit seconds and minutes, e.g. 1:05 or 1:02:03.5",
+            field="sample",
+        )
     if value is None:
         raise InputError(f"{where}: '{text}' is not a number", _FORMAT_HINT, field="sample")
     if not value.is_finite():
@@ -181,21 +208,24 @@ def _parse_seconds(text: str, where: str) -> Decimal:
     if value < 0:
         raise InputError(f"{where}: negative time {text} seconds", field="sample")
     if value > MAX_SECONDS_PER_RECORD:
+        unit = "" if ":" in text else " seconds"
         raise InputError(
-            f"{where}: {text} seconds is more than 8 hours to read one record",
+            f"{where}: {text}{unit} is more than 8 hours to read one record",
             _TOO_LONG_HINT,
             field="sample",
         )
     return value.copy_abs() if value.is_zero() else value
 
 
-def _is_number(text: str) -> bool:
-    return _number(text) is not None
+def _is_value(text: str) -> bool:
+    return _seconds_value(text) is not None
 
 
 def parse_sample(text: str, source: str = "sample") -> list[Decimal]:
-    """Parse sample text: one seconds value per line, or CSV with a header naming `seconds`.
+    """Parse sample text: one time per line, or CSV with a header naming `seconds`.
 
+    A time is seconds ("65", "65.5") or a stopwatch reading, m:ss or h:mm:ss ("1:05" is
+    65 seconds, "0:59.5" 59.5, "1:02:03" 3,723); either way the value is kept exact.
     Blank lines and lines starting with ``#`` are ignored.
 
     Args:
@@ -216,7 +246,7 @@ def parse_sample(text: str, source: str = "sample") -> list[Decimal]:
     ]
     if not lines:
         raise InputError(f"sample file {source} has no values", _FORMAT_HINT)
-    if "," not in lines[0][1] and _is_number(lines[0][1]):
+    if "," not in lines[0][1] and _is_value(lines[0][1]):
         return [_parse_seconds(line, f"{source} line {n}") for n, line in lines]
 
     rows = list(csv.reader(io.StringIO("\n".join(line for _, line in lines))))
@@ -339,8 +369,7 @@ def summarize(seconds: Sequence[Number], confidence: float = 0.95, source: str =
         raise InputError("sample times must be finite and not negative", field="sample")
     if any(v > MAX_SECONDS_PER_RECORD for v in values):
         raise InputError(
-            f"a sample time is more than {MAX_SECONDS_PER_RECORD} seconds (8 hours) for one "
-            "record",
+            f"a sample time is more than {MAX_SECONDS_PER_RECORD} seconds (8 hours) for one record",
             _TOO_LONG_HINT,
             field="sample",
         )
