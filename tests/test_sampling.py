@@ -228,6 +228,7 @@ def test_bad_sample_text(text, message):
         parse_sample(text, "s.txt")
     assert message in err.value.one_line()
     assert "\n" not in err.value.one_line()
+    assert err.value.field == "sample"  # the core's name for the input; the CLI's is --sample
 
 
 @pytest.mark.parametrize(

@@ -245,7 +245,7 @@ def parse_sample(text: str, source: str = "sample") -> list[Decimal]:
         if line.strip() and not line.lstrip().startswith("#")
     ]
     if not lines:
-        raise InputError(f"sample file {source} has no values", _FORMAT_HINT)
+        raise InputError(f"sample file {source} has no values", _FORMAT_HINT, field="sample")
     if "," not in lines[0][1] and _is_value(lines[0][1]):
         return [_parse_seconds(line, f"{source} line {n}") for n, line in lines]
 
@@ -256,15 +256,18 @@ def parse_sample(text: str, source: str = "sample") -> list[Decimal]:
         raise InputError(
             f"sample file {source} has no 'seconds' column (columns: {', '.join(rows[0])})",
             _FORMAT_HINT,
+            field="sample",
         )
     values = []
     for (n, _), row in zip(lines[1:], rows[1:], strict=True):
         cell = row[column].strip() if column < len(row) else ""
         if not cell:
-            raise InputError(f"{source} line {n}: empty '{header[column]}' value")
+            raise InputError(f"{source} line {n}: empty '{header[column]}' value", field="sample")
         values.append(_parse_seconds(cell, f"{source} line {n}"))
     if not values:
-        raise InputError(f"sample file {source} has a header but no values", _FORMAT_HINT)
+        raise InputError(
+            f"sample file {source} has a header but no values", _FORMAT_HINT, field="sample"
+        )
     return values
 
 
@@ -278,9 +281,9 @@ def read_sample(path: Path | str) -> list[Decimal]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise InputError(f"sample file not found: {path}") from None
+        raise InputError(f"sample file not found: {path}", field="sample") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read sample file {path}: {exc}") from None
+        raise InputError(f"cannot read sample file {path}: {exc}", field="sample") from None
     return parse_sample(text, str(path))
 
 
