@@ -14,18 +14,16 @@ from hypothesis import strategies as st
 
 from costplan.costmodel.estimate import estimate, review_activities
 from costplan.costmodel.regimes import load_regimes
+from costplan.costmodel.sample_file import parse_sample, read_sample
 from costplan.costmodel.sampling import (
     MARGINAL,
     ROBUST,
     assess,
     assess_total,
-    parse_sample,
     probability_exceeds,
-    read_sample,
     summarize,
-    t_cdf,
-    t_quantile,
 )
+from costplan.costmodel.student_t import t_cdf, t_quantile
 from costplan.errors import InputError
 
 POLICE = load_regimes().get("uk-foia-other")

@@ -32,8 +32,8 @@ Method:
       side the exact comparison decides: P ≥ 0.5 whenever the mean total exceeds the limit,
       P ≤ 0.5 whenever it does not. With no spread in the sample P is 1 or 0, by the same
       exact comparison.
-    * The t distribution (CDF via the regularised incomplete beta function, quantile by
-      bisection) is implemented here so the package needs no scipy.
+    * The t distribution is `costplan.costmodel.student_t` (no scipy); reading sample files,
+      seconds or m:ss, is `costplan.costmodel.sample_file`.
 
 Robustness wording: a refusal is "robust" when the limit is exceeded even at the lower end of
 the interval and "marginal — consider a larger sample" when it is exceeded at the mean only;
@@ -45,246 +45,30 @@ decision and P never disagree about which side of the limit the mean lies.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal
-from pathlib import Path
 from typing import Any
 
 from costplan.costmodel.estimate import Estimate, over_limit
-from costplan.costmodel.regimes import MAX_MINUTES_PER_RECORD, Regime
+from costplan.costmodel.regimes import Regime
+from costplan.costmodel.sample_file import MAX_SECONDS_PER_RECORD, TOO_LONG_HINT, seconds_value
+from costplan.costmodel.student_t import t_cdf, t_quantile
 from costplan.errors import InputError
 from costplan.units import SIXTY, Number, fmt_number, round2, round_to, to_decimal
 
-SECONDS_COLUMNS: tuple[str, ...] = ("seconds", "seconds_per_record", "secs")
 ROBUST = "robust"
 MARGINAL = "marginal — consider a larger sample"
-
-_FORMAT_HINT = (
-    "one time per record per line, in seconds (65.5) or as a stopwatch shows it (1:05.5, "
-    "1:02:03), or a CSV with a 'seconds' column"
-)
-# A stopwatch reading: m:ss or h:mm:ss, seconds (and minutes after hours) 00-59, seconds may
-# have a fraction. "1:5" is refused rather than guessed (1:05 or 1:50?).
-_CLOCK = re.compile(r"^(?:(?P<h>\d+):(?P<hm>[0-5]\d)|(?P<m>\d+)):(?P<s>[0-5]\d(?:\.\d+)?)$")
 
 # Where a sample's mean and spread are worked out: 60 significant digits, more than twice the
 # 28 the rest of the arithmetic uses, so a product with the mean rounds back to the exact value
 # (see the module doc). Nothing else needs it; the result is an ordinary Decimal.
 _EXACT = Context(prec=60)
 
-# No one record takes longer than this to read (see MAX_MINUTES_PER_RECORD for why).
-MAX_SECONDS_PER_RECORD = MAX_MINUTES_PER_RECORD * SIXTY
-_TOO_LONG_HINT = "sample values are seconds per record, e.g. 180 or 3:00 for three minutes"
 
-
-# ---- Student t distribution ----------------------------------------------------------------
-
-
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction for the incomplete beta function (modified Lentz method)."""
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 300):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c if abs(1.0 + aa / c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c if abs(1.0 + aa / c) > tiny else tiny
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < 1e-15:
-            break
-    return h
-
-
-def _betainc(a: float, b: float, x: float) -> float:
-    """Regularised incomplete beta function I_x(a, b)."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = (
-        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    )
-    front = math.exp(log_front)
-    # The continued fraction converges fast only on one side of the mean; use symmetry.
-    if x < (a + 1.0) / (a + b + 2.0):
-        return front * _betacf(a, b, x) / a
-    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
-
-
-def t_cdf(t: float, df: float) -> float:
-    """Cumulative distribution function of Student's t with `df` degrees of freedom."""
-    if df <= 0:
-        raise ValueError("degrees of freedom must be positive")
-    if math.isinf(t):
-        return 1.0 if t > 0 else 0.0
-    t2 = t * t
-    if t2 < df:
-        # Near the centre df / (df + t²) rounds to 1 once t² < 1e-16 · df, and the CDF to
-        # exactly one half. The mass between 0 and |t|, I_y(1/2, df/2) with y = t² / (df + t²)
-        # computed directly, has no such cancellation: a total a hair below the limit gets a
-        # P(total > limit) a hair below one half.
-        centre = 0.5 * _betainc(0.5, df / 2.0, t2 / (df + t2))
-        return 0.5 + centre if t > 0 else 0.5 - centre
-    tail = 0.5 * _betainc(df / 2.0, 0.5, df / (df + t2))
-    return 1.0 - tail if t > 0 else tail
-
-
-@functools.lru_cache(maxsize=512)
-def t_quantile(p: float, df: float) -> float:
-    """Inverse of `t_cdf`: the t value with probability `p` below it (bisection, ~1e-12)."""
-    if not 0.0 < p < 1.0:
-        raise ValueError("p must be strictly between 0 and 1")
-    if p == 0.5:
-        return 0.0
-    if p < 0.5:
-        return -t_quantile(1.0 - p, df)
-    lo, hi = 0.0, 1.0
-    while t_cdf(hi, df) < p:
-        lo, hi = hi, hi * 2.0
-    for _ in range(200):
-        mid = (lo + hi) / 2.0
-        if t_cdf(mid, df) < p:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-12 * max(1.0, hi):
-            break
-    return (lo + hi) / 2.0
-
-
-# ---- reading and summarising a sample ------------------------------------------------------
-
-
-def _number(text: str) -> Decimal | None:
-    """The exact value of a plain number ("172.5", "1e2"), or None."""
-    try:
-        return Decimal(text.strip())
-    except ArithmeticError:  # decimal.InvalidOperation
-        return None
-
-
-def _clock_seconds(text: str) -> Decimal | None:
-    """The exact seconds of a stopwatch reading ("1:05" is 65, "0:59.5" 59.5), or None."""
-    match = _CLOCK.match(text.strip())
-    if match is None:
-        return None
-    hours, minutes = int(match["h"] or 0), int(match["hm"] or match["m"])
-    return _EXACT.add(Decimal(hours * 3600 + minutes * 60), Decimal(match["s"]))
-
-
-def _seconds_value(text: str) -> Decimal | None:
-    """Seconds from either form: a plain number of seconds, or m:ss / h:mm:ss."""
-    return _clock_seconds(text) if ":" in text else _number(text)
-
-
-def _parse_seconds(text: str, where: str) -> Decimal:
-    value = _seconds_value(text)
-    if value is None and ":" in text:
-        raise InputError(
-            f"{where}: '{text}' is not a time",
-            "write m:ss or h:mm:ss with two-digit seconds and minutes, e.g. 1:05 or 1:02:03.5",
-            field="sample",
-        )
-    if value is None:
-        raise InputError(f"{where}: '{text}' is not a number", _FORMAT_HINT, field="sample")
-    if not value.is_finite():
-        raise InputError(f"{where}: '{text}' is not a finite number", field="sample")
-    if value < 0:
-        raise InputError(f"{where}: negative time {text} seconds", field="sample")
-    if value > MAX_SECONDS_PER_RECORD:
-        unit = "" if ":" in text else " seconds"
-        raise InputError(
-            f"{where}: {text}{unit} is more than 8 hours to read one record",
-            _TOO_LONG_HINT,
-            field="sample",
-        )
-    return value.copy_abs() if value.is_zero() else value
-
-
-def _is_value(text: str) -> bool:
-    return _seconds_value(text) is not None
-
-
-def parse_sample(text: str, source: str = "sample") -> list[Decimal]:
-    """Parse sample text: one time per line, or CSV with a header naming `seconds`.
-
-    A time is seconds ("65", "65.5") or a stopwatch reading, m:ss or h:mm:ss ("1:05" is
-    65 seconds, "0:59.5" 59.5, "1:02:03" 3,723); either way the value is kept exact.
-    Blank lines and lines starting with ``#`` are ignored.
-
-    Args:
-        text: the file's contents.
-        source: its name, for error messages.
-
-    Returns:
-        Seconds per record, in file order, exactly as written.
-
-    Raises:
-        InputError: empty, non-numeric, negative or non-finite values, values over 8 hours,
-            or no seconds column.
-    """
-    lines = [
-        (number, line.strip())
-        for number, line in enumerate(text.splitlines(), 1)
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-    if not lines:
-        raise InputError(f"sample file {source} has no values", _FORMAT_HINT, field="sample")
-    if "," not in lines[0][1] and _is_value(lines[0][1]):
-        return [_parse_seconds(line, f"{source} line {n}") for n, line in lines]
-
-    rows = list(csv.reader(io.StringIO("\n".join(line for _, line in lines))))
-    header = [cell.strip().lower() for cell in rows[0]]
-    column = next((header.index(c) for c in SECONDS_COLUMNS if c in header), None)
-    if column is None:
-        raise InputError(
-            f"sample file {source} has no 'seconds' column (columns: {', '.join(rows[0])})",
-            _FORMAT_HINT,
-            field="sample",
-        )
-    values = []
-    for (n, _), row in zip(lines[1:], rows[1:], strict=True):
-        cell = row[column].strip() if column < len(row) else ""
-        if not cell:
-            raise InputError(f"{source} line {n}: empty '{header[column]}' value", field="sample")
-        values.append(_parse_seconds(cell, f"{source} line {n}"))
-    if not values:
-        raise InputError(
-            f"sample file {source} has a header but no values", _FORMAT_HINT, field="sample"
-        )
-    return values
-
-
-def read_sample(path: Path | str) -> list[Decimal]:
-    """Read a sample file (see `parse_sample`).
-
-    Raises:
-        InputError: the file is missing or unreadable, or its contents are invalid.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"sample file not found: {path}", field="sample") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read sample file {path}: {exc}", field="sample") from None
-    return parse_sample(text, str(path))
+# ---- summarising a sample ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -342,7 +126,7 @@ def _exact_value(value: Number) -> Decimal:
         raise InputError(f"sample times must be numbers, got {value!r}", field="sample")
     if isinstance(value, Decimal):
         return value
-    number = _number(str(value))  # a float through its shortest text: 172.5 stays 172.5
+    number = seconds_value(str(value))  # a float by its shortest text: 172.5 stays 172.5
     if number is None:
         raise InputError(f"sample times must be numbers, got {value!r}", field="sample")
     return number
@@ -373,7 +157,7 @@ def summarize(seconds: Sequence[Number], confidence: float = 0.95, source: str =
     if any(v > MAX_SECONDS_PER_RECORD for v in values):
         raise InputError(
             f"a sample time is more than {MAX_SECONDS_PER_RECORD} seconds (8 hours) for one record",
-            _TOO_LONG_HINT,
+            TOO_LONG_HINT,
             field="sample",
         )
     if all(v == 0 for v in values):

@@ -12,7 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from costplan.costmodel.regimes import Regime, reading_minutes
-from costplan.costmodel.sampling import SampleStats, read_sample, summarize
+from costplan.costmodel.sample_file import read_sample
+from costplan.costmodel.sampling import SampleStats, summarize
 from costplan.errors import InputError
 from costplan.request import Item
 from costplan.units import Number, round_to
