@@ -8,7 +8,7 @@ display (hours and money to 2 decimal places, half-up as people round by hand).
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 from costplan.errors import InputError
 
@@ -18,6 +18,12 @@ TWO_DP = Decimal("0.01")
 SIXTY = Decimal(60)
 
 CURRENCY_SYMBOLS: dict[str, str] = {"GBP": "£", "EUR": "€", "USD": "$"}
+
+# The largest number any input may be: 10^15 (a thousand million million). No record count,
+# minutes, money or day count in a request comes near it, so a larger value is a typo or a
+# probe ("1e400"); rejecting it at the door keeps the products of inputs within the range the
+# arithmetic and the display are written for.
+MAX_INPUT = Decimal(10) ** 15
 
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 
@@ -36,7 +42,8 @@ def to_decimal(value: Number, what: str, *, field: str | None = None) -> Decimal
         The value as a Decimal.
 
     Raises:
-        InputError: the value is not a number, is not finite, or is negative.
+        InputError: the value is not a number, is not finite, is negative, or is larger than
+            `MAX_INPUT`.
     """
     if isinstance(value, bool):  # bool is an int subclass; True records is a bug, not 1
         raise InputError(f"{what} must be a number, got {value!r}", field=field)
@@ -52,7 +59,18 @@ def to_decimal(value: Number, what: str, *, field: str | None = None) -> Decimal
         raise InputError(f"{what} must be a number, got {value!r}", "e.g. 3 or 2.5", field=field)
     if number < 0:
         raise InputError(f"{what} must not be negative, got {value}", field=field)
-    return number + 0  # normalise -0 to 0
+    if number > MAX_INPUT:
+        raise InputError(
+            f"{what} is too large, got {_shown(text)}", f"at most {MAX_INPUT:,}", field=field
+        )
+    # Normalise -0 to 0 without arithmetic: `number + 0` would also round to the context's 28
+    # digits, and an exact value (a sample's mean is held to more) must stay exact.
+    return number.copy_abs() if number.is_zero() else number
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """Text for an error message, shortened when a value is absurdly long."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 def parse_count(value: Number, what: str, *, field: str | None = None) -> int:
@@ -74,9 +92,25 @@ def parse_count(value: Number, what: str, *, field: str | None = None) -> int:
     return int(number)
 
 
+def _quantize(value: Decimal, quantum: Decimal) -> Decimal:
+    """`value` rounded half up to `quantum`, however many digits that takes.
+
+    `Decimal.quantize` raises InvalidOperation when the result needs more digits than the
+    context holds (28), e.g. 10^30 to 2 places; display must never fail on a finite number.
+    """
+    with localcontext() as ctx:
+        ctx.prec = max(ctx.prec, value.adjusted() - quantum.adjusted() + 2)
+        return value.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def round_to(value: Decimal, places: int) -> Decimal:
+    """Round to `places` decimal places, half up (display only)."""
+    return _quantize(value, Decimal(1).scaleb(-places))
+
+
 def round2(value: Decimal) -> Decimal:
     """Round to 2 decimal places, half up (display only)."""
-    return value.quantize(TWO_DP, rounding=ROUND_HALF_UP)
+    return _quantize(value, TWO_DP)
 
 
 def minutes_to_hours(minutes: Decimal) -> Decimal:
@@ -90,7 +124,7 @@ def fmt_number(value: Decimal | int, max_dp: int = 2) -> str:
     Examples: 1144 -> "1,144"; 57.20 -> "57.2"; 930.1666 -> "930.17".
     """
     quantum = Decimal(1).scaleb(-max_dp)
-    rounded = Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP)
+    rounded = _quantize(Decimal(value), quantum)
     text = f"{rounded:,.{max_dp}f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
@@ -107,9 +141,9 @@ def fmt_money(value: Decimal, currency: str) -> str:
 
 def is_exact_at(value: Decimal, max_dp: int = 2) -> bool:
     """True when `value` needs no rounding to show it with `max_dp` places."""
-    return value == value.quantize(Decimal(1).scaleb(-max_dp), rounding=ROUND_HALF_UP)
+    return value == _quantize(value, Decimal(1).scaleb(-max_dp))
 
 
-def plural(count: Decimal | int, word: str) -> str:
-    """`fmt_number(count)` followed by `word`, with an "s" unless the count is exactly 1."""
-    return f"{fmt_number(count)} {word}{'' if Decimal(count) == 1 else 's'}"
+def plural(count: Decimal | int, word: str, max_dp: int = 2) -> str:
+    """`fmt_number(count, max_dp)` followed by `word`, with an "s" unless the count is exactly 1."""
+    return f"{fmt_number(count, max_dp)} {word}{'' if Decimal(count) == 1 else 's'}"

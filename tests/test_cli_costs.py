@@ -132,6 +132,41 @@ def test_estimate_boundary_and_overrides():
     assert (rate["limit_hours"], rate["total_cost"], rate["decision"]) == (15.0, 450.0, "answer")
 
 
+def test_estimate_a_timed_mean_is_multiplied_unrounded(tmp_path: Path):
+    # Issue 11: 993 records at a measured 1.087 minutes (65.22 s) is 17.99 hours, an answer;
+    # the mean rounded to 1.09 first gave 18.04 hours and "exceeded at the mean" beside P 0.48.
+    sample = tmp_path / "timings.txt"
+    sample.write_text("60.22\n70.22\n" * 10, encoding="utf-8")
+    data = json.loads(
+        run_ok(["estimate", "--records", "993", "--sample", str(sample), "--format", "json"])
+    )
+    assert (data["decision"], data["total_hours"], data["headroom_hours"]) == (
+        "answer",
+        17.99,
+        0.01,
+    )
+    assert data["explanation"].startswith(
+        "993 records × 1.087 minutes ≈ 17.99 hours, which is within"
+    )
+    s = data["sample"]
+    assert s["minutes_per_record_used"] == 1.087 and s["p_exceeds_limit"] < 0.5
+    assert "exceeded" not in s["wording"] and "within the limit at the mean" in s["wording"]
+    table = run_ok(["estimate", "--records", "993", "--sample", str(sample)])
+    assert "decision           answer" in table and "exceeded" not in table
+
+
+def test_estimate_reads_stopwatch_times(tmp_path: Path):
+    clock, plain = tmp_path / "clock.csv", tmp_path / "plain.txt"
+    clock.write_text("record,seconds\n" + "A,1:00.22\nB,0:01:10.22\n" * 10, encoding="utf-8")
+    plain.write_text("60.22\n70.22\n" * 10, encoding="utf-8")
+    outputs = [
+        run_ok(["estimate", "--records", "993", "--sample", str(path), "--format", "json"])
+        for path in (clock, plain)
+    ]
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0])["sample"]["minutes_per_record_used"] == 1.087
+
+
 def test_estimate_eir_never_refuses_and_regime_file(tmp_path: Path):
     eir = json.loads(
         run_ok(["estimate", "--records", "99999", "--regime", "eir", "--format", "json"])
@@ -218,6 +253,11 @@ BAD_SAMPLES = {
     "text.txt": "150\nabc\n",
     "single.txt": "150\n",
     "nocol.csv": "record,notes\nA,x\n",
+    "zeros.txt": "0\n0\n0\n",
+    "billion.txt": "150\n1e9\n",
+    "overday.csv": "seconds\n150\n28800.5\n",
+    "huge.txt": "150\n1e400\n",
+    "clock.txt": "1:05\n1:5\n",
 }
 
 ERROR_CASES = [
@@ -226,6 +266,26 @@ ERROR_CASES = [
     (["estimate", "--records", "1.5"], "whole number"),
     (["estimate", "--records", "10", "--minutes-per-record", "x"], "must be a number"),
     (["estimate", "--records", "10", "--minutes-per-record", "-1"], "must not be negative"),
+    # Implausible reading times and sizes: one clean line, never a Decimal traceback.
+    (
+        ["estimate", "--records", "993", "--minutes-per-record", "0"],
+        "--minutes-per-record: minutes per record must be above zero",
+    ),
+    (
+        ["estimate", "--records", "10", "--minutes-per-record", "480.01"],
+        "--minutes-per-record: minutes per record of 480.01 is more than 480 minutes (8 hours)",
+    ),
+    (["estimate", "--records", "10", "--minutes-per-record", "1e9"], "more than 480 minutes"),
+    (
+        ["estimate", "--records", "10", "--minutes-per-record", "1e26"],
+        "--minutes-per-record: minutes per record is too large",
+    ),
+    (["estimate", "--records", "10", "--minutes-per-record", "NaN"], "must be a number"),
+    (["estimate", "--records", "1e400"], "--records is too large, got 1e400"),
+    (["estimate", "--records", "1e400", "--minutes-per-record", "3"], "--records is too large"),
+    (["estimate", "--records", "10", "--fixed-minutes", "1e99"], "--fixed-minutes: fixed"),
+    (["estimate", "--records", "10", "--limit-gbp", "1e300"], "--limit-gbp: the limit is too"),
+    (["estimate", "--activity", "extract=1e400:3"], "extract records is too large"),
     (["estimate", "--records", "10", "--regime", "fosia"], "did you mean 'foisa'"),
     (["estimate", "--activity", "bogus=1:2"], "unknown activity 'bogus'"),
     (["estimate", "--activity", "extract"], "bad activity"),
@@ -252,6 +312,11 @@ ERROR_CASES = [
             ("text.txt", "is not a number"),
             ("single.txt", "at least 2"),
             ("nocol.csv", "no 'seconds' column"),
+            ("zeros.txt", "a mean of 0 minutes per record is not a reading time"),
+            ("billion.txt", "line 2: 1e9 seconds is more than 8 hours to read one record"),
+            ("overday.csv", "line 3: 28800.5 seconds is more than 8 hours"),
+            ("huge.txt", "line 2: 1e400 seconds is more than 8 hours"),
+            ("clock.txt", "line 2: '1:5' is not a time"),
         ]
     ],
     (["estimate", "--records", "10", "--regime-file", "MISSING"], "regime file not found"),

@@ -262,6 +262,10 @@ ERRORS = [
     (["plan", "{req}", "--format", "csv"], "is not one of"),
     (["plan", "{req}", "--disclose", "{out_csv}"], "exceeds the appropriate limit"),
     (["plan", "{req}", "--minutes-per-record", "-3"], "negative"),
+    (["plan", "{req}", "--minutes-per-record", "0"], "--minutes-per-record: minutes per record"),
+    (["plan", "{req}", "--minutes-per-record", "600"], "more than 480 minutes (8 hours)"),
+    (["plan", "{slow_request}"], "the request's minutes_per_record of 600.0 is more than 480"),
+    (["plan", "{slow_item}"], "Haringey night: minutes_per_record of 481.0 is more than 480"),
     (["check", "--borough", "Lambet", "--date", "2020-06-25"], "did you mean Lambeth"),
     (["check", "--borough", "Lambeth", "--date", "2020-13-45"], "not a valid date"),
     (["check", "--borough", "Lambeth", "--date", "2020-06-25", "--to", "2020-06-01"], "swap"),
@@ -290,6 +294,10 @@ def test_errors_are_one_line(
         "unknown_key": REQUEST.replace('tags = ["UME"]\n', 'tags = ["UME"]\ncolour = "red"\n', 1),
         "empty_items": 'reference = "x"\nitems = []\n',
         "city": REQUEST.replace('["Haringey"]', '["City of London"]'),
+        "slow_request": REQUEST.replace("[[items]]", "minutes_per_record = 600\n\n[[items]]", 1),
+        "slow_item": REQUEST.replace(
+            'time_to = "04:00"', 'time_to = "04:00"\nminutes_per_record = 481'
+        ),
     }
     for key, text in bad.items():
         files[key] = tmp_path / f"{key}.toml"
@@ -330,8 +338,9 @@ def test_plan_with_a_timed_sample(planner_store: Store, request_file: Path, tmp_
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["minutes_per_record"] == round(
-        (150 + 170 + 190 + 160 + 200 + 175 + 185) / 7 / 60, 2
+    # The exact mean, never rounded before it is multiplied.
+    assert data["minutes_per_record"] == pytest.approx(
+        (150 + 170 + 190 + 160 + 200 + 175 + 185) / 7 / 60, rel=1e-15
     )
     assert "timed sample of 7 records" in data["minutes_per_record_source"]
     s = data["sample"]

@@ -18,6 +18,7 @@ from costplan.costmodel.estimate import (
 )
 from costplan.costmodel.regimes import COUNTABLE_ACTIVITIES, NON_COUNTABLE_ACTIVITIES, load_regimes
 from costplan.errors import InputError
+from costplan.units import MAX_INPUT, fmt_money, fmt_number, is_exact_at, round2
 
 REGIMES = load_regimes()
 POLICE = REGIMES.get("uk-foia-other")
@@ -240,6 +241,29 @@ def test_bad_numbers_rejected():
     with pytest.raises(InputError, match="fixed minutes") as info:
         estimate(POLICE, [], fixed_minutes="-5")
     assert info.value.field == "fixed_minutes"
+
+
+@pytest.mark.parametrize("value", ["1e400", "1e16", "1000000000000001", 10**20])
+def test_huge_numbers_rejected_before_the_arithmetic(value):
+    with pytest.raises(InputError, match="records is too large") as info:
+        review_activities(value, 3)
+    assert info.value.field == "records"
+    assert "\n" not in info.value.one_line() and len(info.value.one_line()) < 120
+    assert review_activities(MAX_INPUT, 0)[2].records == 10**15  # the bound itself is allowed
+
+
+@pytest.mark.parametrize("value", [Decimal("1e30"), Decimal("-1e40"), Decimal(10) ** 400])
+def test_display_never_fails_on_a_finite_number(value):
+    # Decimal.quantize raises InvalidOperation past 28 digits; display must not.
+    assert round2(value) == value
+    assert fmt_number(value).replace(",", "").lstrip("-").startswith("1000")
+    assert is_exact_at(value)
+
+
+def test_huge_products_of_allowed_inputs_still_explain():
+    e = estimate(POLICE, [Activity("extract", MAX_INPUT, MAX_INPUT)])  # 10^30 minutes
+    assert e.decision == "refuse" and "exceeds the appropriate limit" in e.explanation
+    assert fmt_money(e.total_cost, "GBP").startswith("£416,666,666,666,666,666,666,666,666")
 
 
 # ---- properties --------------------------------------------------------------------------------

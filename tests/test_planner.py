@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from costplan.costmodel.regimes import load_regimes
+from costplan.costmodel.regimes import MAX_MINUTES_PER_RECORD, load_regimes
 from costplan.engines.duckdb_engine import Engine
 from costplan.errors import InputError
 from costplan.planner import (
@@ -27,8 +27,9 @@ from costplan.planner import (
     load_config,
 )
 from costplan.planner.advice import _longest_window
+from costplan.planner.reading import item_minutes, reading_time
 from costplan.planner.strategies import count_item, keyword_pattern
-from costplan.request import build_request
+from costplan.request import Item, build_request
 from costplan.store import Store
 
 REGIME = load_regimes().get("uk-foia-other")
@@ -426,3 +427,26 @@ def test_check_and_a_one_item_plan_agree(
     assert res.coverage == plan.coverage[0]
     assert res.narrowed is not None
     assert res.narrowed.records == plan.items[0].get(TAG_QUERY).records  # type: ignore[union-attr]
+
+
+# ---- the per-record reading time --------------------------------------------------------------
+
+
+def test_reading_time_refuses_zero_and_more_than_a_working_day(tmp_path: Path) -> None:
+    assert reading_time(REGIME, minutes="480").minutes == MAX_MINUTES_PER_RECORD
+    assert reading_time(REGIME, minutes="0.5").minutes == Decimal("0.5")
+    for given_minutes in ("0", "0.000", "480.0001", "1e9"):
+        with pytest.raises(InputError) as err:
+            reading_time(REGIME, minutes=given_minutes)
+        assert err.value.field == "minutes_per_record"
+    with pytest.raises(InputError, match="the request's minutes_per_record of 500"):
+        reading_time(REGIME, request_minutes=500.0)
+    day = dt.date(2020, 6, 25)
+    slow = Item("slow", ("Lambeth",), day, day, minutes_per_record=481.0)
+    with pytest.raises(InputError, match="slow: minutes_per_record of 481.0 is more than 480"):
+        item_minutes(slow, reading_time(REGIME))
+    sample = tmp_path / "zeros.txt"
+    sample.write_text("0\n0\n", encoding="utf-8")
+    with pytest.raises(InputError, match="a mean of 0 minutes") as err:
+        reading_time(REGIME, sample=sample)
+    assert err.value.field == "sample"

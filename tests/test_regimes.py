@@ -126,6 +126,14 @@ def test_extra_file_can_replace_builtin_and_default(tmp_path: Path):
         (('["locate", "extract"]', '["locate", "redaction"]'), "can never be counted"),
         (('countable = ["locate", "extract"]', 'countable = "locate"'), "list of activity"),
         (('title = "Test"\n', ""), "'regime.test-regime.title' is missing"),
+        (
+            ("rate = 20", "rate = 20\nminutes_per_record = 0"),
+            "'regime.test-regime.minutes_per_record' must be above 0 and at most 480 (8 hours)",
+        ),
+        (
+            ("rate = 20", "rate = 20\nminutes_per_record = 1e9"),
+            "at most 480 (8 hours), not 1000000000.0",
+        ),
     ],
 )
 def test_invalid_regime_files(tmp_path: Path, change, message):

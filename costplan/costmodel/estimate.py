@@ -58,6 +58,9 @@ REFUSE = "refuse"
 # holds fits the limit, so neither answer nor refusal can rest on it (costplan.store.coverage).
 UNCOVERED = "uncovered"
 
+# Decimal places a per-record time is shown with in an explanation (the total is exact).
+PER_RECORD_DP = 4
+
 # How each activity reads in a sentence of a refusal notice.
 ACTIVITY_PHRASES: dict[str, str] = {
     "determine_held": "determining whether the information is held",
@@ -413,9 +416,10 @@ def _hours_phrase(hours: Decimal) -> str:
 def _item_phrase(item: LineItem) -> str:
     parts = []
     if item.records and item.minutes_per_record:
-        parts.append(
-            f"{plural(item.records, 'record')} × {plural(item.minutes_per_record, 'minute')}"
-        )
+        # Per-record minutes to 4 places, as in the table: a timed sample's mean of 1.087
+        # shown as "1.09" would make 993 records read as 18.04 hours against the 17.99 counted.
+        minutes = plural(item.minutes_per_record, "minute", PER_RECORD_DP)
+        parts.append(f"{plural(item.records, 'record')} × {minutes}")
     if item.fixed_minutes:
         parts.append(plural(item.fixed_minutes, "minute"))
     return " + ".join(parts)

@@ -40,6 +40,15 @@ ACTIVITIES: tuple[str, ...] = COUNTABLE_ACTIVITIES + NON_COUNTABLE_ACTIVITIES
 
 BUILTIN_FILE = "regimes.toml"
 
+# The longest time reading one record may be said to take: 8 hours (480 minutes), a whole
+# working day. A CAD record is a page or two of log entries, and the published police figures
+# are 2 to 10 minutes a record; a per-record time above a working day is a typo or a unit slip
+# (hours typed as minutes, milliseconds as seconds), and a decision resting on it would rest on
+# a figure nobody measured. Zero is refused too: it would answer any request however large.
+# The one bound for every source of the figure: --minutes-per-record, a request file, a regime
+# file, and each value of a timed sample (`costplan.costmodel.sampling`).
+MAX_MINUTES_PER_RECORD = Decimal(480)
+
 _REQUIRED_KEYS = {"title", "act", "currency", "rate", "countable", "advisory_only", "provision"}
 _OPTIONAL_KEYS = {
     "limit",
@@ -54,6 +63,34 @@ _OPTIONAL_KEYS = {
     "sources",
 }
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def reading_minutes(value: Number, what: str, *, field: str | None = None) -> Decimal:
+    """A per-record reading time: a number above zero and at most MAX_MINUTES_PER_RECORD.
+
+    Args:
+        value: the minutes, or their text.
+        what: what the value is, for the error message (e.g. "minutes per record").
+        field: the input field it came from (see CostplanError.field).
+
+    Raises:
+        InputError: not a number, zero or negative, or more than a working day.
+    """
+    minutes = to_decimal(value, what, field=field)
+    if minutes == 0:
+        raise InputError(
+            f"{what} must be above zero, got {value}",
+            "reading a record takes some time; time a sample of records to measure it",
+            field=field,
+        )
+    if minutes > MAX_MINUTES_PER_RECORD:
+        raise InputError(
+            f"{what} of {value} is more than {MAX_MINUTES_PER_RECORD} minutes (8 hours) to "
+            "read one record",
+            "give minutes per record, e.g. 3",
+            field=field,
+        )
+    return minutes
 
 
 @dataclass(frozen=True)
@@ -240,7 +277,15 @@ def _parse_regime(regimes: Table, name: str) -> Regime:
         raise t.fail(absent, "is missing", "give both hold_section and hold_provision, or neither")
     if advisory_only and not t.has("advisory"):
         raise t.fail("advisory", "is missing", "required when advisory_only = true")
-    minutes = _decimal(t, "minutes_per_record") if t.has("minutes_per_record") else Decimal(3)
+    minutes = Decimal(3)
+    if t.has("minutes_per_record"):
+        minutes = _decimal(t, "minutes_per_record")
+        if not 0 < minutes <= MAX_MINUTES_PER_RECORD:
+            raise t.fail(
+                "minutes_per_record",
+                f"must be above 0 and at most {MAX_MINUTES_PER_RECORD} (8 hours), "
+                f"not {t.raw('minutes_per_record')!r}",
+            )
 
     return Regime(
         name=name,

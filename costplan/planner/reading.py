@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from costplan.costmodel.regimes import Regime
-from costplan.costmodel.sampling import SampleStats, read_sample, summarize
+from costplan.costmodel.regimes import Regime, reading_minutes
+from costplan.costmodel.sample_file import read_sample
+from costplan.costmodel.sampling import SampleStats, summarize
 from costplan.errors import InputError
 from costplan.request import Item
-from costplan.units import Number, to_decimal
+from costplan.units import Number, round_to
 
 DEFAULT_SOURCE = (
     "the default reading time for one CAD, from published police estimates "
@@ -43,7 +44,8 @@ def reading_time(
 
     Raises:
         InputError: both a sample and a fixed time were given (which one is meant?), or a
-            value is not a non-negative number, or the sample is unreadable.
+            time is not a number above zero and at most MAX_MINUTES_PER_RECORD (8 hours,
+            `costplan.costmodel.regimes`), or the sample is unreadable or implausible.
     """
     if sample is not None and minutes is not None:
         raise InputError(
@@ -53,24 +55,30 @@ def reading_time(
         )
     if sample is not None:
         stats = summarize(read_sample(sample), source=str(sample))
+        # The exact mean is the figure; the interval is rounded here for reading only.
+        low, high = round_to(stats.ci_low_minutes, 2), round_to(stats.ci_high_minutes, 2)
         return MinutesPerRecord(
-            stats.point_minutes,
+            stats.mean_minutes,
             f"the mean of a timed sample of {stats.n} records ({sample.name}); 95% interval "
-            f"{stats.ci_low_minutes:.2f}-{stats.ci_high_minutes:.2f} minutes",
+            f"{low}-{high} minutes",
             sample=stats,
         )
     if minutes is not None:
-        value = to_decimal(minutes, "minutes per record", field="minutes_per_record")
+        value = reading_minutes(minutes, "minutes per record", field="minutes_per_record")
         return MinutesPerRecord(value, "given for this run")
     if request_minutes is not None:
-        return MinutesPerRecord(
-            to_decimal(request_minutes, "minutes_per_record"), "set in the request"
-        )
-    return MinutesPerRecord(regime.minutes_per_record, DEFAULT_SOURCE)
+        # A request file's figure, not an option: no field, the message names the key.
+        value = reading_minutes(request_minutes, "the request's minutes_per_record")
+        return MinutesPerRecord(value, "set in the request")
+    return MinutesPerRecord(regime.minutes_per_record, DEFAULT_SOURCE)  # checked on loading
 
 
 def item_minutes(item: Item, per_record: MinutesPerRecord) -> Decimal:
-    """The reading time for one item: its own figure if the request sets one, else the run's."""
+    """The reading time for one item: its own figure if the request sets one, else the run's.
+
+    Raises:
+        InputError: the item's figure is zero or more than MAX_MINUTES_PER_RECORD.
+    """
     if item.minutes_per_record is not None:
-        return to_decimal(item.minutes_per_record, f"{item.name}: minutes_per_record")
+        return reading_minutes(item.minutes_per_record, f"{item.name}: minutes_per_record")
     return per_record.minutes

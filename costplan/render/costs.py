@@ -15,10 +15,10 @@ from tabulate import tabulate
 
 from costplan._files import dumps
 from costplan.costmodel.aggregate import AGGREGATED, WITHDRAWN, AggregateReport, Verdict
-from costplan.costmodel.estimate import REFUSE, Estimate
+from costplan.costmodel.estimate import PER_RECORD_DP, REFUSE, Estimate
 from costplan.costmodel.sampling import EstimateReport, SampleAssessment
 from costplan.costmodel.workdays import Deadline
-from costplan.units import fmt_money, fmt_number, round2
+from costplan.units import fmt_money, fmt_number, round2, round_to
 
 TABLE = "table"
 JSON = "json"
@@ -73,7 +73,7 @@ def _estimate_rows(est: Estimate) -> list[list[str]]:
         [
             item.activity,
             fmt_number(item.records),
-            fmt_number(item.minutes_per_record, 4),
+            fmt_number(item.minutes_per_record, PER_RECORD_DP),
             fmt_number(item.fixed_minutes, 4),
             _h(item.hours),
             _m(item.cost(r.rate), r.currency),
@@ -107,8 +107,11 @@ def _sample_lines(sample: SampleAssessment) -> list[tuple[str, str]]:
     pct = f"{s.confidence:.0%}"
     return [
         ("sample size", str(s.n)),
-        ("mean per record", f"{s.mean_seconds:.1f} s ({s.mean_minutes:.3f} min)"),
-        (f"{pct} interval", f"{s.ci_low_minutes:.3f}–{s.ci_high_minutes:.3f} min per record"),
+        ("mean per record", f"{round_to(s.mean_seconds, 1)} s ({round_to(s.mean_minutes, 3)} min)"),
+        (
+            f"{pct} interval",
+            f"{round_to(s.ci_low_minutes, 3)}–{round_to(s.ci_high_minutes, 3)} min per record",
+        ),
         (
             "total hours",
             f"{_h(sample.total_hours_low)}–{_h(sample.total_hours_high)} h ({pct} interval)",
