@@ -56,6 +56,7 @@ _ITEM_KEYS = {
     "keywords",
     "fields",
     "minutes_per_record",
+    "related",
 }
 
 
@@ -76,6 +77,9 @@ class Item:
     keywords: tuple[str, ...] = ()
     fields: tuple[str, ...] = ("count",)
     minutes_per_record: float | None = None
+    # Whether this part asks for the same or similar information as the request's other
+    # related parts (reg. 5: their costs are added up). An unrelated part is judged alone.
+    related: bool = True
 
     @property
     def days(self) -> int:
@@ -340,6 +344,7 @@ def build_item(data: dict[str, Any], source: str, index: int) -> Item:
         keywords=_strings(t, "keywords"),
         fields=fields,
         minutes_per_record=mpr,
+        related=t.boolean("related", default=True),
     )
 
 

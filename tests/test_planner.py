@@ -450,3 +450,28 @@ def test_reading_time_refuses_zero_and_more_than_a_working_day(tmp_path: Path) -
     with pytest.raises(InputError, match="a mean of 0 minutes") as err:
         reading_time(REGIME, sample=sample)
     assert err.value.field == "sample"
+
+
+def test_unrelated_parts_are_judged_alone(planner_store: Store) -> None:
+    """Parts marked related = false are not added up with the rest (reg. 5; issue 11.7)."""
+    big = {"name": "big", "boroughs": ["Lambeth", "Haringey", "Barking and Dagenham"],
+           "date_from": "2020-06-24", "date_to": "2020-06-26", "tags": ["UME"]}  # fmt: skip
+    small = {"name": "small", "boroughs": ["Lambeth"], "date": "2020-06-25", "tags": ["DV"]}
+    together = build_plan(
+        planner_store.snapshot(), build_request({"items": [big, small]}, "t"), REGIME, PER
+    )
+    assert together.decision == "refuse" and len(together.parts) == 1
+    apart = build_plan(
+        planner_store.snapshot(),
+        build_request({"items": [big, {**small, "related": False}]}, "t"),
+        REGIME,
+        PER,
+    )
+    assert [p.names for p in apart.parts] == [("big",), ("small",)]
+    assert [p.decision for p in apart.parts] == ["refuse", "answer"]
+    assert apart.decision == "partial" and apart.section == "12(1)"
+    assert "small: " in apart.recommendation and "can be answered" in apart.recommendation
+    data = apart.to_dict()
+    assert [p["decision"] for p in data["parts"]] == ["refuse", "answer"]
+    # Advice narrows only what is refused.
+    assert not any(a.item == "small" for a in apart.advice)

@@ -34,6 +34,36 @@ from costplan.store import Snapshot
 from costplan.store.coverage import COVERED, NOT_COVERED, PARTIAL, Verdict
 from costplan.units import round2
 
+PARTIAL_DECISION = "partial"
+
+
+@dataclass(frozen=True)
+class Part:
+    """Items judged together under s.12: the request's related parts, whose costs reg. 5 adds
+    up, or one unrelated part, judged alone."""
+
+    names: tuple[str, ...]
+    related: bool
+    estimate: Estimate
+    covered: bool
+
+    @property
+    def decision(self) -> str:
+        if not self.covered and self.estimate.decision != REFUSE:
+            return UNCOVERED
+        return self.estimate.decision
+
+    def to_dict(self) -> dict[str, Any]:
+        e = self.estimate
+        return {
+            "items": list(self.names),
+            "related": self.related,
+            "hours": float(round2(e.total_hours)),
+            "decision": self.decision,
+            "section": e.section if self.decision == REFUSE else None,
+            "explanation": e.explanation,
+        }
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -54,6 +84,8 @@ class Plan:
     source: Snapshot | None = field(default=None, repr=False, compare=False)
     # Per item (same order): whether the archive holds the days and areas it asks about.
     coverage: tuple[Verdict, ...] = ()
+    # How the items are judged: one part for a request whose items are all related.
+    parts: tuple[Part, ...] = ()
 
     @property
     def fully_covered(self) -> bool:
@@ -64,12 +96,17 @@ class Plan:
         """ANSWER, REFUSE, or UNCOVERED: the archive does not hold all that is asked about and
         what it holds fits the limit, so no decision can rest on it (a refusal can: the cost is
         at least what the archive alone needs)."""
+        if len(self.parts) > 1:
+            decisions = {p.decision for p in self.parts}
+            return decisions.pop() if len(decisions) == 1 else PARTIAL_DECISION
         if not self.fully_covered and self.total.decision != REFUSE:
             return UNCOVERED
         return self.total.decision
 
     @property
     def section(self) -> str | None:
+        if len(self.parts) > 1:
+            return next((p.estimate.section for p in self.parts if p.decision == REFUSE), None)
         return None if self.decision == UNCOVERED else self.total.section
 
     @property
@@ -92,6 +129,7 @@ class Plan:
             "section": self.section,
             "coverage": self.coverage_status,
             "lower_bound": not self.fully_covered,
+            "parts": [p.to_dict() for p in self.parts],
             "total_hours": float(round2(t.total_hours)),
             "limit_hours": float(round2(t.limit_hours)) if t.limit_hours is not None else None,
             "total_cost": float(round2(t.total_cost)),
@@ -201,10 +239,16 @@ def build_plan(
         # A refusal on a lower bound keeps its reasons; otherwise there is nothing to recommend
         # but finding the rest of the information.
         recommendation = f"{note} {recommendation}" if total.decision == REFUSE else note
-    # Advice narrows to what the archive holds: never "ask for this part alone" for a part
-    # whose zero count only means the archive does not cover it.
-    held = [ip for ip, v in zip(plans, verdicts, strict=True) if v.covered]
-    advice = advise(held, regime, per_record.minutes, cfg) if total.decision == REFUSE else []
+    parts = _parts(plans, verdicts, regime)
+    refused = {n for p in parts if p.decision == REFUSE for n in p.names}
+    # Advice narrows what is refused, to what the archive holds: never "ask for this part
+    # alone" for a part whose zero count only means the archive does not cover it.
+    held = [
+        ip for ip, v in zip(plans, verdicts, strict=True) if v.covered and ip.item.name in refused
+    ]
+    advice = advise(held, regime, per_record.minutes, cfg) if refused else []
+    if len(parts) > 1:
+        recommendation = _parts_note(parts)
     sample = None
     if per_record.sample is not None:
         # How robust the decision is to the sample's uncertainty (the records read at the
@@ -226,7 +270,44 @@ def build_plan(
         sample=sample,
         source=snapshot,
         coverage=verdicts,
+        parts=parts,
     )
+
+
+def _parts(
+    plans: list[ItemPlan], verdicts: tuple[Verdict, ...], regime: Regime
+) -> tuple[Part, ...]:
+    """The related items together (their costs added up, reg. 5), each unrelated one alone."""
+    groups: list[list[int]] = []
+    related = [i for i, ip in enumerate(plans) if ip.item.related]
+    if related:
+        groups.append(related)
+    groups += [[i] for i, ip in enumerate(plans) if not ip.item.related]
+    return tuple(
+        Part(
+            names=tuple(plans[i].item.name for i in group),
+            related=plans[group[0]].item.related,
+            estimate=estimate(
+                regime, merge_activities(a for i in group for a in plans[i].complete.activities)
+            ),
+            covered=all(verdicts[i].covered for i in group),
+        )
+        for group in groups
+    )
+
+
+def _parts_note(parts: tuple[Part, ...]) -> str:
+    """Which parts can be answered within the limit, each judged as the request says."""
+    lines = []
+    for p in parts:
+        what = ", ".join(p.names) + (" (related, costs added up)" if len(p.names) > 1 else "")
+        verdict = {
+            "answer": "can be answered within the limit",
+            "refuse": f"exceeds the limit (section {p.estimate.section})",
+            UNCOVERED: "is not covered by the archive: find the rest before deciding",
+        }[p.decision]
+        lines.append(f"{what}: {round2(p.estimate.total_hours)} hours, {verdict}")
+    return "Parts judged separately: " + "; ".join(lines) + "."
 
 
 def _uncovered_note(verdicts: tuple[Verdict, ...], total: Estimate) -> str:

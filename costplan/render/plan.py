@@ -81,16 +81,18 @@ STRATEGY_HEADERS = [
 def _headline(plan: Plan) -> str:
     t = plan.total
     limit = f"{_h(t.limit_hours)} h" if t.limit_hours is not None else "no limit"
-    if plan.decision == "uncovered":
+    if plan.decision == "partial":
+        answered = [n for p in plan.parts if p.decision == "answer" for n in p.names]
+        verdict = f"PARTLY ANSWERABLE (within the limit: {', '.join(answered)})"
+        hours = "parts judged separately"
+    elif plan.decision == "uncovered":
         verdict = "NOT COVERED by the archive, no decision"
         hours = f"at least {_h(t.total_hours)} h"
     else:
         verdict = "ANSWER" if t.decision == "answer" else f"REFUSE under section {t.section}"
         hours = f"{'at least ' if not plan.fully_covered else ''}{_h(t.total_hours)} h"
-    return (
-        f"Request {plan.request.reference}: {verdict} — {hours} against {limit} "
-        f"({plan.regime.name})"
-    )
+    against = f" against {limit}" if hours != "parts judged separately" else ""
+    return f"Request {plan.request.reference}: {verdict} — {hours}{against} ({plan.regime.name})"
 
 
 def _coverage_lines(plan: Plan) -> list[str]:
@@ -184,6 +186,19 @@ def plan_letter(plan: Plan) -> str:
     """A draft response section: decision, estimate with arithmetic and evidence, s.16 advice."""
     t, r = plan.total, plan.regime
     out = [f"Our reference: {plan.request.reference}", ""]
+    if len(plan.parts) > 1:
+        out.append(
+            "Your request has parts that ask for different information, so we have considered "
+            "each separately:"
+        )
+        for part in plan.parts:
+            verdict = {
+                "answer": "we can provide this within the appropriate limit",
+                "refuse": "the cost of this part would exceed the appropriate limit",
+                "uncovered": "we are still establishing whether we hold this",
+            }[part.decision]
+            out.append(f"- {', '.join(part.names)}: {verdict}.")
+        out.append("")
     if plan.decision == "uncovered":
         scopes = "; ".join(
             f"{ip.item.name} ({ip.item.describe_scope()}): {v.describe()}"
