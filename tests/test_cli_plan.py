@@ -338,3 +338,75 @@ def test_plan_with_a_timed_sample(planner_store: Store, request_file: Path, tmp_
         s["n"] == 7
         and s["total_hours_interval"][0] <= data["total_hours"] <= s["total_hours_interval"][1]
     )
+
+
+# ---- tags and codes in one form (schema.canonical_label) ---------------------------------------
+
+EXPORT = [
+    "cad_ref,created_at,borough,call_source,grading,opening_code,closing_code,tags",
+    "1/01JUN21,2021-06-01 10:00:00,Camden,999,I,noise,noise,ume",
+    "2/01JUN21,2021-06-01 10:01:00,Camden,999,I,NOISE,NOISE,UME",
+    '3/01JUN21,2021-06-01 10:02:00,Camden,999,I, Noise ,THEFT," Ume ;dv"',
+    "4/01JUN21,2021-06-01 10:03:00,Camden,999,I,THEFT,theft,dv",
+    "5/01JUN21,2021-06-01 10:04:00,Camden,999,I,THEFT,THEFT,",
+]
+CAMDEN = ["--borough", "Camden", "--date", "2021-06-01"]
+
+
+@pytest.fixture()
+def spelled_store(tmp_path: Path) -> Store:
+    """A store ingested from an export that spells tags and codes every which way."""
+    from costplan.ingest import ingest
+
+    export = tmp_path / "export.csv"
+    export.write_text("\n".join(EXPORT) + "\n", encoding="utf-8")
+    ingest(tmp_path / "store", [export])
+    return Store.open(tmp_path / "store")
+
+
+def _check(store: Store, *args: str) -> dict[str, object]:
+    result = run("check", *args, "--store", str(store.root), "--format", "json")
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.output))
+
+
+def _records(plan: dict[str, object]) -> list[dict[str, int]]:
+    """Each item's records per strategy."""
+    items: list[dict[str, object]] = plan["items"]  # type: ignore[assignment]
+    return [{s["strategy"]: s["records"] for s in it["strategies"]} for it in items]  # type: ignore[index,union-attr]
+
+
+@pytest.mark.parametrize("tag", ["ume", "UME", " Ume "])
+def test_every_spelling_of_a_tag_counts_every_spelling_stored(
+    spelled_store: Store, tag: str
+) -> None:
+    from costplan.engines import DuckDB
+
+    assert _check(spelled_store, *CAMDEN, "--tag", tag)["records"] == 3
+    assert _check(spelled_store, *CAMDEN, "--tag", tag, "--tag", "DV")["records"] == 4
+    result = run(
+        "plan", *CAMDEN, "--tag", tag, "--store", str(spelled_store.root), "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)
+    assert plan["items"][0]["tags"] == ["UME"]
+    assert _records(plan)[0]["tag_query"] == 3
+    # The same from the daily volume table.
+    DuckDB().refresh_volumes(spelled_store)
+    answer = _check(spelled_store, *CAMDEN, "--tag", tag)
+    assert (answer["records"], answer["counted_from"]) == (3, "volumes")
+
+
+def test_every_spelling_of_a_code_counts_every_spelling_stored(
+    spelled_store: Store, tmp_path: Path
+) -> None:
+    request = tmp_path / "codes.toml"
+    request.write_text(
+        '[[items]]\nboroughs = ["Camden"]\ndate = 2021-06-01\n'
+        'tags = [" ume"]\nopening_codes = ["noise"]\n',
+        encoding="utf-8",
+    )
+    result = run("plan", str(request), "--store", str(spelled_store.root), "--format", "json")
+    assert result.exit_code == 0, result.output
+    counts = _records(json.loads(result.output))[0]
+    assert (counts["tag_query"], counts["keyword"], counts["full_review"]) == (3, 3, 5)
