@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -410,3 +411,53 @@ def test_every_spelling_of_a_code_counts_every_spelling_stored(
     assert result.exit_code == 0, result.output
     counts = _records(json.loads(result.output))[0]
     assert (counts["tag_query"], counts["keyword"], counts["full_review"]) == (3, 3, 5)
+
+
+def _as_before_the_rule(frame: pl.DataFrame) -> pl.DataFrame:
+    """The fixture's rows as a store written before tags and codes had one form holds them."""
+    return frame.with_columns(
+        pl.col("tags").list.eval(pl.element().str.to_lowercase()),
+        pl.col("opening_code").str.to_lowercase(),
+        pl.col("closing_code").str.to_titlecase(),
+    )
+
+
+def test_a_store_written_before_the_rule_gives_the_same_answers(
+    planner_store: Store, request_file: Path, tmp_path: Path
+) -> None:
+    """Lower-case tags and codes stored by an older costplan are matched as upper case (the
+    queries compare upper-cased values), by check, by plan and by the volume table."""
+    from costplan.engines import DuckDB
+    from tests.conftest import fixture_frame, write_store
+
+    old = write_store(tmp_path / "old", _as_before_the_rule(fixture_frame()))
+    with_codes = tmp_path / "codes.toml"
+    with_codes.write_text(
+        REQUEST.replace('keywords = ["rave", "music"]', 'opening_codes = ["Noise", "ume"]'),
+        encoding="utf-8",
+    )
+
+    def answers(store: Store) -> tuple[object, ...]:
+        plans = []
+        for req in (request_file, with_codes):
+            result = run("plan", str(req), "--store", str(store.root), "--format", "json")
+            assert result.exit_code == 0, result.output
+            plans.append(_records(json.loads(result.output)))
+        checks = [
+            _check(store, "--borough", b, "--date", "2020-06-24", "--to", "2021-01-02", *tags)[
+                "records"
+            ]
+            for b in ("Lambeth", "Haringey")
+            for tags in (["--tag", "UME"], ["--tag", "dv", "--tag", "MH"], [])
+        ]
+        return (*plans, checks)
+
+    expected = answers(planner_store)
+    assert expected[0][0]["tag_query"] > 0 and expected[1][0]["keyword"] > 0
+    assert answers(old) == expected
+    DuckDB().refresh_volumes(old)
+    assert (
+        _check(old, "--borough", "Lambeth", "--date", "2020-06-25", "--tag", "UME")["counted_from"]
+        == "volumes"
+    )
+    assert answers(old) == expected
