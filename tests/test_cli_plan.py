@@ -461,3 +461,77 @@ def test_a_store_written_before_the_rule_gives_the_same_answers(
         == "volumes"
     )
     assert answers(old) == expected
+
+
+# ---- a tag the store does not use: a warning with the tags it holds --------------------------
+
+UNUSED = (
+    "tag NOSUCHTAG is not used in this archive for Lambeth in 2020; tags held there: DV, MH, UME"
+)
+LAMBETH = ["--borough", "Lambeth", "--date", "2020-06-25"]
+
+
+@pytest.mark.parametrize("volumes", [False, True], ids=["partitions", "volumes"])
+def test_check_warns_of_a_tag_the_store_does_not_use(
+    planner_store: Store, tmp_path: Path, volumes: bool
+) -> None:
+    store = planner_store
+    if volumes:
+        from costplan.engines import DuckDB
+        from tests.conftest import fixture_frame, write_store
+
+        store = write_store(tmp_path / "store", fixture_frame())
+        DuckDB().refresh_volumes(store)
+    table = run("check", *LAMBETH, "--tag", "nosuchtag", "--store", str(store.root))
+    assert table.exit_code == 0, table.output
+    assert table.output.splitlines()[1] == f"Warning: {UNUSED}"
+    answer = _check(store, *LAMBETH, "--tag", "NOSUCHTAG")
+    assert (answer["records"], answer["warnings"]) == (0, [UNUSED])
+    assert answer["counted_from"] == ("volumes" if volumes else "partitions")
+    # Named beside a tag in use, it is still named; the count is the other tag's.
+    both = _check(store, *LAMBETH, "--tag", "UME", "--tag", "NoSuchTag")
+    assert both["records"] == _check(store, *LAMBETH, "--tag", "UME")["records"] > 0
+    assert both["warnings"] == [UNUSED]
+    assert _check(store, *LAMBETH, "--tag", "UME", "--tag", "dv")["warnings"] == []
+
+
+def test_no_warning_for_a_tag_in_use_that_no_cad_of_the_days_carries(spelled_store: Store):
+    """UME is used in Camden in 2021, just not on 2 June: a count of 0 is then an answer."""
+    answer = _check(spelled_store, "--borough", "Camden", "--date", "2021-06-02", "--tag", "UME")
+    assert (answer["records"], answer["warnings"]) == (0, [])
+    elsewhere = _check(
+        spelled_store, "--borough", "Lambeth", "--date", "2021-06-01", "--tag", "UME"
+    )
+    assert elsewhere["warnings"] == [
+        "tag UME is not used in this archive for Lambeth in 2021; no CAD there carries a tag"
+    ]
+
+
+def test_plan_warns_in_every_report_but_the_letter(planner_store: Store) -> None:
+    args = ["plan", *LAMBETH, "--tag", "NOSUCHTAG", "--store", str(planner_store.root)]
+    out = {fmt: run(*args, "--format", fmt) for fmt in ("table", "markdown", "json")}
+    out["letter"] = run(*args, "--letter")
+    assert all(r.exit_code == 0 for r in out.values()), [r.output for r in out.values()]
+    assert out["table"].output.splitlines()[1] == f"Warning: {UNUSED}"
+    assert f"> **Warning:** {UNUSED}\n" in out["markdown"].output
+    assert json.loads(out["json"].output)["warnings"] == [UNUSED]
+    assert "NOSUCHTAG is not used" not in out["letter"].output
+    assert "Warning" not in out["letter"].output
+
+
+def test_plan_names_the_item_whose_tag_is_not_used(
+    planner_store: Store, request_file: Path, tmp_path: Path
+) -> None:
+    request = tmp_path / "two.toml"
+    request.write_text(
+        request_file.read_text(encoding="utf-8").replace(
+            'time_to = "04:00"\ntags = ["UME"]', 'time_to = "04:00"\ntags = ["ume", "Rave "]'
+        ),
+        encoding="utf-8",
+    )
+    result = run("plan", str(request), "--store", str(planner_store.root), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["warnings"] == [
+        "Haringey night: tag RAVE is not used in this archive for Haringey in 2020; "
+        "tags held there: DV, MH, UME"
+    ]
