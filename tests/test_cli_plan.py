@@ -266,6 +266,7 @@ ERRORS = [
     (["check", "--borough", "Lambeth", "--date", "2020-13-45"], "not a valid date"),
     (["check", "--borough", "Lambeth", "--date", "2020-06-25", "--to", "2020-06-01"], "swap"),
     (["check", "--borough", "Lambeth"], "--date"),
+    (["check", "--borough", "Lambeth", "--date", "2020-06-25", "--tag", " "], "must not be blank"),
     (
         ["check", "--borough", "Lambeth", "--date", "2020-06-25", "--store", "{nostore}"],
         "no costplan store",

@@ -20,7 +20,7 @@ from costplan.ingest import ingest
 from costplan.ingest.lines import physical_lines
 from costplan.ingest.mapping import load_mapping, parse_mapping
 from costplan.ingest.preflight import inspect_export
-from costplan.ingest.values import CITY_OF_LONDON_REASON, _parse_cad
+from costplan.ingest.values import CITY_OF_LONDON_REASON, _labels, _list, _parse_cad
 from costplan.schema import (
     LABEL_NOT_CANONICAL,
     RECORD_SCHEMA,
@@ -638,8 +638,8 @@ SPELLINGS = [
     "1/01JUN21,2021-06-01 10:00:00,Camden,999,I,noise,Noise ,ume",
     "2/01JUN21,2021-06-01 10:01:00,Camden,999,I,NOISE,NOISE,UME",
     '3/01JUN21,2021-06-01 10:02:00,Camden,999,I, Noise, ume ," Ume ;dv"',
-    "4/01JUN21,2021-06-01 10:03:00,Camden,999,I,theft,,asb; ;Dv",
-    "5/01JUN21,2021-06-01 10:04:00,Camden,999,I, ,,",
+    "4/01JUN21,2021-06-01 10:03:00,Camden,999,I,theft,,asb; ;\x1fDv",
+    "5/01JUN21,2021-06-01 10:04:00,Camden,999,I, ,,\x1c",
 ]
 # The same records spelled otherwise.
 RESPELLED = [
@@ -709,6 +709,15 @@ def test_a_store_written_before_the_rule_takes_the_export_as_duplicates(tmp_path
     write_store(old_root, old.select(list(RECORD_SCHEMA)).cast(RECORD_SCHEMA))  # type: ignore[arg-type]
     report = ingest(old_root, [_export(tmp_path / "b.csv", RESPELLED)])
     assert (report.stored, report.duplicates, report.quarantined) == (0, 5, 0)
+
+
+def test_one_odd_label_is_enough_to_take_the_slow_path() -> None:
+    """A batch whose only odd label needs str.strip()'s own white space still gets it."""
+    raw = pl.DataFrame({"tags": ["\x1cUME", "DV;MH", None], "code": ["NOISE\x1f", "UME", None]})
+    assert _list(raw, "tags", ";", labels=True).to_list() == [["UME"], ["DV", "MH"], []]
+    assert _labels(raw["code"]).to_list() == ["NOISE", "UME", None]
+    clean = pl.DataFrame({"tags": ["UME", "DV;MH"]})
+    assert _list(clean, "tags", ";", labels=True).to_list() == [["UME"], ["DV", "MH"]]
 
 
 def test_canonical_label_is_what_ingest_looks_for() -> None:

@@ -173,8 +173,9 @@ def _list(
     else:
         s = s.cast(pl.String)
         e = re.escape(sep)
-        # Labels with a lower-case letter take the slow path too (in the same regex pass).
-        cased = r"|\p{Changes_When_Uppercased}" if labels else ""
+        # Labels that canonical_label would change take the slow path too (in the same pass):
+        # a lower-case letter, or a separator control str.strip() removes and \s does not.
+        cased = r"|\p{Changes_When_Uppercased}|[\x1c-\x1f]" if labels else ""
         messy = bool(s.str.contains(rf"(^|{e})\s|\s($|{e})|{e}{e}|^{e}|{e}$|^${cased}").any())
         if refs and not messy:
             messy = bool(s.str.contains(rf"[a-z]|CAD|(^|{e})0").any())

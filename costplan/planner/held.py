@@ -3,9 +3,9 @@
 A count of 0 for a tag the archive never uses (a typo, another force's word) looks like an
 answer and is not one. So `plan` and `check` warn when a tag named is carried by no CAD of the
 store partitions in scope: the boroughs asked about, in the years asked about (whole years,
-not only the days), as `queries/held_tags.sql` lists them. That is one small query over files
-the count reads anyway, never a scan of the whole archive, so "not used" means "not used by
-those boroughs in those years" and the warning says so.
+not only the days), as `queries/held_tags.sql` lists them. That is one small query over the
+partitions the count covers, never a scan of the whole archive, so "not used" means "not used
+by those boroughs in those years", and the warning says so.
 
 The query runs only when the count leaves the question open: no tags named, or one tag with a
 count above zero, needs nothing more.
