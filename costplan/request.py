@@ -32,6 +32,7 @@ from costplan._toml import Table, parse_toml
 from costplan.errors import InputError
 from costplan.schema import (
     canonical_borough,
+    canonical_label,
     is_city_of_london,
     parse_iso_date,
     suggest_boroughs,
@@ -339,8 +340,9 @@ def build_item(data: dict[str, Any], source: str, index: int) -> Item:
         date_from=date_from,
         date_to=date_to,
         window=window,
-        tags=tuple(tag.upper() for tag in _strings(t, "tags")),
-        opening_codes=tuple(code.upper() for code in _strings(t, "opening_codes")),
+        # The form ingest stores them in (schema.canonical_label): 'ume' asks for UME.
+        tags=tuple(canonical_label(tag) for tag in _strings(t, "tags")),
+        opening_codes=tuple(canonical_label(code) for code in _strings(t, "opening_codes")),
         keywords=_strings(t, "keywords"),
         fields=fields,
         minutes_per_record=mpr,

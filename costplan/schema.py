@@ -154,6 +154,24 @@ INCIDENT_CODES: tuple[str, ...] = (
 )
 
 
+def canonical_label(text: str) -> str:
+    """The one stored and matched form of a tag or an incident code: stripped, upper case.
+
+    Tags (`tags`) and incident codes (`opening_code`, `closing_code`) are labels from a short
+    vocabulary that exports spell loosely ('ume', ' Ume '). Ingest stores them in this form and
+    requests (`tags`, `opening_codes`, `--tag`) ask in it, so spelling never changes a count;
+    the queries also compare upper-cased values, for stores written before the rule.
+    """
+    return text.strip().upper()
+
+
+# Matches every text canonical_label() may change (and a few it leaves alone): white space at
+# either end, as str.strip() sees it (Unicode White_Space and U+001C..U+001F), or a character
+# with an upper-case form. Ingest runs it over a column (Polars' regex dialect) and maps only
+# the values it finds, each distinct value once, through canonical_label itself.
+LABEL_NOT_CANONICAL = r"^[\s\x1c-\x1f]|[\s\x1c-\x1f]$|\p{Changes_When_Uppercased}"
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of the CAD record: its name and DuckDB type (the SQL library's dialect)."""

@@ -5,12 +5,17 @@
 --   keyword      those whose free text matches the keyword pattern (case-insensitive regular
 --                expression built from escaped keywords) or whose opening/closing code is listed;
 --   linked       the tagged CADs plus every CAD linked to or from them (anywhere in the view).
+-- Tags and codes are matched upper-cased: the request's are canonical (schema.canonical_label),
+-- and so are the store's unless it was written before that rule. (A lambda, which sqlglot
+-- renders as Spark's TRANSFORM; the parity tests run it on both engines.)
 -- uses: scope
 -- params: boroughs VARCHAR[], date_from DATE, date_to DATE, day_to DATE, minute_from INTEGER, minute_to INTEGER, tags VARCHAR[], keyword_pattern VARCHAR, codes VARCHAR[]
 WITH tagged AS (
   SELECT cad_ref, linked_to
   FROM scope
-  WHERE array_length(array_intersect(tags, CAST($tags AS VARCHAR[]))) > 0
+  WHERE array_length(
+      array_intersect(list_transform(tags, lambda t: upper(t)), CAST($tags AS VARCHAR[]))
+    ) > 0
 ),
 linked AS (
   SELECT cad_ref FROM tagged
@@ -28,7 +33,7 @@ SELECT
     SELECT count(*)
     FROM scope
     WHERE coalesce(regexp_matches(summary, CAST($keyword_pattern AS VARCHAR)), false)
-       OR list_contains(CAST($codes AS VARCHAR[]), opening_code)
-       OR list_contains(CAST($codes AS VARCHAR[]), closing_code)
+       OR list_contains(CAST($codes AS VARCHAR[]), upper(opening_code))
+       OR list_contains(CAST($codes AS VARCHAR[]), upper(closing_code))
   ) AS keyword,
   (SELECT count(*) FROM linked) AS linked;

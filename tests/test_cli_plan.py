@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -270,6 +271,7 @@ ERRORS = [
     (["check", "--borough", "Lambeth", "--date", "2020-13-45"], "not a valid date"),
     (["check", "--borough", "Lambeth", "--date", "2020-06-25", "--to", "2020-06-01"], "swap"),
     (["check", "--borough", "Lambeth"], "--date"),
+    (["check", "--borough", "Lambeth", "--date", "2020-06-25", "--tag", " "], "must not be blank"),
     (
         ["check", "--borough", "Lambeth", "--date", "2020-06-25", "--store", "{nostore}"],
         "no costplan store",
@@ -348,3 +350,210 @@ def test_plan_with_a_timed_sample(planner_store: Store, request_file: Path, tmp_
         s["n"] == 7
         and s["total_hours_interval"][0] <= data["total_hours"] <= s["total_hours_interval"][1]
     )
+
+
+# ---- tags and codes in one form (schema.canonical_label) ---------------------------------------
+
+EXPORT = [
+    "cad_ref,created_at,borough,call_source,grading,opening_code,closing_code,tags",
+    "1/01JUN21,2021-06-01 10:00:00,Camden,999,I,noise,noise,ume",
+    "2/01JUN21,2021-06-01 10:01:00,Camden,999,I,NOISE,NOISE,UME",
+    '3/01JUN21,2021-06-01 10:02:00,Camden,999,I, Noise ,THEFT," Ume ;dv"',
+    "4/01JUN21,2021-06-01 10:03:00,Camden,999,I,THEFT,theft,dv",
+    "5/01JUN21,2021-06-01 10:04:00,Camden,999,I,THEFT,THEFT,",
+]
+CAMDEN = ["--borough", "Camden", "--date", "2021-06-01"]
+
+
+@pytest.fixture()
+def spelled_store(tmp_path: Path) -> Store:
+    """A store ingested from an export that spells tags and codes every which way."""
+    from costplan.ingest import ingest
+
+    export = tmp_path / "export.csv"
+    export.write_text("\n".join(EXPORT) + "\n", encoding="utf-8")
+    ingest(tmp_path / "store", [export])
+    return Store.open(tmp_path / "store")
+
+
+def _check(store: Store, *args: str) -> dict[str, object]:
+    result = run("check", *args, "--store", str(store.root), "--format", "json")
+    assert result.exit_code in (0, 3), result.output  # 3: the archive does not cover it all
+    return dict(json.loads(result.output))
+
+
+def _tagged(store: Store, *args: str) -> int:
+    """What the tag alone finds (check's incomplete figure; its decision reads every CAD)."""
+    narrowed = _check(store, *args)["narrowed"]
+    assert isinstance(narrowed, dict)
+    return int(narrowed["records"])
+
+
+def _records(plan: dict[str, object]) -> list[dict[str, int]]:
+    """Each item's records per strategy."""
+    items: list[dict[str, object]] = plan["items"]  # type: ignore[assignment]
+    return [{s["strategy"]: s["records"] for s in it["strategies"]} for it in items]  # type: ignore[index,union-attr]
+
+
+@pytest.mark.parametrize("tag", ["ume", "UME", " Ume "])
+def test_every_spelling_of_a_tag_counts_every_spelling_stored(
+    spelled_store: Store, tag: str
+) -> None:
+    from costplan.engines import DuckDB
+
+    assert _tagged(spelled_store, *CAMDEN, "--tag", tag) == 3
+    assert _tagged(spelled_store, *CAMDEN, "--tag", tag, "--tag", "DV") == 4
+    result = run(
+        "plan", *CAMDEN, "--tag", tag, "--store", str(spelled_store.root), "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)
+    assert plan["items"][0]["tags"] == ["UME"]
+    assert _records(plan)[0]["tag_query"] == 3
+    # The same from the daily volume table.
+    DuckDB().refresh_volumes(spelled_store)
+    answer = _check(spelled_store, *CAMDEN, "--tag", tag)
+    assert (answer["narrowed"]["records"], answer["counted_from"]) == (3, "volumes")  # type: ignore[index]
+
+
+def test_every_spelling_of_a_code_counts_every_spelling_stored(
+    spelled_store: Store, tmp_path: Path
+) -> None:
+    request = tmp_path / "codes.toml"
+    request.write_text(
+        '[[items]]\nboroughs = ["Camden"]\ndate = 2021-06-01\n'
+        'tags = [" ume"]\nopening_codes = ["noise"]\n',
+        encoding="utf-8",
+    )
+    result = run("plan", str(request), "--store", str(spelled_store.root), "--format", "json")
+    assert result.exit_code == 0, result.output
+    counts = _records(json.loads(result.output))[0]
+    assert (counts["tag_query"], counts["keyword"], counts["full_review"]) == (3, 3, 5)
+
+
+def _as_before_the_rule(frame: pl.DataFrame) -> pl.DataFrame:
+    """The fixture's rows as a store written before tags and codes had one form holds them."""
+    return frame.with_columns(
+        pl.col("tags").list.eval(pl.element().str.to_lowercase()),
+        pl.col("opening_code").str.to_lowercase(),
+        pl.col("closing_code").str.to_titlecase(),
+    )
+
+
+def test_a_store_written_before_the_rule_gives_the_same_answers(
+    planner_store: Store, request_file: Path, tmp_path: Path
+) -> None:
+    """Lower-case tags and codes stored by an older costplan are matched as upper case (the
+    queries compare upper-cased values), by check, by plan and by the volume table."""
+    from costplan.engines import DuckDB
+    from tests.conftest import fixture_frame, write_store
+
+    old = write_store(tmp_path / "old", _as_before_the_rule(fixture_frame()))
+    with_codes = tmp_path / "codes.toml"
+    with_codes.write_text(
+        REQUEST.replace('keywords = ["rave", "music"]', 'opening_codes = ["Noise", "ume"]'),
+        encoding="utf-8",
+    )
+
+    def answers(store: Store) -> tuple[object, ...]:
+        plans = []
+        for req in (request_file, with_codes):
+            result = run("plan", str(req), "--store", str(store.root), "--format", "json")
+            assert result.exit_code == 0, result.output
+            plans.append(_records(json.loads(result.output)))
+        checks = [
+            _check(store, "--borough", b, "--date", "2020-06-24", "--to", "2021-01-02", *tags)[
+                "narrowed"
+            ]
+            for b in ("Lambeth", "Haringey")
+            for tags in (["--tag", "UME"], ["--tag", "dv", "--tag", "MH"], [])
+        ]
+        return (*plans, checks)
+
+    expected = answers(planner_store)
+    assert expected[0][0]["tag_query"] > 0 and expected[1][0]["keyword"] > 0
+    assert answers(old) == expected
+    DuckDB().refresh_volumes(old)
+    assert (
+        _check(old, "--borough", "Lambeth", "--date", "2020-06-25", "--tag", "UME")["counted_from"]
+        == "volumes"
+    )
+    assert answers(old) == expected
+
+
+# ---- a tag the store does not use: a warning with the tags it holds --------------------------
+
+UNUSED = (
+    "tag NOSUCHTAG is not used in this archive for Lambeth in 2020; tags held there: DV, MH, UME"
+)
+LAMBETH = ["--borough", "Lambeth", "--date", "2020-06-25"]
+
+
+@pytest.mark.parametrize("volumes", [False, True], ids=["partitions", "volumes"])
+def test_check_warns_of_a_tag_the_store_does_not_use(
+    planner_store: Store, tmp_path: Path, volumes: bool
+) -> None:
+    store = planner_store
+    if volumes:
+        from costplan.engines import DuckDB
+        from tests.conftest import fixture_frame, write_store
+
+        store = write_store(tmp_path / "store", fixture_frame())
+        DuckDB().refresh_volumes(store)
+    table = run("check", *LAMBETH, "--tag", "nosuchtag", "--store", str(store.root))
+    assert table.exit_code == 0, table.output
+    assert f"Warning: {UNUSED}" in table.output.splitlines()
+    answer = _check(store, *LAMBETH, "--tag", "NOSUCHTAG")
+    assert (answer["narrowed"]["records"], answer["warnings"]) == (0, [UNUSED])  # type: ignore[index]
+    assert answer["counted_from"] == ("volumes" if volumes else "partitions")
+    # Named beside a tag in use, it is still named; the count is the other tag's.
+    both = _check(store, *LAMBETH, "--tag", "UME", "--tag", "NoSuchTag")
+    assert (
+        _tagged(store, *LAMBETH, "--tag", "UME", "--tag", "NoSuchTag")
+        == _tagged(store, *LAMBETH, "--tag", "UME")
+        > 0
+    )
+    assert both["warnings"] == [UNUSED]
+    assert _check(store, *LAMBETH, "--tag", "UME", "--tag", "dv")["warnings"] == []
+
+
+def test_no_warning_for_a_tag_in_use_that_no_cad_of_the_days_carries(spelled_store: Store):
+    """UME is used in Camden in 2021, just not on 2 June: a count of 0 is then an answer."""
+    answer = _check(spelled_store, "--borough", "Camden", "--date", "2021-06-02", "--tag", "UME")
+    assert (answer["narrowed"]["records"], answer["warnings"]) == (0, [])  # type: ignore[index]
+    elsewhere = _check(
+        spelled_store, "--borough", "Lambeth", "--date", "2021-06-01", "--tag", "UME"
+    )
+    assert elsewhere["warnings"] == [
+        "tag UME is not used in this archive for Lambeth in 2021; no CAD there carries a tag"
+    ]
+
+
+def test_plan_warns_in_every_report_but_the_letter(planner_store: Store) -> None:
+    args = ["plan", *LAMBETH, "--tag", "NOSUCHTAG", "--store", str(planner_store.root)]
+    out = {fmt: run(*args, "--format", fmt) for fmt in ("table", "markdown", "json")}
+    out["letter"] = run(*args, "--letter")
+    assert all(r.exit_code == 0 for r in out.values()), [r.output for r in out.values()]
+    assert out["table"].output.splitlines()[1] == f"Warning: {UNUSED}"
+    assert f"> **Warning:** {UNUSED}\n" in out["markdown"].output
+    assert json.loads(out["json"].output)["warnings"] == [UNUSED]
+    assert "NOSUCHTAG is not used" not in out["letter"].output
+    assert "Warning" not in out["letter"].output
+
+
+def test_plan_names_the_item_whose_tag_is_not_used(
+    planner_store: Store, request_file: Path, tmp_path: Path
+) -> None:
+    request = tmp_path / "two.toml"
+    request.write_text(
+        request_file.read_text(encoding="utf-8").replace(
+            'time_to = "04:00"\ntags = ["UME"]', 'time_to = "04:00"\ntags = ["ume", "Rave "]'
+        ),
+        encoding="utf-8",
+    )
+    result = run("plan", str(request), "--store", str(planner_store.root), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["warnings"] == [
+        "Haringey night: tag RAVE is not used in this archive for Haringey in 2020; "
+        "tags held there: DV, MH, UME"
+    ]

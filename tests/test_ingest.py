@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import write_store
 from typer.testing import CliRunner
 
 from costplan.cli import app
@@ -19,8 +20,14 @@ from costplan.ingest import ingest
 from costplan.ingest.lines import physical_lines
 from costplan.ingest.mapping import load_mapping, parse_mapping
 from costplan.ingest.preflight import inspect_export
-from costplan.ingest.values import CITY_OF_LONDON_REASON, _parse_cad
-from costplan.schema import format_cad_ref, parse_cad_ref
+from costplan.ingest.values import CITY_OF_LONDON_REASON, _labels, _list, _parse_cad
+from costplan.schema import (
+    LABEL_NOT_CANONICAL,
+    RECORD_SCHEMA,
+    canonical_label,
+    format_cad_ref,
+    parse_cad_ref,
+)
 from costplan.store import Store, read_quarantine
 
 runner = CliRunner()
@@ -622,3 +629,106 @@ def test_semicolon_export_with_quarantined_ambiguous_hour(tmp_path: Path):
     rows = {r["cad_ref"]: r for r in rows_of(root).iter_rows(named=True)}
     assert rows["1/31OCT21"]["tags"] == ["UME", "DV"]
     assert rows["3/31OCT21"]["created_at"].astimezone(dt.UTC).hour == 2  # GMT again
+
+
+# ---- tags and incident codes: one canonical form (schema.canonical_label) -------------------
+
+SPELLINGS = [
+    "cad_ref,created_at,borough,call_source,grading,opening_code,closing_code,tags",
+    "1/01JUN21,2021-06-01 10:00:00,Camden,999,I,noise,Noise ,ume",
+    "2/01JUN21,2021-06-01 10:01:00,Camden,999,I,NOISE,NOISE,UME",
+    '3/01JUN21,2021-06-01 10:02:00,Camden,999,I, Noise, ume ," Ume ;dv"',
+    "4/01JUN21,2021-06-01 10:03:00,Camden,999,I,theft,,asb; ;\x1fDv",
+    "5/01JUN21,2021-06-01 10:04:00,Camden,999,I, ,,\x1c",
+]
+# The same records spelled otherwise.
+RESPELLED = [
+    SPELLINGS[0],
+    "1/01JUN21,2021-06-01 10:00:00,Camden,999,I,NOISE,NOISE,UME",
+    "2/01JUN21,2021-06-01 10:01:00,Camden,999,I,Noise,noise, Ume",
+    "3/01JUN21,2021-06-01 10:02:00,Camden,999,I,NOISE,UME,UME;DV",
+    "4/01JUN21,2021-06-01 10:03:00,Camden,999,I,THEFT,,ASB;DV",
+    "5/01JUN21,2021-06-01 10:04:00,Camden,999,I,,,",
+]
+
+
+def _export(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_tags_and_codes_are_stored_stripped_and_upper_case(tmp_path: Path):
+    root = tmp_path / "store"
+    report = ingest(root, [_export(tmp_path / "a.csv", SPELLINGS)])
+    assert (report.stored, report.quarantined) == (5, 0)
+    rows = rows_of(root).to_dicts()
+    assert [r["tags"] for r in rows] == [["UME"], ["UME"], ["UME", "DV"], ["ASB", "DV"], []]
+    assert [(r["opening_code"], r["closing_code"]) for r in rows] == [
+        ("NOISE", "NOISE"),
+        ("NOISE", "NOISE"),
+        ("NOISE", "UME"),
+        ("THEFT", None),
+        (None, None),
+    ]
+    # Spelled otherwise, the same export is the same records: duplicates, not conflicts.
+    again = ingest(root, [_export(tmp_path / "b.csv", RESPELLED)])
+    assert (again.stored, again.duplicates, again.quarantined) == (0, 5, 0)
+
+
+def test_parquet_tags_and_codes_are_canonical(tmp_path: Path):
+    path = tmp_path / "export.parquet"
+    pl.DataFrame(
+        {
+            "cad_ref": ["1/01JUN21", "2/01JUN21"],
+            "created_at": [dt.datetime(2021, 6, 1, 10, 0), dt.datetime(2021, 6, 1, 11, 0)],
+            "borough": ["Camden", "Camden"],
+            "call_source": ["999", "999"],
+            "grading": ["I", "S"],
+            "opening_code": ["ume", "Party\u3000"],
+            "tags": [["ume", " Ume ", "\u3000"], ["straße"]],
+        }
+    ).write_parquet(path)
+    root = tmp_path / "store"
+    ingest(root, [path])
+    r1, r2 = rows_of(root).to_dicts()
+    assert (r1["tags"], r1["opening_code"]) == (["UME", "UME"], "UME")
+    # Python's own upper case, whatever the letter: one function, schema.canonical_label.
+    assert (r2["tags"], r2["opening_code"]) == (["STRASSE"], "PARTY")
+
+
+def test_a_store_written_before_the_rule_takes_the_export_as_duplicates(tmp_path: Path):
+    """A store that holds 'ume' (written before tags had one form) and an export's 'UME' hold
+    the same record: a duplicate, never a conflict."""
+    new_root = tmp_path / "new"
+    ingest(new_root, [_export(tmp_path / "a.csv", SPELLINGS)])
+    old = rows_of(new_root).with_columns(
+        pl.col("tags").list.eval(pl.element().str.to_lowercase()),
+        pl.col("opening_code").str.to_lowercase(),
+    )
+    old_root = tmp_path / "old"
+    write_store(old_root, old.select(list(RECORD_SCHEMA)).cast(RECORD_SCHEMA))  # type: ignore[arg-type]
+    report = ingest(old_root, [_export(tmp_path / "b.csv", RESPELLED)])
+    assert (report.stored, report.duplicates, report.quarantined) == (0, 5, 0)
+
+
+def test_one_odd_label_is_enough_to_take_the_slow_path() -> None:
+    """A batch whose only odd label needs str.strip()'s own white space still gets it."""
+    raw = pl.DataFrame({"tags": ["\x1cUME", "DV;MH", None], "code": ["NOISE\x1f", "UME", None]})
+    assert _list(raw, "tags", ";", labels=True).to_list() == [["UME"], ["DV", "MH"], []]
+    assert _labels(raw["code"]).to_list() == ["NOISE", "UME", None]
+    clean = pl.DataFrame({"tags": ["UME", "DV;MH"]})
+    assert _list(clean, "tags", ";", labels=True).to_list() == [["UME"], ["DV", "MH"]]
+
+
+def test_canonical_label_is_what_ingest_looks_for() -> None:
+    """LABEL_NOT_CANONICAL finds every character canonical_label would change (so ingest,
+    which maps only what it finds, stores exactly canonical_label's form)."""
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    found = pl.Series(chars).str.contains(LABEL_NOT_CANONICAL).to_list()
+    changed = [canonical_label(c) != c for c in chars]
+    missed = [hex(ord(c)) for c, f, ch in zip(chars, found, changed, strict=True) if ch and not f]
+    assert missed == []
+    for text in ("UME", "DV-1", "ÉCOLE", "A B"):
+        assert canonical_label(text) == text
+        assert not pl.Series([text]).str.contains(LABEL_NOT_CANONICAL)[0]
+    assert canonical_label(" ume\t") == "UME" and canonical_label("\u3000Ume") == "UME"

@@ -475,3 +475,16 @@ def test_unrelated_parts_are_judged_alone(planner_store: Store) -> None:
     assert [p["decision"] for p in data["parts"]] == ["refuse", "answer"]
     # Advice narrows only what is refused.
     assert not any(a.item == "small" for a in apart.advice)
+
+
+def test_the_unused_tag_warning_names_every_tag_and_the_years() -> None:
+    from costplan.planner.held import settled_by_count, unheld_warning
+
+    d0, d1 = dt.date(2020, 12, 30), dt.date(2021, 1, 2)
+    assert unheld_warning(["UME", "DV"], ["DV", "UME"], ["Lambeth"], d0, d1) is None
+    assert unheld_warning(["FOO", "UME", "BAR"], ["UME"], ["Lambeth", "Haringey"], d0, d1) == (
+        "tags FOO, BAR are not used in this archive for Lambeth, Haringey in 2020 to 2021; "
+        "tags held there: UME"
+    )
+    assert settled_by_count([], 0) and settled_by_count(["UME"], 1)
+    assert not settled_by_count(["UME"], 0) and not settled_by_count(["UME", "DV"], 5)

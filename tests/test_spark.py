@@ -159,6 +159,11 @@ CASES: dict[str, list[dict[str, Any]]] = {
         {**_scope(s), "tags": SUBJECTS[t]["tags"]}
         for s, t in [("all", "ume"), ("night", "ume"), ("dst", "hostile"), ("all", "nothing")]
     ],
+    "held_tags": [
+        {"boroughs": ALL, "date_from": D(2020, 6, 24), "date_to": D(2021, 1, 2)},
+        {"boroughs": ["Haringey"], "date_from": D(2021, 1, 2), "date_to": D(2021, 1, 2)},
+        {"boroughs": [], "date_from": D(2020, 6, 25), "date_to": D(2020, 6, 25)},
+    ],
     "volume_counts": [{}],
     # Over `volume_old` and `volume_new` (both volume_counts here) and `refresh_days`.
     "volume_month_merge": [{}],
@@ -437,7 +442,7 @@ PLAN_REQUEST = {
             "date": "2020-06-25",
             "time_from": "20:00",
             "time_to": "04:00",
-            "tags": ["UME"],
+            "tags": ["UME", "nope"],  # a tag the store does not use: the same warning
         },
         {
             "name": "Clocks back",
@@ -460,14 +465,17 @@ def test_plan_is_the_same_on_both_engines(planner_store: Store, spark: Any) -> N
     counts = [[(s.strategy, s.records) for s in ip.strategies] for ip in duck.items]
     assert [[(s.strategy, s.records) for s in ip.strategies] for ip in other.items] == counts
     assert other.to_dict() == duck.to_dict()  # hours, recommendation and s.16 advice too
+    assert duck.warnings == ("Haringey night: tag NOPE is not used" + UNUSED_IN_HARINGEY,)
     for a, b in zip(duck.items, other.items, strict=True):
         assert b.breakdown == a.breakdown
     refs = disclosure_refs(snap, req)
     assert refs and disclosure_refs(snap, req, engine=Spark(MASTER)) == refs
 
 
+UNUSED_IN_HARINGEY = " in this archive for Haringey in 2020; tags held there: DV, MH, UME"
 CHECK_ARGS = ["check", "--borough", "Lambeth", "--borough", "Barking and Dagenham"]
-CHECK_ARGS += ["--date", "2020-06-24", "--to", "2020-06-26", "--tag", "UME", "--format", "json"]
+CHECK_ARGS += ["--date", "2020-06-24", "--to", "2020-06-26", "--tag", "UME", "--tag", "nope"]
+CHECK_ARGS += ["--format", "json"]
 
 
 @pytest.mark.spark
@@ -481,6 +489,30 @@ def test_cli_check_with_engine_spark(planner_store: Store, spark: Any) -> None:
     assert got["counted_from"] == "partitions"
     assert got["records"] > 0
     assert {**got, "counted_from": None} == {**expected, "counted_from": None}
+    assert got["warnings"] == [
+        "tag NOPE is not used in this archive for Lambeth, Barking and Dagenham in 2020; "
+        "tags held there: DV, MH, UME"
+    ]
+
+
+@pytest.mark.spark
+@needs_spark
+def test_a_store_written_before_tags_had_one_form_on_spark(
+    planner_store: Store, tmp_path: Path, spark: Any
+) -> None:
+    """Lower-case tags and codes are matched upper-cased on Spark too (TRANSFORM, UPPER)."""
+    frame = fixture_frame().with_columns(
+        pl.col("tags").list.eval(pl.element().str.to_lowercase()),
+        pl.col("opening_code").str.to_lowercase(),
+    )
+    old = write_store(tmp_path / "old", frame).snapshot()
+    params = {**_scope("all"), "tags": ["UME", "DV"], "keyword_pattern": None, "codes": ["NOISE"]}
+    held = {k: params[k] for k in ("boroughs", "date_from", "date_to")}
+    with DuckDB().open(planner_store.snapshot()) as canonical:
+        expected = _answers(canonical, "plan_item_counts", params)
+    with Spark(MASTER).open(old) as other:
+        assert _answers(other, "plan_item_counts", params) == expected
+        assert _answers(other, "held_tags", held) == [("DV",), ("MH",), ("UME",)]
 
 
 @pytest.mark.spark

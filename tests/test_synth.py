@@ -68,6 +68,9 @@ def test_schema_order_and_sorting(july2020: pl.DataFrame) -> None:
     assert set(frame.select(pl.col("tags").explode().drop_nulls().unique())["tags"]) <= set(
         synth.TAGS
     )
+    # Tags and codes in the form ingest stores and requests ask in (schema.canonical_label).
+    for label in (*synth.TAGS, *schema.INCIDENT_CODES):
+        assert schema.canonical_label(label) == label
 
 
 def test_cad_refs_are_canonical_and_serials_restart_each_london_day(

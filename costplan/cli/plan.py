@@ -202,7 +202,12 @@ def check(
     per = reading_time(reg, minutes=minutes_per_record)
     eng = engine_of(engine, spark_master)
     snapshot = open_store(store).snapshot()
-    tags = tuple(t.strip().upper() for t in tag or [])
+    # Tags in the form ingest stores them (schema.canonical_label): --tag ' ume' asks for UME.
+    from costplan.schema import canonical_label
+
+    tags = tuple(dict.fromkeys(canonical_label(t) for t in tag or []))
+    if "" in tags:
+        raise InputError("--tag: a tag must not be blank", "name a tag, e.g. --tag UME")
     window = window_of(time_from, time_to)
     result = run_check(
         snapshot, boroughs, d0, d1, reg, per.minutes, tags, window=window, engine=eng

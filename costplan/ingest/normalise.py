@@ -21,6 +21,8 @@ from costplan.ingest.values import (
     _borough,
     _call_source,
     _grading,
+    _label_lists,
+    _labels,
     _list,
     _nulls,
     _parse_cad,
@@ -42,6 +44,7 @@ COMPARE_FIELDS: tuple[str, ...] = tuple(
     c for c in RECORD_COLUMNS if c not in ("cad_ref", "day", "year")
 )
 _TEXT_FIELDS = ("opening_code", "closing_code", "summary")
+_LABEL_FIELDS = ("opening_code", "closing_code")
 _LIST_FIELDS = ("tags", "linked_to")
 _REFUSED = {"_ord": pl.Int64, "_reason": pl.String}
 
@@ -83,7 +86,9 @@ def normalise(raw: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, pl.Dat
         "grading": lambda: _value_map(
             g_raw, _grading(mapping.grading_values), _plain(GRADINGS, mapping)
         ),
-        "tags": lambda: _list(raw, "tags", mapping.tags_separator),
+        "tags": lambda: _list(raw, "tags", mapping.tags_separator, labels=True),
+        "opening": lambda: _labels(_text(raw, "opening_code")),
+        "closing": lambda: _labels(_text(raw, "closing_code")),
         "linked": lambda: _list(raw, "linked_to", mapping.linked_to_separator, refs=True),
     }
     pool = _workers()
@@ -110,16 +115,17 @@ def normalise(raw: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, pl.Dat
             g_raw.alias("_g"),
             grading.alias("grading"),
             g_reason.alias("_gr"),
-            _text(raw, "opening_code").alias("opening_code"),
-            _text(raw, "closing_code").alias("closing_code"),
+            done["opening"].alias("opening_code"),
+            done["closing"].alias("closing_code"),
             _text(raw, "summary").alias("summary"),
             done["tags"],
             done["linked"],
         ]
     ).hstack(done["cad"])
     frame = frame.with_columns(
-        opening_code=_blank_to_null(pl.col("opening_code").str.strip_chars()),
-        closing_code=_blank_to_null(pl.col("closing_code").str.strip_chars()),
+        # Tags and codes in canonical form (schema.canonical_label); a blank code is no code.
+        opening_code=_blank_to_null(pl.col("opening_code")),
+        closing_code=_blank_to_null(pl.col("closing_code")),
         # DuckDB reads an empty field as null already; Parquet may hold empty strings.
         summary=_blank_to_null(pl.col("summary"))
         if bool((frame["summary"].str.len_bytes() == 0).any())
@@ -197,9 +203,17 @@ def reason_category(reason: str) -> str:
 
 
 def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
-    """Stored rows in the form normalise() produces, so equal content compares equal."""
+    """Stored rows in the form normalise() produces, so equal content compares equal.
+
+    A store written before tags and codes had one form (schema.canonical_label) may hold 'ume':
+    its row and a new export's 'UME' are the same record, a duplicate, not a conflict.
+    """
     present = [c for c in RECORD_COLUMNS if c in frame.columns]
     frame = frame.select(present).cast({c: RECORD_SCHEMA[c] for c in present})  # type: ignore[arg-type]
+    frame = frame.with_columns(
+        [_labels(frame[c]) for c in _LABEL_FIELDS if c in present]
+        + ([_label_lists(frame["tags"])] if "tags" in present else [])
+    )
     return frame.with_columns(
         *[pl.col(c).fill_null([]) for c in _LIST_FIELDS if c in present],
         *[_blank_to_null(pl.col(c)) for c in _TEXT_FIELDS if c in present],

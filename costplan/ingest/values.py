@@ -18,9 +18,11 @@ from costplan.schema import (
     CAD_REF_RE,
     CALL_SOURCES,
     GRADINGS,
+    LABEL_NOT_CANONICAL,
     LONDON,
     MONTHS,
     canonical_borough,
+    canonical_label,
     is_city_of_london,
     suggest_boroughs,
 )
@@ -127,11 +129,41 @@ def _text(raw: pl.DataFrame, fld: str) -> pl.Series:
     return s.alias(fld)
 
 
-def _list(raw: pl.DataFrame, fld: str, sep: str, *, refs: bool = False) -> pl.Series:
+def _labels(values: pl.Series) -> pl.Series:
+    """Tags or codes in their canonical form (schema.canonical_label); blanks become ''.
+
+    Labels come from a short vocabulary, so the distinct values are looked at, not the rows:
+    usually all are canonical and the column is returned as it is; otherwise each value that
+    is not is mapped once.
+    """
+    fixed = _label_map(values)
+    return values.replace(fixed) if fixed else values
+
+
+def _label_lists(lists: pl.Series) -> pl.Series:
+    """Lists of tags in canonical form, without the items that were only white space."""
+    fixed = _label_map(lists.explode())
+    if not fixed:
+        return lists
+    item = pl.element().replace(fixed)
+    return lists.list.eval(item.filter(item.str.len_bytes() > 0))
+
+
+def _label_map(values: pl.Series) -> dict[str, str]:
+    """{value: canonical_label(value)} for the distinct values that may not be canonical."""
+    distinct = values.drop_nulls().unique()
+    odd = distinct.filter(distinct.str.contains(LABEL_NOT_CANONICAL))
+    return {v: canonical_label(v) for v in odd.to_list()}
+
+
+def _list(
+    raw: pl.DataFrame, fld: str, sep: str, *, refs: bool = False, labels: bool = False
+) -> pl.Series:
     """A list field: split text on the separator (or take a list column), strip, drop blanks.
 
-    The item-by-item clean-up (list.eval) costs 4x a plain split, so it runs only when some
-    value of the batch needs it.
+    `refs`: items are CAD references, in their stored form; `labels`: items are tags, in their
+    canonical form (schema.canonical_label). The item-by-item clean-up (list.eval) costs 4x a
+    plain split, so it runs only when some value of the batch needs it.
     """
     if fld not in raw.columns:
         return pl.select(pl.repeat(pl.lit([], dtype=_STRLIST), raw.height)).to_series().alias(fld)
@@ -141,7 +173,10 @@ def _list(raw: pl.DataFrame, fld: str, sep: str, *, refs: bool = False) -> pl.Se
     else:
         s = s.cast(pl.String)
         e = re.escape(sep)
-        messy = bool(s.str.contains(rf"(^|{e})\s|\s($|{e})|{e}{e}|^{e}|{e}$|^$").any())
+        # Labels that canonical_label would change take the slow path too (in the same pass):
+        # a lower-case letter, or a separator control str.strip() removes and \s does not.
+        cased = r"|\p{Changes_When_Uppercased}|[\x1c-\x1f]" if labels else ""
+        messy = bool(s.str.contains(rf"(^|{e})\s|\s($|{e})|{e}{e}|^{e}|{e}$|^${cased}").any())
         if refs and not messy:
             messy = bool(s.str.contains(rf"[a-z]|CAD|(^|{e})0").any())
         lst = s.str.split(sep)
@@ -151,6 +186,8 @@ def _list(raw: pl.DataFrame, fld: str, sep: str, *, refs: bool = False) -> pl.Se
             # Linked CAD references in their canonical stored form ('CAD 0012/...' -> '12/...').
             item = item.str.to_uppercase().str.replace(r"^(?:CAD\s*)?0*", "")
         lst = lst.list.eval(item.filter(item.str.len_bytes() > 0))
+        if labels:
+            lst = _label_lists(lst)
     return lst.fill_null([]).alias(fld)
 
 

@@ -5,6 +5,7 @@
 * costplan.planner.advice      section 16 refinements that would fit the limit;
 * costplan.planner.plan        the whole request: total, decision, recommendation;
 * costplan.planner.triage      the one-scope triage check;
+* costplan.planner.held        the warning for tags named that the store does not use;
 * costplan.planner.disclosure  the references an answer may release.
 
 The names below are imported on first use, so `check` never loads the advice code.

@@ -118,6 +118,14 @@ class Plan:
             return NOT_COVERED
         return PARTIAL
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """For the officer, never the requester: each item's, named when there are several."""
+        several = len(self.items) > 1
+        return tuple(
+            f"{ip.item.name}: {w}" if several else w for ip in self.items for w in ip.warnings
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of `costplan plan --format json` (no requester, no record text)."""
         t = self.total
@@ -156,6 +164,7 @@ class Plan:
                 for ip, cover in zip(self.items, self.coverage, strict=True)
             ],
             "advice": [a.to_dict() for a in self.advice],
+            "warnings": list(self.warnings),
             "sample": self.sample.to_dict() if self.sample else None,
             "snapshot": self.snapshot,
         }

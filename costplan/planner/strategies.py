@@ -30,6 +30,7 @@ from costplan._toml import Table, read_toml
 from costplan.costmodel.estimate import Activity, Estimate, estimate
 from costplan.costmodel.regimes import Regime
 from costplan.engines import QueryEngine
+from costplan.planner.held import held_tags, settled_by_count, unheld_warning
 from costplan.request import Item
 from costplan.units import round2, to_decimal
 
@@ -131,6 +132,8 @@ class ItemPlan:
     # (borough, London day, hour, records, relevant) rows: a few thousand at most, so plain
     # tuples; a DataFrame would cost the plan command the Polars and Arrow imports.
     breakdown: tuple[BreakdownRow, ...] = field(repr=False)
+    # For the officer, never the requester: tags named that no CAD in scope carries (held.py).
+    warnings: tuple[str, ...] = ()
 
     @property
     def complete(self) -> StrategyResult:
@@ -277,4 +280,13 @@ def plan_item(
         _result(n, counts[FULL_REVIEW if n == SCOPE_QUERY else n], item, regime, per, cfg)
         for n in names
     )
-    return ItemPlan(item, results, breakdown(engine, item))
+    return ItemPlan(item, results, breakdown(engine, item), tag_warnings(engine, item, counts))
+
+
+def tag_warnings(engine: QueryEngine, item: Item, counts: dict[str, int]) -> tuple[str, ...]:
+    """The warning for the item's tags that no CAD of its boroughs carries in its years."""
+    if settled_by_count(item.tags, counts[TAG_QUERY]):
+        return ()
+    held = held_tags(engine, item.boroughs, item.date_from, item.date_to)
+    warning = unheld_warning(item.tags, held, item.boroughs, item.date_from, item.date_to)
+    return (warning,) if warning else ()

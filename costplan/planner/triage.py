@@ -19,6 +19,7 @@ from typing import Any
 from costplan.costmodel.estimate import REFUSE, UNCOVERED, Estimate, estimate
 from costplan.costmodel.regimes import Regime
 from costplan.engines import DEFAULT, Engine
+from costplan.planner.held import held_tags, settled_by_count, unheld_warning
 from costplan.planner.strategies import (
     CAVEATS,
     FULL_REVIEW,
@@ -68,6 +69,8 @@ class CheckResult:
     counted_from: str  # "volumes" (the materialised daily table) or "partitions"
     narrowed: Narrowed | None = None
     coverage: Verdict | None = None  # None: not checked (treated as covered)
+    # For the officer, never the requester: tags named that no CAD in scope carries (held.py).
+    warnings: tuple[str, ...] = ()
 
     @property
     def decision(self) -> str:
@@ -113,6 +116,7 @@ class CheckResult:
             "lower_bound": bool(self.coverage and not self.coverage.covered),
             "counted_from": self.counted_from,
             "narrowed": self.narrowed.to_dict() if self.narrowed else None,
+            "warnings": list(self.warnings),
         }
 
 
@@ -170,5 +174,12 @@ def check(
         )
         acts = strategy_activities(TAG_QUERY, tagged, item, per_record, cfg)
         narrowed = Narrowed(tuple(tags), tagged, estimate(regime, acts))
+    warnings: tuple[str, ...] = ()
+    if tags and not settled_by_count(tags, narrowed.records if narrowed else 0):
+        # Only when the count leaves it open: one small query of the partitions in scope.
+        with engine.open(snapshot, boroughs=boroughs, years=item.years) as session:
+            held = held_tags(session, boroughs, date_from, item.last_day)
+        warning = unheld_warning(tags, held, boroughs, date_from, item.last_day)
+        warnings = (warning,) if warning else ()
     cover = snapshot.coverage.verdict(item.boroughs, item.date_from, item.last_day)
-    return CheckResult(item, records, per_record, est, source, narrowed, cover)
+    return CheckResult(item, records, per_record, est, source, narrowed, cover, warnings)

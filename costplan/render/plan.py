@@ -113,11 +113,16 @@ def _snapshot_line(plan: Plan) -> str:
     )
 
 
+def _warnings(warnings: tuple[str, ...]) -> list[str]:
+    """The officer's warnings (tags the store does not use), one line each; never in a letter."""
+    return [f"Warning: {w}" for w in warnings]
+
+
 def plan_table(plan: Plan) -> str:
     """The default terminal report."""
     from tabulate import tabulate  # deferred: `check` never renders a table with it
 
-    lines = [_headline(plan), ""]
+    lines = [_headline(plan), *_warnings(plan.warnings), ""]
     lines.append(tabulate(_strategy_rows(plan), headers=STRATEGY_HEADERS, disable_numparse=True))
     lines += ["", *_coverage_lines(plan)] if not plan.fully_covered else []
     label = "Decision" if plan.fully_covered else "Counted in the archive (a lower bound)"
@@ -150,6 +155,7 @@ def plan_markdown(plan: Plan) -> str:
     out = [f"# Cost estimate: request {plan.request.reference}", ""]
     out.append(f"**Decision:** {_headline(plan).split(': ', 1)[1]}")
     out += ["", *_coverage_lines(plan), ""] if not plan.fully_covered else []
+    out += [f"\n> **Warning:** {w}" for w in plan.warnings]
     out += ["", t.explanation, "", "## Strategies", ""]
     out.append(
         tabulate(
@@ -183,7 +189,10 @@ def plan_json(plan: Plan) -> str:
 
 
 def plan_letter(plan: Plan) -> str:
-    """A draft response section: decision, estimate with arithmetic and evidence, s.16 advice."""
+    """A draft response section: decision, estimate with arithmetic and evidence, s.16 advice.
+
+    Addressed to the requester: the officer's warnings (plan.warnings) are left out.
+    """
     t, r = plan.total, plan.regime
     out = [f"Our reference: {plan.request.reference}", ""]
     if len(plan.parts) > 1:
@@ -359,6 +368,8 @@ def render(result: Plan | CheckResult, fmt: str) -> str:
         if fmt == "json":
             # ASCII-escaped, as the check contract has always been (issue 14 aligns it).
             return json.dumps(result.to_dict(), indent=2)
-        return check_line(result) + "\n\n" + check_table(result)
+        return "\n".join([check_line(result), *_warnings(result.warnings)]) + (
+            "\n\n" + check_table(result)
+        )
     renderers = {"table": plan_table, "markdown": plan_markdown, "json": plan_json}
     return renderers.get(fmt, plan_letter)(result)
