@@ -155,3 +155,39 @@ def test_wheel_ships_the_sql_library_and_examples(tmp_path: Path) -> None:
         assert f"costplan/queries/{sql.name}" in names
     assert "costplan/examples/ume-raves-2020.toml" in names
     assert "costplan/config/regimes.toml" in names
+
+
+@pytest.mark.parametrize("day", ["2019-03-01", "2023-03-01"])
+def test_a_date_outside_the_archive_is_uncovered_in_every_output(
+    summer_store: Store, day: str
+) -> None:
+    """Never "0 CADs → answer" for days the archive does not hold (issue 11.1)."""
+    base = ["--borough", "Lambeth", "--date", day, "--store", str(summer_store.root)]
+    table = runner.invoke(app, ["check", *base])
+    assert table.exit_code == 3 and "NOT COVERED" in table.output
+    data = json.loads(runner.invoke(app, ["check", *base, "--format", "json"]).output)
+    assert data["decision"] == "uncovered" and data["coverage"]["status"] == "not_covered"
+    plan = runner.invoke(app, ["plan", *base, "--tag", "UME", "--format", "json"])
+    assert plan.exit_code == 3 and json.loads(plan.output)["decision"] == "uncovered"
+    letter = runner.invoke(app, ["plan", *base, "--tag", "UME", "--letter"])
+    assert letter.exit_code == 3
+    assert "falls within the appropriate limit" not in letter.output
+    assert "do not cover" in letter.output
+
+
+def test_a_range_beyond_the_archive_is_a_lower_bound(summer_store: Store) -> None:
+    """2019 to 2021 asked, summer 2020 held: the summer's count, stated as a lower bound."""
+    args = ["--borough", "Lambeth", "--store", str(summer_store.root), "--format", "json"]
+    wide = json.loads(
+        runner.invoke(app, ["check", *args, "--date", "2019-06-01", "--to", "2021-06-30"]).output
+    )
+    held = json.loads(
+        runner.invoke(app, ["check", *args, "--date", "2020-06-01", "--to", "2020-08-31"]).output
+    )
+    assert wide["records"] == held["records"] > 0
+    assert wide["coverage"]["status"] == "partial" and wide["lower_bound"] is True
+    assert wide["coverage"]["missing"]["Lambeth"] == [
+        ["2019-06-01", "2020-05-31"],
+        ["2020-09-01", "2021-06-30"],
+    ]
+    assert wide["decision"] == "refuse"  # the held part alone exceeds the limit
