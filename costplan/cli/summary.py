@@ -42,6 +42,7 @@ class Period(StrEnum):
 
 summary_app = typer.Typer(
     invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -73,7 +74,9 @@ def summary(
     ] = SummaryFormat.table,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Write to this file (atomically) instead of stdout."),
+        typer.Option(
+            "--out", help="Write to this file (atomically) instead of stdout; - is stdout."
+        ),
     ] = None,
     suppress_below: Annotated[
         int | None,
@@ -107,6 +110,10 @@ def summary(
     from costplan.render import render_text
     from costplan.summary import parse_by, parse_day, summarise
 
+    if fmt == SummaryFormat.html:
+        from costplan._deps import optional
+
+        optional("matplotlib")  # the chart's extra: a one-line error before any counting
     cols = parse_by(by)
     d0 = parse_day(date_from, "--from")
     d1 = parse_day(date_to, "--to")
@@ -130,7 +137,7 @@ def summary(
             err=True,
         )
     text = render_text(result, fmt.value)
-    if out is not None:
+    if out is not None and str(out) != "-":
         write_output(out, text)
     else:
         emit(text)

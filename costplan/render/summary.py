@@ -204,6 +204,9 @@ def chart_png(summary: Summary) -> bytes | None:
         return None
     # Lazy import: matplotlib is an optional extra and slow to import; the Agg canvas needs
     # no display and no pyplot global state.
+    from costplan._deps import optional
+
+    optional("matplotlib")  # the html extra: one line naming it, never a traceback
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
