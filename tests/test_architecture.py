@@ -29,7 +29,10 @@ def _module(path: Path) -> str:
 
 MODULES = sorted(_module(p) for p in PACKAGE.rglob("*.py"))
 CORE = [
-    m for m in MODULES if m.split(".")[1:2] not in ([i] for i in INTERFACES) and m != "costplan"
+    m
+    for m in MODULES
+    if m.split(".")[1:2] not in ([i] for i in INTERFACES)
+    and m not in ("costplan", "costplan.__main__")  # the package face and `python -m`
 ]
 
 
