@@ -477,3 +477,27 @@ def test_html_opens_in_headless_chromium(store: Store, tmp_path: Path) -> None:
         check=True,
     )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+HOSTILE_TAGS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3",
+                "<img src=x onerror=alert(1)>", "a|b"]  # fmt: skip
+
+
+def test_values_from_data_never_become_formulas_or_markup(tmp_path: Path) -> None:
+    """Tags come from a force's export: CSV cells stay text, Markdown stays text (issue 15.5)."""
+    import csv as csvlib
+    import io
+
+    from tests.conftest import fixture_frame, write_store
+
+    frame = fixture_frame(seed=3, per_day=6)
+    tags = [[HOSTILE_TAGS[i % len(HOSTILE_TAGS)]] for i in range(frame.height)]
+    store = write_store(tmp_path / "store", frame.with_columns(pl.Series("tags", tags)))
+    args = ["summary", "--store", str(store.root), "--period", "month", "--by", "tag"]
+    out = CliRunner().invoke(app, [*args, "--format", "csv"])
+    assert out.exit_code == 0, out.output
+    cells = [c for row in csvlib.reader(io.StringIO(out.output)) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@") or c.startswith("-2")]
+    assert '\'=HYPERLINK("http://x","y")' in cells
+    md = CliRunner().invoke(app, [*args, "--format", "markdown"]).output
+    assert "\\<img" in md and "<img" not in md.replace("\\<img", "")

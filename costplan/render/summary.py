@@ -20,6 +20,7 @@ import math
 import textwrap
 from collections.abc import Callable
 
+from costplan.render.cells import csv_cell, markdown_cell
 from costplan.summary import Cell, Summary
 
 NONE_LABEL = "(none)"  # how a missing group value (an untagged CAD under --by tag) is shown
@@ -74,16 +75,24 @@ def _count_text(summary: Summary, cell: Cell) -> str:
     return summary.marker if cell.suppressed else str(cell.count)  # type: ignore[return-value]
 
 
-def _cell_rows(summary: Summary) -> tuple[list[str], list[list[str]]]:
+def _cell_rows(
+    summary: Summary, escape: Callable[[str], str] = str
+) -> tuple[list[str], list[list[str]]]:
     headers = ["period_start", *summary.by, "count"]
     rows = [
-        [c.period_start.isoformat(), *[_label(g) for g in c.groups], _count_text(summary, c)]
+        [
+            c.period_start.isoformat(),
+            *[escape(_label(g)) for g in c.groups],
+            _count_text(summary, c),
+        ]
         for c in summary.cells
     ]
     return headers, rows
 
 
-def _total_tables(summary: Summary) -> list[tuple[str, list[str], list[list[str]]]]:
+def _total_tables(
+    summary: Summary, escape: Callable[[str], str] = str
+) -> list[tuple[str, list[str], list[list[str]]]]:
     """(heading, headers, rows) for the totals tables; none without --by (rows are totals)."""
     if not summary.by:
         return []
@@ -93,7 +102,7 @@ def _total_tables(summary: Summary) -> list[tuple[str, list[str], list[list[str]
         for t in summary.period_totals()
     ]
     by_group = [
-        [*[_label(g) for g in t.groups], str(t.total)]
+        [*[escape(_label(g)) for g in t.groups], str(t.total)]
         + ([str(t.suppressed_cells)] if extra else [])
         for t in summary.group_totals()
     ]
@@ -131,9 +140,9 @@ def render_table(summary: Summary) -> str:
 def render_markdown(summary: Summary) -> str:
     """A Markdown document (GitHub pipe tables)."""
     parts = [f"# {title(summary)}", "", scope_line(summary), ""]
-    headers, rows = _cell_rows(summary)
+    headers, rows = _cell_rows(summary, markdown_cell)
     parts.append(_tabulate(headers, rows, "github") if rows else "No CADs in range.")
-    for heading, h, r in _total_tables(summary):
+    for heading, h, r in _total_tables(summary, markdown_cell):
         parts += ["", f"## {heading}", "", _tabulate(h, r, "github")]
     parts += ["", f"**Grand total: {summary.grand_total()}**"]
     if notes(summary):
@@ -147,7 +156,7 @@ def render_csv(summary: Summary) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["period_start", *summary.by, "count"])
     for c in summary.cells:
-        by = ["" if g is None else g for g in c.groups]
+        by = ["" if g is None else csv_cell(g) for g in c.groups]
         writer.writerow([c.period_start.isoformat(), *by, _count_text(summary, c)])
     return buf.getvalue()
 
