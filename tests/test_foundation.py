@@ -86,3 +86,27 @@ def test_write_atomic_replaces_whole_and_leaves_no_temporaries(tmp_path: Path) -
     assert os.listdir(target.parent) == ["report.csv"]
     with pytest.raises(InputError, match="is a directory"):
         write_atomic(tmp_path, "x")
+
+
+def test_a_hostile_manifest_never_makes_the_store_delete_outside_itself(tmp_path: Path) -> None:
+    """The writer's clean-up reads `retired` from the manifest: metadata is not trusted
+    (issue 15.8)."""
+    import json
+
+    from costplan.store import Store
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    store = Store.open(tmp_path / "store", create=True)
+    manifest = store.root / "manifest.json"
+    doc = json.loads(manifest.read_text())
+    doc["retired"] = [
+        {"path": "../victim.txt", "retired_at": 0},
+        {"path": str(victim), "retired_at": 0},
+        {"path": "data/../../victim.txt", "retired_at": 0},
+    ]
+    manifest.write_text(json.dumps(doc))
+    with store.writer() as txn:
+        txn.commit()
+    assert victim.read_text() == "keep me"
+    assert store.snapshot().retired == ()
