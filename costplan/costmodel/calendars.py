@@ -92,7 +92,7 @@ CALENDARS: dict[str, Calendar] = {
         Calendar(
             UK_ANY,
             "Saturdays, Sundays, Christmas Day, Good Friday and bank holidays in any part of "
-            "the UK are not working days (FOIA s.10(6))",
+            "the UK are not working days (FOIA s.10(6); the EIR use the same rule)",
             "GB",
             tuple(NATIONS),
             christmas=True,
