@@ -10,6 +10,18 @@ received on a non-working day therefore starts on the next working day, matching
 "If the request is received on a non-working day, the clock will still start on the following
 working day" (ICO, Time for compliance, quoted in mysociety/whatdotheyknow-theme#1027; law.md
 §5). law.md's worked Irish check (received 2025-04-11, due 2025-05-13) counts the same way.
+
+`due` counts a regime's period (regimes.toml: `deadline_days` on its `calendar`), with:
+
+* clock stops (`Pause`): the working days from the day a fees notice or a request for
+  clarification is given to the day the fee or the clarification is received, both included,
+  do not count (FOIA s.10(2)'s words for a fees notice, law.md §1.9). Only regimes whose file
+  states a `pause_provision` allow them: law.md gives such a rule for FOIA alone, so FOISA, the
+  EIR and Ireland are counted without one, the earlier date. A clarification is counted as a
+  stop, not as a fresh start: never later than a restarting clock, so the conservative reading.
+* extensions, by name (`[regime.NAME.extension.EXT]`), added at their longest: FOIA s.10(3)
+  public interest (at most 20 further working days, the ICO's normal maximum; law.md gives no
+  figure), EIR reg. 7(1) (40 in all), Ireland s.14 (up to 4 more weeks). FOISA has none.
 """
 
 from __future__ import annotations
@@ -38,14 +50,26 @@ from costplan.costmodel.regimes import DeadlineRule, Extension, Regime
 from costplan.errors import InputError
 from costplan.schema import parse_iso_date
 
+# The calendars' names are re-exported: callers count working days through this module.
 __all__ = [
+    "FOIA_WORKING_DAYS",
     "MAX_YEAR",
     "MIN_YEAR",
     "NATIONS",
+    "Deadline",
+    "Pause",
     "_easter_sunday",
     "_year_holidays",
+    "add_working_days",
+    "count_working_days",
+    "deadline",
+    "due",
     "holidays_between",
+    "is_working_day",
     "non_working_reason",
+    "parse_date",
+    "parse_pause",
+    "working_days_inclusive",
 ]
 
 FOIA_WORKING_DAYS = 20
