@@ -76,8 +76,30 @@ GOLDEN_CASES = [
         "estimate.foisa.table.txt",
         [*ESTIMATE, "--regime", "foisa", "--activity", "determine_held=50:3"],
     ),
-    ("deadline.json", ["deadline", "--received", "2020-12-18", "--format", "json"]),
-    ("deadline.table.txt", ["deadline", "--received", "2022-09-10"]),
+    # --today fixes the working days left, which would otherwise change every day.
+    (
+        "deadline.json",
+        ["deadline", "--received", "2020-12-18", "--today", "2021-01-11", "--format", "json"],
+    ),
+    ("deadline.table.txt", ["deadline", "--received", "2022-09-10", "--today", "2022-09-26"]),
+    (
+        "deadline.foisa.table.txt",
+        ["deadline", "--received", "2025-08-15", "--regime", "foisa", "--today", "2025-09-16"],
+    ),
+    (
+        "deadline.paused.table.txt",
+        [
+            "deadline",
+            "--received",
+            "2025-08-15",
+            "--paused",
+            "2025-08-20:2025-08-27",
+            "--extension",
+            "public-interest",
+            "--today",
+            "2025-09-01",
+        ],
+    ),
     ("aggregate.json", ["aggregate", str(INPUTS / "register.csv"), "--format", "json"]),
     ("aggregate.table.txt", ["aggregate", str(INPUTS / "register.csv")]),
     ("aggregate.markdown.md", ["aggregate", str(INPUTS / "register.toml"), "--format", "markdown"]),
@@ -241,6 +263,57 @@ def test_aggregate_table_days_1_50_100(tmp_path: Path):
     assert "Not counted: B (received 2024-03-15, after A's s.10 due date 2024-02-05)" in out
 
 
+@pytest.mark.parametrize(
+    ("args", "due", "days", "left"),
+    [
+        # Issue 17: FOISA counts Scottish bank holidays only (Mon 25 Aug 2025 is a working day).
+        (["--regime", "foisa"], "2025-09-12", 20, 4),
+        # FOIA skips 25 Aug (England, Wales, NI): one working day later.
+        ([], "2025-09-15", 20, 5),
+        # Ireland: no holiday from 18 Aug to 12 Sep 2025.
+        (["--regime", "ireland-foi"], "2025-09-12", 20, 4),
+        # EIR reg. 7(1): 40 working days; FOIA's calendar (Mon 13 Oct, as for s.10(3)).
+        (["--regime", "eir", "--extension", "eir-complex"], "2025-10-13", 40, 25),
+        # A what-if period still works: 10 working days of FOIA's (25 Aug skipped) is Mon 1 Sep,
+        # so on Mon 8 Sep it is 5 working days late (Sep 2, 3, 4, 5, 8).
+        (["--working-days", "10"], "2025-09-01", 10, -5),
+    ],
+)
+def test_deadline_regimes(args, due, days, left):
+    # All received Fri 15 Aug 2025, as of Mon 8 Sep 2025.
+    out = run_ok(
+        ["deadline", "--received", "2025-08-15", "--today", "2025-09-08", "--format", "json", *args]
+    )
+    data = json.loads(out)
+    assert (data["due"], data["working_days"], data["working_days_left"]) == (due, days, left)
+
+
+def test_deadline_regime_file_and_repeated_pauses(tmp_path: Path):
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        '[regime.mine]\ntitle = "Mine"\nact = "Mine"\ncurrency = "GBP"\nlimit = 1\nrate = 1\n'
+        'countable = []\nadvisory_only = false\nprovision = "s.1"\ndeadline_days = 20\n'
+        'calendar = "scotland"\ndeadline_provision = "s.10"\npause_provision = "s.10(2)"\n',
+        "utf-8",
+    )
+    args = ["deadline", "--received", "2025-08-15", "--regime-file", str(path), "--regime", "mine"]
+    # FOISA's count (Fri 12 Sep) with two one-day pauses, Mon 18 Aug and Mon 1 Sep: Tue 16 Sep.
+    out = run_ok(
+        [
+            *args,
+            "--paused",
+            "2025-09-01:2025-09-01",
+            "--paused",
+            "2025-08-18:2025-08-18",
+            "--format",
+            "json",
+        ]
+    )
+    data = json.loads(out)
+    assert data["due"] == "2025-09-16" and data["calendar"]["name"] == "scotland"
+    assert [p["from"] for p in data["pauses"]] == ["2025-08-18", "2025-09-01"]
+
+
 def test_help_has_examples():
     for command in ("estimate", "deadline", "aggregate"):
         out = run_ok([command, "--help"])
@@ -334,6 +407,72 @@ ERROR_CASES = [
         "--working-days must be a number",
     ),
     (["deadline"], "Missing option '--received'"),
+    (
+        ["deadline", "--received", "2025-08-15", "--paused", "2025-08-20"],
+        "--paused: pause '2025-08-20' is not FROM:TO",
+    ),
+    (
+        ["deadline", "--received", "2025-08-15", "--paused", "2025-08-20:2025-02-30"],
+        "--paused: pause to: '2025-02-30' is not a valid date",
+    ),
+    (
+        ["deadline", "--received", "2025-08-15", "--paused", "2025-08-27:2025-08-20"],
+        "--paused: pause 2025-08-27:2025-08-20 ends before it begins",
+    ),
+    (
+        [
+            "deadline",
+            "--received",
+            "2025-08-15",
+            "--regime",
+            "foisa",
+            "--paused",
+            "2025-08-20:2025-08-27",
+        ],
+        "--paused: regime 'foisa' has no rule that stops the clock",
+    ),
+    (
+        [
+            "deadline",
+            "--received",
+            "2025-08-15",
+            "--regime",
+            "foisa",
+            "--extension",
+            "public-interest",
+        ],
+        "--extension: regime 'foisa' has no 'public-interest' extension (it allows no extension)",
+    ),
+    (
+        [
+            "deadline",
+            "--received",
+            "2025-08-15",
+            "--regime",
+            "eir",
+            "--extension",
+            "public-interest",
+        ],
+        "--extension: regime 'eir' has no 'public-interest' extension (its extensions: eir-",
+    ),
+    (
+        [
+            "deadline",
+            "--received",
+            "2025-08-15",
+            "--extension",
+            "public-interest",
+            "--working-days",
+            "30",
+        ],
+        "--working-days: an extension adds to the regime's period",
+    ),
+    (["deadline", "--received", "2025-08-15", "--today", "soon"], "--today: 'soon' is not a valid"),
+    (["deadline", "--received", "2025-08-15", "--regime", "scotland"], "unknown regime 'scotland'"),
+    (
+        ["deadline", "--received", "2025-08-15", "--regime-file", "BADREGIME"],
+        "'regime.x.limt' is an unknown key",
+    ),
     (["aggregate", "MISSING"], "register not found"),
     (["aggregate", "NOCOLUMN"], "missing column 'topic'"),
     (["aggregate", "BADDATE"], "'received' must be a date"),

@@ -81,7 +81,8 @@ def test_ireland_names_its_provision(regimes):
 
 def test_every_builtin_regime_cites_sources():
     text = resources.files("costplan").joinpath("config", "regimes.toml").read_text("utf-8")
-    blocks = re.split(r"^\[regime\.", text, flags=re.M)[1:]
+    # One block per [regime.NAME] table (its [regime.NAME.extension.EXT] tables belong to it).
+    blocks = re.split(r"^\[regime\.[a-z0-9-]+\]", text, flags=re.M)[1:]
     assert len(blocks) == 5
     for block in blocks:
         comments = [line for line in block.splitlines() if line.startswith("#")]
@@ -196,3 +197,90 @@ def test_foisa_rate_is_a_cap(regimes):
     with pytest.raises(InputError, match="cap"):
         regimes.get("foisa").with_overrides(rate=20)
     assert regimes.get("foisa").with_overrides(rate=10).limit_hours == 60
+
+
+# ---- the time for compliance ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "days", "calendar", "provision", "pauses", "extensions"),
+    [
+        # FOIA s.10(1), s.10(6), s.10(2), s.10(3) (law.md §1.9, §5).
+        ("uk-foia-other", 20, "uk-any", "section 10(1)", True, {"public-interest": 20}),
+        ("uk-foia-central", 20, "uk-any", "section 10(1)", True, {"public-interest": 20}),
+        # FOISA s.10 and s.73: Scottish bank holidays only; no extension, no stated pause.
+        ("foisa", 20, "scotland", "section 10(1)", False, {}),
+        # EIR reg. 5(2) and 7(1): FOIA's working days, 40 when complex and voluminous.
+        ("eir", 20, "uk-any", "regulation 5(2)", False, {"eir-complex": 20}),
+        # Ireland s.13(1): 4 weeks of 5 weekdays excluding public holidays; s.14 up to 4 more.
+        ("ireland-foi", 20, "ireland", "section 13(1)", False, {"many-records": 20}),
+    ],
+)
+def test_builtin_deadlines(regimes, name, days, calendar, provision, pauses, extensions):
+    rule = regimes.get(name).deadline
+    assert rule is not None
+    assert (rule.working_days, rule.calendar) == (days, calendar)
+    assert rule.provision.startswith(provision)
+    assert (rule.pause_provision is not None) == pauses
+    assert {n: e.working_days for n, e in rule.extensions.items()} == extensions
+    assert all(e.provision and e.note for e in rule.extensions.values())
+
+
+DEADLINE = """deadline_days = 15
+calendar = "scotland"
+deadline_provision = "section 2 of the Test Act"
+"""
+
+
+def test_a_regime_file_may_state_a_deadline_or_none(tmp_path: Path):
+    path = tmp_path / "mine.toml"
+    path.write_text(GOOD, "utf-8")
+    assert load_regimes(path).get("test-regime").deadline is None
+    path.write_text(
+        GOOD
+        + DEADLINE
+        + 'pause_provision = "section 3"\n'
+        + "[regime.test-regime.extension.long]\nworking_days = 5\nprovision = 'section 4'\n",
+        "utf-8",
+    )
+    rule = load_regimes(path).get("test-regime").deadline
+    assert rule is not None
+    assert (rule.working_days, rule.calendar, rule.pause_provision) == (15, "scotland", "section 3")
+    assert rule.extensions["long"].working_days == 5 and rule.extensions["long"].note is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('deadline_days = 20\ncalendar = "uk-any"\n', "'regime.test-regime.deadline_provision'"),
+        (DEADLINE.replace('"scotland"', '"england"'), "'regime.test-regime.calendar' must be one"),
+        (DEADLINE.replace("15", "0"), "'regime.test-regime.deadline_days' must be an integer"),
+        (DEADLINE.replace("15", "61"), "must be an integer in [1, 60]"),
+        (DEADLINE.replace("15", '"15"'), "'regime.test-regime.deadline_days' must be an integer"),
+        ('pause_provision = "s.3"\n', "'regime.test-regime.pause_provision' needs a deadline"),
+        (
+            DEADLINE + "[regime.test-regime.extension.long]\nworking_days = 5\n",
+            "'regime.test-regime.extension.long.provision' is missing",
+        ),
+        (
+            DEADLINE + "[regime.test-regime.extension.long]\nworking_days = 5\nprovision = 'x'\n"
+            "dayz = 3\n",
+            "'regime.test-regime.extension.long.dayz' is an unknown key",
+        ),
+        (
+            DEADLINE + "[regime.test-regime.extension.Long]\nworking_days = 5\nprovision = 'x'\n",
+            "'regime.test-regime.extension.Long' is not a valid extension name",
+        ),
+        (
+            DEADLINE + "[regime.test-regime.extension.long]\nworking_days = 0\nprovision = 'x'\n",
+            "'regime.test-regime.extension.long.working_days' must be an integer in [1, 60]",
+        ),
+    ],
+)
+def test_invalid_deadlines(tmp_path: Path, extra, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(GOOD + extra, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_regimes(path)
+    assert message in err.value.one_line()
+    assert str(path) in err.value.one_line()

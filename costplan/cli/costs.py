@@ -102,34 +102,74 @@ def deadline(
     received: Annotated[
         str, typer.Option("--received", metavar="DATE", help="Date of receipt, YYYY-MM-DD.")
     ],
-    working_days: Annotated[
-        str,
+    regime: RegimeOption = None,
+    regime_file: RegimeFileOption = None,
+    paused: Annotated[
+        list[str] | None,
         typer.Option(
-            "--working-days", metavar="N", help="Working days allowed (FOIA s.10(1): 20)."
+            "--paused",
+            metavar="FROM:TO",
+            help="Clock stopped (repeatable): a fees notice or clarification request given on "
+            "FROM, the reply received on TO; working days FROM to TO (both included) do not "
+            "count (FOIA s.10(2)). Refused where the regime has no such rule.",
         ),
-    ] = "20",
+    ] = None,
+    extension: Annotated[
+        str | None,
+        typer.Option(
+            "--extension",
+            metavar="NAME",
+            help="Extend the period at its longest: public-interest (FOIA s.10(3): +20), "
+            "eir-complex (EIR reg. 7(1): 40 in all), many-records (Ireland s.14: +4 weeks).",
+        ),
+    ] = None,
+    working_days: Annotated[
+        str | None,
+        typer.Option(
+            "--working-days",
+            metavar="N",
+            help="A what-if period in working days instead of the regime's (FOIA s.10(1): 20).",
+        ),
+    ] = None,
+    today: Annotated[
+        str | None,
+        typer.Option(
+            "--today", metavar="DATE", help="Count the working days left from DATE (default: now)."
+        ),
+    ] = None,
     fmt: TableOrJsonOption = TableOrJson.table,
 ) -> None:
-    """The FOIA s.10 deadline: the 20th working day following the date of receipt.
+    """The due date of a request under its regime (default: FOIA s.10, 20 working days).
 
-    Working days exclude weekends, Christmas Day, Good Friday and bank holidays in ANY part
-    of the UK (s.10(6)), including substitute and proclaimed days. A request received on a
-    non-working day starts the count on the next working day.
+    Day 1 is the first working day after receipt, also when the request arrives on a
+    non-working day. FOIA and the EIR exclude weekends, Christmas Day, Good Friday and bank
+    holidays in ANY part of the UK (s.10(6)), including substitute and proclaimed days; FOISA
+    only Scottish bank holidays (s.73); Ireland's four weeks are 20 weekdays that are not
+    Irish public holidays (s.13(1)).
 
     Example:
 
         costplan deadline --received 2022-09-05
 
-        costplan deadline --received 2020-12-18 --format json
+        costplan deadline --received 2025-08-15 --regime foisa --format json
+
+        costplan deadline --received 2025-08-15 --paused 2025-08-20:2025-08-27
     """
-    from costplan.costmodel.workdays import deadline as run_deadline
-    from costplan.costmodel.workdays import parse_date
+    from costplan.costmodel.workdays import due, parse_date, parse_pause
     from costplan.render import render_text
     from costplan.units import parse_count
 
-    days = parse_count(working_days, "--working-days")
-    due = run_deadline(parse_date(received, "--received"), days)
-    emit(render_text(due, fmt.value))
+    reg = regime_of(regime, regime_file)
+    days = None if working_days is None else parse_count(working_days, "--working-days")
+    result = due(
+        reg,
+        parse_date(received, "--received"),
+        paused=[parse_pause(text) for text in paused or []],
+        extension=extension,
+        today=None if today is None else parse_date(today, "--today"),
+        working_days=days,
+    )
+    emit(render_text(result, fmt.value))
 
 
 @app.command()

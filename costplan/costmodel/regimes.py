@@ -1,7 +1,9 @@
 """Cost regimes (UK FOIA, FOISA, EIR, Ireland) as validated data.
 
 The figures live in `costplan/config/regimes.toml`, each with its legal source in a comment;
-this module only loads and checks them. A user may add or replace regimes with their own TOML
+this module only loads and checks them. Besides the cost limit, a regime may state its time for
+compliance (`DeadlineRule`: period, calendar, clock-stop rule, named extensions), which
+`costmodel.workdays.due` counts. A user may add or replace regimes with their own TOML
 file (same schema) and override the limit and hourly rate for what-if estimates.
 
 Validation is strict because a mistyped key (say `limt = 600`) would otherwise silently fall
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from costplan._toml import Table, parse_toml
+from costplan.costmodel.calendars import CALENDARS
 from costplan.errors import ConfigError, InputError
 from costplan.units import Number, to_decimal
 
@@ -61,7 +64,14 @@ _OPTIONAL_KEYS = {
     "aggregation",
     "minutes_per_record",
     "sources",
+    *("deadline_days", "calendar", "deadline_provision", "pause_provision", "extension"),
 }
+# The time for compliance: given together, or not at all (no deadline is modelled).
+_DEADLINE_KEYS = ("deadline_days", "calendar", "deadline_provision")
+# The longest period or extension a regime may state, in working days: FOIA's regulations may
+# extend the period to no later than the 60th working day (law.md §1.9), the longest time limit
+# in law.md; more is a typing mistake.
+MAX_DEADLINE_DAYS = 60
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
@@ -94,6 +104,43 @@ def reading_minutes(value: Number, what: str, *, field: str | None = None) -> De
 
 
 @dataclass(frozen=True)
+class Extension:
+    """A named extension of the time for compliance (`[regime.NAME.extension.EXT]`).
+
+    Attributes:
+        name: its key, e.g. "eir-complex".
+        working_days: working days added to the regime's period (at most; see `note`).
+        provision: the provision that allows it, in words.
+        note: when it applies, or what the law leaves open.
+    """
+
+    name: str
+    working_days: int
+    provision: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class DeadlineRule:
+    """A regime's time for compliance.
+
+    Attributes:
+        working_days: the period, in working days of `calendar` (Ireland's 4 weeks: 20).
+        calendar: which days are working days (`costmodel.calendars.CALENDARS`).
+        provision: the time-limit provision, in words.
+        pause_provision: the rule that stops the clock for a fees notice or a clarification;
+            None where the sources give none (then no pause may be applied).
+        extensions: the named extensions the regime allows.
+    """
+
+    working_days: int
+    calendar: str
+    provision: str
+    pause_provision: str | None = None
+    extensions: Mapping[str, Extension] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Regime:
     """One legal cost regime.
 
@@ -117,6 +164,7 @@ class Regime:
         minutes_per_record: default minutes to review one record.
         sources: URLs for the figures.
         overrides: which figures the user overrode ("limit", "rate").
+        deadline: the time for compliance, or None where the regime's file gives none.
     """
 
     name: str
@@ -138,6 +186,7 @@ class Regime:
     minutes_per_record: Decimal
     sources: tuple[str, ...] = ()
     overrides: tuple[str, ...] = field(default=())
+    deadline: DeadlineRule | None = None
 
     @property
     def limit_minutes(self) -> Decimal | None:
@@ -228,6 +277,50 @@ def _decimal(t: Table, key: str) -> Decimal:
     return to_decimal(value, key)
 
 
+def _parse_extensions(table: Table | None) -> dict[str, Extension]:
+    """The [regime.NAME.extension.EXT] tables of one regime (none when absent)."""
+    if table is None:
+        return {}
+    extensions: dict[str, Extension] = {}
+    for name in table.data:
+        if not _NAME_RE.match(name):
+            raise table.fail(
+                name, "is not a valid extension name", "use lower-case letters, digits and '-'"
+            )
+        e = table.sub(name)
+        e.allow("working_days", "provision", "note")
+        e.done()
+        note = e.text("note", default=None)
+        extensions[name] = Extension(
+            name=name,
+            working_days=e.integer("working_days", 1, MAX_DEADLINE_DAYS),
+            provision=e.text("provision").strip(),
+            note=note.strip() if note else None,
+        )
+    return extensions
+
+
+def _parse_deadline(t: Table) -> DeadlineRule | None:
+    """The deadline keys of one regime table: all of _DEADLINE_KEYS, or none of them."""
+    given = [k for k in _DEADLINE_KEYS if t.has(k)]
+    if not given:
+        for key in ("pause_provision", "extension"):
+            if t.has(key):
+                raise t.fail(key, "needs a deadline", f"give {', '.join(_DEADLINE_KEYS)} too")
+        return None
+    for key in _DEADLINE_KEYS:
+        t.raw(key, f"give {', '.join(_DEADLINE_KEYS)} together, or none of them")
+    calendar = t.choice("calendar", tuple(CALENDARS))
+    pause = t.text("pause_provision", default=None)
+    return DeadlineRule(
+        working_days=t.integer("deadline_days", 1, MAX_DEADLINE_DAYS),
+        calendar=calendar,
+        provision=t.text("deadline_provision").strip(),
+        pause_provision=pause.strip() if pause else None,
+        extensions=_parse_extensions(t.optional_sub("extension")),
+    )
+
+
 def _parse_regime(regimes: Table, name: str) -> Regime:
     """One [regime.NAME] table: unknown keys first, then missing ones, then the values."""
     if not _NAME_RE.match(name):
@@ -306,6 +399,7 @@ def _parse_regime(regimes: Table, name: str) -> Regime:
         aggregation=opt_str("aggregation"),
         minutes_per_record=minutes,
         sources=tuple(sources),
+        deadline=_parse_deadline(t),
     )
 
 

@@ -176,6 +176,44 @@ def render_estimate(est: Estimate, fmt: str, sample: SampleAssessment | None = N
 # ---- deadline --------------------------------------------------------------------------------
 
 
+def _days_left(dl: Deadline) -> str:
+    left = dl.working_days_left or 0
+    if dl.overdue:
+        late = f", {-left} working {'day' if left == -1 else 'days'} late" if left else ""
+        return f"overdue (past the due date{late})"
+    if left == 0:
+        return "due today"
+    return f"{left} working {'day' if left == 1 else 'days'} left"
+
+
+def _regime_lines(dl: Deadline) -> list[tuple[str, str]]:
+    """What the deadline rests on: regime, period, calendar, extension, pauses, days left."""
+    ext = dl.extension
+    stopped = sum(p.working_days for p in dl.pauses)
+    lines = [
+        ("regime", dl.regime or "-"),
+        ("period", f"{dl.base_days} working days, {dl.provision}"),
+        ("calendar", f"{dl.calendar}: {dl.calendar_rule}"),
+        (
+            "extension",
+            "none"
+            if ext is None
+            else f"{ext.name}: {ext.working_days} more working days at most, {ext.provision}"
+            + (f" ({ext.note})" if ext.note else ""),
+        ),
+        (
+            "paused",
+            "no"
+            if not dl.pauses
+            else f"{stopped} working {'day' if stopped == 1 else 'days'} "
+            f"({len(dl.pauses)} {'pause' if len(dl.pauses) == 1 else 'pauses'})",
+        ),
+    ]
+    if dl.as_of is not None:
+        lines.append(("as of", f"{dl.as_of.isoformat()} ({dl.as_of:%A}): {_days_left(dl)}"))
+    return lines
+
+
 def render_deadline(dl: Deadline, fmt: str) -> str:
     """Render a deadline as table or json."""
     if fmt == JSON:
@@ -185,8 +223,22 @@ def render_deadline(dl: Deadline, fmt: str) -> str:
         ("due", f"{dl.due.isoformat()} ({dl.due:%A})"),
         ("working days", str(dl.working_days)),
     ]
+    if dl.regime is not None:
+        head += _regime_lines(dl)
     skipped = [[d.isoformat(), f"{d:%a}", reason] for d, reason in dl.skipped]
     parts = [tabulate(head, tablefmt="plain", disable_numparse=True), ""]
+    if dl.pauses:
+        pauses = [[p.start.isoformat(), p.end.isoformat(), str(p.working_days)] for p in dl.pauses]
+        parts += [
+            f"Clock stopped under {dl.pause_provision}:",
+            tabulate(
+                pauses,
+                ["from", "to", "working days not counted"],
+                tablefmt="simple",
+                disable_numparse=True,
+            ),
+            "",
+        ]
     if skipped:
         parts += [
             "Non-working days skipped:",
