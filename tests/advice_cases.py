@@ -188,6 +188,25 @@ def many_items(n: int, boroughs: Sequence[str] = ("Lambeth", "Southwark")) -> li
     return plans
 
 
+def many_wide_items(n: int) -> list[ItemPlan]:
+    """n parts of 3 boroughs x 14 days each, every one over the limit on its own (each is
+    narrowed, and every pair of suggestions is checked)."""
+    names = [b.name for b in BOROUGHS]
+    plans = []
+    for i in range(n):
+        first = D(2020, 1, 1) + dt.timedelta(days=7 * i)
+        boroughs = tuple(names[(3 * i + k) % len(names)] for k in range(3))
+        item = Item(f"part {i + 1}", boroughs, first, first + dt.timedelta(days=13),
+                    tags=("UME",))  # fmt: skip
+        bases = {b: 120.0 + (i * 37 + k * 53) % 250 for k, b in enumerate(boroughs)}
+
+        def relevant(b: str, d: dt.date, h: int, records: int, i: int = i) -> int:
+            return 1 if (d.toordinal() + h + i) % 11 == 0 and h >= 18 else 0
+
+        plans.append(item_plan(item, rows_for(item, bases, relevant)))
+    return plans
+
+
 def big_grid(boroughs: int = 32, n_days: int = 365) -> ItemPlan:
     """One part asking about `boroughs` boroughs for `n_days` days (the bench's worst case)."""
     names = tuple(b.name for b in BOROUGHS[:boroughs])

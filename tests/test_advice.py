@@ -20,7 +20,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from costplan.costmodel.estimate import over_limit, records_within_limit
-from costplan.planner.advice import NONE_FITS, Advice, advise, alternatives
+from costplan.planner.advice import MOST_PARTS, NONE_FITS, Advice, advise, alternatives
 from costplan.planner.reading import MinutesPerRecord
 from costplan.planner.slices import Grid, Slice, cheapest_unit, grid, search
 from costplan.planner.strategies import BreakdownRow, ItemPlan
@@ -184,6 +184,10 @@ def test_a_long_request_is_advised_quickly() -> None:
     advice = advise(plans, cases.REGIME, Decimal(3), cases.CFG)
     assert advice and advice[0].kind == "items"
     assert all(fits(a) for a in asks(advice))
+    # 64 parts each over the limit: the best slice of each of the parts that keep most.
+    wide = advise(cases.many_wide_items(64), cases.REGIME, Decimal(3), cases.CFG)
+    assert 0 < len(wide) <= MOST_PARTS and all(fits(a) for a in wide)
+    assert len({a.item for a in wide}) == len(wide)
 
 
 @settings(max_examples=200, deadline=None)

@@ -9,7 +9,10 @@ What the advice optimises, in order of the list it returns:
    one part fits at a time, the (at most three) parts keeping most relevant records.
 2. *Narrower versions of a part* that exceeds the limit on its own: fewer boroughs, fewer days,
    a window of hours, and combinations, each keeping the most relevant records (tagged, or
-   matching a keyword or code) that can be read within the limit; see `slices.search`.
+   matching a keyword or code) that can be read within the limit, then the most records (the
+   tags and words find only some of what a request is about); see `slices.search`. For one
+   such part, the best of each shape (up to four); for several, the best slice of each, for
+   the MOST_PARTS parts whose slices keep most.
 3. *Only the tagged records*, found by an automated query, when that fits.
 
 If no whole part and no narrower version fits, the list starts with one entry of kind
@@ -36,6 +39,8 @@ from costplan.planner.wording import and_list, item_scope, or_list, subject, whe
 from costplan.units import fmt_number, round2
 
 NONE_FITS = "none_fits"
+# The most parts of a long request offered narrowed (each as its best slice).
+MOST_PARTS = 12
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class _Option:
     minutes: Decimal
     parts: dict[int, Part] = field(default_factory=dict)
     item: str | None = None
+    gain: int = 0  # relevant records kept (for choosing among parts)
 
 
 @dataclass(frozen=True)
@@ -151,10 +157,16 @@ def advise(
         ]
     ctx = _Context(plans, regime, per, cfg)
     options = _whole_parts(ctx)
-    for i, ip in enumerate(plans):
-        full = ip.complete
-        if full.estimate.decision != "answer" and full.strategy == FULL_REVIEW:
-            options += _narrow(ctx, i)
+    over = [
+        i
+        for i, ip in enumerate(plans)
+        if ip.complete.estimate.decision != "answer" and ip.complete.strategy == FULL_REVIEW
+    ]
+    # One part: its best slice of each shape. Several: the best slice of each, for the parts
+    # whose slices keep most (a letter of 64 alternatives would help nobody).
+    narrowed = [o for i in over for o in _narrow(ctx, i, most=4 if len(over) == 1 else 1)]
+    best = sorted(range(len(narrowed)), key=lambda n: (-narrowed[n].gain, n))[:MOST_PARTS]
+    options += [narrowed[n] for n in sorted(best)]
     tagged = _tagged(ctx)
     if options:
         options += tagged
@@ -293,13 +305,13 @@ def _whole_parts(ctx: _Context) -> list[_Option]:
 # ---- narrower versions of one part ---------------------------------------------------------
 
 
-def _narrow(ctx: _Context, i: int) -> list[_Option]:
+def _narrow(ctx: _Context, i: int, most: int) -> list[_Option]:
     ip = ctx.plans[i]
     budget = records_within_limit(ctx.regime, ctx.reading(i), ctx.cfg.held_check_minutes)
     if not budget:
         return []
     g = ctx.grids.setdefault(i, grid(ip))
-    found = search(g, budget)
+    found = search(g, budget, most)
     # A slice inside another offered one adds nothing to it: offer the larger only.
     inside = {
         n
@@ -325,7 +337,8 @@ def _slice_option(ctx: _Context, i: int, g: Grid, sl: Slice) -> _Option:
         share = f"all {total:,}" if sl.gain == total else f"{sl.gain:,} of the {total:,}"
         keep = f", including {share} CADs {subject(item)}"
     text = f"{lead}: {sl.records:,} CADs to read, {round2(_hours(minutes))} hours{keep}."
-    return _Option("_".join(sl.shape(g)), text, sl.records, minutes, {i: sl}, item.name)
+    kind = "_".join(sl.shape(g))
+    return _Option(kind, text, sl.records, minutes, {i: sl}, item.name, sl.gain)
 
 
 # ---- only the tagged records; a count ------------------------------------------------------
