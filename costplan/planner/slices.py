@@ -70,6 +70,8 @@ class Grid:
 
     def span(self, window: tuple[int, int]) -> tuple[int, int]:
         """The minutes (after the midnight of the slice's day) a window of slots covers."""
+        if window == self.whole:
+            return self.start, self.end
         s, length = window
         lo = max(self.start, (self.first_hour + s) * 60)
         hi = min(self.end if not self.wraps else 2880, (self.first_hour + s + length) * 60)
