@@ -324,3 +324,24 @@ def _plan(ip: ItemPlan, advice: list[Advice], per: Decimal):  # type: ignore[no-
             ).verdict(ip.item.boroughs, ip.item.date_from, ip.item.date_to),
         ),
     )
+
+
+def test_nothing_fits_in_any_part_of_a_long_request() -> None:
+    """Two carnival parts: no part fits alone, no hour of either fits; one none_fits entry,
+    naming the part whose quietest hour comes nearest, and a count of each part."""
+    first = cases.carnival()
+    later = Item("carnival Sunday", first.item.boroughs, dt.date(2019, 8, 25), dt.date(2019, 8, 25),
+                 keywords=first.item.keywords, minutes_per_record=12)  # fmt: skip
+    rows = [r._replace(day=later.date_from, records=r.records + 5) for r in first.breakdown]
+    plans = [first, cases.item_plan(later, rows, per=Decimal(12))]
+    advice = advise(plans, cases.REGIME, Decimal(12), cases.CFG)
+    assert [a.kind for a in advice] == [NONE_FITS, "count"]
+    assert "in any part of your request" in advice[0].description
+    assert "(in the part 'carnival Monday')" in advice[0].description
+    assert "for each part of your request" in advice[1].description and fits(advice[1])
+
+
+def test_nothing_held_is_said_too() -> None:
+    """Advice narrows to what the archive holds; when it holds no part whole, it says so."""
+    advice = advise([], cases.REGIME, Decimal(3), cases.CFG)
+    assert [a.kind for a in advice] == [NONE_FITS] and "do not cover" in advice[0].description

@@ -381,7 +381,7 @@ def _count(ctx: _Context) -> list[_Option]:
     else:
         what = (
             "for each part of your request, the number of CADs in its areas and dates, and how "
-            "many of them carry its tags, keywords or codes"
+            "many of them match its tags, keywords or codes"
         )
     return [
         _Option(
