@@ -1,20 +1,26 @@
 """Slices of one request item for section 16 advice: which areas, days and hours to keep.
 
-A slice keeps some of an item's boroughs, a run of consecutive days (or nights) and one
-contiguous window of the clock on each of them. A window may cross midnight into the next
-morning when the next day is also asked about (a whole-day item) or when the item's own window
-runs overnight; it is never "the evening and the early morning of the same day", which is not
-one stretch of time.
+A slice keeps some of an item's boroughs and either a run of consecutive days (or nights) with
+one contiguous window of the clock on each of them (at most MAX_DAILY_HOURS when on several
+days), or, for a whole-day item, one continuous period ("from 15:00 on 24 June to 09:00 on 26
+June"). A window may cross midnight into the next morning when the next day is also asked
+about (a whole-day item) or when the item's own window runs overnight; it is never "the
+evening and the early morning of the same day", which is not one stretch of time.
 
 `search` finds, for every shape (fewer boroughs, fewer days, fewer hours and each combination),
 the slice that keeps the most *relevant* records (tagged, or matching a keyword or code: what
-the request is about) with no more than a budget of records to read; ties keep more records,
-then the earlier days. An item with no relevant record anywhere is searched for the most
-records instead. The search is polynomial: for each of at most ~26 candidate windows it runs
-two-pointer scans over the days, for all boroughs and for growing sets of the boroughs that
-hold most relevant records (stopping once even one day no longer fits), and a greedy pass over
-boroughs for the whole period: O(windows × (boroughs × days + boroughs × hours)). It is a
-heuristic (the exact problem is a knapsack), but every slice it offers is counted exactly.
+the request is about) with no more than a budget of records to read; ties keep more records
+(tags and words find only some of what a request is about), then the earlier start. An item
+with no relevant record anywhere is searched for the most records instead. The search is
+polynomial: for each of at most ~26 candidate windows it runs two-pointer scans over the days,
+for all boroughs and for growing sets of the boroughs that hold most relevant records
+(stopping once even one day no longer fits), and a greedy pass over boroughs for the whole
+period; periods are two-pointer scans over the hours of the whole period, for all boroughs and
+growing sets while the best period lasts a day or more:
+O(windows × (boroughs × days + boroughs × hours) + boroughs × days × hours). It is a heuristic
+(the exact problem is a knapsack), but every slice it offers is counted exactly, and when it
+finds none the smallest units (one borough, one day, one hour) are searched exhaustively, so
+"nothing fits" is exact at that grain.
 """
 
 from __future__ import annotations
