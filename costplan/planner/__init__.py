@@ -2,7 +2,8 @@
 
 * costplan.planner.strategies  the strategies for one item, their counts and activities;
 * costplan.planner.reading     the per-record reading time and its evidence (one ladder);
-* costplan.planner.advice      section 16 refinements that would fit the limit;
+* costplan.planner.advice      section 16 advice: what would fit the limit (slices.py searches
+                               the narrower versions, wording.py words them for a requester);
 * costplan.planner.plan        the whole request: total, decision, recommendation;
 * costplan.planner.triage      the one-scope triage check;
 * costplan.planner.held        the warning for tags named that the store does not use;

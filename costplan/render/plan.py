@@ -7,10 +7,13 @@ references and hours; never the requester, caller details, free text or location
 from __future__ import annotations
 
 import json
+import textwrap
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from costplan._files import dumps
+from costplan.planner.advice import NONE_FITS, Advice, alternatives
 from costplan.planner.triage import CheckResult
 from costplan.request import clock
 from costplan.units import fmt_number, round2
@@ -118,6 +121,52 @@ def _warnings(warnings: tuple[str, ...]) -> list[str]:
     return [f"Warning: {w}" for w in warnings]
 
 
+def _asks(advice: Sequence[Advice]) -> list[tuple[int, Advice]]:
+    """The suggestions, numbered from 1 (the statement that none fits is not one)."""
+    return list(enumerate((a for a in advice if a.kind != NONE_FITS), start=1))
+
+
+def _advice_prose(advice: Sequence[Advice]) -> list[str]:
+    """The paragraphs before the list: that nothing fits (if so), and that these are
+    alternatives (and which, if any, could be combined)."""
+    out = [a.description for a in advice if a.kind == NONE_FITS]
+    intro = alternatives(advice)
+    return [*out, intro] if intro else out
+
+
+def advice_table(advice: Sequence[Advice]) -> list[str]:
+    """The section 16 advice for the terminal report."""
+    from tabulate import tabulate  # deferred: `check` never renders a table with it
+
+    lines = ["Section 16 advice:"]
+    lines += [textwrap.fill(p, 100) for p in _advice_prose(advice)]
+    asks = _asks(advice)
+    if asks:
+        lines.append(
+            tabulate(
+                [[n, a.description, f"{a.records:,}", _h(a.hours)] for n, a in asks],
+                headers=["#", "refinement", "records", "hours"],
+                disable_numparse=True,
+                maxcolwidths=[None, 80, None, None],
+            )
+        )
+    return lines
+
+
+def advice_letter(advice: Sequence[Advice]) -> list[str]:
+    """The section 16 paragraphs of the draft letter, as the requester reads them."""
+    out = ["Advice and assistance (section 16)", ""]
+    out += [line for p in _advice_prose(advice) for line in (p, "")]
+    asks = _asks(advice)
+    out += [f"{n}. {a.description}" for n, a in asks]
+    out += [""] if asks else []
+    out.append(
+        "Please note that a refined request would be a new request and its cost would be "
+        "estimated afresh."
+    )
+    return out
+
+
 def plan_table(plan: Plan) -> str:
     """The default terminal report."""
     from tabulate import tabulate  # deferred: `check` never renders a table with it
@@ -131,18 +180,7 @@ def plan_table(plan: Plan) -> str:
     if plan.sample is not None:
         lines.append(f"Sample: {_sample_line(plan)}")
     if plan.advice:
-        lines += ["", "Section 16 advice — refinements that would fit within the limit:"]
-        lines.append(
-            tabulate(
-                [
-                    [i + 1, a.description, f"{a.records:,}", _h(a.hours)]
-                    for i, a in enumerate(plan.advice)
-                ],
-                headers=["#", "refinement", "records", "hours"],
-                disable_numparse=True,
-                maxcolwidths=[None, 80, None, None],
-            )
-        )
+        lines += ["", *advice_table(plan.advice)]
     lines += ["", f"Snapshot: {_snapshot_line(plan)}"]
     return "\n".join(lines)
 
@@ -175,7 +213,8 @@ def plan_markdown(plan: Plan) -> str:
         out += ["", f"Sample: {_sample_line(plan)}"]
     if plan.advice:
         out += ["", "## Section 16 advice", ""]
-        out += [f"{i + 1}. {a.description}" for i, a in enumerate(plan.advice)]
+        out += [line for p in _advice_prose(plan.advice) for line in (p, "")]
+        out += [f"{n}. {a.description}" for n, a in _asks(plan.advice)]
     out += ["", "## Reproducibility", "", f"- {_snapshot_line(plan)}"]
     out.append(
         "- Queries: " + ", ".join(sorted({s.query for ip in plan.items for s in ip.strategies}))
@@ -267,17 +306,7 @@ def plan_letter(plan: Plan) -> str:
             "redaction or considering exemptions is not included."
         )
         if plan.advice:
-            out += ["", "Advice and assistance (section 16)", ""]
-            out.append(
-                "You may wish to refine your request so that it can be answered within the "
-                "limit. For example:"
-            )
-            out += [f"- {a.description}" for a in plan.advice]
-            out.append("")
-            out.append(
-                "Please note that a refined request would be a new request and its cost would "
-                "be estimated afresh."
-            )
+            out += ["", *advice_letter(plan.advice)]
     out += ["", f"(Estimate basis: {_snapshot_line(plan)}.)"]
     return "\n".join(out) + "\n"
 
