@@ -494,3 +494,19 @@ def test_the_unused_tag_warning_names_every_tag_and_the_years() -> None:
     )
     assert settled_by_count([], 0) and settled_by_count(["UME"], 1)
     assert not settled_by_count(["UME"], 0) and not settled_by_count(["UME", "DV"], 5)
+
+
+def test_the_plan_carries_the_regimes_due_date(planner_store: Store) -> None:
+    """A request with a received date: its due date and working days left (issue 17)."""
+    req = build_request(
+        {"received": "2025-08-15", "items": [{"boroughs": ["Lambeth"], "date": "2020-06-25"}]},
+        "t",
+    )
+    foisa = load_regimes().get("foisa")
+    plan = build_plan(planner_store.snapshot(), req, foisa, PER, today=dt.date(2025, 9, 8))
+    assert plan.deadline is not None and plan.deadline.due == dt.date(2025, 9, 12)
+    assert plan.to_dict()["due"]["working_days_left"] == 4  # 9, 10, 11, 12 September
+    uk = build_plan(planner_store.snapshot(), req, REGIME, PER, today=dt.date(2025, 9, 8))
+    assert uk.deadline is not None and uk.deadline.due == dt.date(2025, 9, 15)
+    undated = build_request({"items": [{"boroughs": ["Lambeth"], "date": "2020-06-25"}]}, "t")
+    assert build_plan(planner_store.snapshot(), undated, REGIME, PER).deadline is None

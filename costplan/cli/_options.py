@@ -121,6 +121,12 @@ TimeToOption = Annotated[
         "22:00 on each day to 04:00 the next morning).",
     ),
 ]
+TodayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--today", metavar="DATE", help="Count the working days left from DATE (default: now)."
+    ),
+]
 TagOption = Annotated[
     list[str] | None, typer.Option("--tag", help="Only CADs carrying this tag (repeatable).")
 ]

@@ -15,6 +15,7 @@ from costplan.cli._options import (
     TableJsonOrMarkdown,
     TableOrJson,
     TableOrJsonOption,
+    TodayOption,
     emit,
     regime_of,
 )
@@ -131,12 +132,7 @@ def deadline(
             help="A what-if period in working days instead of the regime's (FOIA s.10(1): 20).",
         ),
     ] = None,
-    today: Annotated[
-        str | None,
-        typer.Option(
-            "--today", metavar="DATE", help="Count the working days left from DATE (default: now)."
-        ),
-    ] = None,
+    today: TodayOption = None,
     fmt: TableOrJsonOption = TableOrJson.table,
 ) -> None:
     """The due date of a request under its regime (default: FOIA s.10, 20 working days).

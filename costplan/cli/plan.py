@@ -22,6 +22,7 @@ from costplan.cli._options import (
     TagOption,
     TimeFromOption,
     TimeToOption,
+    TodayOption,
     ToOption,
     emit,
     engine_of,
@@ -110,6 +111,7 @@ def plan(
     keyword: Annotated[
         list[str] | None, typer.Option("--keyword", help="Quick request: free-text keyword.")
     ] = None,
+    today: TodayOption = None,
 ) -> None:
     """Plan a request: count what each search strategy must review, cost it, decide, advise.
 
@@ -124,7 +126,7 @@ def plan(
     from costplan.planner import build_plan, disclosure_refs, reading_time
     from costplan.render import render, render_text
     from costplan.render.disclosure import Disclosure
-    from costplan.request import load_request
+    from costplan.request import load_request, parse_date
 
     if request_file is not None and (borough or date):
         raise InputError("give a request file or --borough/--date, not both")
@@ -144,7 +146,8 @@ def plan(
     eng = engine_of(engine, spark_master)
     # One snapshot for the whole command: the decision and any file written from it agree.
     snapshot = open_store(store).snapshot()
-    result = build_plan(snapshot, req, reg, per, engine=eng)
+    as_of = parse_date(today, "--today") if today else None
+    result = build_plan(snapshot, req, reg, per, engine=eng, today=as_of)
     emit(render_text(result, "letter" if letter else fmt.value))
     if disclose is not None and disclose_fmt is not None:
         if result.decision == "uncovered":

@@ -7,6 +7,7 @@ that would fit, each with its hours.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -16,7 +17,9 @@ from costplan import __version__
 from costplan.costmodel.estimate import REFUSE, UNCOVERED, Activity, Estimate, estimate
 from costplan.costmodel.regimes import Regime
 from costplan.costmodel.sampling import SampleAssessment, assess_total
+from costplan.costmodel.workdays import Deadline, due
 from costplan.engines import DEFAULT, Engine
+from costplan.errors import InputError
 from costplan.planner.advice import Advice, advise
 from costplan.planner.reading import MinutesPerRecord, item_minutes
 from costplan.planner.strategies import (
@@ -86,6 +89,8 @@ class Plan:
     coverage: tuple[Verdict, ...] = ()
     # How the items are judged: one part for a request whose items are all related.
     parts: tuple[Part, ...] = ()
+    # When the response is due under the regime (a request with a received date).
+    deadline: Deadline | None = None
 
     @property
     def fully_covered(self) -> bool:
@@ -138,6 +143,7 @@ class Plan:
             "coverage": self.coverage_status,
             "lower_bound": not self.fully_covered,
             "parts": [p.to_dict() for p in self.parts],
+            "due": self.deadline.to_dict() if self.deadline else None,
             "total_hours": float(round2(t.total_hours)),
             "limit_hours": float(round2(t.limit_hours)) if t.limit_hours is not None else None,
             "total_cost": float(round2(t.total_cost)),
@@ -226,8 +232,12 @@ def build_plan(
     *,
     config: PlannerConfig | None = None,
     engine: Engine = DEFAULT,
+    today: dt.date | None = None,
 ) -> Plan:
-    """Plan a request against a store snapshot; the plan is the same on every engine."""
+    """Plan a request against a store snapshot; the plan is the same on every engine.
+
+    `today` is the day the working days left are counted from (default: the day it runs).
+    """
     cfg = config or load_config()
     boroughs = sorted({b for it in request.items for b in it.boroughs})
     years = sorted({y for it in request.items for y in it.years})
@@ -280,7 +290,21 @@ def build_plan(
         source=snapshot,
         coverage=verdicts,
         parts=parts,
+        deadline=_deadline(regime, request, today),
     )
+
+
+def _deadline(regime: Regime, request: Request, today: dt.date | None) -> Deadline | None:
+    """The regime's due date for a request with a received date (None without one, or for a
+    regime that states no time limit)."""
+    if request.received is None:
+        return None
+    try:
+        return due(regime, request.received, today=today)
+    except InputError as exc:
+        if exc.field == "regime":
+            return None
+        raise
 
 
 def _parts(

@@ -107,6 +107,21 @@ def _coverage_lines(plan: Plan) -> list[str]:
     ]
 
 
+def _due_line(plan: Plan) -> str | None:
+    """When the response is due, and the working days left (a request with a received date)."""
+    d = plan.deadline
+    if d is None:
+        return None
+    left = ""
+    if d.working_days_left is not None and d.as_of is not None:
+        state = "overdue by" if d.overdue else "left"
+        left = f"; {abs(d.working_days_left)} working days {state} as of {d.as_of.isoformat()}"
+    return (
+        f"Due: {d.due.isoformat()} ({d.working_days} working days after receipt on "
+        f"{d.received.isoformat()}, {d.provision or 'the regime'}{left})"
+    )
+
+
 def _snapshot_line(plan: Plan) -> str:
     s = plan.snapshot
     return (
@@ -179,6 +194,8 @@ def plan_table(plan: Plan) -> str:
     lines.append(f"Per-record reading time: {_minutes(plan)} minutes, {plan.per_record.source}.")
     if plan.sample is not None:
         lines.append(f"Sample: {_sample_line(plan)}")
+    if (due_line := _due_line(plan)) is not None:
+        lines.append(due_line)
     if plan.advice:
         lines += ["", *advice_table(plan.advice)]
     lines += ["", f"Snapshot: {_snapshot_line(plan)}"]
@@ -211,6 +228,8 @@ def plan_markdown(plan: Plan) -> str:
     out.append(f"Per-record reading time: {_minutes(plan)} minutes, {plan.per_record.source}.")
     if plan.sample is not None:
         out += ["", f"Sample: {_sample_line(plan)}"]
+    if (due_line := _due_line(plan)) is not None:
+        out += ["", due_line]
     if plan.advice:
         out += ["", "## Section 16 advice", ""]
         out += [line for p in _advice_prose(plan.advice) for line in (p, "")]
@@ -234,6 +253,13 @@ def plan_letter(plan: Plan) -> str:
     """
     t, r = plan.total, plan.regime
     out = [f"Our reference: {plan.request.reference}", ""]
+    if plan.deadline is not None:
+        d = plan.deadline
+        out += [
+            f"We received your request on {d.received.day} {d.received:%B %Y}; our response is "
+            f"due by {d.due.day} {d.due:%B %Y}.",
+            "",
+        ]
     if len(plan.parts) > 1:
         out.append(
             "Your request has parts that ask for different information, so we have considered "
