@@ -48,6 +48,7 @@ FIELD_OPTIONS: dict[str, str] = {
     "end": "--end",
     "mapping": "--mapping",
     "store": "--store",
+    "sample": "--sample",
     "time_from": "--time-from",
     "time_to": "--time-to",
 }
