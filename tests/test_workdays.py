@@ -7,6 +7,8 @@ import datetime as dt
 import holidays
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from costplan.costmodel.regimes import load_regimes
 from costplan.costmodel.workdays import (
@@ -488,3 +490,24 @@ def test_to_dict_names_the_rules():
     # Oct 13 + 5 paused days -> Mon 20 Oct; as of Mon 1 Sep: Sep 2-5 (4) + 5 weeks of Sep 8 to
     # Oct 10 (25) + Oct 13-17 (5) + Mon 20 Oct (1) = 35 days left.
     assert d["due"] == "2025-10-20" and d["working_days_left"] == 35
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.dates(min_value=dt.date(2015, 1, 1), max_value=dt.date(2030, 12, 31)),
+    span=st.integers(-400, 400),
+    calendar=st.sampled_from(["uk-any", "scotland", "ireland"]),
+)
+def test_counting_working_days_equals_walking_them(start: dt.date, span: int, calendar: str):
+    """The arithmetic count (whole weeks, then the rest) equals a day-by-day walk."""
+    from costplan.costmodel.calendars import non_working_reason
+    from costplan.costmodel.workdays import count_working_days
+
+    end = start + dt.timedelta(days=span)
+    lo, hi, sign = (start, end, 1) if end >= start else (end, start, -1)
+    walked = sum(
+        1
+        for i in range(1, (hi - lo).days + 1)
+        if non_working_reason(lo + dt.timedelta(days=i), calendar) is None
+    )
+    assert count_working_days(start, end, calendar) == sign * walked

@@ -98,8 +98,7 @@ SampleOption = Annotated[
     Path | None,
     typer.Option(
         "--sample",
-        help="Timed sample: seconds per record (or mm:ss), one per line or a CSV 'seconds' "
-        "column.",
+        help="Timed sample: seconds per record (or mm:ss), one per line or a CSV 'seconds' column.",
     ),
 ]
 ToOption = Annotated[

@@ -32,8 +32,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
-
 from costplan.costmodel.calendars import (
     MAX_YEAR,
     MIN_YEAR,
@@ -141,11 +139,12 @@ def count_working_days(start: dt.date, end: dt.date, calendar: str = UK_ANY) -> 
     """
     if end < start:
         return -count_working_days(end, start, calendar)
-    hols = list(holidays_between(start, end, calendar))
+    holidays = holidays_between(start, end, calendar)  # weekdays only, (start, end] below
     begin = start + dt.timedelta(days=1)
-    stop = end + dt.timedelta(days=1)
-    # busday_count counts Mon-Fri days in [begin, stop) that are not in `holidays`.
-    return int(np.busday_count(begin, stop, holidays=hols))
+    # Mon-Fri days in [begin, end]: whole weeks hold five each, then the days left over.
+    weeks, rest = divmod((end - begin).days + 1, 7)
+    weekdays = weeks * 5 + sum(1 for i in range(rest) if (begin.weekday() + i) % 7 < 5)
+    return weekdays - sum(1 for day in holidays if begin <= day <= end)
 
 
 def working_days_inclusive(first: dt.date, last: dt.date, calendar: str = UK_ANY) -> int:
