@@ -17,29 +17,18 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from timing import median_time  # noqa: E402  (bench/timing.py)
+
 from costplan.planner.advice import advise  # noqa: E402
 from costplan.planner.strategies import ItemPlan  # noqa: E402
 from tests import advice_cases as cases  # noqa: E402
-
-
-def median_time(fn: Callable[[], object], runs: int) -> tuple[float, object]:
-    result = fn()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), result
 
 
 def main() -> None:

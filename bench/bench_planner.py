@@ -18,29 +18,18 @@ import argparse
 import datetime as dt
 import os
 import platform
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
+from timing import median_time  # bench/timing.py
 
 from costplan.engines.duckdb_engine import Engine
 from costplan.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 BOROUGH, DAY = "Lambeth", dt.date(2020, 6, 25)
-
-
-def median_time(fn, runs: int) -> tuple[float, object]:
-    result = fn()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), result
 
 
 def main() -> None:

@@ -166,3 +166,20 @@ def shipped_dir(name: str) -> Path | None:
         if candidate.is_dir():
             return candidate
     return None
+
+
+def read_text(path: Path, what: str, *, encoding: str = "utf-8") -> str:
+    """A user's file as text, or one error naming what it is and where.
+
+    Raises:
+        InputError: the file is missing, a directory, unreadable or not in `encoding`.
+    """
+    path = Path(path)
+    try:
+        return path.read_text(encoding=encoding)
+    except FileNotFoundError:
+        raise InputError(f"{what} not found: {path}", "check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a directory, not a {what}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {what} {path}: {exc}") from None

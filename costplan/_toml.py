@@ -22,7 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from costplan.errors import ConfigError, CostplanError, InputError
+from costplan._files import read_text
+from costplan.errors import ConfigError, CostplanError
 
 
 def parse_toml(text: str, source: str) -> dict[str, Any]:
@@ -44,13 +45,7 @@ def read_toml(path: Path, what: str = "file") -> dict[str, Any]:
         InputError: the file is missing or unreadable (a user's path to fix).
         ConfigError: the file is not valid TOML.
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{what} {path} does not exist", "check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{what} {path} is unreadable: {exc}") from None
-    return parse_toml(text, str(path))
+    return parse_toml(read_text(Path(path), what), str(path))
 
 
 class Table:

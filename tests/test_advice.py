@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import os
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +28,7 @@ from costplan.render import render
 from costplan.render.plan import advice_letter
 from costplan.request import Item
 from tests import advice_cases as cases
+from tests.goldens import check_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "advice"
 CASES = {
@@ -42,12 +42,7 @@ NOTHING = "We could not find a narrower version of this request"
 
 
 def golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"no golden file {path}; run with UPDATE_GOLDEN=1 and review it"
-    assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+    check_golden("advice", name, text)
 
 
 def advice_for(name: str) -> tuple[ItemPlan, list[Advice]]:

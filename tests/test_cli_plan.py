@@ -7,7 +7,6 @@ change to the output contract, and read the diff.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from typer.testing import CliRunner
 
 from costplan.cli import app
 from costplan.store import Store
+from tests.goldens import check_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "plan"
 REQUEST = """
@@ -55,12 +55,7 @@ def normalise(text: str, store: Store) -> str:
 
 
 def golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"no golden file {path}; run with UPDATE_GOLDEN=1 and review it"
-    assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+    check_golden("plan", name, text)
 
 
 @pytest.fixture()

@@ -42,7 +42,7 @@ def test_numbers_are_finite_and_not_booleans_or_text(value: object) -> None:
 
 
 def test_read_toml_names_the_file(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="does not exist"):
+    with pytest.raises(InputError, match="request not found"):
         read_toml(tmp_path / "absent.toml", "request")
     bad = tmp_path / "bad.toml"
     bad.write_text("a = ", encoding="utf-8")

@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from costplan._files import read_text
 from costplan._toml import Table, parse_toml
 from costplan.costmodel.calendars import CALENDARS
 from costplan.errors import ConfigError, InputError
@@ -449,12 +450,7 @@ def load_regimes(extra_path: Path | str | None = None) -> RegimeSet:
     regimes, default = parse_regimes(builtin.read_text(encoding="utf-8"), BUILTIN_FILE)
     if extra_path is not None:
         path = Path(extra_path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError(f"regime file not found: {path}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read regime file {path}: {exc}") from None
+        text = read_text(path, "regime file")
         extra, extra_default = parse_regimes(text, str(path))
         regimes.update(extra)
         default = extra_default or default

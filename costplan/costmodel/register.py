@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from costplan._files import read_text
 from costplan._toml import Table, parse_toml
 from costplan.costmodel.estimate import estimate, parse_activity_spec
 from costplan.costmodel.regimes import Regime
@@ -266,12 +267,7 @@ def read_register(path: Path | str, regime: Regime) -> list[RegisterEntry]:
         InputError: missing or unreadable file, a missing column (named), or a bad value.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"register not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read register {path}: {exc}") from None
+    text = read_text(path, "register", encoding="utf-8-sig")
     if path.suffix.lower() == ".toml":
         entries = _read_toml(text, str(path), regime)
     else:
