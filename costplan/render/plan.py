@@ -114,8 +114,12 @@ def _due_line(plan: Plan) -> str | None:
         return None
     left = ""
     if d.working_days_left is not None and d.as_of is not None:
-        state = "overdue by" if d.overdue else "left"
-        left = f"; {abs(d.working_days_left)} working days {state} as of {d.as_of.isoformat()}"
+        n = abs(d.working_days_left)
+        left = (
+            f"; overdue by {n} working days as of {d.as_of.isoformat()}"
+            if d.overdue
+            else f"; {n} working days left as of {d.as_of.isoformat()}"
+        )
     return (
         f"Due: {d.due.isoformat()} ({d.working_days} working days after receipt on "
         f"{d.received.isoformat()}, {d.provision or 'the regime'}{left})"
