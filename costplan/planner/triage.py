@@ -18,7 +18,7 @@ from typing import Any
 
 from costplan.costmodel.estimate import REFUSE, UNCOVERED, Estimate, estimate
 from costplan.costmodel.regimes import Regime
-from costplan.engines import DEFAULT, Engine
+from costplan.engines import DEFAULT, Engine, QueryEngine
 from costplan.planner.held import held_tags, settled_by_count, unheld_warning
 from costplan.planner.strategies import (
     CAVEATS,
@@ -120,6 +120,48 @@ class CheckResult:
         }
 
 
+class _ScopeCounter:
+    """Counts within one item's scope, opening at most one session for all of them.
+
+    Whole days may be answered by the engine's fast source (DuckDB's daily volume table) when
+    it is fresh for the scope; a time window, or no fresh table, counts the partitions, and
+    every later count (and the held-tags query) of the same check reuses that session.
+    """
+
+    def __init__(self, snapshot: Snapshot, item: Item, engine: Engine) -> None:
+        self.snapshot, self.item, self.engine = snapshot, item, engine
+        self._session: QueryEngine | None = None
+
+    def __enter__(self) -> _ScopeCounter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._session is not None:
+            self._session.close()
+
+    def session(self) -> QueryEngine:
+        if self._session is None:
+            it = self.item
+            self._session = self.engine.open(self.snapshot, boroughs=it.boroughs, years=it.years)
+        return self._session
+
+    def count(self, tags: Sequence[str]) -> tuple[int, str]:
+        """CADs in the scope carrying any of `tags` (all CADs for none), and the source."""
+        it = self.item
+        if it.window is None:
+            fast = self.engine.quick_count(
+                self.snapshot,
+                boroughs=it.boroughs,
+                date_from=it.date_from,
+                date_to=it.date_to,
+                tags=tags,
+            )
+            if fast is not None:
+                return int(fast), "volumes"
+        n = self.session().scalar("count_scope", **scope_params(it), tags=list(tags))
+        return int(n or 0), "partitions"
+
+
 def count_scope(
     snapshot: Snapshot,
     boroughs: Sequence[str],
@@ -128,23 +170,10 @@ def count_scope(
     tags: Sequence[str] = (),
     *,
     engine: Engine = DEFAULT,
-    item: Item | None = None,
 ) -> tuple[int, str]:
-    """CADs in a scope (optionally carrying any of tags), and where the count came from.
-
-    Whole days may be answered by the engine's fast source (DuckDB's daily volume table) when
-    it is fresh for the scope; a time window, or no fresh table, counts the partitions.
-    """
-    scope = item or Item("check", tuple(boroughs), date_from, date_to)
-    if scope.window is None:
-        fast = engine.quick_count(
-            snapshot, boroughs=boroughs, date_from=date_from, date_to=date_to, tags=tags
-        )
-        if fast is not None:
-            return int(fast), "volumes"
-    with engine.open(snapshot, boroughs=boroughs, years=scope.years) as session:
-        n = session.scalar("count_scope", **scope_params(scope), tags=list(tags))
-    return int(n or 0), "partitions"
+    """CADs in boroughs over whole days (optionally carrying any of tags), and the source."""
+    with _ScopeCounter(snapshot, Item("check", tuple(boroughs), date_from, date_to), engine) as c:
+        return c.count(tags)
 
 
 def check(
@@ -163,23 +192,19 @@ def check(
     """The full manual review of the scope, costed exactly as `plan` costs it."""
     cfg = config or load_config()
     item = Item("check", tuple(boroughs), date_from, date_to, window=window, tags=tuple(tags))
-    records, source = count_scope(
-        snapshot, boroughs, date_from, date_to, (), engine=engine, item=item
-    )
-    est = estimate(regime, strategy_activities(FULL_REVIEW, records, item, per_record, cfg))
     narrowed = None
-    if tags:
-        tagged, _ = count_scope(
-            snapshot, boroughs, date_from, date_to, tags, engine=engine, item=item
-        )
-        acts = strategy_activities(TAG_QUERY, tagged, item, per_record, cfg)
-        narrowed = Narrowed(tuple(tags), tagged, estimate(regime, acts))
     warnings: tuple[str, ...] = ()
-    if tags and not settled_by_count(tags, narrowed.records if narrowed else 0):
-        # Only when the count leaves it open: one small query of the partitions in scope.
-        with engine.open(snapshot, boroughs=boroughs, years=item.years) as session:
-            held = held_tags(session, boroughs, date_from, item.last_day)
-        warning = unheld_warning(tags, held, boroughs, date_from, item.last_day)
-        warnings = (warning,) if warning else ()
+    with _ScopeCounter(snapshot, item, engine) as counter:
+        records, source = counter.count(())
+        if tags:
+            tagged, _ = counter.count(tags)
+            acts = strategy_activities(TAG_QUERY, tagged, item, per_record, cfg)
+            narrowed = Narrowed(tuple(tags), tagged, estimate(regime, acts))
+            if not settled_by_count(tags, tagged):
+                # Only when the count leaves it open: one small query in the same session.
+                held = held_tags(counter.session(), boroughs, date_from, item.last_day)
+                warning = unheld_warning(tags, held, boroughs, date_from, item.last_day)
+                warnings = (warning,) if warning else ()
+    est = estimate(regime, strategy_activities(FULL_REVIEW, records, item, per_record, cfg))
     cover = snapshot.coverage.verdict(item.boroughs, item.date_from, item.last_day)
     return CheckResult(item, records, per_record, est, source, narrowed, cover, warnings)
