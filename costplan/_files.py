@@ -168,18 +168,45 @@ def shipped_dir(name: str) -> Path | None:
     return None
 
 
-def read_text(path: Path, what: str, *, encoding: str = "utf-8") -> str:
-    """A user's file as text, or one error naming what it is and where.
+# The Unix convention for "standard input / output" in place of a file name.
+STDIO = "-"
+
+
+def is_stdio(path: Path | str | None) -> bool:
+    """Whether a file name given by the user means stdin or stdout (`-`)."""
+    return path is not None and str(path) == STDIO
+
+
+def read_stdin_bytes() -> bytes:
+    """All of standard input, as bytes (the text layer's decoding is not trusted)."""
+    import sys
+
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is not None:
+        data: bytes = stream.read()
+        return data
+    return sys.stdin.read().encode("utf-8")
+
+
+def read_text(
+    path: Path | str, what: str, *, encoding: str = "utf-8", field: str | None = None
+) -> str:
+    """A user's file as text, or one error naming what it is and where; `-` reads stdin.
 
     Raises:
         InputError: the file is missing, a directory, unreadable or not in `encoding`.
     """
+    if is_stdio(path):
+        try:
+            return read_stdin_bytes().decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"cannot read {what} from stdin: {exc}", field=field) from None
     path = Path(path)
     try:
         return path.read_text(encoding=encoding)
     except FileNotFoundError:
-        raise InputError(f"{what} not found: {path}", "check the path") from None
+        raise InputError(f"{what} not found: {path}", "check the path", field=field) from None
     except IsADirectoryError:
-        raise InputError(f"{path} is a directory, not a {what}") from None
+        raise InputError(f"{path} is a directory, not a {what}", field=field) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {what} {path}: {exc}") from None
+        raise InputError(f"cannot read {what} {path}: {exc}", field=field) from None

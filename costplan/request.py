@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from costplan._files import is_stdio, read_text
 from costplan._toml import Table, parse_toml
 from costplan.errors import InputError
 from costplan.schema import (
@@ -357,15 +358,12 @@ def load_request(path: Path) -> Request:
         InputError: missing file, bad values (naming the file and the dotted key).
         ConfigError: malformed TOML or unknown keys.
     """
-    source = str(path)
-    if not path.exists():
+    source = "stdin" if is_stdio(path) else str(path)
+    if not is_stdio(path) and not path.exists():
         raise InputError(f"request file not found: {path}")
     if path.is_dir():
         raise InputError(f"{path} is a directory, not a request file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{source}: not UTF-8 text") from None
+    text = read_text(path, "request file")
     return build_request(parse_toml(text, source), source)
 
 

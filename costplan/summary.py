@@ -194,12 +194,16 @@ class Summary:
         return sum(c.count or 0 for c in self.cells)
 
     def records(self) -> list[dict[str, Any]]:
-        """Row objects: period_start (ISO), one key per `by` column, count (int or marker)."""
+        """Row objects: period_start (ISO), one key per `by` column, count, suppressed.
+
+        A suppressed count is None with `suppressed` true (never the marker text, so every
+        count is a number or null for a program reading it)."""
         out = []
         for c in self.cells:
             rec: dict[str, Any] = {"period_start": c.period_start.isoformat()}
             rec.update(zip(self.by, c.groups, strict=True))
-            rec["count"] = self.marker if c.suppressed else c.count
+            rec["count"] = None if c.suppressed else c.count
+            rec["suppressed"] = c.suppressed
             out.append(rec)
         return out
 

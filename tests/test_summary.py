@@ -137,7 +137,9 @@ def test_summary_is_exact_without_any_refresh(tmp_path: Path) -> None:
 def test_cli_json_rows(store: Store) -> None:
     res = run("summary", "--store", str(store.root), "--by", "borough,tag", "--format", "json")
     assert res.exit_code == 0, res.output
-    rows = json.loads(res.stdout)
+    doc = json.loads(res.stdout)
+    assert doc["schema_version"] == "1" and doc["by"] == ["borough", "tag"]
+    rows = [{k: v for k, v in r.items() if k != "suppressed"} for r in doc["rows"]]
     assert set(rows[0]) == {"period_start", "borough", "tag", "count"}
     want = polars_counts(store.snapshot(), "week", ("borough", "tag"))
     got = pl.DataFrame(rows).with_columns(pl.col("period_start").str.to_date())
@@ -197,15 +199,19 @@ def test_no_suppressed_value_can_be_derived_from_published_totals(
         out, totals = _published(_counts(other), threshold)
         assert out == base_out and totals == base_totals
     if hidden:
-        assert f"<{threshold}" in base_out["csv"] and f'"<{threshold}"' in base_out["json"]
+        assert f"<{threshold}" in base_out["csv"] and '"suppressed": true' in base_out["json"]
 
 
 def test_suppressed_cells_are_markers_in_every_format(store: Store) -> None:
     args = ["--by", "borough,call_source,grading", "--period", "month", "--suppress-below", "5"]
     s = summarise(store, period="month", by=("borough", "call_source", "grading"), suppress_below=5)
     assert 0 < s.suppressed_cells < len(s.cells)
-    rows = json.loads(run("summary", "--store", str(store.root), *args, "--format", "json").stdout)
-    markers = [r for r in rows if r["count"] == "<5"]
+    doc = json.loads(run("summary", "--store", str(store.root), *args, "--format", "json").stdout)
+    rows = doc["rows"]
+    assert doc["suppress_below"] == 5
+    # A suppressed count is null and flagged, never the marker text: counts are numbers or null.
+    markers = [r for r in rows if r["suppressed"]]
+    assert all(r["count"] is None for r in markers)
     assert len(markers) == s.suppressed_cells
     assert all(isinstance(r["count"], int) and r["count"] >= 5 for r in rows if r not in markers)
     raw = polars_counts(store.snapshot(), "month", ("borough", "call_source", "grading"))

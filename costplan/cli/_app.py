@@ -61,10 +61,86 @@ def wording(exc: CostplanError) -> str:
     return f"{option}: {line}" if option else line
 
 
-def error_line(message: str) -> None:
-    """Print one error line on stderr (control characters folded to spaces)."""
-    text = "".join(" " if (c < " " or c in "\x7f\x85\u2028\u2029") else c for c in message)
-    click.echo(f"costplan: error: {text}", err=True)
+def _one_line(message: str) -> str:
+    """`message` with control characters folded to spaces (it must stay one line)."""
+    return "".join(" " if (c < " " or c in "\x7f\x85\u2028\u2029") else c for c in message)
+
+
+def wants_json(args: list[str]) -> bool:
+    """Whether the command line asks for JSON output (`--format json` or `--format=json`), so
+    an error is reported as JSON too. Read from the raw arguments: a usage error may come
+    before any option is parsed."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--format=json" or (arg == "--format" and args[i + 1 : i + 2] == ["json"]):
+            return True
+    return False
+
+
+# Set by CostplanGroup.main for one run: errors are then a JSON object as well as the line.
+_json_errors = False
+
+
+def error_kind(exc: BaseException) -> str:
+    """A stable machine name for an error's kind: InputError -> "input",
+    StoreLockedError -> "store_locked"; "usage" for a bad command line, "os" for a system one."""
+    if isinstance(exc, click_exc.UsageError):
+        return "usage"
+    if isinstance(exc, OSError):
+        return "os"
+    name = type(exc).__name__.removesuffix("Error") or "costplan"
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+def error_line(
+    message: str,
+    *,
+    kind: str = "error",
+    hint: str | None = None,
+    field: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """Print one error line on stderr (control characters folded to spaces); with
+    `--format json` the error is one JSON object on stderr instead (schema error.schema.json):
+    kind, message, hint and field (the option named), so a script can tell errors apart.
+
+    `message` is the whole line; `detail` the message alone (without hint) for the JSON.
+    """
+    if _json_errors:
+        from costplan._files import dumps
+        from costplan.render.json_doc import versioned
+
+        error = {
+            "kind": kind,
+            "message": _one_line(detail if detail is not None else message),
+            "hint": hint,
+            "field": field,
+        }
+        click.echo(dumps(versioned({"error": error}), indent=None), err=True)
+        return
+    click.echo(f"costplan: error: {_one_line(message)}", err=True)
+
+
+def report(exc: CostplanError) -> None:
+    """A core error on stderr: the one line, or the JSON object."""
+    option = FIELD_OPTIONS.get(exc.field or "")
+    error_line(
+        wording(exc),
+        kind=error_kind(exc),
+        hint=exc.hint,
+        field=option or exc.field,
+        detail=exc.message,
+    )
+
+
+def _usage_field(exc: click_exc.UsageError) -> str | None:
+    """The option or argument a usage error is about, where Click says (a bad --format)."""
+    param = getattr(exc, "param", None)
+    if param is None:
+        return None
+    opts = getattr(param, "opts", None)
+    return str(opts[0]) if opts else (param.human_readable_name or None)
 
 
 class CostplanGroup(TyperGroup):
@@ -74,16 +150,19 @@ class CostplanGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except CostplanError as exc:
-            error_line(wording(exc))
+            report(exc)
             ctx.exit(EXIT_USER_ERROR)
         except OSError as exc:
             # Disk full, permission denied, a file vanishing mid-run: the user's to fix.
             where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
-            error_line(f"{exc.strerror or exc}{where}")
+            error_line(f"{exc.strerror or exc}{where}", kind="os")
             ctx.exit(EXIT_USER_ERROR)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102 - click entry point
+        global _json_errors
         kwargs["standalone_mode"] = False
+        given = kwargs.get("args", args[0] if args else None)
+        _json_errors = wants_json(list(sys.argv[1:] if given is None else given))
         try:
             rv = super().main(*args, **kwargs)
         except click_exc.NoArgsIsHelpError as exc:
@@ -91,10 +170,17 @@ class CostplanGroup(TyperGroup):
             sys.exit(EXIT_USER_ERROR)
         except click_exc.UsageError as exc:
             cmd = exc.ctx.command_path if exc.ctx else "costplan"
-            error_line(f"{exc.format_message()} (see '{cmd} --help')")
+            hint = f"see '{cmd} --help'"
+            error_line(
+                f"{exc.format_message()} ({hint})",
+                kind="usage",
+                hint=hint,
+                field=_usage_field(exc),
+                detail=exc.format_message(),
+            )
             sys.exit(EXIT_USER_ERROR)
         except click_exc.ClickException as exc:
-            error_line(exc.format_message())
+            error_line(exc.format_message(), kind="usage")
             sys.exit(exc.exit_code or 1)
         except typer.Abort:  # Typer 0.29's vendored Click has no Abort of its own
             error_line("aborted")

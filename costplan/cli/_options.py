@@ -84,7 +84,11 @@ RegimeOption = Annotated[
 ]
 RegimeFileOption = Annotated[
     Path | None,
-    typer.Option("--regime-file", help="Extra regimes TOML (same schema as the built-in file)."),
+    typer.Option(
+        "--regime-file",
+        metavar="FILE",
+        help="Extra regimes TOML (same schema as the built-in file); - reads stdin.",
+    ),
 ]
 MinutesPerRecordOption = Annotated[
     str | None,
@@ -98,7 +102,9 @@ SampleOption = Annotated[
     Path | None,
     typer.Option(
         "--sample",
-        help="Timed sample: seconds per record (or mm:ss), one per line or a CSV 'seconds' column.",
+        metavar="FILE",
+        help="Timed sample: seconds per record (or mm:ss), one per line or a CSV 'seconds' "
+        "column; - reads stdin.",
     ),
 ]
 ToOption = Annotated[
@@ -196,13 +202,70 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
             state["bar"].__exit__(None, None, None)
 
 
-def emit(text: str) -> None:
-    """Print a report to stdout (never stderr: reports are for pipes and files)."""
-    typer.echo(text.rstrip("\n"))
+def emit(text: str, *, err: bool = False) -> None:
+    """Print a report to stdout (never stderr: reports are for pipes and files).
+
+    `err` is for the one case where stdout carries a file's bytes instead (`--disclose -`):
+    the report then goes to stderr so the pipe gets only the file.
+    """
+    typer.echo(text.rstrip("\n"), err=err)
 
 
 def write_output(path: Path, data: bytes | str) -> None:
-    """Write a report file atomically (readers never see half of it)."""
-    from costplan._files import write_atomic
+    """Write a report file atomically (readers never see half of it); `-` is stdout."""
+    from costplan._files import is_stdio, write_atomic
 
+    if is_stdio(path):
+        stream = typer.get_binary_stream("stdout")
+        stream.write(data.encode("utf-8") if isinstance(data, str) else data)
+        stream.flush()
+        return
     write_atomic(path, data)
+
+
+def one_stdin(given: dict[str, Path | None]) -> None:
+    """Refuse `-` for more than one input of a command: stdin can be read only once.
+
+    Raises:
+        InputError: two of the options name `-`.
+    """
+    from costplan._files import is_stdio
+    from costplan.errors import InputError
+
+    dashes = [name for name, value in given.items() if is_stdio(value)]
+    if len(dashes) > 1:
+        raise InputError(
+            f"{' and '.join(dashes)} both read stdin ('-')", "stdin can be read only once"
+        )
+
+
+@contextlib.contextmanager
+def stdin_spooled(paths: list[Path]) -> Iterator[list[Path]]:
+    """`paths` with a `-` replaced by a temporary copy of stdin, for readers that need a file
+    (DuckDB's CSV reader, Parquet); the copy is deleted when the block ends.
+
+    The copy is named stdin.csv, or stdin.parquet when stdin starts with Parquet's magic bytes,
+    so the store's ingest log and quarantine name it the same way whichever way it came.
+    """
+    import shutil
+    import tempfile
+
+    from costplan._files import is_stdio
+    from costplan.errors import InputError
+
+    if not any(is_stdio(p) for p in paths):
+        yield paths
+        return
+    one_stdin({f"export {i + 1}": p for i, p in enumerate(paths)})
+    with tempfile.TemporaryDirectory(prefix="costplan-stdin-") as tmp:
+        spool = Path(tmp) / "stdin"
+        source = typer.get_binary_stream("stdin")
+        with open(spool, "wb") as fh:
+            shutil.copyfileobj(source, fh, 1 << 20)
+        with open(spool, "rb") as fh:
+            magic = fh.read(4)
+        if not magic:
+            raise InputError("-: stdin is empty", "pipe a CSV or Parquet export into it")
+        named = spool.with_name("stdin.parquet" if magic == b"PAR1" else "stdin.csv")
+        spool.rename(named)
+        yield [named if is_stdio(p) else p for p in paths]

@@ -17,6 +17,7 @@ from costplan.cli._options import (
     TableOrJsonOption,
     TodayOption,
     emit,
+    one_stdin,
     regime_of,
 )
 from costplan.errors import InputError
@@ -80,6 +81,7 @@ def estimate(
     from costplan.render import render_text
     from costplan.units import parse_count
 
+    one_stdin({"--sample": sample, "--regime-file": regime_file})
     reg = regime_of(regime, regime_file, limit_gbp, rate)
     extra = [parse_activity_spec(spec) for spec in activity or []]
     if sample is not None and records is None:
@@ -174,8 +176,8 @@ def aggregate(
         Path,
         typer.Argument(
             metavar="REGISTER",
-            help="Requests register: CSV or TOML with id, requester, received, topic, "
-            "hours or activities, and optionally campaign, status (open, answered, refused, "
+            help="Requests register (- reads stdin): CSV or TOML with id, requester, received, "
+            "topic, hours or activities, and optionally campaign, status (open, answered, refused, "
             "withdrawn) and answered (the date the response was sent).",
         ),
     ],
@@ -202,5 +204,6 @@ def aggregate(
     from costplan.costmodel.aggregate import aggregate_register
     from costplan.render import render_text
 
+    one_stdin({"REGISTER": register, "--regime-file": regime_file})
     reg = regime_of(regime, regime_file)
     emit(render_text(aggregate_register(register, reg), fmt.value))

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from costplan._files import is_stdio
 from costplan.cli._app import app
 from costplan.cli._options import (
     EngineName,
@@ -26,6 +27,7 @@ from costplan.cli._options import (
     ToOption,
     emit,
     engine_of,
+    one_stdin,
     open_store,
     regime_of,
     window_of,
@@ -68,6 +70,8 @@ def _quick_request(
 
 
 def _disclosure_format(path: Path) -> str:
+    if is_stdio(path):
+        return "csv"  # a pipe has no name to say otherwise; .xlsx needs a file
     fmt = DISCLOSURE_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise InputError(f"--disclose {path}: unsupported file type", "use .csv or .xlsx")
@@ -81,7 +85,8 @@ def _disclosure_format(path: Path) -> str:
 @app.command()
 def plan(
     request_file: Annotated[
-        Path | None, typer.Argument(metavar="[REQUEST.toml]", help="The request file.")
+        Path | None,
+        typer.Argument(metavar="[REQUEST.toml]", help="The request file; - reads stdin."),
     ] = None,
     store: StoreOption = None,
     engine: EngineOption = EngineName.duckdb,
@@ -97,7 +102,10 @@ def plan(
     disclose: Annotated[
         Path | None,
         typer.Option(
-            "--disclose", help="For an answerable request, write CAD references (.csv/.xlsx)."
+            "--disclose",
+            metavar="FILE",
+            help="For an answerable request, write CAD references (.csv/.xlsx); - writes CSV "
+            "to stdout (the report then goes to stderr).",
         ),
     ] = None,
     borough: Annotated[
@@ -128,6 +136,7 @@ def plan(
     from costplan.render.disclosure import Disclosure
     from costplan.request import load_request, parse_date
 
+    one_stdin({"REQUEST": request_file, "--sample": sample, "--regime-file": regime_file})
     if request_file is not None and (borough or date):
         raise InputError("give a request file or --borough/--date, not both")
     if request_file is not None:
@@ -148,7 +157,8 @@ def plan(
     snapshot = open_store(store).snapshot()
     as_of = parse_date(today, "--today") if today else None
     result = build_plan(snapshot, req, reg, per, engine=eng, today=as_of)
-    emit(render_text(result, "letter" if letter else fmt.value))
+    # With --disclose - stdout carries the CAD references, so the report goes to stderr.
+    emit(render_text(result, "letter" if letter else fmt.value), err=is_stdio(disclose))
     if disclose is not None and disclose_fmt is not None:
         if result.decision == "uncovered":
             raise InputError(

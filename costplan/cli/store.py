@@ -14,6 +14,7 @@ from costplan.cli._options import (
     emit,
     open_store,
     progress_bar,
+    stdin_spooled,
 )
 
 
@@ -36,7 +37,9 @@ def ingest(
     exports: Annotated[
         list[Path],
         typer.Argument(
-            help="CSV (UTF-8 or Windows-1252) or Parquet export files.", show_default=False
+            metavar="EXPORT...",
+            help="CSV (UTF-8 or Windows-1252) or Parquet export files; - reads one from stdin.",
+            show_default=False,
         ),
     ],
     store: Annotated[
@@ -87,8 +90,8 @@ def ingest(
     from costplan.render import render_text
 
     covers = _period(period) if period else None
-    with progress_bar("Ingesting") as tick:
-        report = run_ingest(store, exports, mapping, progress=tick, period=covers)
+    with stdin_spooled(exports) as files, progress_bar("Ingesting") as tick:
+        report = run_ingest(store, files, mapping, progress=tick, period=covers)
     emit(render_text(report, fmt.value))
     if strict and report.quarantined:
         raise typer.Exit(1)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from costplan._files import read_text
+from costplan._files import is_stdio, read_text
 from costplan._toml import Table, parse_toml
 from costplan.costmodel.estimate import estimate, parse_activity_spec
 from costplan.costmodel.regimes import Regime
@@ -253,8 +253,20 @@ def _read_toml(text: str, source: str, regime: Regime) -> list[RegisterEntry]:
     return [_entry(t, regime, seen, strict=True) for t in root.tables("request")]
 
 
+def _is_toml(text: str) -> bool:
+    """Whether a register read from stdin (no file name to go by) is TOML: its first line that
+    is not blank or a comment opens a table (`[[request]]`); a CSV register starts with its
+    header row."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return stripped.startswith("[")
+    return False
+
+
 def read_register(path: Path | str, regime: Regime) -> list[RegisterEntry]:
-    """Read a register file (CSV, or TOML when the name ends in .toml).
+    """Read a register file (CSV, or TOML when the name ends in .toml); `-` reads stdin
+    (TOML when it opens with a table, else CSV).
 
     Args:
         path: the register.
@@ -266,12 +278,12 @@ def read_register(path: Path | str, regime: Regime) -> list[RegisterEntry]:
     Raises:
         InputError: missing or unreadable file, a missing column (named), or a bad value.
     """
-    path = Path(path)
     text = read_text(path, "register", encoding="utf-8-sig")
-    if path.suffix.lower() == ".toml":
-        entries = _read_toml(text, str(path), regime)
+    source = "stdin" if is_stdio(path) else str(path)
+    if _is_toml(text) if is_stdio(path) else Path(path).suffix.lower() == ".toml":
+        entries = _read_toml(text, source, regime)
     else:
-        entries = _read_csv(text, str(path), regime)
+        entries = _read_csv(text, source, regime)
     if not entries:
-        raise InputError(f"register {path} has no requests")
+        raise InputError(f"register {source} has no requests")
     return entries

@@ -14,6 +14,7 @@ import re
 from decimal import MAX_PREC, Context, Decimal
 from pathlib import Path
 
+from costplan._files import is_stdio, read_text
 from costplan.costmodel.regimes import MAX_MINUTES_PER_RECORD
 from costplan.errors import InputError
 from costplan.units import SIXTY
@@ -141,11 +142,5 @@ def read_sample(path: Path | str) -> list[Decimal]:
     Raises:
         InputError: the file is missing or unreadable, or its contents are invalid.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"sample file not found: {path}", field="sample") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read sample file {path}: {exc}", field="sample") from None
-    return parse_sample(text, str(path))
+    text = read_text(path, "sample file", encoding="utf-8-sig", field="sample")
+    return parse_sample(text, "stdin" if is_stdio(path) else str(path))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from costplan._files import is_stdio
 from costplan.costmodel.regimes import Regime, reading_minutes
 from costplan.costmodel.sample_file import read_sample
 from costplan.costmodel.sampling import SampleStats, summarize
@@ -54,12 +55,13 @@ def reading_time(
             field="minutes_per_record",
         )
     if sample is not None:
-        stats = summarize(read_sample(sample), source=str(sample))
+        name = "stdin" if is_stdio(sample) else sample.name
+        stats = summarize(read_sample(sample), source="stdin" if is_stdio(sample) else str(sample))
         # The exact mean is the figure; the interval is rounded here for reading only.
         low, high = round_to(stats.ci_low_minutes, 2), round_to(stats.ci_high_minutes, 2)
         return MinutesPerRecord(
             stats.mean_minutes,
-            f"the mean of a timed sample of {stats.n} records ({sample.name}); 95% interval "
+            f"the mean of a timed sample of {stats.n} records ({name}); 95% interval "
             f"{low}-{high} minutes",
             sample=stats,
         )

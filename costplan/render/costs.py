@@ -13,11 +13,11 @@ from typing import Any
 
 from tabulate import tabulate
 
-from costplan._files import dumps
 from costplan.costmodel.aggregate import AGGREGATED, WITHDRAWN, AggregateReport, Verdict
 from costplan.costmodel.estimate import PER_RECORD_DP, REFUSE, Estimate
 from costplan.costmodel.sampling import EstimateReport, SampleAssessment
 from costplan.costmodel.workdays import Deadline
+from costplan.render import json_doc
 from costplan.units import fmt_money, fmt_number, round2, round_to
 
 TABLE = "table"
@@ -43,8 +43,8 @@ def render(result: EstimateReport | Deadline | AggregateReport, fmt: str) -> str
 
 
 def to_json(data: dict[str, Any]) -> str:
-    """Stable, readable JSON (UTF-8 kept, so "£" stays "£")."""
-    return dumps(data)
+    """Stable, readable, versioned JSON (UTF-8 kept, so "£" stays "£")."""
+    return json_doc.to_json(data)
 
 
 def _h(value: Decimal | None) -> str:

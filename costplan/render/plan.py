@@ -6,15 +6,14 @@ references and hours; never the requester, caller details, free text or location
 
 from __future__ import annotations
 
-import json
 import textwrap
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from costplan._files import dumps
 from costplan.planner.advice import NONE_FITS, Advice, alternatives
 from costplan.planner.triage import CheckResult
+from costplan.render.json_doc import to_json
 from costplan.request import clock
 from costplan.units import fmt_number, round2
 
@@ -247,7 +246,7 @@ def plan_markdown(plan: Plan) -> str:
 
 def plan_json(plan: Plan) -> str:
     """One JSON object (see Plan.to_dict for the contract)."""
-    return dumps(plan.to_dict())
+    return to_json(plan.to_dict())
 
 
 def plan_letter(plan: Plan) -> str:
@@ -425,8 +424,7 @@ def render(result: Plan | CheckResult, fmt: str) -> str:
     """Render a plan (table, markdown, json, letter) or a triage check (table, json)."""
     if isinstance(result, CheckResult):
         if fmt == "json":
-            # ASCII-escaped, as the check contract has always been (issue 14 aligns it).
-            return json.dumps(result.to_dict(), indent=2)
+            return to_json(result.to_dict())
         return "\n".join([check_line(result), *_warnings(result.warnings)]) + (
             "\n\n" + check_table(result)
         )

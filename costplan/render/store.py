@@ -6,8 +6,8 @@ from typing import Any
 
 from tabulate import tabulate
 
-from costplan._files import dumps
 from costplan.ingest import IngestReport
+from costplan.render.json_doc import to_json
 from costplan.store.coverage import CoverageReport
 from costplan.synth.demo import GenerateReport
 
@@ -30,7 +30,7 @@ def render(result: IngestReport | GenerateReport | CoverageReport, fmt: str) -> 
     """An ingest report or a generate summary as 'table' (people) or 'json' (scripts)."""
     doc = result.to_dict()
     if fmt == "json":
-        return dumps(doc)
+        return to_json(doc)
     if isinstance(result, CoverageReport):
         return _coverage_table(doc)
     if isinstance(result, GenerateReport):

@@ -15,12 +15,12 @@ import csv
 import datetime as dt
 import html
 import io
-import json
 import math
 import textwrap
 from collections.abc import Callable
 
 from costplan.render.cells import csv_cell, markdown_cell
+from costplan.render.json_doc import to_json
 from costplan.summary import Cell, Summary
 
 NONE_LABEL = "(none)"  # how a missing group value (an untagged CAD under --by tag) is shown
@@ -162,8 +162,17 @@ def render_csv(summary: Summary) -> str:
 
 
 def render_json(summary: Summary) -> str:
-    """A JSON list of row objects (period_start, one key per --by column, count)."""
-    return json.dumps(summary.records(), indent=2, ensure_ascii=False) + "\n"
+    """One versioned JSON object: the question (period, by, days, threshold) and its rows
+    (period_start, one key per --by column, count; a suppressed count is null, flagged)."""
+    doc = {
+        "period": summary.period,
+        "by": list(summary.by),
+        "date_from": summary.date_from.isoformat() if summary.date_from else None,
+        "date_to": summary.date_to.isoformat() if summary.date_to else None,
+        "suppress_below": summary.suppress_below,
+        "rows": summary.records(),
+    }
+    return to_json(doc) + "\n"
 
 
 def _html_table(headers: list[str], rows: list[list[str]]) -> str:
