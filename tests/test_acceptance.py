@@ -155,6 +155,10 @@ def test_wheel_ships_the_sql_library_and_examples(tmp_path: Path) -> None:
         assert f"costplan/queries/{sql.name}" in names
     assert "costplan/examples/ume-raves-2020.toml" in names
     assert "costplan/config/regimes.toml" in names
+    # Versioned JSON's schemas and the typing marker ship with the package (issue 14).
+    for schema in (ROOT / "costplan" / "schemas").glob("*.schema.json"):
+        assert f"costplan/schemas/{schema.name}" in names
+    assert "costplan/py.typed" in names
 
 
 @pytest.mark.parametrize("day", ["2019-03-01", "2023-03-01"])
