@@ -46,8 +46,8 @@ def check(name: str, text: str) -> dict[str, Any]:
     return doc
 
 
-def run_json(args: list[str], input: str | None = None) -> str:
-    result = runner.invoke(app, [*args, "--format", "json"], input=input)
+def run_json(args: list[str], stdin: str | None = None) -> str:
+    result = runner.invoke(app, [*args, "--format", "json"], input=stdin)
     assert result.exit_code in (0, 3), result.output
     return result.stdout
 
