@@ -7,6 +7,7 @@ line a command-line user reads (naming the option when the error names the field
 # No `from __future__ import annotations` in the CLI modules: Typer reads every command's
 # signature on every run, and string annotations would each be eval()'d (about 15 ms a
 # process, a twentieth of `costplan summary`'s budget).
+import os
 import sys
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ import typer
 # one-line error contract needs them (hence the <0.30 pin in pyproject.toml).
 from typer import _click as click
 from typer._click import exceptions as click_exc
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup
 
 from costplan import __version__
 from costplan.cli import coerce as cli_coerce
@@ -24,8 +25,24 @@ from costplan.errors import CostplanError
 
 EXIT_USER_ERROR = 2
 
+# Shell completion: the script `costplan completion SHELL` prints calls the program back with
+# this variable set (Typer's naming, so its scripts work unchanged).
+PROG_NAME = "costplan"
+COMPLETE_VAR = "_COSTPLAN_COMPLETE"
+
 # Plain option values are coerced without importing Pydantic (0.12 s a process; see the module).
 cli_coerce.install()
+
+
+def _argument_type(self: TyperArgument, ctx: click.Context) -> str | None:
+    """An argument's placeholder in help: its metavar alone when it has one (REGISTER, not
+    "REGISTER <path>"), Typer's type label otherwise. Options already work this way."""
+    return None if self.metavar is not None else TyperArgument.display_type(self, ctx)
+
+
+# Help placeholders say what to give (FILE, DATE), never a Python type (<list[str]>); every
+# option names a metavar, and tests/test_cli_conventions.py checks every command's help.
+TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign]
 
 # The core names the field an error is about in its own terms; the command line names the
 # option that sets it. One table for every command.
@@ -161,6 +178,14 @@ class CostplanGroup(TyperGroup):
     def main(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102 - click entry point
         global _json_errors
         kwargs["standalone_mode"] = False
+        if os.environ.get(COMPLETE_VAR):
+            # A completion request from the shell: Typer's completion classes answer it (its
+            # scripts' protocol), registered only here so other runs never import them.
+            from typer._completion_classes import completion_init
+
+            completion_init()
+            kwargs.setdefault("prog_name", PROG_NAME)
+            kwargs.setdefault("complete_var", COMPLETE_VAR)
         given = kwargs.get("args", args[0] if args else None)
         _json_errors = wants_json(list(sys.argv[1:] if given is None else given))
         try:

@@ -16,6 +16,42 @@ if TYPE_CHECKING:
     from costplan.engines import Engine
 
 
+# ---- shell completion (costplan completion SHELL prints the script) ---------------------------
+# Callbacks get the word typed so far and return the candidates; they run in the shell's
+# completion process, so each imports only what it needs.
+
+
+def complete_area(incomplete: str) -> list[str]:
+    """Borough names starting with what was typed (in any case), hyphenated so a shell keeps
+    each one word (resolve_borough reads Barking-and-Dagenham as Barking and Dagenham).
+
+    Typer keeps only candidates that start with the typed text exactly, so a name is offered
+    in lower case when that is how the user began it ("barking" -> barking-and-dagenham)."""
+    from costplan.schema import BOROUGHS
+
+    typed = incomplete.replace(" ", "-")
+    names = (b.name.replace(" ", "-") for b in BOROUGHS)
+    matches = [n for n in names if n.lower().startswith(typed.lower())]
+    return [n if n.startswith(typed) else n.lower() for n in matches]
+
+
+def complete_regime(incomplete: str) -> list[str]:
+    """The built-in regime names starting with what was typed."""
+    from costplan.costmodel.regimes import load_regimes
+
+    return [n for n in load_regimes().names() if n.startswith(incomplete.strip().lower())]
+
+
+def complete_by(incomplete: str) -> list[str]:
+    """--by's comma list: the columns not yet named, after what was typed."""
+    from costplan.summary import BY_COLUMNS
+
+    done, _, last = incomplete.rpartition(",")
+    named = set(done.split(",")) if done else set()
+    prefix = f"{done}," if done else ""
+    return [prefix + c for c in BY_COLUMNS if c not in named and c.startswith(last)]
+
+
 class TableOrJson(StrEnum):
     """For results with no prose: a table for people, JSON for scripts."""
 
@@ -43,6 +79,7 @@ StoreOption = Annotated[
     Path | None,
     typer.Option(
         "--store",
+        metavar="DIR",
         help="Store directory. Default: the demo archive in the per-user cache (built once).",
         envvar="COSTPLAN_STORE",
     ),
@@ -79,6 +116,8 @@ RegimeOption = Annotated[
     str | None,
     typer.Option(
         "--regime",
+        metavar="NAME",
+        autocompletion=complete_regime,
         help="Regime: uk-foia-other (default; police), uk-foia-central, foisa, eir, ireland-foi.",
     ),
 ]
@@ -108,7 +147,8 @@ SampleOption = Annotated[
     ),
 ]
 ToOption = Annotated[
-    str | None, typer.Option("--to", help="Last London day, YYYY-MM-DD (default: --date).")
+    str | None,
+    typer.Option("--to", metavar="DATE", help="Last London day, YYYY-MM-DD (default: --date)."),
 ]
 TimeFromOption = Annotated[
     str | None,
@@ -134,7 +174,8 @@ TodayOption = Annotated[
     ),
 ]
 TagOption = Annotated[
-    list[str] | None, typer.Option("--tag", help="Only CADs carrying this tag (repeatable).")
+    list[str] | None,
+    typer.Option("--tag", metavar="TAG", help="Only CADs carrying this tag (repeatable)."),
 ]
 
 

@@ -25,6 +25,7 @@ from costplan.cli._options import (
     TimeToOption,
     TodayOption,
     ToOption,
+    complete_area,
     emit,
     engine_of,
     one_stdin,
@@ -109,15 +110,24 @@ def plan(
         ),
     ] = None,
     borough: Annotated[
-        list[str] | None, typer.Option("--borough", help="Quick request: borough (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--borough",
+            metavar="BOROUGH",
+            autocompletion=complete_area,
+            help="Quick request: borough (repeatable).",
+        ),
     ] = None,
-    date: Annotated[str | None, typer.Option("--date", help="Quick request: first day.")] = None,
+    date: Annotated[
+        str | None, typer.Option("--date", metavar="DATE", help="Quick request: first day.")
+    ] = None,
     to: ToOption = None,
     time_from: TimeFromOption = None,
     time_to: TimeToOption = None,
     tag: TagOption = None,
     keyword: Annotated[
-        list[str] | None, typer.Option("--keyword", help="Quick request: free-text keyword.")
+        list[str] | None,
+        typer.Option("--keyword", metavar="WORD", help="Quick request: free-text keyword."),
     ] = None,
     today: TodayOption = None,
 ) -> None:
@@ -178,8 +188,18 @@ def plan(
 
 @app.command()
 def check(
-    borough: Annotated[list[str], typer.Option("--borough", help="Borough (repeatable).")],
-    date: Annotated[str, typer.Option("--date", help="First London day, YYYY-MM-DD.")],
+    borough: Annotated[
+        list[str],
+        typer.Option(
+            "--borough",
+            metavar="BOROUGH",
+            autocompletion=complete_area,
+            help="Borough (repeatable).",
+        ),
+    ],
+    date: Annotated[
+        str, typer.Option("--date", metavar="DATE", help="First London day, YYYY-MM-DD.")
+    ],
     to: ToOption = None,
     time_from: TimeFromOption = None,
     time_to: TimeToOption = None,

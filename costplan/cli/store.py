@@ -11,6 +11,7 @@ from costplan.cli._options import (
     StoreOption,
     TableOrJson,
     TableOrJsonOption,
+    complete_area,
     emit,
     open_store,
     progress_bar,
@@ -46,6 +47,7 @@ def ingest(
         Path,
         typer.Option(
             "--store",
+            metavar="DIR",
             help="Store directory (created if it does not exist).",
             envvar="COSTPLAN_STORE",
         ),
@@ -99,17 +101,26 @@ def ingest(
 
 @app.command()
 def generate(
-    store: Annotated[Path, typer.Option("--store", help="Directory for the new store.")],
+    store: Annotated[
+        Path, typer.Option("--store", metavar="DIR", help="Directory for the new store.")
+    ],
     start: Annotated[
-        str, typer.Option("--start", help="First London day, YYYY-MM-DD.")
+        str, typer.Option("--start", metavar="DATE", help="First London day, YYYY-MM-DD.")
     ] = "2020-01-01",
-    end: Annotated[str, typer.Option("--end", help="Last London day, YYYY-MM-DD.")] = "2020-12-31",
+    end: Annotated[
+        str, typer.Option("--end", metavar="DATE", help="Last London day, YYYY-MM-DD.")
+    ] = "2020-12-31",
     seed: Annotated[
-        int, typer.Option("--seed", help="Random seed: same seed, same archive.")
+        int, typer.Option("--seed", metavar="N", help="Random seed: same seed, same archive.")
     ] = 2020,
     boroughs: Annotated[
         list[str] | None,
-        typer.Option("--boroughs", help="Only these boroughs (repeat the option); default all 32."),
+        typer.Option(
+            "--boroughs",
+            metavar="BOROUGH",
+            autocompletion=complete_area,
+            help="Only these boroughs (repeat the option); default all 32.",
+        ),
     ] = None,
     fmt: TableOrJsonOption = TableOrJson.table,
 ) -> None:

@@ -14,6 +14,7 @@ from costplan.cli._options import (
     EngineOption,
     SparkMasterOption,
     StoreOption,
+    complete_by,
     emit,
     engine_of,
     open_store,
@@ -61,13 +62,20 @@ def summary(
     ] = Period.week,
     by: Annotated[
         str | None,
-        typer.Option("--by", help="Group by a comma list of: borough, call_source, grading, tag."),
+        typer.Option(
+            "--by",
+            metavar="COLUMNS",
+            autocompletion=complete_by,
+            help="Group by a comma list of: borough, call_source, grading, tag.",
+        ),
     ] = None,
     date_from: Annotated[
-        str | None, typer.Option("--from", help="First London day, YYYY-MM-DD (default: all).")
+        str | None,
+        typer.Option("--from", metavar="DATE", help="First London day, YYYY-MM-DD (default: all)."),
     ] = None,
     date_to: Annotated[
-        str | None, typer.Option("--to", help="Last London day, YYYY-MM-DD (default: all).")
+        str | None,
+        typer.Option("--to", metavar="DATE", help="Last London day, YYYY-MM-DD (default: all)."),
     ] = None,
     fmt: Annotated[
         SummaryFormat, typer.Option("--format", help="table, csv, json, markdown or html.")
@@ -75,13 +83,16 @@ def summary(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Write to this file (atomically) instead of stdout; - is stdout."
+            "--out",
+            metavar="FILE",
+            help="Write to this file (atomically) instead of stdout; - is stdout.",
         ),
     ] = None,
     suppress_below: Annotated[
         int | None,
         typer.Option(
             "--suppress-below",
+            metavar="N",
             min=1,
             help="Show counts under N as '<N'. Totals are computed after suppression.",
         ),
@@ -151,7 +162,12 @@ def summary_refresh(
     ] = False,
     wait: Annotated[
         float,
-        typer.Option("--wait", min=0, help="Seconds to wait for a running refresh (default 0)."),
+        typer.Option(
+            "--wait",
+            metavar="SECONDS",
+            min=0,
+            help="Seconds to wait for a running refresh (default 0).",
+        ),
     ] = 0.0,
 ) -> None:
     """Bring the daily volume table (STORE/volumes) up to date; safe to run from cron.
