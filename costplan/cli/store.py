@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from costplan._files import is_stdio
 from costplan.cli._app import app
 from costplan.cli._options import (
     StoreOption,
@@ -93,7 +94,9 @@ def ingest(
 
     covers = _period(period) if period else None
     with stdin_spooled(exports) as files, progress_bar("Ingesting") as tick:
-        report = run_ingest(store, files, mapping, progress=tick, period=covers)
+        # The report and the quarantine name stdin as the user did ("-"), not its copy.
+        names = ["-" if is_stdio(e) else None for e in exports]
+        report = run_ingest(store, files, mapping, progress=tick, period=covers, names=names)
     emit(render_text(report, fmt.value))
     if strict and report.quarantined:
         raise typer.Exit(1)

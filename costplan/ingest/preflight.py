@@ -42,15 +42,26 @@ class ExportPlan:
     dtypes: dict[str, pl.DataType] = field(default_factory=dict)  # Parquet column types
     est_rows: int = 0
 
+    @property
+    def source(self) -> str:
+        """Where the rows came from, as the quarantine and the ingest log record it: the
+        absolute path, or "-" for stdin (read through a temporary copy that is then gone)."""
+        return "-" if self.given == "-" else str(self.path)
 
-def inspect_export(given: str | Path, mapping: Mapping, *, hash_file: bool = True) -> ExportPlan:
+
+def inspect_export(
+    given: str | Path, mapping: Mapping, *, hash_file: bool = True, name: str | None = None
+) -> ExportPlan:
     """Check one input file and learn its encoding, header and (optionally) hash. Never writes.
+
+    `name` is what reports and the quarantine call the file (default: `given` as written);
+    an export piped in on stdin is read from a temporary copy but named "-".
 
     Raises:
         InputError: missing, a directory, unsupported extension, empty, unreadable, or a header
             without the columns the mapping requires.
     """
-    name = str(given)
+    name = str(given) if name is None else name
     path = Path(given).expanduser()
     if not path.exists():
         raise InputError(f"{name}: no such file")

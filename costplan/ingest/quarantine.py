@@ -121,7 +121,7 @@ class Quarantine:
             return
         self.staged_keys.append(keyed.select("source_sha256", "line"))
         report.quarantine_new = self.txn.add_quarantine(
-            keyed.with_columns(pl.lit(str(plan.path)).alias("source_file")).select(
+            keyed.with_columns(pl.lit(plan.source).alias("source_file")).select(
                 [c for c in QUARANTINE_COLUMNS if c != "txn"]
             )
         )

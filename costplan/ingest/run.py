@@ -89,7 +89,7 @@ class _Run:
         """
         report = FileReport(
             file=plan.given,
-            path=str(plan.path),
+            path=plan.source,
             sha256="",
             format=plan.kind,
             encoding=plan.encoding,
@@ -296,6 +296,7 @@ def ingest(
     lock_wait: float = LOCK_WAIT_SECONDS,
     batch_rows: int = BATCH_ROWS,
     period: tuple[Any, Any] | None = None,
+    names: Sequence[str | None] | None = None,
 ) -> IngestReport:
     """Load CAD exports into a store in one all-or-nothing transaction.
 
@@ -309,6 +310,8 @@ def ingest(
         batch_rows: rows validated and staged together (bounds memory).
         period: the (first, last) day the exports cover for the areas they hold, even days
             with no CADs; None: each file covers its own first to last day.
+        names: what the report and the quarantine call each export (None: its path as
+            given); "-" for one read from stdin through a temporary copy.
 
     Returns:
         The report: counts per file and in total, where the quarantine went.
@@ -322,7 +325,11 @@ def ingest(
         raise InputError("no export files given")
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping)
-    plans = [inspect_export(e, mapping, hash_file=False) for e in exports]
+    shown = list(names) if names is not None else [None] * len(exports)
+    plans = [
+        inspect_export(e, mapping, hash_file=False, name=n)
+        for e, n in zip(exports, shown, strict=True)
+    ]
     store = Store.open(store_root, create=True)
     with store.writer(wait=lock_wait) as txn, ThreadPoolExecutor(max_workers=1) as hasher:
         # Hashing is I/O and hashlib releases the GIL: it runs while the files are parsed.
@@ -339,7 +346,7 @@ def ingest(
             txn.log_ingest(
                 {
                     "file": plan.path.name,
-                    "path": str(plan.path),
+                    "path": plan.source,
                     "sha256": plan.sha256,
                     "format": plan.kind,
                     "encoding": plan.encoding,
