@@ -42,7 +42,7 @@ def _argument_type(self: TyperArgument, ctx: click.Context) -> str | None:
 
 # Help placeholders say what to give (FILE, DATE), never a Python type (<list[str]>); every
 # option names a metavar, and tests/test_cli_conventions.py checks every command's help.
-TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign]
+TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign,assignment]
 
 # The core names the field an error is about in its own terms; the command line names the
 # option that sets it. One table for every command.

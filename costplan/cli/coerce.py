@@ -103,7 +103,8 @@ class PlainRuntimeParam(_coercion.RuntimeParam):
     def _coerce_value(self, value: Any, param: Any, ctx: Context) -> Any:
         annotation, info = self.annotation, self.parameter_info
         try:
-            if get_origin(annotation) is list:
+            origin: Any = get_origin(annotation)  # typed loosely by Typer: any annotation
+            if origin is list:
                 (item_type,) = get_args(annotation)
                 # Typer's list adapter wraps a lone value in a list; here only real lists.
                 if not isinstance(value, list | tuple):

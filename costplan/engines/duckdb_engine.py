@@ -108,7 +108,8 @@ class Engine:
         query = load_query(name)
         try:
             # DuckDB 2.0: .pl() lives on relations, not on execute()'s connection result.
-            return self.con.sql(query.sql, params=self._bind(query, params)).pl()
+            frame: pl.DataFrame = self.con.sql(query.sql, params=self._bind(query, params)).pl()
+            return frame
         except duckdb.Error as exc:
             raise QueryError(f"query {name!r} failed: {exc}") from None
 

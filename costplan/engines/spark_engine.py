@@ -227,7 +227,8 @@ def translate(sql: str, name: str = "sql") -> str:
         ) from None
     if len(out) != 1:
         raise QueryError(f"query {name!r} must be one SQL statement, not {len(out)}")
-    return out[0]
+    translated: str = out[0]
+    return translated
 
 
 @cache

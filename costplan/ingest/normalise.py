@@ -209,7 +209,7 @@ def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
     its row and a new export's 'UME' are the same record, a duplicate, not a conflict.
     """
     present = [c for c in RECORD_COLUMNS if c in frame.columns]
-    frame = frame.select(present).cast({c: RECORD_SCHEMA[c] for c in present})  # type: ignore[arg-type]
+    frame = frame.select(present).cast({c: RECORD_SCHEMA[c] for c in present})
     frame = frame.with_columns(
         [_labels(frame[c]) for c in _LABEL_FIELDS if c in present]
         + ([_label_lists(frame["tags"])] if "tags" in present else [])

@@ -155,4 +155,7 @@ def _reject_reason(row: dict[str, Any], text: str, n_cols: int, mapping: Mapping
 
 def _json_line(text: str) -> str:
     """Raw value of a line whose fields cannot be matched to columns: the line itself."""
-    return pl.DataFrame({"_line": [text]}).select(pl.struct("_line").struct.json_encode()).item()
+    raw: str = (
+        pl.DataFrame({"_line": [text]}).select(pl.struct("_line").struct.json_encode()).item()
+    )
+    return raw

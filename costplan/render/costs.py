@@ -13,8 +13,9 @@ from typing import Any
 
 from tabulate import tabulate
 
-from costplan.costmodel.aggregate import AGGREGATED, WITHDRAWN, AggregateReport, Verdict
+from costplan.costmodel.aggregate import AGGREGATED, AggregateReport, Verdict
 from costplan.costmodel.estimate import PER_RECORD_DP, REFUSE, Estimate
+from costplan.costmodel.register import WITHDRAWN
 from costplan.costmodel.sampling import EstimateReport, SampleAssessment
 from costplan.costmodel.workdays import Deadline
 from costplan.render import json_doc
@@ -57,7 +58,8 @@ def _m(value: Decimal | None, currency: str) -> str:
 
 def _table(rows: list[list[str]], headers: list[str], tablefmt: str, align: tuple[str, ...]) -> str:
     """A tabulate table of pre-formatted strings, numbers right-aligned."""
-    return tabulate(rows, headers, tablefmt=tablefmt, disable_numparse=True, colalign=align)
+    table: str = tabulate(rows, headers, tablefmt=tablefmt, disable_numparse=True, colalign=align)
+    return table
 
 
 def _decision_text(decision: str, section: str | None) -> str:

@@ -34,7 +34,8 @@ def render(result: IngestReport | GenerateReport | CoverageReport, fmt: str) -> 
     if isinstance(result, CoverageReport):
         return _coverage_table(doc)
     if isinstance(result, GenerateReport):
-        return tabulate(list(doc.items()), tablefmt="simple", disable_numparse=True)
+        table: str = tabulate(list(doc.items()), tablefmt="simple", disable_numparse=True)
+        return table
     return render_table(doc)
 
 
@@ -86,7 +87,9 @@ def _coverage_table(doc: dict[str, Any]) -> str:
         ]
         for a in doc["areas"]
     ]
-    table = tabulate(rows, headers=["area", "days held", "gaps", "days"], disable_numparse=True)
+    table: str = tabulate(
+        rows, headers=["area", "days held", "gaps", "days"], disable_numparse=True
+    )
     last = doc["last_ingest"]
     notes = [
         f"Store: {doc['store']} (manifest v{doc['manifest_version']}, {_n(doc['rows'])} CADs).",

@@ -121,7 +121,10 @@ def _tabulate(headers: list[str], rows: list[list[str]], fmt: str) -> str:
     # Imported here, not at the top: csv and json output never pay for it.
     from tabulate import tabulate
 
-    return tabulate(rows, headers, tablefmt=fmt, colalign=_align(headers), disable_numparse=True)
+    table: str = tabulate(
+        rows, headers, tablefmt=fmt, colalign=_align(headers), disable_numparse=True
+    )
+    return table
 
 
 # -- formats ------------------------------------------------------------------------------------

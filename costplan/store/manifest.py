@@ -167,7 +167,7 @@ def _parse_snapshot(root: Path, doc: dict[str, Any]) -> Snapshot:
             files=tuple(FileEntry(**f) for f in p["files"]),
             version=int(p.get("version", 0)),
             replaced=tuple(p.get("replaced", ())),
-            added_days=tuple(p["added_days"]) if p.get("added_days") else None,  # type: ignore[arg-type]
+            added_days=tuple(p["added_days"]) if p.get("added_days") else None,
         )
         for key, p in doc.get("partitions", {}).items()
     }

@@ -123,18 +123,18 @@ class Transaction:
         """
         if frame.is_empty():
             return 0
-        frame = frame.select(RECORD_COLUMNS).cast(schema.RECORD_SCHEMA)  # type: ignore[arg-type]
+        frame = frame.select(RECORD_COLUMNS).cast(schema.RECORD_SCHEMA)
         for (borough, year), part in frame.partition_by(
             list(PARTITION_KEYS), as_dict=True, include_key=False
         ).items():
-            key = partition_key(str(borough), int(year))  # type: ignore[call-overload]
+            key = partition_key(str(borough), int(year))
             if key in self._merged:
                 raise RuntimeError(f"partition {key} was sealed; no rows may be added to it")
             self._buffer.setdefault(key, []).append(part)
             self._rows[key] = self._rows.get(key, 0) + part.height
             lo, hi = part["day"].min(), part["day"].max()
             old = self._days.get(key)
-            self._days[key] = (min(old[0], lo), max(old[1], hi)) if old else (lo, hi)  # type: ignore[type-var]
+            self._days[key] = (min(old[0], lo), max(old[1], hi)) if old else (lo, hi)
         self._buffered += frame.height
         if self._buffered >= SPILL_ROWS:
             self._spill()

@@ -24,9 +24,7 @@ from __future__ import annotations
 
 from costplan.synth.calibration import (
     DEFAULT_CALIBRATION,
-    MONTHS,
     TAGS,
-    WEEKDAYS,
     Calibration,
     Period,
     PlantedEvent,
@@ -34,6 +32,7 @@ from costplan.synth.calibration import (
     UmeWave,
     load_calibration,
 )
+from costplan.synth.calibration_values import MONTHS, WEEKDAYS
 from costplan.synth.frames import generate, ume_truth
 
 __all__ = [

@@ -62,7 +62,7 @@ def _frame(m: _Month, rows: np.ndarray | slice, cal: Calibration, truth: bool) -
         tables.boroughs.gather(m.borough[rows]).alias("borough"),
         pl.Series("year", np.full(day.size, m.days[0].year, dtype=np.int16)),
     ]
-    frame = pl.DataFrame(columns).cast(schema.RECORD_SCHEMA)  # type: ignore[arg-type]
+    frame = pl.DataFrame(columns).cast(schema.RECORD_SCHEMA)
     if truth:
         event = m.event[rows]
         labels = pl.Series([*m.event_labels, None], dtype=pl.String)

@@ -43,7 +43,8 @@ def _draw_given(rng: np.random.Generator, table: np.ndarray, given: np.ndarray) 
     """
     index = given.astype(np.int32) << _LUT_BITS
     index |= _u16(rng, given.size)
-    return table.ravel()[index]
+    draws: np.ndarray = table.ravel()[index]
+    return draws
 
 
 def _threshold(share: float) -> int:

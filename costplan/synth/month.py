@@ -88,7 +88,8 @@ def _sorted_offsets(rng: np.random.Generator, counts: np.ndarray, width: int) ->
     keep = np.ones(gaps.size, dtype=bool)
     keep[ends] = False
     offsets = (gaps[keep] - np.repeat(before, counts)) * np.repeat(scale, counts)
-    return np.minimum(offsets.astype(np.int64), width - 1)
+    clipped: np.ndarray = np.minimum(offsets.astype(np.int64), width - 1)
+    return clipped
 
 
 def _month_rng(seed: int, year: int, month: int, stream: int) -> np.random.Generator:
