@@ -143,6 +143,20 @@ def test_regime_file_from_stdin() -> None:
     assert json.loads(result.stdout)["regime"] == "test-only"
 
 
+def test_mapping_from_stdin(tmp_path: Path) -> None:
+    mapping = Path(__file__).parents[1] / "costplan/config/mappings/example-force.toml"
+    export = tmp_path / "export.csv"
+    export.write_text("Incident No\n", encoding="utf-8")  # the mapping is read first
+    args = ["ingest", str(export), "--store", str(tmp_path / "s"), "--mapping"]
+    via_file = runner.invoke(app, [*args, str(mapping)])
+    via_pipe = runner.invoke(app, [*args, "-"], input=mapping.read_bytes())
+    assert via_file.exit_code == via_pipe.exit_code == 2
+    # The same complaint about the export's columns: the mapping was read alike.
+    assert via_pipe.stderr.split(":", 2)[-1] == via_file.stderr.split(":", 2)[-1]
+    both = runner.invoke(app, ["ingest", "-", "--store", str(tmp_path / "s"), "--mapping", "-"])
+    assert both.exit_code == 2 and "both read stdin" in both.stderr
+
+
 def test_stdin_can_be_named_only_once(planner_store: Store) -> None:
     result = runner.invoke(
         app, ["plan", "-", "--sample", "-", "--store", str(planner_store.root)], input=REQUEST
@@ -239,6 +253,7 @@ def test_disclose_dash_writes_the_references_to_stdout(planner_store: Store) -> 
 def test_every_file_option_documents_dash() -> None:
     """Each option or argument that names a file to read or write says what - does."""
     file_params = {
+        "mapping",
         "request_file",
         "sample",
         "regime_file",

@@ -264,7 +264,7 @@ def write_output(path: Path, data: bytes | str) -> None:
     write_atomic(path, data)
 
 
-def one_stdin(given: dict[str, Path | None]) -> None:
+def one_stdin(given: dict[str, Path | str | None]) -> None:
     """Refuse `-` for more than one input of a command: stdin can be read only once.
 
     Raises:

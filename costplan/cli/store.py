@@ -14,6 +14,7 @@ from costplan.cli._options import (
     TableOrJsonOption,
     complete_area,
     emit,
+    one_stdin,
     open_store,
     progress_bar,
     stdin_spooled,
@@ -59,7 +60,7 @@ def ingest(
             "--mapping",
             metavar="FILE",
             help="Mapping TOML for the force's column names and formats, or a bundled name "
-            "(default, example-force). Default: the schema's own names.",
+            "(default, example-force); - reads stdin. Default: the schema's own names.",
         ),
     ] = None,
     period: Annotated[
@@ -92,6 +93,7 @@ def ingest(
     from costplan.ingest import ingest as run_ingest
     from costplan.render import render_text
 
+    one_stdin({f"EXPORT {i + 1}": e for i, e in enumerate(exports)} | {"--mapping": mapping})
     covers = _period(period) if period else None
     with stdin_spooled(exports) as files, progress_bar("Ingesting") as tick:
         # The report and the quarantine name stdin as the user did ("-"), not its copy.

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from costplan._files import config_path
+from costplan._files import STDIO, config_path, is_stdio, read_text
 from costplan._toml import Table, parse_toml
 from costplan.errors import ConfigError
 from costplan.schema import CALL_SOURCES, GRADINGS, RECORD_COLUMNS
@@ -128,11 +128,15 @@ def resolve_mapping_path(spec: str | Path | None) -> Path:
 
 
 def load_mapping(spec: str | Path | None = None) -> Mapping:
-    """Load and strictly validate a mapping file (or bundled mapping name; None: default).
+    """Load and strictly validate a mapping file (or bundled mapping name; None: default);
+    `-` reads the mapping from stdin.
 
     Raises:
         ConfigError: the file is unreadable, not TOML, has an unknown key or a bad value.
     """
+    if is_stdio(spec):
+        text = read_text(STDIO, "mapping")
+        return parse_mapping(parse_toml(text, "mapping stdin"), Path("stdin"))
     path = resolve_mapping_path(spec)
     try:
         text = path.read_text(encoding="utf-8")
