@@ -311,6 +311,17 @@ def test_completion_prints_the_script(shell: str) -> None:
     assert "_COSTPLAN_COMPLETE" in result.stdout and "costplan" in result.stdout
 
 
+def test_completion_install_writes_the_script_and_sources_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    result = runner.invoke(app, ["completion", "bash", "--install"])
+    assert result.exit_code == 0, result.output
+    script = tmp_path / ".bash_completions" / "costplan.sh"
+    assert "_COSTPLAN_COMPLETE=complete_bash" in script.read_text()
+    assert f"source '{script}'" in (tmp_path / ".bashrc").read_text()
+
+
 def test_completion_of_an_unknown_shell_is_one_line() -> None:
     result = runner.invoke(app, ["completion", "csh"])
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
