@@ -52,6 +52,26 @@ def run_json(args: list[str], stdin: str | None = None) -> str:
     return result.stdout
 
 
+# The commands whose output this file validates; a new command with --format json must be
+# added here, with a schema, for the test below to pass.
+VALIDATED = {
+    "estimate", "deadline", "aggregate", "check", "plan", "coverage", "summary", "generate",
+    "ingest",
+}  # fmt: skip
+
+
+def test_every_command_with_json_output_is_validated_here() -> None:
+    from typer.main import get_command
+
+    with_json = set()
+    for name, cmd in get_command(app).commands.items():  # type: ignore[attr-defined]
+        for param in cmd.params:
+            choices = getattr(getattr(param, "type_descriptor", None), "choices", None) or ()
+            if "--format" in getattr(param, "opts", ()) and "json" in {str(c) for c in choices}:
+                with_json.add(name)
+    assert with_json == VALIDATED
+
+
 def test_every_family_that_renders_json_has_a_shipped_schema() -> None:
     with_json = {kind for kind in _MODULES if "json" in formats(kind)}
     assert with_json <= set(SCHEMAS)
