@@ -2,6 +2,10 @@
 
 Core modules raise CostplanError subclasses in their own terms; `wording` turns one into the
 line a command-line user reads (naming the option when the error names the field it came from).
+With `--format json` on the command line the error is one JSON object on stderr instead
+(`{"schema_version", "error": {"kind", "message", "hint", "field"}}`,
+costplan/schemas/error.schema.json), with the same exit code, so a script reading JSON never
+has to parse prose.
 """
 
 # No `from __future__ import annotations` in the CLI modules: Typer reads every command's
