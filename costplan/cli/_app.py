@@ -72,6 +72,10 @@ FIELD_OPTIONS: dict[str, str] = {
     "sample": "--sample",
     "time_from": "--time-from",
     "time_to": "--time-to",
+    "held": "--held",
+    "reference": "--reference",
+    "disclose_refs": "--disclose-refs",
+    "fmt": "--format",
 }
 
 

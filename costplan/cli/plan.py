@@ -1,5 +1,6 @@
 """Planner commands: `plan`, `check` and `demo`."""
 
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -48,6 +49,14 @@ EXIT_UNCOVERED = 3
 DISCLOSURE_FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
 
 
+class RefStyle(StrEnum):
+    """How a disclosure schedule shows each record (planner.disclosure.REFERENCE_STYLES)."""
+
+    cad = "cad"
+    opaque = "opaque"
+    none = "none"
+
+
 def _quick_request(
     borough: list[str] | None,
     date: str | None,
@@ -55,9 +64,11 @@ def _quick_request(
     window: tuple[int, int] | None,
     tag: list[str] | None,
     keyword: list[str] | None,
+    reference: str | None = None,
+    received: str | None = None,
 ) -> "Request":
     """The one-item request the quick flags describe."""
-    from costplan.request import build_request, clock
+    from costplan.request import QUICK_REFERENCE, build_request, clock
 
     item: dict[str, Any] = {"name": "request", "boroughs": borough, "date_from": date}
     item["date_to"] = to or date
@@ -67,7 +78,10 @@ def _quick_request(
         item["tags"] = tag
     if keyword:
         item["keywords"] = keyword
-    return build_request({"reference": "(command line)", "items": [item]}, "command line")
+    data: dict[str, Any] = {"reference": reference or QUICK_REFERENCE, "items": [item]}
+    if received:
+        data["received"] = received
+    return build_request(data, "command line")
 
 
 def _disclosure_format(path: Path) -> str:
@@ -94,8 +108,32 @@ def plan(
     spark_master: SparkMasterOption = None,
     fmt: ReportFormatOption = TableJsonOrMarkdown.table,
     letter: Annotated[
-        bool, typer.Option("--letter", help="Print a draft response section instead.")
+        bool,
+        typer.Option(
+            "--letter",
+            help="Print the response letter instead (text; --format markdown for Markdown).",
+        ),
     ] = False,
+    annex: Annotated[
+        bool,
+        typer.Option("--annex", help="Print the case-file annex: what the decision rests on."),
+    ] = False,
+    settings: Annotated[
+        Path | None,
+        typer.Option(
+            "--settings",
+            metavar="FILE",
+            help="The authority's details for letters and schedules (default: shipped); "
+            "- reads stdin.",
+        ),
+    ] = None,
+    held: Annotated[
+        bool | None,
+        typer.Option(
+            "--held/--not-held",
+            help="Whether the information is held, as determined (a s.12(1) letter says so).",
+        ),
+    ] = None,
     regime: RegimeOption = None,
     regime_file: RegimeFileOption = None,
     minutes_per_record: MinutesPerRecordOption = None,
@@ -105,10 +143,26 @@ def plan(
         typer.Option(
             "--disclose",
             metavar="FILE",
-            help="For an answerable request, write CAD references (.csv/.xlsx); - writes CSV "
-            "to stdout (the report then goes to stderr).",
+            help="For an answer, write the disclosure schedule (.csv/.xlsx) of what it releases; "
+            "- writes it as CSV to stdout (the report then goes to stderr).",
         ),
     ] = None,
+    disclose_tagged: Annotated[
+        bool,
+        typer.Option(
+            "--disclose-tagged",
+            help="The schedule lists only the tagged records (the requester accepted that "
+            "refinement).",
+        ),
+    ] = False,
+    disclose_refs: Annotated[
+        RefStyle,
+        typer.Option(
+            "--disclose-refs",
+            help="Show references as recorded (cad: they carry date and time of day), opaque "
+            "numbers, or none (the count only).",
+        ),
+    ] = RefStyle.cad,
     borough: Annotated[
         list[str] | None,
         typer.Option(
@@ -129,6 +183,16 @@ def plan(
         list[str] | None,
         typer.Option("--keyword", metavar="WORD", help="Quick request: free-text keyword."),
     ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", metavar="REF", help="Quick request: its case reference."),
+    ] = None,
+    received: Annotated[
+        str | None,
+        typer.Option(
+            "--received", metavar="YYYY-MM-DD", help="Quick request: the day it was received."
+        ),
+    ] = None,
     today: TodayOption = None,
 ) -> None:
     """Plan a request: count what each search strategy must review, cost it, decide, advise.
@@ -141,24 +205,54 @@ def plan(
 
         costplan plan --borough Lambeth --date 2020-06-25 --tag UME --letter
     """
-    from costplan.planner import build_plan, disclosure_refs, reading_time
+    from dataclasses import replace
+
+    from costplan.planner import (
+        build_plan,
+        build_schedule,
+        check_schedule,
+        load_authority,
+        reading_time,
+        respond,
+    )
     from costplan.render import render, render_text
-    from costplan.render.disclosure import Disclosure
     from costplan.request import load_request, parse_date
 
-    one_stdin({"REQUEST": request_file, "--sample": sample, "--regime-file": regime_file})
+    one_stdin(
+        {
+            "REQUEST": request_file,
+            "--sample": sample,
+            "--regime-file": regime_file,
+            "--settings": settings,
+        }
+    )
     if request_file is not None and (borough or date):
         raise InputError("give a request file or --borough/--date, not both")
     if request_file is not None:
         req = load_request(request_file)
     elif borough and date:
-        req = _quick_request(borough, date, to, window_of(time_from, time_to), tag, keyword)
+        window = window_of(time_from, time_to)
+        req = _quick_request(borough, date, to, window, tag, keyword, reference, received)
     else:
         raise InputError(
             "nothing to plan", "give REQUEST.toml, or --borough and --date for a quick request"
         )
+    if (reference or received) and request_file is not None:
+        raise InputError(
+            "--reference and --received describe a quick request",
+            "set reference and received in the request file",
+        )
+    if letter and annex:
+        raise InputError("give --letter or --annex, not both", "the annex is printed on its own")
+    if (letter or annex) and fmt == TableJsonOrMarkdown.json:
+        raise InputError("a letter is text or markdown", "drop --format json", field="fmt")
+    if held is not None:
+        req = replace(req, held=held)
     disclose_fmt = _disclosure_format(disclose) if disclose is not None else None
     reg = regime_of(regime or req.regime, regime_file)
+    authority = load_authority(settings) if (letter or annex or disclose) else None
+    if disclose is not None and authority is not None:
+        check_schedule(reg, authority, req, refined=disclose_tagged, style=disclose_refs.value)
     per = reading_time(
         reg, sample=sample, minutes=minutes_per_record, request_minutes=req.minutes_per_record
     )
@@ -167,21 +261,26 @@ def plan(
     snapshot = open_store(store).snapshot()
     as_of = parse_date(today, "--today") if today else None
     result = build_plan(snapshot, req, reg, per, engine=eng, today=as_of)
-    # With --disclose - stdout carries the CAD references, so the report goes to stderr.
-    emit(render_text(result, "letter" if letter else fmt.value), err=is_stdio(disclose))
-    if disclose is not None and disclose_fmt is not None:
-        if result.decision == "uncovered":
-            raise InputError(
-                "the archive does not cover the whole request; nothing was written to --disclose",
-                "see the coverage lines of the plan",
-            )
-        if result.decision != "answer":
-            raise InputError(
-                "the request exceeds the appropriate limit; nothing was written to --disclose",
-                "narrow the request (see the section 16 advice) and plan it again",
-            )
-        refs = disclosure_refs(snapshot, req, engine=eng)
-        write_output(disclose, render(Disclosure(tuple(refs)), disclose_fmt))
+    # With --disclose - stdout carries the schedule, so the report goes to stderr.
+    to_stdout = is_stdio(disclose)
+    if (letter or annex) and authority is not None:
+        answer = respond(result, authority, as_of)
+        style = (
+            "annex" if annex else ("markdown" if fmt == TableJsonOrMarkdown.markdown else "text")
+        )
+        emit(render_text(answer, style), err=to_stdout)
+    else:
+        emit(render_text(result, fmt.value), err=to_stdout)
+    if disclose is not None and disclose_fmt is not None and authority is not None:
+        schedule = build_schedule(
+            result,
+            snapshot,
+            authority,
+            refined=disclose_tagged,
+            style=disclose_refs.value,
+            engine=eng,
+        )
+        write_output(disclose, render(schedule, disclose_fmt))
     if result.decision == "uncovered":
         raise typer.Exit(EXIT_UNCOVERED)
 
