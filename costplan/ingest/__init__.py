@@ -6,8 +6,9 @@ Every row read ends in exactly one of three places, and the report proves it
 * stored: a valid row whose cad_ref is new to the store and to this run;
 * duplicates: an exact copy (after normalisation) of a stored row or of an earlier row of the
   same run; skipped, so re-ingesting an export is idempotent;
-* quarantined: refused, with every reason that applies (each counted in the report), the file, the 1-based physical line (the header is line
-  1; for Parquet, the 1-based row number) and the raw values, in the store's quarantine file.
+* quarantined: refused, with every reason that applies (each counted in the report), the
+  file, the 1-based physical line (the header is line 1; for Parquet, the 1-based row number)
+  and the raw values, in the store's quarantine file.
 
 How (and why):
 
