@@ -64,6 +64,7 @@ class Transaction:
     _merged: dict[str, FileEntry] = field(default_factory=dict)  # final files, written
     _buffered: int = 0
     _n: int = 0
+    _pruned: bool = False  # housekeeping dropped retired files: the manifest must say so
 
     @property
     def staging(self) -> Path:
@@ -92,6 +93,7 @@ class Transaction:
                     path.unlink(missing_ok=True)
         if len(keep) != len(self.base.retired):
             self.base = Snapshot(**{**self.base.__dict__, "retired": tuple(keep)})
+            self._pruned = True
 
     # -- reading inside the transaction ------------------------------------------------------
     def existing(self, cad_refs: pl.Series, years: Iterable[int]) -> pl.DataFrame:
@@ -246,9 +248,10 @@ class Transaction:
     def commit(self) -> CommitResult:
         """Merge staged rows into their partitions and publish a new manifest atomically.
 
-        A transaction that changes nothing (no rows, no quarantined rows, the same coverage: a
-        re-run of an export already ingested) publishes nothing and keeps the version, so
-        caches keyed by the version stay valid; its ingest log entries are not recorded.
+        A transaction that changes nothing (no rows, no quarantined rows, the same coverage, no
+        retired file dropped: a re-run of an export already ingested) publishes nothing and
+        keeps the version, so caches keyed by the version stay valid; its ingest log entries
+        are not recorded.
         """
         root = self.store.root
         self._merge_now(set(self._chunks) | set(self._buffer))
@@ -256,6 +259,7 @@ class Transaction:
         if (
             not self._merged
             and not self._quarantine
+            and not self._pruned
             and coverage_doc == self.base.coverage.to_doc()
         ):
             self._ingests.clear()
