@@ -13,10 +13,13 @@ import datetime as dt
 import io
 import json
 import random
+import tempfile
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from costplan.cli import app
@@ -176,11 +179,15 @@ def test_a_rerun_that_stores_nothing_keeps_the_manifest_version(export, tmp_path
 def test_a_doubly_encoded_bom_is_stripped(prefix: bytes, tmp_path: Path):
     path = tmp_path / "bom.csv"
     path.write_bytes(
-        prefix + b"cad_ref,created_at,borough,call_source,grading\n"
+        prefix + b'"cad_ref",created_at,borough,call_source,grading\n'
         b"1/01JUN21,2021-06-01 10:00:00,Camden,999,I\n"
+        b"2/01JUN21,2021-06-01 10:00:00,Gotham,999,I\n"
     )
     report = ingest(tmp_path / "store", [path])
-    assert (report.stored, report.quarantined) == (1, 0)
+    assert (report.stored, report.quarantined) == (1, 1)
+    q = read_quarantine(Store.open(tmp_path / "store"))
+    assert q["line"].to_list() == [3]  # physical lines still counted from the header
+    assert "cad_ref" in json.loads(str(q["raw"][0]))
 
 
 def test_default_and_constant_reach_an_absent_column(tmp_path: Path):
@@ -260,3 +267,33 @@ def test_the_bundled_example_loads():
     m = load_mapping(MAPPING)
     assert m.reference is not None and m.reference.columns == ("Division", "Incident Number")
     assert m.values["grading"]["0"] == "I" and m.constants == {"call_source": "other"}
+
+
+FAULTY = {"borough": "Gotham", "call_source": "fax", "grading": "Z"}
+KIND = {"borough": "unknown borough", "call_source": "invalid call_source",
+        "grading": "invalid grading"}  # fmt: skip
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.sets(st.sampled_from(sorted(FAULTY))), min_size=1, max_size=12))
+def test_reason_tallies_equal_an_independent_count(tmp_path: Path, faults: list[set[str]]):
+    """Rows failing any subset of three checks: each failed check is counted once."""
+    lines = ["cad_ref,created_at,borough,call_source,grading"]
+    for i, bad in enumerate(faults, start=1):
+        values = {"borough": "Camden", "call_source": "999", "grading": "I"}
+        values.update({f: FAULTY[f] for f in bad})
+        lines.append(f"{i}/01JUN21,2021-06-01 10:00:00,{values['borough']},"
+                     f"{values['call_source']},{values['grading']}")  # fmt: skip
+    with tempfile.TemporaryDirectory(dir=tmp_path) as d:
+        path = Path(d) / "x.csv"
+        path.write_text("\n".join(lines) + "\n")
+        report = ingest(Path(d) / "store", [path])
+        want = Counter(KIND[f] for bad in faults for f in bad)
+        assert report.to_dict()["reasons"] == dict(sorted(want.items()))
+        assert report.quarantined == sum(1 for bad in faults if bad)
+        q = read_quarantine(Store.open(Path(d) / "store"))
+        assert sorted(len(r.split("; ")) for r in q["reason"]) == sorted(
+            len(bad) for bad in faults if bad
+        )
