@@ -139,6 +139,16 @@ class Mapping:
         """What a report records about the mapping used."""
         return {"name": self.name, "path": str(self.path) if self.path else None}
 
+    @property
+    def call_source_values(self) -> dict[str, str]:
+        """The call-source value table (also in `values`)."""
+        return self.values.get("call_source", {})
+
+    @property
+    def grading_values(self) -> dict[str, str]:
+        """The grading value table (also in `values`)."""
+        return self.values.get("grading", {})
+
     def read_from_export(self, field_name: str) -> bool:
         """False for a field the mapping supplies itself (a constant, or a composed cad_ref)."""
         if field_name in self.constants:
