@@ -297,3 +297,39 @@ def test_reason_tallies_equal_an_independent_count(tmp_path: Path, faults: list[
         assert sorted(len(r.split("; ")) for r in q["reason"]) == sorted(
             len(bad) for bad in faults if bad
         )
+
+
+def test_parquet_column_feeds_a_field_and_the_reference(tmp_path: Path):
+    """Typed Parquet columns: 'Division' is both the area (by a value table) and part of the
+    composed reference; it is read once and kept once in the quarantine's raw values."""
+    import polars as pl
+
+    path = tmp_path / "calls.parquet"
+    pl.DataFrame(
+        {
+            "Incident": [7, 7, None],
+            "Division": [1, 2, 1],
+            "When": [dt.datetime(2020, 6, 25, 14, 0)] * 3,
+            "Priority": [0, 9, 1],
+        }
+    ).write_parquet(path)
+    mapping = parse_mapping(
+        {
+            "columns": {"created_at": "When", "borough": "Division", "grading": "Priority"},
+            "reference": {"template": "{Division}{Incident:05}/{created_at:%d%b%y}"},
+            "constants": {"call_source": "other"},
+            "values": {
+                "borough": {"1": "Lambeth", "2": "Southwark"},
+                "grading": {"0": "I", "1": "I", "9": "R"},
+            },
+        }
+    )
+    report = ingest(tmp_path / "store", [path], mapping)
+    assert (report.stored, report.quarantined) == (2, 1)
+    got = {(r["cad_ref"], r["borough"], r["grading"]) for r in stored(tmp_path / "store")}
+    assert got == {("100007/25JUN20", "Lambeth", "I"), ("200007/25JUN20", "Southwark", "R")}
+    q = read_quarantine(Store.open(tmp_path / "store"))
+    assert str(q["reason"][0]) == "missing required value: cad_ref"
+    raw = json.loads(str(q["raw"][0]))
+    assert sorted(raw) == ["Division", "Incident", "Priority", "When"]
+    assert (raw["Incident"], raw["Division"], raw["Priority"]) == (None, 1, 1)
