@@ -155,6 +155,7 @@ CASES: dict[str, list[dict[str, Any]]] = {
     "plan_item_counts": ITEM_CASES,
     "scope": [_scope(s) for s in ("all", "night", "dst", "none")],
     "plan_breakdown": ITEM_CASES,
+    "scope_refs": [_scope(s) for s in ("all", "night", "dst", "none")],
     "tagged_refs": [
         {**_scope(s), "tags": SUBJECTS[t]["tags"]}
         for s, t in [("all", "ume"), ("night", "ume"), ("dst", "hostile"), ("all", "nothing")]
@@ -468,7 +469,8 @@ def test_plan_is_the_same_on_both_engines(planner_store: Store, spark: Any) -> N
     assert duck.warnings == ("Haringey night: tag NOPE is not used" + UNUSED_IN_HARINGEY,)
     for a, b in zip(duck.items, other.items, strict=True):
         assert b.breakdown == a.breakdown
-    answered = build_plan(snap, req, REGIME, MinutesPerRecord(Decimal("0.01"), "test"))
+    covered = build_request({**PLAN_REQUEST, "items": PLAN_REQUEST["items"][:2]}, "test")
+    answered = build_plan(snap, covered, REGIME, MinutesPerRecord(Decimal("0.01"), "test"))
     refs = build_schedule(answered, snap, load_authority(), refined=True).refs
     other_refs = build_schedule(
         answered, snap, load_authority(), refined=True, engine=Spark(MASTER)

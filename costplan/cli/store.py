@@ -59,8 +59,10 @@ def ingest(
         typer.Option(
             "--mapping",
             metavar="FILE",
-            help="Mapping TOML for the force's column names and formats, or a bundled name "
-            "(default, example-force); - reads stdin. Default: the schema's own names.",
+            help="Mapping TOML for the export as published: column names, formats, value "
+            "tables, constants, defaults, composed references (docs/mappings.md); or a bundled "
+            "name (default, example-force, example-calls-for-service); - reads stdin. Default: "
+            "the schema's own names.",
         ),
     ] = None,
     period: Annotated[
@@ -79,8 +81,10 @@ def ingest(
 ) -> None:
     """Load CAD exports into the store; every row is stored, a duplicate, or quarantined.
 
-    All files are committed together or not at all. Re-running the same export adds nothing.
-    Rows that cannot be stored go to the store's quarantine with file, line and reason.
+    All files are committed together or not at all. Re-running the same export adds nothing
+    and leaves the manifest version as it was. Rows that cannot be stored go to the store's
+    quarantine with file, line and every reason; the report counts each reason and says which
+    values the mapping supplied (constants, defaults).
 
     Example:
 
@@ -89,6 +93,8 @@ def ingest(
         costplan ingest export.csv --store ./cad --mapping example-force --strict --format json
 
         costplan ingest cad-2020.csv --store ./cad --period 2020-01-01:2020-12-31
+
+        costplan ingest calls.csv --store ./cad --mapping example-calls-for-service
     """
     from costplan.ingest import ingest as run_ingest
     from costplan.render import render_text

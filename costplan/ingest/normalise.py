@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from costplan.ingest.fill import compose_reference, translate_items
 from costplan.ingest.mapping import Mapping
 from costplan.ingest.values import (
     _blank_to_null,
@@ -27,7 +28,6 @@ from costplan.ingest.values import (
     _nulls,
     _parse_cad,
     _parse_created,
-    _plain,
     _text,
     _value_map,
 )
@@ -46,7 +46,12 @@ COMPARE_FIELDS: tuple[str, ...] = tuple(
 _TEXT_FIELDS = ("opening_code", "closing_code", "summary")
 _LABEL_FIELDS = ("opening_code", "closing_code")
 _LIST_FIELDS = ("tags", "linked_to")
-_REFUSED = {"_ord": pl.Int64, "_reason": pl.String}
+# A refused row: its ordinal, every reason joined with '; ', and each reason's kind.
+_REFUSED: dict[str, pl.DataType] = {
+    "_ord": pl.Int64(),
+    "_reason": pl.String(),
+    "_kinds": pl.List(pl.String()),
+}
 
 
 @functools.cache
@@ -68,25 +73,33 @@ def normalise(raw: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, pl.Dat
 
     Returns:
         (valid, refused): valid has `_ord`, `_key` (the cad_ref as an integer) and
-        RECORD_COLUMNS in RECORD_SCHEMA types; refused has `_ord` and `_reason` (every
-        applicable reason, joined with '; ').
+        RECORD_COLUMNS in RECORD_SCHEMA types; refused has `_ord`, `_reason` (every
+        applicable reason, joined with '; ') and `_kinds` (each reason's kind, for counting).
     """
     ts = _text(raw, "created_at")
     b_raw, s_raw, g_raw = (_text(raw, f) for f in ("borough", "call_source", "grading"))
-    cad = _text(raw, "cad_ref")
+    ref = mapping.reference
+    early: tuple[pl.Series, pl.Series, pl.Series | None] | None = None
+    if ref is None:
+        cad = _text(raw, "cad_ref")
+    elif ref.uses_day:
+        # The composed reference carries the row's day: parse the times first.
+        early = _parse_created(raw, ts, mapping)
+        cad = compose_reference(raw, ref, early[1])
+    else:
+        cad = compose_reference(raw, ref, None)
+    tag_table = mapping.values.get("tags", {})
     # The column groups are independent and each step below works on one column at a time:
     # run them side by side (Polars releases the GIL) to use both cores.
     jobs: dict[str, Callable[[], Any]] = {
-        "created": lambda: _parse_created(raw, ts, mapping),
+        "created": (lambda: early) if early else (lambda: _parse_created(raw, ts, mapping)),
         "cad": lambda: _parse_cad(cad),
         "borough": lambda: _value_map(b_raw, _borough, BOROUGH_NAMES),
-        "source": lambda: _value_map(
-            s_raw, _call_source(mapping.call_source_values), _plain(CALL_SOURCES, mapping)
+        "source": lambda: _value_map(s_raw, _call_source, CALL_SOURCES),
+        "grading": lambda: _value_map(g_raw, _grading, GRADINGS),
+        "tags": lambda: translate_items(
+            _list(raw, "tags", mapping.tags_separator, labels=True), tag_table
         ),
-        "grading": lambda: _value_map(
-            g_raw, _grading(mapping.grading_values), _plain(GRADINGS, mapping)
-        ),
-        "tags": lambda: _list(raw, "tags", mapping.tags_separator, labels=True),
         "opening": lambda: _labels(_text(raw, "opening_code")),
         "closing": lambda: _labels(_text(raw, "closing_code")),
         "linked": lambda: _list(raw, "linked_to", mapping.linked_to_separator, refs=True),
@@ -159,7 +172,7 @@ def _reasons(bad: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
     expected = " or ".join(mapping.timestamp_formats[:3])
     if len(mapping.timestamp_formats) > 3:
         expected += "..."
-    reason = pl.concat_str(
+    reasons = pl.concat_list(
         [
             pl.when(blank("_cad")).then(pl.lit("missing required value: cad_ref")),
             pl.when(~blank("_cad") & pl.col("cad_ref").is_null()).then(
@@ -188,18 +201,25 @@ def _reasons(bad: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
                 + pl.lit(" vs London day ")
                 + pl.col("day").cast(pl.String)
             ),
-        ],
-        separator="; ",
-        ignore_nulls=True,
-    )
+        ]
+    ).list.drop_nulls()
     # Every refused row has a reason above; the fallback only guards against a silent gap.
-    reason = pl.when(reason == "").then(pl.lit("invalid row")).otherwise(reason)
-    return bad.select("_ord", reason.alias("_reason"))
+    reasons = pl.when(reasons.list.len() == 0).then(pl.lit(["invalid row"])).otherwise(reasons)
+    framed = bad.select("_ord", reasons.alias("_why"))
+    return framed.select(
+        "_ord",
+        pl.col("_why").list.join("; ").alias("_reason"),
+        pl.col("_why").list.eval(reason_kind(pl.element())).alias("_kinds"),
+    )
 
 
-def reason_category(reason: str) -> str:
-    """The kind of a reason, without its values: 'unknown borough: 'X'' -> 'unknown borough'."""
-    return reason.split("; ")[0].split(": ")[0].split(" (")[0]
+def reason_kind(reason: pl.Expr) -> pl.Expr:
+    """The kind of one reason, without its values: 'unknown borough: 'X'' -> 'unknown borough'.
+
+    Kinds are counted from each row's list of reasons, never by splitting the joined text
+    (a quoted value may itself contain '; ').
+    """
+    return reason.str.split(": ").list.first().str.split(" (").list.first()
 
 
 def _canonical(frame: pl.DataFrame) -> pl.DataFrame:

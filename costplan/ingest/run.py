@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from costplan.errors import InputError
+from costplan.ingest.fill import check_targets, supply
 from costplan.ingest.mapping import Mapping, load_mapping
 from costplan.ingest.normalise import (
     _REFUSED,
@@ -126,9 +127,14 @@ class _Run:
                 try:
                     pf = pq.ParquetFile(plan.path)
                     names = [plan.header[plan.positions[f]] for f in fields]
+                    # A column may feed a field and a composed reference: read it once.
                     batches = (
-                        rb.rename_columns(fields)
-                        for rb in pf.iter_batches(ARROW_BATCH_ROWS, columns=names)
+                        pa.RecordBatch.from_arrays(
+                            [rb.column(name) for name in names], names=fields
+                        )
+                        for rb in pf.iter_batches(
+                            ARROW_BATCH_ROWS, columns=list(dict.fromkeys(names))
+                        )
                     )
                     accepted = self._consume(batches, plan, fields, report, bad)
                 except (OSError, pa.ArrowException) as exc:
@@ -178,7 +184,10 @@ class _Run:
 
         `final`: no batch follows in this run, so the new rows need not be remembered.
         """
-        good, invalid = normalise(raw, self.mapping)
+        # The quarantine keeps the export's values as read, not as the mapping supplied them.
+        supplied, defaulted = supply(raw, self.mapping)
+        report.defaulted.update(defaulted)
+        good, invalid = normalise(supplied, self.mapping)
         refused: list[pl.DataFrame] = [invalid]
         if not good.is_empty():  # valid rows, duplicates included: what the file covers
             self.areas.update(good["borough"].unique().to_list())
@@ -244,6 +253,7 @@ class _Run:
                 + pl.lit(" differs in ")
                 + pl.col("_diff")
             ).alias("_reason"),
+            pl.lit([f"conflicts with {against}"]).alias("_kinds"),
         )
 
     def _remember(self, staged: pl.DataFrame) -> None:
@@ -278,12 +288,14 @@ class _Run:
     def _raw_json(rows: pl.DataFrame, plan: ExportPlan, fields: list[str]) -> pl.Series:
         """Each row's raw values as a JSON object keyed by the export's column names.
 
-        Only mapped columns: dropped columns are never stored, not even in quarantine.
+        Only mapped columns: dropped columns are never stored, not even in quarantine. A column
+        read for two purposes (a field and a composed reference) appears once.
         """
+        by_name: dict[str, str] = {}
+        for f in fields:
+            by_name.setdefault(plan.header[plan.positions[f]], f)
         return rows.select(
-            pl.struct(
-                [pl.col(f).alias(plan.header[plan.positions[f]]) for f in fields]
-            ).struct.json_encode()
+            pl.struct([pl.col(f).alias(name) for name, f in by_name.items()]).struct.json_encode()
         ).to_series()
 
 
@@ -325,6 +337,7 @@ def ingest(
         raise InputError("no export files given")
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping)
+    check_targets(mapping)
     shown = list(names) if names is not None else [None] * len(exports)
     plans = [
         inspect_export(e, mapping, hash_file=False, name=n)
@@ -359,7 +372,7 @@ def ingest(
             )
             files.append(report)
         txn_id = txn.txn
-        pending = IngestReport(str(store.root), mapping.name, files, 0, txn_id, None)
+        pending = IngestReport(str(store.root), mapping.name, files, 0, txn_id, None, mapping)
         pending.check()  # before the commit: a bookkeeping error must never be published
         result = txn.commit()
     if progress is not None:
@@ -367,4 +380,4 @@ def ingest(
     qfile = result.quarantine_file or run.quarantine.existing_qfile
     root = str(store.root.resolve())
     qpath = str(Path(qfile).resolve()) if qfile else None
-    return IngestReport(root, mapping.name, files, result.version, txn_id, qpath)
+    return IngestReport(root, mapping.name, files, result.version, txn_id, qpath, mapping)

@@ -321,14 +321,6 @@ def _value_map(
     return c_out, r_out
 
 
-def _plain(values: Sequence[str], mapping: Mapping) -> tuple[str, ...]:
-    """Values that map to themselves: all of them unless the mapping's tables re-map one."""
-    tables = {**mapping.call_source_values, **mapping.grading_values}
-    if any(v.casefold() in tables and tables[v.casefold()] != v for v in values):
-        return ()
-    return tuple(values)
-
-
 def _borough(value: str) -> tuple[str | None, str | None]:
     if not value.strip():
         return None, "missing required value: borough"
@@ -341,32 +333,24 @@ def _borough(value: str) -> tuple[str | None, str | None]:
     return None, f"unknown borough: {value!r}" + (f" (did you mean {hint[0]}?)" if hint else "")
 
 
-def _call_source(table: dict[str, str]) -> Callable[[str], tuple[str | None, str | None]]:
-    def fn(value: str) -> tuple[str | None, str | None]:
-        key = value.strip().casefold()
-        if not key:
-            return None, "missing required value: call_source"
-        if key in table:
-            return table[key], None
-        key = re.sub(r"[\s\-]+", "_", key)
-        if key in CALL_SOURCES:
-            return key, None
-        return None, f"invalid call_source: {value!r} (expected one of {', '.join(CALL_SOURCES)})"
-
-    return fn
+def _call_source(value: str) -> tuple[str | None, str | None]:
+    """A call source in the schema's vocabulary (after the mapping's value table)."""
+    key = value.strip().casefold()
+    if not key:
+        return None, "missing required value: call_source"
+    key = re.sub(r"[\s\-]+", "_", key)
+    if key in CALL_SOURCES:
+        return key, None
+    return None, f"invalid call_source: {value!r} (expected one of {', '.join(CALL_SOURCES)})"
 
 
-def _grading(table: dict[str, str]) -> Callable[[str], tuple[str | None, str | None]]:
-    def fn(value: str) -> tuple[str | None, str | None]:
-        key = value.strip().casefold()
-        if not key:
-            return None, "missing required value: grading"
-        if key in table:
-            return table[key], None
-        if key.upper() in GRADINGS:
-            return key.upper(), None
-        if key in _GRADING_NAMES:
-            return _GRADING_NAMES[key], None
-        return None, f"invalid grading: {value!r} (expected one of {', '.join(GRADINGS)})"
-
-    return fn
+def _grading(value: str) -> tuple[str | None, str | None]:
+    """A grading in the schema's vocabulary (after the mapping's value table)."""
+    key = value.strip().casefold()
+    if not key:
+        return None, "missing required value: grading"
+    if key.upper() in GRADINGS:
+        return key.upper(), None
+    if key in _GRADING_NAMES:
+        return _GRADING_NAMES[key], None
+    return None, f"invalid grading: {value!r} (expected one of {', '.join(GRADINGS)})"

@@ -14,11 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from costplan.costmodel.estimate import ANSWER, REFUSE, UNCOVERED
+from costplan.costmodel.estimate import REFUSE, UNCOVERED
 from costplan.costmodel.regimes import Regime
 from costplan.engines import DEFAULT, Engine
 from costplan.errors import ConfigError, InputError
 from costplan.planner.authority import Authority
+from costplan.planner.response import answered_items
 from costplan.planner.strategies import (
     CAVEATS,
     FULL_REVIEW,
@@ -31,7 +32,6 @@ from costplan.request import Request
 
 if TYPE_CHECKING:
     from costplan.planner.plan import Plan
-    from costplan.planner.strategies import ItemPlan
     from costplan.store import Snapshot
 
 # How the references in a schedule are shown: as stored ("cad", which carries the date and,
@@ -95,15 +95,6 @@ def check_schedule(
             w.exemption(regime.notice.letters)
 
 
-def _answered(plan: Plan) -> list[ItemPlan]:
-    """The items whose answer is released: every item of an answer, the answered parts of a
-    partial answer."""
-    if plan.decision == ANSWER:
-        return list(plan.items)
-    names = {n for p in plan.parts if p.decision == ANSWER for n in p.names}
-    return [ip for ip in plan.items if ip.item.name in names]
-
-
 def build_schedule(
     plan: Plan,
     snapshot: Snapshot,
@@ -133,7 +124,7 @@ def build_schedule(
             f"{why}; no disclosure schedule was written",
             "see the plan's coverage lines and section 16 advice",
         )
-    items = _answered(plan)
+    items = answered_items(plan)
     kinds = {ip.complete.strategy for ip in items}
     strategy = TAG_QUERY if refined else (FULL_REVIEW if FULL_REVIEW in kinds else SCOPE_QUERY)
     query = "tagged_refs" if refined else "scope_refs"

@@ -19,9 +19,19 @@ from costplan.planner.strategies import TAG_QUERY
 
 if TYPE_CHECKING:
     from costplan.planner.plan import Plan
+    from costplan.planner.strategies import ItemPlan
 
 # The notice outcomes: one template file each (config/letters/FAMILY/OUTCOME.txt).
 OUTCOMES = ("answer", "refuse", "refuse-ncnd", "partial", "uncovered")
+
+
+def answered_items(plan: Plan) -> list[ItemPlan]:
+    """The items whose answer is released: every item of an answer, the answered parts of a
+    partial answer (none of a refusal)."""
+    if plan.decision == ANSWER:
+        return list(plan.items)
+    names = {n for p in plan.parts if p.decision == ANSWER for n in p.names}
+    return [ip for ip in plan.items if ip.item.name in names]
 
 
 def notice_of(plan: Plan) -> Notice:
@@ -91,8 +101,9 @@ class Response:
         return self.notice.letters
 
     def withheld(self) -> list[tuple[Withheld, str]]:
-        """The requested fields withheld, each with its exemption under this family's law."""
-        fields = tuple(f for ip in self.plan.items for f in ip.item.fields)
+        """The fields withheld from what is released, each with its exemption under this
+        family's law."""
+        fields = tuple(f for ip in answered_items(self.plan) for f in ip.item.fields)
         return [(w, w.exemption(self.family)) for w in self.authority.withheld_of(fields)]
 
 

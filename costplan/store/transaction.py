@@ -64,6 +64,7 @@ class Transaction:
     _merged: dict[str, FileEntry] = field(default_factory=dict)  # final files, written
     _buffered: int = 0
     _n: int = 0
+    _pruned: bool = False  # housekeeping dropped retired files: the manifest must say so
 
     @property
     def staging(self) -> Path:
@@ -92,6 +93,7 @@ class Transaction:
                     path.unlink(missing_ok=True)
         if len(keep) != len(self.base.retired):
             self.base = Snapshot(**{**self.base.__dict__, "retired": tuple(keep)})
+            self._pruned = True
 
     # -- reading inside the transaction ------------------------------------------------------
     def existing(self, cad_refs: pl.Series, years: Iterable[int]) -> pl.DataFrame:
@@ -244,15 +246,31 @@ class Transaction:
 
     # -- commit ------------------------------------------------------------------------------
     def commit(self) -> CommitResult:
-        """Merge staged rows into their partitions and publish a new manifest atomically."""
+        """Merge staged rows into their partitions and publish a new manifest atomically.
+
+        A transaction that changes nothing (no rows, no quarantined rows, the same coverage, no
+        retired file dropped: a re-run of an export already ingested) publishes nothing and
+        keeps the version, so caches keyed by the version stay valid; its ingest log entries
+        are not recorded.
+        """
         root = self.store.root
+        self._merge_now(set(self._chunks) | set(self._buffer))
+        coverage_doc = self._new_coverage()
+        if (
+            not self._merged
+            and not self._quarantine
+            and not self._pruned
+            and coverage_doc == self.base.coverage.to_doc()
+        ):
+            self._ingests.clear()
+            self._coverage.clear()
+            return CommitResult(self.base.version, 0, [], 0, None)
         version = self.base.version + 1
         parts = dict(self.base.partitions)
         retired = list(self.base.retired)
         now = time.time()
         rows_written = 0
         staged_moves: list[tuple[Path, Path]] = []
-        self._merge_now(set(self._chunks) | set(self._buffer))
         for key, entry in sorted(self._merged.items()):
             borough, year_s = key.split("|")
             old = parts.get(key)
@@ -300,7 +318,7 @@ class Transaction:
             quarantine=tuple(quarantine),
             ingests=tuple(list(self.base.ingests) + self._ingests),
             retired=tuple(retired),
-            coverage_doc=self._new_coverage(),
+            coverage_doc=coverage_doc,
         )
         self.store._write_manifest(snap)  # the commit point
         self.base = snap
