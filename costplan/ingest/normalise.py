@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from costplan.ingest.mapping import Mapping
+from costplan.profile import Profile, mps
 from costplan.ingest.values import (
     _blank_to_null,
     _borough,
@@ -27,17 +28,12 @@ from costplan.ingest.values import (
     _nulls,
     _parse_cad,
     _parse_created,
+    _parse_ref,
     _plain,
     _text,
     _value_map,
 )
-from costplan.schema import (
-    BOROUGH_NAMES,
-    CALL_SOURCES,
-    GRADINGS,
-    RECORD_COLUMNS,
-    RECORD_SCHEMA,
-)
+from costplan.schema import RECORD_COLUMNS, RECORD_SCHEMA
 
 # Fields compared to decide "exact duplicate" or "conflict"; day and year follow created_at.
 COMPARE_FIELDS: tuple[str, ...] = tuple(
@@ -57,7 +53,9 @@ def _workers() -> ThreadPoolExecutor:
     )
 
 
-def normalise(raw: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, pl.DataFrame]:
+def normalise(
+    raw: pl.DataFrame, mapping: Mapping, profile: Profile | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split raw export rows into valid records and refused rows with their reasons.
 
     Args:
@@ -65,26 +63,37 @@ def normalise(raw: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, pl.Dat
             plus `_ord` (the row's ordinal in its file). CSV columns are text; Parquet columns
             may be typed.
         mapping: timestamp formats, zone, list separators and value tables.
+        profile: the store's force profile (None: the MPS): its areas, references,
+            vocabularies and the zone of the stored day.
 
     Returns:
         (valid, refused): valid has `_ord`, `_key` (the cad_ref as an integer) and
         RECORD_COLUMNS in RECORD_SCHEMA types; refused has `_ord` and `_reason` (every
         applicable reason, joined with '; ').
     """
+    force = profile or mps()
     ts = _text(raw, "created_at")
     b_raw, s_raw, g_raw = (_text(raw, f) for f in ("borough", "call_source", "grading"))
     cad = _text(raw, "cad_ref")
     # The column groups are independent and each step below works on one column at a time:
     # run them side by side (Polars releases the GIL) to use both cores.
     jobs: dict[str, Callable[[], Any]] = {
-        "created": lambda: _parse_created(raw, ts, mapping),
-        "cad": lambda: _parse_cad(cad),
-        "borough": lambda: _value_map(b_raw, _borough, BOROUGH_NAMES),
+        "created": lambda: _parse_created(raw, ts, mapping, force.time_zone),
+        "cad": lambda: (
+            _parse_cad(cad)
+            if force.reference.format == "serial/DDMONYY"
+            else _parse_ref(cad, force)
+        ),
+        "borough": lambda: _value_map(b_raw, _borough(force), force.area_names),
         "source": lambda: _value_map(
-            s_raw, _call_source(mapping.call_source_values), _plain(CALL_SOURCES, mapping)
+            s_raw,
+            _call_source(mapping.call_source_values, force.call_sources),
+            _plain(force.call_sources, mapping),
         ),
         "grading": lambda: _value_map(
-            g_raw, _grading(mapping.grading_values), _plain(GRADINGS, mapping)
+            g_raw,
+            _grading(mapping.grading_values, force.gradings, force.grading_names),
+            _plain(force.gradings, mapping),
         ),
         "tags": lambda: _list(raw, "tags", mapping.tags_separator, labels=True),
         "opening": lambda: _labels(_text(raw, "opening_code")),
@@ -122,6 +131,8 @@ def normalise(raw: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, pl.Dat
             done["linked"],
         ]
     ).hstack(done["cad"])
+    if force.reference.format == "unique":  # no day in the reference: nothing to compare
+        frame = frame.with_columns(_cad_day=pl.col("day"))
     frame = frame.with_columns(
         # Tags and codes in canonical form (schema.canonical_label); a blank code is no code.
         opening_code=_blank_to_null(pl.col("opening_code")),
@@ -144,10 +155,10 @@ def normalise(raw: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, pl.Dat
     if ok.all():
         return frame.select("_ord", "_key", *RECORD_COLUMNS), pl.DataFrame(schema=_REFUSED)
     valid = frame.select("_ord", "_key", *RECORD_COLUMNS).filter(ok)
-    return valid, _reasons(frame.filter(~ok), mapping)
+    return valid, _reasons(frame.filter(~ok), mapping, force)
 
 
-def _reasons(bad: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
+def _reasons(bad: pl.DataFrame, mapping: Mapping, profile: Profile) -> pl.DataFrame:
     """Why each refused row was refused (computed for the refused rows only)."""
 
     def blank(col: str) -> pl.Expr:
@@ -185,7 +196,7 @@ def _reasons(bad: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
             ).then(
                 pl.lit("cad_ref date does not match created_at: ")
                 + pl.col("cad_ref")
-                + pl.lit(" vs London day ")
+                + pl.lit(f" vs {profile.day_word} ")
                 + pl.col("day").cast(pl.String)
             ),
         ],

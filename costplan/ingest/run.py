@@ -18,7 +18,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from costplan.errors import InputError
+from costplan.errors import ConfigError, InputError
 from costplan.ingest.mapping import Mapping, load_mapping
 from costplan.ingest.normalise import (
     _REFUSED,
@@ -38,8 +38,9 @@ from costplan.ingest.read import (
     _transcode_cp1252,
 )
 from costplan.ingest.report import FileReport, IngestReport
+from costplan.profile import Profile, load_profile
 from costplan.schema import RECORD_COLUMNS
-from costplan.store import LOCK_WAIT_SECONDS, Store, Transaction
+from costplan.store import LOCK_WAIT_SECONDS, MANIFEST, Store, Transaction
 
 ProgressFn = Callable[[int, int], None]
 
@@ -58,9 +59,11 @@ class _Run:
         batch_rows: int,
         progress: ProgressFn | None,
         total: int,
+        profile: Profile,
     ) -> None:
         self.txn = txn
         self.mapping = mapping
+        self.profile = profile
         self.batch_rows = batch_rows
         self.progress = progress
         self.total = max(total, 1)
@@ -178,7 +181,7 @@ class _Run:
 
         `final`: no batch follows in this run, so the new rows need not be remembered.
         """
-        good, invalid = normalise(raw, self.mapping)
+        good, invalid = normalise(raw, self.mapping, self.profile)
         refused: list[pl.DataFrame] = [invalid]
         if not good.is_empty():  # valid rows, duplicates included: what the file covers
             self.areas.update(good["borough"].unique().to_list())
@@ -296,6 +299,7 @@ def ingest(
     lock_wait: float = LOCK_WAIT_SECONDS,
     batch_rows: int = BATCH_ROWS,
     period: tuple[Any, Any] | None = None,
+    force: Profile | str | Path | None = None,
 ) -> IngestReport:
     """Load CAD exports into a store in one all-or-nothing transaction.
 
@@ -309,6 +313,9 @@ def ingest(
         batch_rows: rows validated and staged together (bounds memory).
         period: the (first, last) day the exports cover for the areas they hold, even days
             with no CADs; None: each file covers its own first to last day.
+        force: the force profile (a Profile, a shipped name or a file) a new store belongs
+            to; None: the store's own, or the MPS for a new store. An existing store's must
+            match.
 
     Returns:
         The report: counts per file and in total, where the quarantine went.
@@ -320,14 +327,30 @@ def ingest(
     """
     if not exports:
         raise InputError("no export files given")
+    profile = _store_profile(Path(store_root), force)
     if not isinstance(mapping, Mapping):
-        mapping = load_mapping(mapping)
+        mapping = load_mapping(
+            mapping, call_sources=profile.call_sources, gradings=profile.gradings
+        )
+    for fld, table, allowed in (
+        ("call_source", mapping.call_source_values, profile.call_sources),
+        ("grading", mapping.grading_values, profile.gradings),
+    ):
+        stray = sorted(set(table.values()) - set(allowed))
+        if stray:
+            raise ConfigError(
+                f"mapping {mapping.name}: values.{fld} maps to {stray[0]!r}, which force "
+                f"profile {profile.name!r} does not have",
+                f"use one of {', '.join(allowed)}",
+            )
     plans = [inspect_export(e, mapping, hash_file=False) for e in exports]
-    store = Store.open(store_root, create=True)
+    store = Store.open(store_root, create=True, force=profile)
     with store.writer(wait=lock_wait) as txn, ThreadPoolExecutor(max_workers=1) as hasher:
         # Hashing is I/O and hashlib releases the GIL: it runs while the files are parsed.
         digests = [hasher.submit(file_sha256, p.path) for p in plans]
-        run = _Run(txn, mapping, batch_rows, progress, sum(p.est_rows for p in plans))
+        profile = txn.base.profile  # the store's own, as committed
+        est = sum(p.est_rows for p in plans)
+        run = _Run(txn, mapping, batch_rows, progress, est, profile)
         files = []
         for i, plan in enumerate(plans):
             run.last_file = i == len(plans) - 1
@@ -361,3 +384,17 @@ def ingest(
     root = str(store.root.resolve())
     qpath = str(Path(qfile).resolve()) if qfile else None
     return IngestReport(root, mapping.name, files, result.version, txn_id, qpath)
+
+
+def _store_profile(root: Path, force: Profile | str | Path | None) -> Profile:
+    """The profile an ingest validates against: the store's, or `force` for a new store.
+
+    Raises:
+        StoreError: `force` is not the existing store's profile.
+        ConfigError: `force` names no profile.
+    """
+    wanted = force if isinstance(force, Profile) or force is None else load_profile(force)
+    if (root.expanduser() / MANIFEST).exists():
+        store = Store.open(root, force=wanted)
+        return store.snapshot().profile
+    return wanted or load_profile(None)
