@@ -325,7 +325,8 @@ def parse_profile(text: str, source: str, *, origin: str = "") -> Profile:
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise root.fail("time_zone", f"must be an IANA time zone like Europe/London, not {zone!r}")
+        what = f"must be an IANA time zone like Europe/London, not {zone!r}"
+        raise root.fail("time_zone", what) from None
     area_word = root.text("area_word")
     areas_word = root.text("areas_word", default=area_word + "s")
     group_word = root.get("group_word", "group")

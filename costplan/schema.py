@@ -19,8 +19,9 @@ from costplan.errors import InputError
 from costplan.profile import mps
 
 if TYPE_CHECKING:
-    import polars as pl
     from zoneinfo import ZoneInfo
+
+    import polars as pl
 else:
     pl = lazy("polars")  # imported on first use: `check` never needs it (costplan/_deps.py)
 

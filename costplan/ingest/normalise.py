@@ -16,7 +16,6 @@ from typing import Any
 import polars as pl
 
 from costplan.ingest.mapping import Mapping
-from costplan.profile import Profile, mps
 from costplan.ingest.values import (
     _blank_to_null,
     _borough,
@@ -33,6 +32,7 @@ from costplan.ingest.values import (
     _text,
     _value_map,
 )
+from costplan.profile import Profile, mps
 from costplan.schema import RECORD_COLUMNS, RECORD_SCHEMA
 
 # Fields compared to decide "exact duplicate" or "conflict"; day and year follow created_at.
