@@ -110,6 +110,7 @@ class Profile:
     grading_names: dict[str, str]  # casefolded word -> grading ("immediate" -> "I")
     strip_words: tuple[str, ...] = ()
     day_word: str = "local day"  # how messages name a calendar day in the zone
+    area_phrase: str = ""  # "London borough": an area in a sentence (default: area_word)
     source: str = ""  # where it was read from: "bundled" or a path
     text: str = field(default="", repr=False)  # the TOML text, recorded in a store
     _lookup: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -298,6 +299,7 @@ _TOP_KEYS = (
     "group_word",
     "strip_words",
     "day_word",
+    "area_phrase",
     "areas",
     "groups",
     "places",
@@ -334,6 +336,7 @@ def parse_profile(text: str, source: str, *, origin: str = "") -> Profile:
         raise root.fail("group_word", f"must be a string, not {group_word!r}")
     strip_words = tuple(w.lower() for w in root.strings("strip_words", default=[]))
     day_word = root.text("day_word", default="local day")
+    area_phrase = root.text("area_phrase", default=area_word)
     root.strings("sources", default=[])  # citations: kept in the file, not used
 
     groups_t = root.optional_sub("groups") or Table({}, source, "groups")
@@ -461,6 +464,7 @@ def parse_profile(text: str, source: str, *, origin: str = "") -> Profile:
         grading_names=grading_names,
         strip_words=strip_words,
         day_word=day_word,
+        area_phrase=area_phrase,
         source=origin,
         text=text,
         _lookup=lookup,

@@ -127,6 +127,24 @@ TodayOption = Annotated[
         "--today", metavar="DATE", help="Count the working days left from DATE (default: now)."
     ),
 ]
+# One option for the areas of a request, whatever the force calls them: `--area` everywhere,
+# `--borough` the MPS spelling of the same option. Each value may be an area, a comma list, a
+# group (a BCU's name or code), a place ("Brixton") or `all`; the output shows the expansion.
+_AREA_HELP = "Area (repeatable; --borough for the MPS): a name, a comma list, a group (BCU) or all."
+AreaOption = Annotated[
+    list[str] | None, typer.Option("--area", "--borough", help="Quick request: " + _AREA_HELP)
+]
+AreaRequiredOption = Annotated[list[str], typer.Option("--area", "--borough", help=_AREA_HELP)]
+ForceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--force",
+        metavar="NAME|FILE",
+        help="Force profile of a new store: a shipped name (mps, wyp) or a profile TOML "
+        "(docs/forces.md). Default: mps. An existing store keeps its own.",
+        show_default=False,
+    ),
+]
 TagOption = Annotated[
     list[str] | None, typer.Option("--tag", help="Only CADs carrying this tag (repeatable).")
 ]
@@ -145,7 +163,8 @@ def window_of(time_from: str | None, time_to: str | None) -> tuple[int, int] | N
 
 
 def engine_of(name: EngineName, spark_master: str | None) -> "Engine":
-    """The engine object the --engine and --spark-master options describe."""
+    """The engine object the --engine and --spark-master options describe (its time zone is
+    the store's: `Engine.for_store` when the command has its snapshot)."""
     from costplan.engines import choose
 
     return choose(name.value, spark_master=spark_master)

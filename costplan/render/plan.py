@@ -306,11 +306,13 @@ def plan_letter(plan: Plan) -> str:
             f"{r.provision}."
         )
         out += ["", "How we estimated the cost", ""]
+        word = plan.items[0].item if plan.items else None
+        area, areas = (word.area_word, word.areas_word) if word else ("borough", "boroughs")
         out.append(
-            "The CAD system records incidents by borough and date. Incident tags are not applied "
+            f"The CAD system records incidents by {area} and date. Incident tags are not applied "
             "consistently and calls about one event from several locations are often not linked, "
             "so the only way to identify every relevant record is to read each CAD created in "
-            "the boroughs and on the dates you asked about."
+            f"the {areas} and on the dates you asked about."
         )
         out.append("")
         for ip in plan.items:
@@ -376,6 +378,8 @@ def check_line(c: CheckResult) -> str:
         f"× {fmt_number(c.minutes_per_record)} min{check_min} "
         f"= {at_least}{_h(e.total_hours)} h (limit {limit} h) → {verdict}"
     )
+    if c.item.notes:
+        line += "\n" + "; ".join(c.item.notes)
     if c.coverage is not None and not c.coverage.covered:
         line += f"\n{c.coverage.describe()}"
     if c.narrowed is not None:
@@ -391,7 +395,7 @@ def check_table(c: CheckResult) -> str:
     """The check's figures as a two-column table."""
     e = c.estimate
     rows = [
-        ["boroughs", ", ".join(c.boroughs)],
+        [c.item.areas_word, ", ".join(c.boroughs)],
         ["dates", _when(c)],
         ["strategy", "full manual review (complete)"],
         ["records", f"{c.records:,}"],
