@@ -389,12 +389,12 @@ def parse_profile(text: str, source: str, *, origin: str = "") -> Profile:
         for code, gname in group_names.items()
     )
     groups_by_key: dict[str, Group] = {}
-    for g in groups:
-        for spelling in (g.code, g.name, f"{g.name} {group_word}"):
+    for grp in groups:
+        for spelling in (grp.code, grp.name, f"{grp.name} {group_word}"):
             k = draft.key(spelling)
             if k in lookup:
-                raise groups_t.fail(g.code, f"{spelling!r} is also the name of {lookup[k]}")
-            groups_by_key[k] = g
+                raise groups_t.fail(grp.code, f"{spelling!r} is also the name of {lookup[k]}")
+            groups_by_key[k] = grp
 
     places_t = root.optional_sub("places") or Table({}, source, "places")
     places: dict[str, str] = {}
@@ -438,10 +438,10 @@ def parse_profile(text: str, source: str, *, origin: str = "") -> Profile:
     names_t = voc.optional_sub("grading_names") or Table({}, source, "vocabulary.grading_names")
     grading_names: dict[str, str] = {}
     for word in names_t.data:
-        g = names_t.text(word)
-        if g not in gradings:
-            raise names_t.fail(word, f"must be one of the gradings, not {g!r}")
-        grading_names[word.strip().casefold()] = g
+        grade = names_t.text(word)
+        if grade not in gradings:
+            raise names_t.fail(word, f"must be one of the gradings, not {grade!r}")
+        grading_names[word.strip().casefold()] = grade
     voc.done(["call_sources", "gradings", "grading_names"])
     for key, values in (("call_sources", call_sources), ("gradings", gradings)):
         if not values or len(set(values)) != len(values) or not all(v.strip() for v in values):
