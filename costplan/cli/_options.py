@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from costplan.store import Store
+from costplan.store import Snapshot, Store
 
 if TYPE_CHECKING:
     from costplan.costmodel.regimes import Regime
@@ -102,7 +102,8 @@ SampleOption = Annotated[
     ),
 ]
 ToOption = Annotated[
-    str | None, typer.Option("--to", help="Last London day, YYYY-MM-DD (default: --date).")
+    str | None,
+    typer.Option("--to", help="Last day (the store's local day), YYYY-MM-DD (default: --date)."),
 ]
 TimeFromOption = Annotated[
     str | None,
@@ -162,12 +163,15 @@ def window_of(time_from: str | None, time_to: str | None) -> tuple[int, int] | N
     return time_window(clock_minutes(time_from, "time_from"), clock_minutes(time_to, "time_to"))
 
 
-def engine_of(name: EngineName, spark_master: str | None) -> "Engine":
-    """The engine object the --engine and --spark-master options describe (its time zone is
-    the store's: `Engine.for_store` when the command has its snapshot)."""
+def engine_of(
+    name: EngineName, spark_master: str | None, snapshot: "Snapshot | None" = None
+) -> "Engine":
+    """The engine object the --engine and --spark-master options describe, with the store's
+    time zone as its option when the command has the store's snapshot."""
     from costplan.engines import choose
 
-    return choose(name.value, spark_master=spark_master)
+    eng = choose(name.value, spark_master=spark_master)
+    return eng if snapshot is None else eng.for_store(snapshot)
 
 
 def regime_of(

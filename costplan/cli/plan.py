@@ -153,7 +153,7 @@ def plan(
     per = reading_time(
         reg, sample=sample, minutes=minutes_per_record, request_minutes=req.minutes_per_record
     )
-    eng = engine_of(engine, spark_master).for_store(snapshot)
+    eng = engine_of(engine, spark_master, snapshot)
     as_of = parse_date(today, "--today") if today else None
     result = build_plan(snapshot, req, reg, per, engine=eng, today=as_of)
     emit(render_text(result, "letter" if letter else fmt.value))
@@ -212,7 +212,7 @@ def check(
         raise InputError(f"--to {d1} is before --date {d0}", "swap the dates")
     reg = regime_of(regime, None)
     per = reading_time(reg, minutes=minutes_per_record)
-    eng = engine_of(engine, spark_master).for_store(snapshot)
+    eng = engine_of(engine, spark_master, snapshot)
     # Tags in the form ingest stores them (schema.canonical_label): --tag ' ume' asks for UME.
     from costplan.schema import canonical_label
 
