@@ -52,9 +52,8 @@ class Engine:
         self.files = snapshot.files(boroughs, years)
         self.con = duckdb.connect()
         # The store's calendar days and hours: the session time zone governs TIMESTAMPTZ parts.
-        # SET takes no parameters; the zone is an IANA name the profile validated, quoted here.
         zone = time_zone or snapshot.profile.time_zone
-        self.con.execute("SET TimeZone = '{}'".format(zone.replace("'", "''")))
+        self.con.execute("SET TimeZone = $zone", {"zone": zone})
         # DuckDB draws a progress bar on STDOUT (tty or not) for queries over ~2 s, which would
         # corrupt CSV/JSON written to a pipe; the CLI shows its own progress on stderr.
         self.con.execute("SET enable_progress_bar = false")
