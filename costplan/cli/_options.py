@@ -14,6 +14,7 @@ from costplan.store import Snapshot, Store
 if TYPE_CHECKING:
     from costplan.costmodel.regimes import Regime
     from costplan.engines import Engine
+    from costplan.profile import Profile
 
 
 class TableOrJson(StrEnum):
@@ -184,6 +185,14 @@ def regime_of(
     from costplan.costmodel.regimes import load_regimes
 
     return load_regimes(regime_file).get(name).with_overrides(limit=limit, rate=rate)
+
+
+def store_profile(path: Path | None) -> "Profile":
+    """The force profile of the store a command reads, from its manifest alone (the demo
+    archive is the MPS's and is not built for this), so a request is checked first."""
+    from costplan.profile import mps
+
+    return Store.open(path).snapshot().profile if path is not None else mps()
 
 
 def open_store(path: Path | None) -> Store:
