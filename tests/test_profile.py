@@ -314,3 +314,22 @@ def test_counts_equal_an_independent_count_by_local_day_and_hour(tmp_path: Path)
     )
     assert result.exit_code == 0, result.output
     assert "by district" in result.stdout and "local days" in result.stdout
+
+
+def test_section_16_window_advice_is_in_the_stores_hours(tmp_path: Path, la_profile: Path):
+    """300 CADs at 20:xx and 60 at 10:xx Los Angeles time on each of two days: the advice
+    offers the evening window in LA hours (in London's it would be 04:00 the next day)."""
+    rows = []
+    for day in (25, 26):
+        for i, hour in enumerate([20] * 300 + [10] * 60):
+            rows.append(
+                f"LA202006{day}-{i:04d},2020-06-{day} {hour}:{i % 60:02d}:00,Hollywood,999,1"
+            )
+    export = _csv(tmp_path / "la.csv", "cad_ref,created_at,borough,call_source,grading", rows)
+    root = tmp_path / "store"
+    ingest(root, [export], force=la_profile)
+    args = ["plan", "--area", "Hollywood", "--date", "2020-06-25", "--to", "2020-06-26"]
+    result = runner.invoke(app, [*args, "--keyword", "rave", "--store", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "REFUSE" in result.stdout
+    assert "in Hollywood between 11:00 and 21:00 on 25 June" in result.stdout
