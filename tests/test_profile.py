@@ -333,3 +333,7 @@ def test_section_16_window_advice_is_in_the_stores_hours(tmp_path: Path, la_prof
     assert result.exit_code == 0, result.output
     assert "REFUSE" in result.stdout
     assert "in Hollywood between 11:00 and 21:00 on 25 June" in result.stdout
+    # A group and a comma list, expanded and shown with the plan.
+    result = runner.invoke(app, [*args[:2], "West,Central", *args[3:], "--store", str(root)])
+    assert result.exit_code == 3, result.output  # Pacific and Central hold no days
+    assert "Divisions, request: West bureau (W): Hollywood, Pacific" in result.stdout

@@ -107,6 +107,16 @@ def _coverage_lines(plan: Plan) -> list[str]:
     ]
 
 
+def _area_lines(plan: Plan) -> list[str]:
+    """Per item, how the names asked for were expanded (a group, a place, all): nothing when
+    every name was an area's own."""
+    return [
+        f"{ip.item.areas_word.capitalize()}, {ip.item.name}: {'; '.join(ip.item.notes)}"
+        for ip in plan.items
+        if ip.item.notes
+    ]
+
+
 def _due_line(plan: Plan) -> str | None:
     """When the response is due, and the working days left (a request with a received date)."""
     d = plan.deadline
@@ -190,7 +200,7 @@ def plan_table(plan: Plan) -> str:
     """The default terminal report."""
     from tabulate import tabulate  # deferred: `check` never renders a table with it
 
-    lines = [_headline(plan), *_warnings(plan.warnings), ""]
+    lines = [_headline(plan), *_warnings(plan.warnings), *_area_lines(plan), ""]
     lines.append(tabulate(_strategy_rows(plan), headers=STRATEGY_HEADERS, disable_numparse=True))
     lines += ["", *_coverage_lines(plan)] if not plan.fully_covered else []
     label = "Decision" if plan.fully_covered else "Counted in the archive (a lower bound)"
@@ -213,6 +223,7 @@ def plan_markdown(plan: Plan) -> str:
     t = plan.total
     out = [f"# Cost estimate: request {plan.request.reference}", ""]
     out.append(f"**Decision:** {_headline(plan).split(': ', 1)[1]}")
+    out += ["", *_area_lines(plan)] if _area_lines(plan) else []
     out += ["", *_coverage_lines(plan), ""] if not plan.fully_covered else []
     out += [f"\n> **Warning:** {w}" for w in plan.warnings]
     out += ["", t.explanation, "", "## Strategies", ""]
