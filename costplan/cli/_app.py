@@ -52,6 +52,10 @@ FIELD_OPTIONS: dict[str, str] = {
     "time_from": "--time-from",
     "time_to": "--time-to",
     "force": "--force",
+    "held": "--held",
+    "reference": "--reference",
+    "disclose_refs": "--disclose-refs",
+    "fmt": "--format",
 }
 
 
