@@ -20,7 +20,8 @@ from costplan.ingest import ingest
 from costplan.ingest.lines import physical_lines
 from costplan.ingest.mapping import load_mapping, parse_mapping
 from costplan.ingest.preflight import inspect_export
-from costplan.ingest.values import CITY_OF_LONDON_REASON, _labels, _list, _parse_cad
+from costplan.ingest.values import _labels, _list, _parse_cad
+from costplan.profile import mps
 from costplan.schema import (
     LABEL_NOT_CANONICAL,
     RECORD_SCHEMA,
@@ -83,7 +84,7 @@ BAD_EXPORT = "\n".join(
 EXPECTED = {
     5: "unparseable timestamp",
     6: "unknown borough: 'Gotham'",
-    7: CITY_OF_LONDON_REASON,
+    7: mps().elsewhere[0].reason,
     8: "malformed cad_ref: 'XYZ'",
     9: "missing required value: cad_ref",
     10: "cad_ref date does not match created_at: 6/02JUN21 vs London day 2021-06-01",

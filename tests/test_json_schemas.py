@@ -158,7 +158,7 @@ def test_check_json_keeps_utf8_like_every_other_command(planner_store: Store) ->
          "--minutes-per-record"),
         (["deadline", "--received", "2020-13-01"], "input", None),
         (["estimate", "--no-such-option"], "usage", None),
-        (["check", "--date", "2020-06-25"], "usage", "--borough"),
+        (["check", "--date", "2020-06-25"], "usage", "--area"),
         (["check", "--store", "/nonexistent/store", "--borough", "Lambeth", "--date",
           "2020-06-25"], "store", "--store"),
     ],

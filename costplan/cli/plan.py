@@ -9,6 +9,8 @@ import typer
 from costplan._files import is_stdio
 from costplan.cli._app import app
 from costplan.cli._options import (
+    AreaOption,
+    AreaRequiredOption,
     EngineName,
     EngineOption,
     MinutesPerRecordOption,
@@ -26,18 +28,19 @@ from costplan.cli._options import (
     TimeToOption,
     TodayOption,
     ToOption,
-    complete_area,
     emit,
     engine_of,
     one_stdin,
     open_store,
     regime_of,
+    store_profile,
     window_of,
     write_output,
 )
 from costplan.errors import InputError
 
 if TYPE_CHECKING:
+    from costplan.profile import Profile
     from costplan.request import Request
 
 
@@ -64,13 +67,16 @@ def _quick_request(
     window: tuple[int, int] | None,
     tag: list[str] | None,
     keyword: list[str] | None,
+    profile: "Profile",
     reference: str | None = None,
     received: str | None = None,
 ) -> "Request":
-    """The one-item request the quick flags describe."""
+    """The one-item request the quick flags describe (areas resolved in the store's profile)."""
     from costplan.request import QUICK_REFERENCE, build_request, clock
 
-    item: dict[str, Any] = {"name": "request", "boroughs": borough, "date_from": date}
+    # Comma lists split here; groups and places are expanded by the request, which notes how.
+    names = [n.strip() for b in borough or [] for n in b.split(",") if n.strip()]
+    item: dict[str, Any] = {"name": "request", "boroughs": names or borough, "date_from": date}
     item["date_to"] = to or date
     if window is not None:
         item["time_from"], item["time_to"] = (clock(m) for m in window)
@@ -81,7 +87,7 @@ def _quick_request(
     data: dict[str, Any] = {"reference": reference or QUICK_REFERENCE, "items": [item]}
     if received:
         data["received"] = received
-    return build_request(data, "command line")
+    return build_request(data, "command line", profile)
 
 
 def _disclosure_format(path: Path) -> str:
@@ -163,15 +169,7 @@ def plan(
             "numbers, or none (the count only).",
         ),
     ] = RefStyle.cad,
-    borough: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--borough",
-            metavar="BOROUGH",
-            autocompletion=complete_area,
-            help="Quick request: borough (repeatable).",
-        ),
-    ] = None,
+    borough: AreaOption = None,
     date: Annotated[
         str | None, typer.Option("--date", metavar="DATE", help="Quick request: first day.")
     ] = None,
@@ -197,7 +195,8 @@ def plan(
 ) -> None:
     """Plan a request: count what each search strategy must review, cost it, decide, advise.
 
-    Give a request TOML file, or describe a one-item request with --borough/--date flags.
+    Give a request TOML file, or describe a one-item request with --area/--date flags
+    (--borough is the MPS spelling of --area).
 
     Example:
 
@@ -228,15 +227,17 @@ def plan(
     )
     if request_file is not None and (borough or date):
         raise InputError("give a request file or --borough/--date, not both")
-    if request_file is not None:
-        req = load_request(request_file)
-    elif borough and date:
-        window = window_of(time_from, time_to)
-        req = _quick_request(borough, date, to, window, tag, keyword, reference, received)
-    else:
+    if request_file is None and not (borough and date):
         raise InputError(
             "nothing to plan", "give REQUEST.toml, or --borough and --date for a quick request"
         )
+    # The store's force profile names the areas (read before the demo archive is built).
+    profile = store_profile(store)
+    if request_file is not None:
+        req = load_request(request_file, profile)
+    else:
+        window = window_of(time_from, time_to)
+        req = _quick_request(borough, date, to, window, tag, keyword, profile, reference, received)
     if (reference or received) and request_file is not None:
         raise InputError(
             "--reference and --received describe a quick request",
@@ -256,9 +257,9 @@ def plan(
     per = reading_time(
         reg, sample=sample, minutes=minutes_per_record, request_minutes=req.minutes_per_record
     )
-    eng = engine_of(engine, spark_master)
     # One snapshot for the whole command: the decision and any file written from it agree.
     snapshot = open_store(store).snapshot()
+    eng = engine_of(engine, spark_master, snapshot)
     as_of = parse_date(today, "--today") if today else None
     result = build_plan(snapshot, req, reg, per, engine=eng, today=as_of)
     # With --disclose - stdout carries the schedule, so the report goes to stderr.
@@ -287,17 +288,10 @@ def plan(
 
 @app.command()
 def check(
-    borough: Annotated[
-        list[str],
-        typer.Option(
-            "--borough",
-            metavar="BOROUGH",
-            autocompletion=complete_area,
-            help="Borough (repeatable).",
-        ),
-    ],
+    borough: AreaRequiredOption,
     date: Annotated[
-        str, typer.Option("--date", metavar="DATE", help="First London day, YYYY-MM-DD.")
+        str,
+        typer.Option("--date", metavar="DATE", help="First day (the store's), YYYY-MM-DD."),
     ],
     to: ToOption = None,
     time_from: TimeFromOption = None,
@@ -310,7 +304,7 @@ def check(
     engine: EngineOption = EngineName.duckdb,
     spark_master: SparkMasterOption = None,
 ) -> None:
-    """Triage: how many CADs a borough holds for the days asked, and whether reading them fits.
+    """Triage: how many CADs an area holds for the days asked, and whether reading them fits.
 
     Example:
 
@@ -323,17 +317,17 @@ def check(
     from costplan.planner import check as run_check
     from costplan.planner import reading_time
     from costplan.render import render_text
-    from costplan.request import parse_date, resolve_borough
+    from costplan.request import parse_date, resolve_areas
 
-    boroughs = tuple(dict.fromkeys(resolve_borough(b, "--borough") for b in borough))
+    boroughs, notes = resolve_areas(borough, "--area", store_profile(store))
     d0 = parse_date(date, "--date")
     d1 = parse_date(to, "--to") if to else d0
     if d1 < d0:
         raise InputError(f"--to {d1} is before --date {d0}", "swap the dates")
     reg = regime_of(regime, None)
     per = reading_time(reg, minutes=minutes_per_record)
-    eng = engine_of(engine, spark_master)
     snapshot = open_store(store).snapshot()
+    eng = engine_of(engine, spark_master, snapshot)
     # Tags in the form ingest stores them (schema.canonical_label): --tag ' ume' asks for UME.
     from costplan.schema import canonical_label
 
@@ -342,7 +336,7 @@ def check(
         raise InputError("--tag: a tag must not be blank", "name a tag, e.g. --tag UME")
     window = window_of(time_from, time_to)
     result = run_check(
-        snapshot, boroughs, d0, d1, reg, per.minutes, tags, window=window, engine=eng
+        snapshot, boroughs, d0, d1, reg, per.minutes, tags, window=window, engine=eng, notes=notes
     )
     emit(render_text(result, fmt.value))
     if result.decision == "uncovered":

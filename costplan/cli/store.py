@@ -9,6 +9,7 @@ import typer
 from costplan._files import is_stdio
 from costplan.cli._app import app
 from costplan.cli._options import (
+    ForceOption,
     StoreOption,
     TableOrJson,
     TableOrJsonOption,
@@ -77,6 +78,7 @@ def ingest(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 if any row was quarantined (after committing).")
     ] = False,
+    force: ForceOption = None,
     fmt: TableOrJsonOption = TableOrJson.table,
 ) -> None:
     """Load CAD exports into the store; every row is stored, a duplicate, or quarantined.
@@ -84,7 +86,9 @@ def ingest(
     All files are committed together or not at all. Re-running the same export adds nothing
     and leaves the manifest version as it was. Rows that cannot be stored go to the store's
     quarantine with file, line and every reason; the report counts each reason and says which
-    values the mapping supplied (constants, defaults).
+    values the mapping supplied (constants, defaults). A new store belongs to the force
+    profile --force names (default mps): its areas, names, references, vocabularies and time
+    zone; every later command reads them from the store.
 
     Example:
 
@@ -95,6 +99,8 @@ def ingest(
         costplan ingest cad-2020.csv --store ./cad --period 2020-01-01:2020-12-31
 
         costplan ingest calls.csv --store ./cad --mapping example-calls-for-service
+
+        costplan ingest wyp-2023.csv --store ./wyp --force wyp --mapping wyp-export.toml
     """
     from costplan.ingest import ingest as run_ingest
     from costplan.render import render_text
@@ -104,7 +110,9 @@ def ingest(
     with stdin_spooled(exports) as files, progress_bar("Ingesting") as tick:
         # The report and the quarantine name stdin as the user did ("-"), not its copy.
         names = ["-" if is_stdio(e) else None for e in exports]
-        report = run_ingest(store, files, mapping, progress=tick, period=covers, names=names)
+        report = run_ingest(
+            store, files, mapping, progress=tick, period=covers, force=force, names=names
+        )
     emit(render_text(report, fmt.value))
     if strict and report.quarantined:
         raise typer.Exit(1)
@@ -121,6 +129,7 @@ def generate(
     end: Annotated[
         str, typer.Option("--end", metavar="DATE", help="Last London day, YYYY-MM-DD.")
     ] = "2020-12-31",
+    force: ForceOption = None,
     seed: Annotated[
         int, typer.Option("--seed", metavar="N", help="Random seed: same seed, same archive.")
     ] = 2020,
@@ -141,10 +150,17 @@ def generate(
 
         costplan generate --store ./cad --start 2019-01-01 --end 2021-12-31 --seed 7
     """
+    from costplan.errors import InputError
+    from costplan.profile import DEFAULT_FORCE, load_profile
     from costplan.render import render_text
     from costplan.request import parse_date, resolve_borough
     from costplan.synth.demo import generate_archive
 
+    if force is not None and load_profile(force).name != DEFAULT_FORCE:
+        raise InputError(
+            f"--force {force}: the synthetic archive is calibrated for the MPS only",
+            "generate without --force, or ingest the force's own exports",
+        )
     d0, d1 = parse_date(start, "--start"), parse_date(end, "--end")
     names = [resolve_borough(b, "--boroughs") for b in boroughs] if boroughs else None
     with progress_bar("Generating") as tick:

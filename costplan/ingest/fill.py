@@ -16,14 +16,18 @@ from costplan.errors import ConfigError
 from costplan.ingest.mapping import Mapping
 from costplan.ingest.template import Reference
 from costplan.ingest.values import _borough, _call_source, _grading, _text
+from costplan.profile import Profile
+
 
 # A validator of one field's value: value -> (canonical, reason). The area's is whatever
 # validates the store's areas; today values._borough.
-_VALIDATORS: dict[str, Callable[[str], tuple[str | None, str | None]]] = {
-    "borough": _borough,
-    "call_source": _call_source,
-    "grading": _grading,
-}
+def _validators(profile: Profile) -> dict[str, Callable[[str], tuple[str | None, str | None]]]:
+    """The validators ingest uses for the rows themselves, in the store's force profile."""
+    return {
+        "borough": _borough(profile),
+        "call_source": _call_source({}, profile.call_sources),
+        "grading": _grading({}, profile.gradings, profile.grading_names),
+    }
 
 
 def ref_column(i: int) -> str:
@@ -31,7 +35,7 @@ def ref_column(i: int) -> str:
     return f"_ref{i}"
 
 
-def check_targets(mapping: Mapping) -> None:
+def check_targets(mapping: Mapping, profile: Profile) -> None:
     """Refuse, before anything is read, a table target, constant or default that is invalid.
 
     Call sources and gradings in value tables were checked when the mapping was loaded; the
@@ -42,7 +46,7 @@ def check_targets(mapping: Mapping) -> None:
         ConfigError: naming the mapping, the key and the validator's reason.
     """
     source = f"mapping {mapping.path if mapping.path else mapping.name}"
-    for fld, validate in _VALIDATORS.items():
+    for fld, validate in _validators(profile).items():
         table = mapping.values.get(fld, {})
         checks = [(f"values.{fld}.{key!r}", target) for key, target in table.items()]
         for kind in ("constants", "defaults"):

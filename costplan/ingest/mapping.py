@@ -19,7 +19,7 @@ are errors, so a typo never silently falls back to a default::
 
     [timestamps]
     formats = ["%d/%m/%Y %H:%M"]   # tried in order; the first should match most rows
-    timezone = "Europe/London"     # zone of timestamps without an offset
+    timezone = "Europe/London"     # zone of timestamps without an offset (default: the store's)
     ambiguous = "earliest"         # repeated hour when clocks go back: earliest|latest|quarantine
 
     [lists]
@@ -103,7 +103,7 @@ class Mapping:
         path: where it was loaded from.
         columns: schema field -> export column name, for every field in FIELDS.
         timestamp_formats: strptime formats for created_at, tried in order.
-        timezone: IANA zone of naive timestamps.
+        timezone: IANA zone of naive timestamps (None: the store's force profile's zone).
         ambiguous: how to resolve a repeated local hour: earliest, latest or quarantine.
         tags_separator: separator of the tags list in CSV.
         linked_to_separator: separator of the linked_to list in CSV.
@@ -119,7 +119,7 @@ class Mapping:
     path: Path | None
     columns: dict[str, str]
     timestamp_formats: tuple[str, ...]
-    timezone: str = "Europe/London"
+    timezone: str | None = None
     ambiguous: str = "earliest"
     tags_separator: str = ";"
     linked_to_separator: str = ";"
@@ -196,16 +196,24 @@ def resolve_mapping_path(spec: str | Path | None) -> Path:
     )
 
 
-def load_mapping(spec: str | Path | None = None) -> Mapping:
+def load_mapping(
+    spec: str | Path | None = None,
+    *,
+    call_sources: tuple[str, ...] = CALL_SOURCES,
+    gradings: tuple[str, ...] = GRADINGS,
+) -> Mapping:
     """Load and strictly validate a mapping file (or bundled mapping name; None: default);
     `-` reads the mapping from stdin.
+
+    `call_sources` and `gradings`: the values the store's force profile allows.
 
     Raises:
         ConfigError: the file is unreadable, not TOML, has an unknown key or a bad value.
     """
     if is_stdio(spec):
         text = read_text(STDIO, "mapping")
-        return parse_mapping(parse_toml(text, "mapping stdin"), Path("stdin"))
+        doc = parse_toml(text, "mapping stdin")
+        return parse_mapping(doc, Path("stdin"), call_sources=call_sources, gradings=gradings)
     path = resolve_mapping_path(spec)
     try:
         text = path.read_text(encoding="utf-8")
@@ -213,11 +221,18 @@ def load_mapping(spec: str | Path | None = None) -> Mapping:
         raise ConfigError(f"mapping {path}: cannot read it: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"mapping {path}: not valid TOML: {exc}") from None
-    return parse_mapping(parse_toml(text, f"mapping {path}"), path)
+    doc = parse_toml(text, f"mapping {path}")
+    return parse_mapping(doc, path, call_sources=call_sources, gradings=gradings)
 
 
-def parse_mapping(doc: dict[str, Any], path: Path | None = None) -> Mapping:
-    """Validate a parsed mapping document.
+def parse_mapping(
+    doc: dict[str, Any],
+    path: Path | None = None,
+    *,
+    call_sources: tuple[str, ...] = CALL_SOURCES,
+    gradings: tuple[str, ...] = GRADINGS,
+) -> Mapping:
+    """Validate a parsed mapping document (value tables against `call_sources`, `gradings`).
 
     Every table is closed with done() before any value is checked, so an unknown key (a typo)
     is reported as such rather than as a bad value; all messages use the one wording of
@@ -284,9 +299,10 @@ def parse_mapping(doc: dict[str, Any], path: Path | None = None) -> Mapping:
     formats = tuple(formats_raw)
     for fmt in formats:
         _check_format(fmt, ts)
-    timezone = ts.string("timezone", default="Europe/London")
+    timezone = ts.string("timezone", default=None)
     try:
-        ZoneInfo(timezone)
+        if timezone is not None:
+            ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ts.fail(
             "timezone", f"must be a time zone like Europe/London, not {timezone!r}"
@@ -304,7 +320,8 @@ def parse_mapping(doc: dict[str, Any], path: Path | None = None) -> Mapping:
     if delimiter == quote:
         raise csv.fail("quote", f"must differ from the delimiter, not {quote!r}")
 
-    vocabularies = {"call_source": CALL_SOURCES, "grading": GRADINGS}
+    # Targets are the store's force profile's values (the MPS's by default).
+    vocabularies = {"call_source": call_sources, "grading": gradings}
     tables = {
         fld: translation
         for fld in VALUE_FIELDS

@@ -28,16 +28,12 @@ from costplan.ingest.values import (
     _nulls,
     _parse_cad,
     _parse_created,
+    _parse_ref,
     _text,
     _value_map,
 )
-from costplan.schema import (
-    BOROUGH_NAMES,
-    CALL_SOURCES,
-    GRADINGS,
-    RECORD_COLUMNS,
-    RECORD_SCHEMA,
-)
+from costplan.profile import Profile, mps
+from costplan.schema import RECORD_COLUMNS, RECORD_SCHEMA
 
 # Fields compared to decide "exact duplicate" or "conflict"; day and year follow created_at.
 COMPARE_FIELDS: tuple[str, ...] = tuple(
@@ -62,7 +58,9 @@ def _workers() -> ThreadPoolExecutor:
     )
 
 
-def normalise(raw: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, pl.DataFrame]:
+def normalise(
+    raw: pl.DataFrame, mapping: Mapping, profile: Profile | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split raw export rows into valid records and refused rows with their reasons.
 
     Args:
@@ -70,12 +68,15 @@ def normalise(raw: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, pl.Dat
             plus `_ord` (the row's ordinal in its file). CSV columns are text; Parquet columns
             may be typed.
         mapping: timestamp formats, zone, list separators and value tables.
+        profile: the store's force profile (None: the MPS): its areas, references,
+            vocabularies and the zone of the stored day.
 
     Returns:
         (valid, refused): valid has `_ord`, `_key` (the cad_ref as an integer) and
         RECORD_COLUMNS in RECORD_SCHEMA types; refused has `_ord`, `_reason` (every
         applicable reason, joined with '; ') and `_kinds` (each reason's kind, for counting).
     """
+    force = profile or mps()
     ts = _text(raw, "created_at")
     b_raw, s_raw, g_raw = (_text(raw, f) for f in ("borough", "call_source", "grading"))
     ref = mapping.reference
@@ -84,7 +85,7 @@ def normalise(raw: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, pl.Dat
         cad = _text(raw, "cad_ref")
     elif ref.uses_day:
         # The composed reference carries the row's day: parse the times first.
-        early = _parse_created(raw, ts, mapping)
+        early = _parse_created(raw, ts, mapping, force.time_zone)
         cad = compose_reference(raw, ref, early[1])
     else:
         cad = compose_reference(raw, ref, None)
@@ -92,11 +93,25 @@ def normalise(raw: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, pl.Dat
     # The column groups are independent and each step below works on one column at a time:
     # run them side by side (Polars releases the GIL) to use both cores.
     jobs: dict[str, Callable[[], Any]] = {
-        "created": (lambda: early) if early else (lambda: _parse_created(raw, ts, mapping)),
-        "cad": lambda: _parse_cad(cad),
-        "borough": lambda: _value_map(b_raw, _borough, BOROUGH_NAMES),
-        "source": lambda: _value_map(s_raw, _call_source, CALL_SOURCES),
-        "grading": lambda: _value_map(g_raw, _grading, GRADINGS),
+        "created": (
+            (lambda: early)
+            if early
+            else (lambda: _parse_created(raw, ts, mapping, force.time_zone))
+        ),
+        "cad": lambda: (
+            _parse_cad(cad)
+            if force.reference.format == "serial/DDMONYY"
+            else _parse_ref(cad, force)
+        ),
+        # The mapping's value tables were applied before validation (ingest/fill.py): the
+        # validators see the profile's own words, so they take no table of their own.
+        "borough": lambda: _value_map(b_raw, _borough(force), force.area_names),
+        "source": lambda: _value_map(
+            s_raw, _call_source({}, force.call_sources), force.call_sources
+        ),
+        "grading": lambda: _value_map(
+            g_raw, _grading({}, force.gradings, force.grading_names), force.gradings
+        ),
         "tags": lambda: translate_items(
             _list(raw, "tags", mapping.tags_separator, labels=True), tag_table
         ),
@@ -135,6 +150,8 @@ def normalise(raw: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, pl.Dat
             done["linked"],
         ]
     ).hstack(done["cad"])
+    if force.reference.format == "unique":  # no day in the reference: nothing to compare
+        frame = frame.with_columns(_cad_day=pl.col("day"))
     frame = frame.with_columns(
         # Tags and codes in canonical form (schema.canonical_label); a blank code is no code.
         opening_code=_blank_to_null(pl.col("opening_code")),
@@ -157,10 +174,10 @@ def normalise(raw: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, pl.Dat
     if ok.all():
         return frame.select("_ord", "_key", *RECORD_COLUMNS), pl.DataFrame(schema=_REFUSED)
     valid = frame.select("_ord", "_key", *RECORD_COLUMNS).filter(ok)
-    return valid, _reasons(frame.filter(~ok), mapping)
+    return valid, _reasons(frame.filter(~ok), mapping, force)
 
 
-def _reasons(bad: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
+def _reasons(bad: pl.DataFrame, mapping: Mapping, profile: Profile) -> pl.DataFrame:
     """Why each refused row was refused (computed for the refused rows only)."""
 
     def blank(col: str) -> pl.Expr:
@@ -198,7 +215,7 @@ def _reasons(bad: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
             ).then(
                 pl.lit("cad_ref date does not match created_at: ")
                 + pl.col("cad_ref")
-                + pl.lit(" vs London day ")
+                + pl.lit(f" vs {profile.day_word} ")
                 + pl.col("day").cast(pl.String)
             ),
         ]

@@ -39,8 +39,9 @@ from costplan.ingest.read import (
     _transcode_cp1252,
 )
 from costplan.ingest.report import FileReport, IngestReport
+from costplan.profile import Profile, load_profile
 from costplan.schema import RECORD_COLUMNS
-from costplan.store import LOCK_WAIT_SECONDS, Store, Transaction
+from costplan.store import LOCK_WAIT_SECONDS, MANIFEST, Store, Transaction
 
 ProgressFn = Callable[[int, int], None]
 
@@ -59,9 +60,11 @@ class _Run:
         batch_rows: int,
         progress: ProgressFn | None,
         total: int,
+        profile: Profile,
     ) -> None:
         self.txn = txn
         self.mapping = mapping
+        self.profile = profile
         self.batch_rows = batch_rows
         self.progress = progress
         self.total = max(total, 1)
@@ -187,7 +190,7 @@ class _Run:
         # The quarantine keeps the export's values as read, not as the mapping supplied them.
         supplied, defaulted = supply(raw, self.mapping)
         report.defaulted.update(defaulted)
-        good, invalid = normalise(supplied, self.mapping)
+        good, invalid = normalise(supplied, self.mapping, self.profile)
         refused: list[pl.DataFrame] = [invalid]
         if not good.is_empty():  # valid rows, duplicates included: what the file covers
             self.areas.update(good["borough"].unique().to_list())
@@ -309,6 +312,7 @@ def ingest(
     batch_rows: int = BATCH_ROWS,
     period: tuple[Any, Any] | None = None,
     names: Sequence[str | None] | None = None,
+    force: Profile | str | Path | None = None,
 ) -> IngestReport:
     """Load CAD exports into a store in one all-or-nothing transaction.
 
@@ -324,6 +328,9 @@ def ingest(
             with no CADs; None: each file covers its own first to last day.
         names: what the report and the quarantine call each export (None: its path as
             given); "-" for one read from stdin through a temporary copy.
+        force: the force profile (a Profile, a shipped name or a file) a new store belongs
+            to; None: the store's own, or the MPS for a new store. An existing store's must
+            match.
 
     Returns:
         The report: counts per file and in total, where the quarantine went.
@@ -335,19 +342,25 @@ def ingest(
     """
     if not exports:
         raise InputError("no export files given")
+    profile = _store_profile(Path(store_root), force)
     if not isinstance(mapping, Mapping):
-        mapping = load_mapping(mapping)
-    check_targets(mapping)
+        mapping = load_mapping(
+            mapping, call_sources=profile.call_sources, gradings=profile.gradings
+        )
+    # Every table target, constant and default, in the store's profile, before any row.
+    check_targets(mapping, profile)
     shown = list(names) if names is not None else [None] * len(exports)
     plans = [
         inspect_export(e, mapping, hash_file=False, name=n)
         for e, n in zip(exports, shown, strict=True)
     ]
-    store = Store.open(store_root, create=True)
+    store = Store.open(store_root, create=True, force=profile)
     with store.writer(wait=lock_wait) as txn, ThreadPoolExecutor(max_workers=1) as hasher:
         # Hashing is I/O and hashlib releases the GIL: it runs while the files are parsed.
         digests = [hasher.submit(file_sha256, p.path) for p in plans]
-        run = _Run(txn, mapping, batch_rows, progress, sum(p.est_rows for p in plans))
+        profile = txn.base.profile  # the store's own, as committed
+        est = sum(p.est_rows for p in plans)
+        run = _Run(txn, mapping, batch_rows, progress, est, profile)
         files = []
         for i, plan in enumerate(plans):
             run.last_file = i == len(plans) - 1
@@ -381,3 +394,17 @@ def ingest(
     root = str(store.root.resolve())
     qpath = str(Path(qfile).resolve()) if qfile else None
     return IngestReport(root, mapping.name, files, result.version, txn_id, qpath, mapping)
+
+
+def _store_profile(root: Path, force: Profile | str | Path | None) -> Profile:
+    """The profile an ingest validates against: the store's, or `force` for a new store.
+
+    Raises:
+        StoreError: `force` is not the existing store's profile.
+        ConfigError: `force` names no profile.
+    """
+    wanted = force if isinstance(force, Profile) or force is None else load_profile(force)
+    if (root.expanduser() / MANIFEST).exists():
+        store = Store.open(root, force=wanted)
+        return store.snapshot().profile
+    return wanted or load_profile(None)

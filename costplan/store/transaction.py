@@ -99,7 +99,8 @@ class Transaction:
     def existing(self, cad_refs: pl.Series, years: Iterable[int]) -> pl.DataFrame:
         """Stored rows whose cad_ref is in cad_refs, searched in the given years (all boroughs).
 
-        cad_refs are unique per London day, so the year of a reference bounds where it can be.
+        cad_refs are unique per local day (or per force), so the year of a reference bounds
+        where it can be.
         """
         files = self.base.files(years=set(years))
         if not files or cad_refs.is_empty():
@@ -110,8 +111,10 @@ class Transaction:
         # it (ingest quarantines a mismatch; generate mints it so). Bounding the search by those
         # days lets the reader skip row groups (files are sorted by time): re-ingesting a week
         # does not read the whole year. If any reference does not parse, search everything.
+        # Only the MPS style names a day so; other profiles' references are searched everywhere.
+        dated = self.base.profile.reference.format == "serial/DDMONYY"
         days = wanted["cad_ref"].str.slice(-7).unique().str.to_date("%d%b%y", strict=False)
-        if days.null_count() == 0:
+        if dated and days.null_count() == 0:
             scan = scan.filter(pl.col("day").is_between(days.min(), days.max()))
         return scan.join(wanted.lazy(), on="cad_ref", how="semi").select(RECORD_COLUMNS).collect()
 
@@ -261,6 +264,8 @@ class Transaction:
             and not self._quarantine
             and not self._pruned
             and coverage_doc == self.base.coverage.to_doc()
+            # A store from before profiles were recorded gets its profile on the next commit.
+            and self.base.force_doc is not None
         ):
             self._ingests.clear()
             self._coverage.clear()
@@ -319,6 +324,8 @@ class Transaction:
             ingests=tuple(list(self.base.ingests) + self._ingests),
             retired=tuple(retired),
             coverage_doc=coverage_doc,
+            # A store from before profiles were recorded is the MPS's: say so from now on.
+            force_doc=self.base.force_doc or self.base.profile.store_doc(),
         )
         self.store._write_manifest(snap)  # the commit point
         self.base = snap

@@ -151,8 +151,13 @@ def generate_archive(
     boroughs: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> GenerateReport:
-    """Create (or open an empty) store at `root` and generate a synthetic archive into it."""
-    store = Store.open(root, create=True)
+    """Create (or open an empty) store at `root` and generate a synthetic archive into it.
+
+    The archive is calibrated for the MPS: the store belongs to the MPS profile.
+    """
+    from costplan.profile import mps
+
+    store = Store.open(root, create=True, force=mps())
     t0 = time.perf_counter()
     result = build_archive(store, start, end, seed=seed, boroughs=boroughs, progress=progress)
     return GenerateReport(store.root, result, time.perf_counter() - t0)
