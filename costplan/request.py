@@ -366,7 +366,50 @@ def load_request(path: Path) -> Request:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{source}: not UTF-8 text") from None
+    return parse_request(text, source)
+
+
+def parse_request(text: str, source: str) -> Request:
+    """Validate a request given as TOML text (a file's, or one pasted into the web page)."""
     return build_request(parse_toml(text, source), source)
+
+
+def window_of(time_from: str | None, time_to: str | None) -> tuple[int, int] | None:
+    """The time window given as two HH:MM texts (None: whole days), for every interface.
+
+    Raises:
+        InputError: only one of the two, or a text that is not a time of day.
+    """
+    if (time_from is None) != (time_to is None):
+        raise InputError("give --time-from and --time-to together", "or neither, for whole days")
+    if time_from is None or time_to is None:
+        return None
+    return time_window(clock_minutes(time_from, "time_from"), clock_minutes(time_to, "time_to"))
+
+
+def quick_request(
+    boroughs: Sequence[str],
+    date: str,
+    to: str | None = None,
+    window: tuple[int, int] | None = None,
+    tags: Sequence[str] = (),
+    keywords: Sequence[str] = (),
+    received: str | None = None,
+) -> Request:
+    """The one-item request the quick fields describe (`plan --borough/--date`, the web's
+    triage form): validated by the same rules as a request file."""
+    item: dict[str, Any] = {"name": "request", "boroughs": list(boroughs), "date_from": date}
+    item["date_to"] = to or date
+    if window is not None:
+        item["time_from"], item["time_to"] = (clock(m) for m in window)
+    if tags:
+        item["tags"] = list(tags)
+    if keywords:
+        item["keywords"] = list(keywords)
+    data: dict[str, Any] = {"reference": "(command line)", "items": [item]}
+    if received:
+        data["received"] = received
+    return build_request(data, "command line")
 
 
 def build_request(data: dict[str, Any], source: str) -> Request:

@@ -1,7 +1,7 @@
 """Planner commands: `plan`, `check` and `demo`."""
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -33,38 +33,12 @@ from costplan.cli._options import (
 )
 from costplan.errors import InputError
 
-if TYPE_CHECKING:
-    from costplan.request import Request
-
-
 # `plan` and `check` exit 3 when the archive does not cover the scope and no decision can
 # rest on it (the report still prints): scripts must not read that as an answer.
 EXIT_UNCOVERED = 3
 
 # What a disclosure file's name says it is (checked before any work is done).
 DISCLOSURE_FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
-
-
-def _quick_request(
-    borough: list[str] | None,
-    date: str | None,
-    to: str | None,
-    window: tuple[int, int] | None,
-    tag: list[str] | None,
-    keyword: list[str] | None,
-) -> "Request":
-    """The one-item request the quick flags describe."""
-    from costplan.request import build_request, clock
-
-    item: dict[str, Any] = {"name": "request", "boroughs": borough, "date_from": date}
-    item["date_to"] = to or date
-    if window is not None:
-        item["time_from"], item["time_to"] = (clock(m) for m in window)
-    if tag:
-        item["tags"] = tag
-    if keyword:
-        item["keywords"] = keyword
-    return build_request({"reference": "(command line)", "items": [item]}, "command line")
 
 
 def _disclosure_format(path: Path) -> str:
@@ -111,6 +85,10 @@ def plan(
     keyword: Annotated[
         list[str] | None, typer.Option("--keyword", help="Quick request: free-text keyword.")
     ] = None,
+    received: Annotated[
+        str | None,
+        typer.Option("--received", metavar="DATE", help="Quick request: date of receipt."),
+    ] = None,
     today: TodayOption = None,
 ) -> None:
     """Plan a request: count what each search strategy must review, cost it, decide, advise.
@@ -126,14 +104,15 @@ def plan(
     from costplan.planner import build_plan, disclosure_refs, reading_time
     from costplan.render import render, render_text
     from costplan.render.disclosure import Disclosure
-    from costplan.request import load_request, parse_date
+    from costplan.request import load_request, parse_date, quick_request
 
     if request_file is not None and (borough or date):
         raise InputError("give a request file or --borough/--date, not both")
     if request_file is not None:
         req = load_request(request_file)
     elif borough and date:
-        req = _quick_request(borough, date, to, window_of(time_from, time_to), tag, keyword)
+        window = window_of(time_from, time_to)
+        req = quick_request(borough, date, to, window, tag or (), keyword or (), received)
     else:
         raise InputError(
             "nothing to plan", "give REQUEST.toml, or --borough and --date for a quick request"
