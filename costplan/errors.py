@@ -80,6 +80,7 @@ FIELD_OPTIONS: dict[str, str] = {
     "sample": "--sample",
     "time_from": "--time-from",
     "time_to": "--time-to",
+    "disclose": "--disclose",
 }
 
 

@@ -101,7 +101,7 @@ def plan(
 
         costplan plan --borough Lambeth --date 2020-06-25 --tag UME --letter
     """
-    from costplan.planner import build_plan, disclosure_refs, reading_time
+    from costplan.planner import build_plan, reading_time
     from costplan.render import render, render_text
     from costplan.render.disclosure import Disclosure
     from costplan.request import load_request, parse_date, quick_request
@@ -129,17 +129,9 @@ def plan(
     result = build_plan(snapshot, req, reg, per, engine=eng, today=as_of)
     emit(render_text(result, "letter" if letter else fmt.value))
     if disclose is not None and disclose_fmt is not None:
-        if result.decision == "uncovered":
-            raise InputError(
-                "the archive does not cover the whole request; nothing was written to --disclose",
-                "see the coverage lines of the plan",
-            )
-        if result.decision != "answer":
-            raise InputError(
-                "the request exceeds the appropriate limit; nothing was written to --disclose",
-                "narrow the request (see the section 16 advice) and plan it again",
-            )
-        refs = disclosure_refs(snapshot, req, engine=eng)
+        from costplan.planner.release import released_refs
+
+        refs = released_refs(snapshot, req, result, engine=eng)
         write_output(disclose, render(Disclosure(tuple(refs)), disclose_fmt))
     if result.decision == "uncovered":
         raise typer.Exit(EXIT_UNCOVERED)

@@ -1,0 +1,352 @@
+"""The ASGI application: routes, templates, and how a result becomes a page or a download.
+
+Every result comes from the function the CLI calls and is rendered by `render(result, fmt)`;
+the HTML pages are drawn from the result's JSON rendering (the CLI's JSON contract), so the
+page cannot say anything the command line would not. Results are GET URLs whose query string
+is the request (`/plan?borough=Lambeth&date=2020-06-25`); the same path with `.json` returns
+exactly what `costplan plan ... --format json` prints. Uploads (a request file, a timed
+sample, a register) are POSTs of the same forms.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request as HttpRequest
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from costplan.errors import CostplanError, InputError
+from costplan.web import forms
+from costplan.web.security import BodyTooLarge, Guard
+
+if TYPE_CHECKING:
+    from costplan.engines import Engine
+    from costplan.store import Snapshot
+
+HERE = Path(__file__).resolve().parent
+# Uploads (request files, samples, registers) are small text files; 1 MB is generous.
+MAX_BODY = 1_000_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the page serves: the store (read only), the engine, and its access control."""
+
+    store: Path
+    engine: Engine
+    token: str | None = None
+    trusted_header: str | None = None
+    max_body: int = MAX_BODY
+    extras: dict[str, bool] = field(default_factory=dict)
+
+
+def settings(request: HttpRequest) -> Settings:
+    found: Settings = request.app.state.settings
+    return found
+
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.filters.update(forms.FILTERS)
+
+
+def snapshot_of(cfg: Settings) -> Snapshot:
+    """This request's snapshot: the store as committed now (the page never writes to it)."""
+    from costplan.store import Store
+
+    return Store.open(cfg.store).snapshot()
+
+
+def regime_named(name: str | None) -> Any:
+    """The regime chosen on a form (the built-in regimes; default uk-foia-other)."""
+    from costplan.costmodel.regimes import load_regimes
+
+    return load_regimes().get(name)
+
+
+def regime_names() -> list[str]:
+    from costplan.costmodel.regimes import load_regimes
+
+    return load_regimes().names()
+
+
+def area_choices() -> list[dict[str, str]]:
+    """The areas the form suggests: every borough (labelled with its BCU), then the aliases
+    the core also accepts (labelled with the borough they mean)."""
+    from costplan.schema import BOROUGH_ALIASES, BOROUGHS
+
+    names = [{"value": b.name, "label": f"{b.name} ({b.bcu} BCU)"} for b in BOROUGHS]
+    known = {b.name.lower() for b in BOROUGHS}
+    aliases = [
+        {"value": key.title(), "label": name}
+        for key, name in sorted(BOROUGH_ALIASES.items())
+        if not key.startswith("e09") and key not in known
+    ]
+    return names + aliases
+
+
+# -- how a result or an error goes back ------------------------------------------------------
+
+
+def page(
+    request: HttpRequest, name: str, context: Mapping[str, Any], status: int = 200
+) -> Response:
+    """A page from its template (htmx asks only for the result's fragment)."""
+    cfg = settings(request)
+    ctx = {
+        "regimes": regime_names(),
+        "areas": area_choices(),
+        "xlsx": cfg.extras.get("xlsxwriter", False),
+        "path": request.url.path,
+        **context,
+    }
+    return templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+def json_response(text: str, status: int = 200) -> Response:
+    """JSON exactly as the CLI prints it (bytes, no re-encoding)."""
+    return Response(forms.json_text(text), status, media_type="application/json")
+
+
+def download(data: str | bytes, filename: str, media_type: str) -> Response:
+    """A file the browser saves (a letter, a disclosure schedule); never a write here."""
+    body = data.encode("utf-8") if isinstance(data, str) else data
+    disposition = f'attachment; filename="{filename}"'
+    return Response(body, media_type=media_type, headers={"content-disposition": disposition})
+
+
+def failure(
+    request: HttpRequest,
+    fmt: str,
+    exc: CostplanError,
+    template: str,
+    inputs: Iterable[str],
+    context: Mapping[str, Any],
+) -> Response:
+    """An error as the CLI words it: beside its field on a page, a JSON object, or a line."""
+    where = forms.problem(exc, inputs)
+    if fmt == "json":
+        body = json.dumps({"error": where.line, "field": where.input}, ensure_ascii=False)
+        return json_response(body, 400)
+    if fmt != "html":
+        return PlainTextResponse(f"costplan: error: {where.line}\n", 400)
+    problems = {where.input: where.short} if where.input else {}
+    top = None if where.input else where.line
+    return page(request, template, {**context, "problems": problems, "error": top}, 400)
+
+
+def fmt_of(request: HttpRequest, allowed: tuple[str, ...]) -> str:
+    """The format a path asks for (`/plan.json`: json; `/plan`: html), if it is one it has."""
+    fmt = str(request.path_params.get("fmt", "html"))
+    if fmt not in allowed:
+        raise LookupError(fmt)
+    return fmt
+
+
+def guarded(handler: Callable[[HttpRequest], Any]) -> Callable[[HttpRequest], Any]:
+    """An unknown `.format` on a path is a missing page, not an error in the request."""
+
+    async def run(request: HttpRequest) -> Response:
+        try:
+            response: Response = await handler(request)
+        except LookupError:
+            return await not_found(request, LookupError())
+        return response
+
+    return run
+
+
+async def core(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a core call off the event loop (DuckDB and the file reads block)."""
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+# -- triage and request files ----------------------------------------------------------------
+
+TRIAGE_INPUTS = (
+    "borough", "date", "to", "time-from", "time-to", "tag", "keyword", "regime",
+    "minutes-per-record", "received", "today",
+)  # fmt: skip
+
+
+def plan_of(cfg: Settings, req: Any, params: forms.MultiDict) -> tuple[Snapshot, Any]:
+    """The plan `costplan plan` makes of a request, on this request's snapshot, with the
+    form's --regime, --minutes-per-record and --today."""
+    from costplan.planner import build_plan, reading_time
+    from costplan.request import parse_date
+
+    regime, minutes = forms.text(params, "regime"), forms.text(params, "minutes-per-record")
+    today = forms.text(params, "today")
+    reg = regime_named(regime or req.regime)
+    per = reading_time(reg, minutes=minutes, request_minutes=req.minutes_per_record)
+    snapshot = snapshot_of(cfg)
+    as_of = parse_date(today, "--today") if today else None
+    return snapshot, build_plan(snapshot, req, reg, per, engine=cfg.engine, today=as_of)
+
+
+def quick_plan(cfg: Settings, params: forms.MultiDict) -> Any:
+    """The triage form's plan: `costplan plan --borough ... --date ...`."""
+    from costplan.request import quick_request, window_of
+
+    boroughs, date = forms.texts(params, "borough"), forms.text(params, "date")
+    if not boroughs:
+        raise InputError("name one or more areas", "e.g. Lambeth", field="borough")
+    if date is None:
+        raise InputError("give the first day", "YYYY-MM-DD", field="date")
+    window = window_of(forms.text(params, "time-from"), forms.text(params, "time-to"))
+    req = quick_request(
+        boroughs,
+        date,
+        forms.text(params, "to"),
+        window,
+        forms.texts(params, "tag"),
+        forms.texts(params, "keyword"),
+        forms.text(params, "received"),
+    )
+    return plan_of(cfg, req, params)
+
+
+def plan_context(plan: Any) -> dict[str, Any]:
+    from costplan.render import render_text
+
+    return {"plan": json.loads(render_text(plan, "json")), "letter": render_text(plan, "letter")}
+
+
+async def triage(request: HttpRequest) -> Response:
+    """GET / and /plan[.json|.letter]: the quick request's plan."""
+    fmt = fmt_of(request, ("html", "json", "letter"))
+    params = request.query_params
+    form = forms.echo(params, TRIAGE_INPUTS)
+    context: dict[str, Any] = {"form": form, "query": str(request.query_params)}
+    if fmt == "html" and not (forms.texts(params, "borough") or forms.text(params, "date")):
+        return page(request, "triage.html", context)  # the empty form
+    try:
+        _, plan = await core(quick_plan, settings(request), params)
+        from costplan.render import render_text
+
+        if fmt == "json":
+            return json_response(render_text(plan, "json"))
+        if fmt == "letter":
+            return download(
+                forms.json_text(render_text(plan, "letter")), "letter.txt", "text/plain"
+            )
+        return page(request, "triage.html", {**context, **plan_context(plan)})
+    except CostplanError as exc:
+        return failure(request, fmt, exc, "triage.html", TRIAGE_INPUTS, context)
+
+
+REQUEST_INPUTS = ("toml", "file", "regime", "minutes-per-record", "today")
+
+
+async def request_text(form: forms.MultiDict) -> str:
+    """The request TOML: an uploaded file, else the pasted text."""
+    upload = form.get("file")
+    if upload is not None and not isinstance(upload, str) and upload.filename:
+        data = await upload.read()
+        try:
+            return str(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise InputError(f"{upload.filename}: not UTF-8 text", field="file") from None
+    pasted = forms.text(form, "toml")
+    if pasted is None:
+        raise InputError(
+            "no request given", "upload a request TOML file or paste one", field="toml"
+        )
+    return pasted
+
+
+def file_plan(cfg: Settings, text: str, form: forms.MultiDict) -> Any:
+    from costplan.request import parse_request
+
+    req = parse_request(text, "request")
+    return (req, *plan_of(cfg, req, form))
+
+
+async def request_file(request: HttpRequest) -> Response:
+    """GET /request: the form; POST /request[.json|.letter|.csv|.xlsx]: its plan."""
+    fmt = fmt_of(request, ("html", "json", "letter", "csv", "xlsx"))
+    if request.method == "GET":
+        return page(request, "request.html", {"form": {}})
+    form = await request.form(max_part_size=settings(request).max_body)
+    context: dict[str, Any] = {"form": forms.echo(form, ("toml", "regime", "minutes-per-record"))}
+    try:
+        text = await request_text(form)
+        context["form"]["toml"] = text
+        req, snapshot, plan = await core(file_plan, settings(request), text, form)
+        from costplan.render import render, render_text
+
+        if fmt == "json":
+            return json_response(render_text(plan, "json"))
+        if fmt == "letter":
+            name = f"letter-{_safe(req.reference)}.txt"
+            return download(forms.json_text(render_text(plan, "letter")), name, "text/plain")
+        if fmt in ("csv", "xlsx"):
+            from costplan.planner.release import released_refs
+            from costplan.render.disclosure import Disclosure
+
+            if fmt == "xlsx":
+                from costplan._deps import optional
+
+                optional("xlsxwriter")
+            refs = await core(released_refs, snapshot, req, plan, engine=settings(request).engine)
+            media = {"csv": "text/csv", "xlsx": XLSX}[fmt]
+            data = render(Disclosure(tuple(refs)), fmt)
+            return download(data, f"disclosure-{_safe(req.reference)}.{fmt}", media)
+        return page(request, "request.html", {**context, **plan_context(plan)})
+    except CostplanError as exc:
+        return failure(request, fmt, exc, "request.html", REQUEST_INPUTS, context)
+    finally:
+        await form.close()
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _safe(reference: str) -> str:
+    """A request reference as part of a file name (letters, digits, '.', '-', '_')."""
+    kept = "".join(c if c.isalnum() or c in ".-_" else "-" for c in reference).strip("-.")
+    return kept[:80] or "request"
+
+
+# -- the application -------------------------------------------------------------------------
+
+
+async def too_large(request: HttpRequest, exc: Exception) -> Response:
+    limit = settings(request).max_body
+    return PlainTextResponse(
+        f"costplan: error: the request is larger than the page's limit of {limit:,} bytes\n", 413
+    )
+
+
+async def not_found(request: HttpRequest, exc: Exception) -> Response:
+    return PlainTextResponse("costplan: error: no such page\n", 404)
+
+
+def create_app(cfg: Settings) -> Guard:
+    """The page as an ASGI application, wrapped in its access control and body limit."""
+    from costplan.web import calculators
+
+    fmt = "{fmt:str}"
+    routes = [
+        Route("/", guarded(triage)),
+        Route("/plan", guarded(triage)),
+        Route(f"/plan.{fmt}", guarded(triage)),
+        Route("/request", guarded(request_file), methods=["GET", "POST"]),
+        Route(f"/request.{fmt}", guarded(request_file), methods=["POST"]),
+        *calculators.routes(),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={BodyTooLarge: too_large, 404: not_found},
+    )
+    app.state.settings = cfg
+    return Guard(app, token=cfg.token, trusted_header=cfg.trusted_header, max_body=cfg.max_body)
