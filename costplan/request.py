@@ -381,7 +381,11 @@ def window_of(time_from: str | None, time_to: str | None) -> tuple[int, int] | N
         InputError: only one of the two, or a text that is not a time of day.
     """
     if (time_from is None) != (time_to is None):
-        raise InputError("give --time-from and --time-to together", "or neither, for whole days")
+        raise InputError(
+            "give --time-from and --time-to together",
+            "or neither, for whole days",
+            field="time_to" if time_to is None else "time_from",
+        )
     if time_from is None or time_to is None:
         return None
     return time_window(clock_minutes(time_from, "time_from"), clock_minutes(time_to, "time_to"))

@@ -276,10 +276,15 @@ async def request_file(request: HttpRequest) -> Response:
     if request.method == "GET":
         return page(request, "request.html", {"form": {}})
     form = await request.form(max_part_size=settings(request).max_body)
-    context: dict[str, Any] = {"form": forms.echo(form, ("toml", "regime", "minutes-per-record"))}
+    context: dict[str, Any] = {"form": forms.echo(form, ("regime", "minutes-per-record"))}
+    pasted = form.get("toml")
+    # Put back what was asked, less the requester (never served); the downloads re-post it.
+    context["form"]["toml"] = (
+        forms.without_requester(pasted) or "" if isinstance(pasted, str) else ""
+    )
     try:
         text = await request_text(form)
-        context["form"]["toml"] = text
+        context["form"]["toml"] = forms.without_requester(text) or ""
         req, snapshot, plan = await core(file_plan, settings(request), text, form)
         from costplan.render import render, render_text
 

@@ -99,9 +99,16 @@ def texts(params: MultiDict, name: str) -> list[str]:
     return out
 
 
+# The inputs that may be given more than once (as the CLI's repeatable options).
+REPEATABLE = frozenset({"borough", "tag", "keyword", "paused"})
+
+
 def echo(params: MultiDict, names: Iterable[str]) -> dict[str, str]:
     """The values to put back into the form (a repeatable input joined with commas)."""
-    return {name: ", ".join(texts(params, name)) for name in names}
+    return {
+        name: ", ".join(texts(params, name)) if name in REPEATABLE else (text(params, name) or "")
+        for name in names
+    }
 
 
 def json_text(text: str) -> str:
@@ -136,3 +143,30 @@ def money(value: float | None, currency: str = "GBP") -> str:
 
 
 FILTERS: Mapping[str, Any] = {"gb_date": gb_date, "gb_number": gb_number, "money": money}
+
+
+_REQUESTER = re.compile(r"^[ \t]*requester[ \t]*=.*(?:\r?\n|$)", re.MULTILINE)
+
+
+def without_requester(text: str) -> str | None:
+    """A request's TOML without its `requester` line, to put back into the page (the
+    requester is personal data and is never served, not even the user's own paste back).
+
+    None when the line cannot be taken out cleanly (e.g. a multi-line string): the page then
+    shows no copy of the request at all.
+    """
+    import tomllib
+
+    try:
+        whole = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return text if "requester" not in text else None
+    if "requester" not in whole:
+        return text
+    kept = _REQUESTER.sub("", text)
+    try:
+        rest = tomllib.loads(kept)
+    except tomllib.TOMLDecodeError:
+        return None
+    whole.pop("requester")
+    return kept if rest == whole else None
