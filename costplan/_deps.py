@@ -25,7 +25,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "sqlglot": ("spark", "the Spark engine"),
     "starlette": ("web", "the web page"),
     "jinja2": ("web", "the web page"),
-    "multipart": ("web", "the web page"),
+    "python_multipart": ("web", "the web page"),
     "uvicorn": ("web", "the web page"),
 }
 

@@ -155,6 +155,11 @@ def test_wheel_ships_the_sql_library_and_examples(tmp_path: Path) -> None:
         assert f"costplan/queries/{sql.name}" in names
     assert "costplan/examples/ume-raves-2020.toml" in names
     assert "costplan/config/regimes.toml" in names
+    # The web page's templates and its vendored htmx, with its licence (no CDN).
+    for page in (ROOT / "costplan" / "web" / "templates").glob("*.html"):
+        assert f"costplan/web/templates/{page.name}" in names
+    for static in ("htmx.min.js", "htmx.LICENSE", "NOTICE", "style.css"):
+        assert f"costplan/web/static/{static}" in names
 
 
 @pytest.mark.parametrize("day", ["2019-03-01", "2023-03-01"])

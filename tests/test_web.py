@@ -152,7 +152,7 @@ def test_a_misspelt_area_is_the_cli_line_beside_the_field(
     ("query", "field", "words"),
     [
         ("borough=Lambeth&date=2020-06-25&time-from=22:00", "time-to", "together"),
-        ("borough=Lambeth&date=2020-06-25&time-from=25:00&time-to=01:00", "time-from", "time of day"),
+        (QUICK + "&time-from=25:00&time-to=01:00", "time-from", "time of day"),
         ("borough=Lambeth&date=2020-13-25", "date", "must be a date"),
         ("borough=Lambeth&date=2020-06-26&to=2020-06-25", "to", "swap the dates"),
         ("borough=Lambeth&date=2020-06-25&minutes-per-record=0", "minutes-per-record", "0"),
@@ -172,7 +172,9 @@ def test_each_bad_field_is_named(client: TestClient, query: str, field: str, wor
 
 def test_an_unknown_regime_is_shown_above_the_form(client: TestClient) -> None:
     page = client.get(f"/plan?{QUICK}&regime=narnia")
-    assert page.status_code == 400 and '<p class="error top" role="alert">unknown regime' in page.text
+    assert (
+        page.status_code == 400 and '<p class="error top" role="alert">unknown regime' in page.text
+    )
 
 
 def test_unknown_pages_and_formats_are_404(client: TestClient) -> None:
@@ -269,7 +271,9 @@ def test_estimate_is_the_cli_estimate(client: TestClient) -> None:
     assert client.get("/estimate").status_code == 200
     page = client.get("/estimate?records=1144&minutes-per-record=3")
     assert page.status_code == 200 and "Refuse under section 12(1): 57.20 hours" in page.text
-    json_url = client.get("/estimate.json?records=1144&minutes-per-record=3&activity=redaction%3D300%3A2")
+    json_url = client.get(
+        "/estimate.json?records=1144&minutes-per-record=3&activity=redaction%3D300%3A2"
+    )
     out = cli("estimate", "--records", "1144", "--minutes-per-record", "3",
               "--activity", "redaction=300:2", "--format", "json")  # fmt: skip
     assert json_url.content == out.stdout_bytes
@@ -324,9 +328,10 @@ def test_aggregate_is_the_cli_aggregate(client: TestClient) -> None:
     assert pasted.status_code == 200 and "requester A" in pasted.text
     toml = INPUTS / "register.toml"
     files = {"file": ("register.toml", toml.read_bytes(), "text/plain")}
-    assert client.post("/aggregate.json", files=files).content == cli(
-        "aggregate", str(toml), "--format", "json"
-    ).stdout_bytes
+    assert (
+        client.post("/aggregate.json", files=files).content
+        == cli("aggregate", str(toml), "--format", "json").stdout_bytes
+    )
     bad = client.post("/aggregate.json", files={"file": ("r.xls", b"x", "text/plain")})
     assert bad.status_code == 400 and bad.json()["field"] == "file"
     assert client.post("/aggregate.json", data={}).json()["field"] == "file"
@@ -337,7 +342,9 @@ def test_volumes_suppress_exactly_as_the_cli(client: TestClient, web_store: Stor
     query = "period=month&by=borough&suppress-below=10"
     args = ["summary", "--store", str(web_store.root), "--period", "month", "--by", "borough",
             "--suppress-below", "10"]  # fmt: skip
-    assert client.get(f"/volumes.json?{query}").content == cli(*args, "--format", "json").stdout_bytes
+    assert (
+        client.get(f"/volumes.json?{query}").content == cli(*args, "--format", "json").stdout_bytes
+    )
     assert client.get(f"/volumes.csv?{query}").content == cli(*args, "--format", "csv").stdout_bytes
     page = client.get(f"/volumes?{query}")
     assert page.status_code == 200 and "Lambeth" in page.text and "report" in page.text

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -49,7 +48,10 @@ def free_port() -> int:
 def server(web_store: Store) -> Iterator[str]:
     """`costplan serve` as a process of its own, as an officer's machine would run it."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "costplan", "serve", "--store", str(web_store.root),
          "--port", str(port)],

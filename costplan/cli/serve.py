@@ -104,7 +104,7 @@ def serve(
     from costplan._deps import optional
 
     check_access(host, token, trusted_header)
-    for name in ("starlette", "jinja2", "multipart", "uvicorn"):
+    for name in ("starlette", "jinja2", "python_multipart", "uvicorn"):
         optional(name)  # the extra's one-line error before the store is opened
     uvicorn = optional("uvicorn")
     from costplan.web.app import Settings, create_app

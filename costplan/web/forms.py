@@ -13,7 +13,9 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
+
+from starlette.datastructures import ImmutableMultiDict
 
 from costplan.errors import FIELD_OPTIONS, CostplanError, wording
 
@@ -39,12 +41,8 @@ _LOCATED = re.compile(r"^[^:]*: '(?:items\[\d+\]\.)?([a-z_]+)' ")
 _OPTION = re.compile(r"^--([a-z][a-z-]*)(?::| )")
 
 
-class MultiDict(Protocol):
-    """Starlette's QueryParams and FormData: one value or all values of a name."""
-
-    def get(self, key: str, default: Any = None) -> Any: ...
-
-    def getlist(self, key: str) -> list[Any]: ...
+# Starlette's QueryParams and FormData: one value (`get`) or all values (`getlist`) of a name.
+MultiDict = ImmutableMultiDict[str, Any]
 
 
 @dataclass(frozen=True)
