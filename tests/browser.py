@@ -19,7 +19,14 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    # The browser's own language: date inputs show dd/mm/yyyy (the context's locale alone
+    # sets navigator.language and Accept-Language, not how a date field is drawn).
+    "--lang=en-GB",
 ]  # fmt: skip
+
+
+# The browser process's language as well (chromium on Linux reads it from the environment).
+BROWSER_ENV = {**os.environ, "LANG": "en_GB.UTF-8", "LANGUAGE": "en_GB"}
 
 
 def chromium() -> str:

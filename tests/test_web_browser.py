@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from costplan.cli import app
 from costplan.store import Store
-from tests.browser import CHROMIUM_ARGS, artifact, chromium
+from tests.browser import BROWSER_ENV, CHROMIUM_ARGS, artifact, chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "examples" / "ume-raves-2020.toml"
@@ -84,7 +84,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        launched = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, env=BROWSER_ENV)
         yield launched
         launched.close()
 

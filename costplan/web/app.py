@@ -10,6 +10,7 @@ sample, a register) are POSTs of the same forms.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -65,19 +66,25 @@ def snapshot_of(cfg: Settings) -> Snapshot:
     return Store.open(cfg.store).snapshot()
 
 
-def regime_named(name: str | None) -> Any:
-    """The regime chosen on a form (the built-in regimes; default uk-foia-other)."""
+@functools.cache
+def built_in_regimes() -> Any:
+    """The built-in regimes, read once per server process (they ship with the package)."""
     from costplan.costmodel.regimes import load_regimes
 
-    return load_regimes().get(name)
+    return load_regimes()
+
+
+def regime_named(name: str | None) -> Any:
+    """The regime chosen on a form (the built-in regimes; default uk-foia-other)."""
+    return built_in_regimes().get(name)
 
 
 def regime_names() -> list[str]:
-    from costplan.costmodel.regimes import load_regimes
+    names: list[str] = built_in_regimes().names()
+    return names
 
-    return load_regimes().names()
 
-
+@functools.cache
 def area_choices() -> list[dict[str, str]]:
     """The areas the form suggests: every borough (labelled with its BCU), then the aliases
     the core also accepts (labelled with the borough they mean)."""
