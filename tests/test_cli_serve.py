@@ -68,6 +68,7 @@ def test_localhost_serves_without_a_token(planner_store: Store, ran: list[dict[s
     (call,) = ran
     assert call["host"] == "127.0.0.1" and call["port"] == 8123
     assert call["app"].token is None and call["access_log"] is False
+    assert call["app"].hosts == {"localhost", "127.0.0.1", "::1"}  # against DNS rebinding
     assert f"serving {planner_store.root}" in result.output
 
 
@@ -77,6 +78,7 @@ def test_a_token_from_the_environment_protects_another_address(
     result = serve(planner_store, "--host", "0.0.0.0", env={"COSTPLAN_WEB_TOKEN": TOKEN})
     assert result.exit_code == 0, result.output
     assert ran[0]["app"].token == TOKEN and ran[0]["host"] == "0.0.0.0"
+    assert ran[0]["app"].hosts is None  # any name the intranet gives it
 
 
 def test_a_trusted_header_protects_another_address(

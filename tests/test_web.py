@@ -64,7 +64,7 @@ def client(web_store: Store) -> Iterator[TestClient]:
 def inputs_have_labels(html: str) -> None:
     """Every visible form control has a <label for=...> (accessible names)."""
     ids = re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")[^>]*\bid="([^"]+)"', html)
-    assert ids
+    assert ids and len(ids) == len(set(ids))  # no two controls share an id
     for ident in ids:
         assert f'<label for="{ident}">' in html, ident
 
@@ -279,6 +279,12 @@ def test_estimate_is_the_cli_estimate(client: TestClient) -> None:
     assert json_url.content == out.stdout_bytes
 
 
+def test_the_estimate_forms_have_labels(client: TestClient) -> None:
+    inputs_have_labels(client.get("/estimate").text)
+    for path in ("/deadline", "/volumes", "/aggregate"):
+        inputs_have_labels(client.get(path).text)
+
+
 def test_estimate_from_an_uploaded_sample(client: TestClient) -> None:
     files = {"sample": ("sample.txt", (INPUTS / "sample.txt").read_bytes(), "text/plain")}
     page = client.post("/estimate.json", data={"records": "370"}, files=files)
@@ -350,8 +356,21 @@ def test_volumes_suppress_exactly_as_the_cli(client: TestClient, web_store: Stor
     assert page.status_code == 200 and "Lambeth" in page.text and "report" in page.text
     report = client.get(f"/volumes.report?{query}")
     assert report.status_code == 200 and "data:image/png;base64," in report.text
+    assert '<iframe class="report" title="Volume chart and table' in page.text
     err = client.get("/volumes.json?by=postcode")
     assert err.status_code == 400 and err.json()["field"] == "by"
+
+
+def test_volumes_without_matplotlib(web_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No chart without the html extra: the page has its table, the report the CLI's line."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if the extra were not installed
+    with TestClient(create_app(Settings(web_store.root, DuckDB()))) as c:
+        page = c.get("/volumes?period=month")
+        assert page.status_code == 200 and "<iframe" not in page.text and "<pre" in page.text
+        report = c.get("/volumes.report?period=month")
+        assert report.status_code == 400 and "pip install 'costplan[html]'" in report.text
 
 
 # -- safety ----------------------------------------------------------------------------------
@@ -396,6 +415,15 @@ def test_a_trusted_proxy_header_is_needed_when_set(web_store: Store) -> None:
     with TestClient(create_app(cfg)) as c:
         assert c.get("/").status_code == 403
         assert c.get("/", headers={"x-remote-user": "officer1"}).status_code == 200
+
+
+def test_on_localhost_only_this_machines_names_are_answered(web_store: Store) -> None:
+    hosts = frozenset({"localhost", "127.0.0.1", "::1"})
+    with TestClient(create_app(Settings(web_store.root, DuckDB(), hosts=hosts))) as c:
+        assert c.get("/", headers={"host": "127.0.0.1:8000"}).status_code == 200
+        assert c.get("/", headers={"host": "localhost"}).status_code == 200
+        assert c.get("/", headers={"host": "[::1]:8000"}).status_code == 200
+        assert c.get("/", headers={"host": "evil.example:8000"}).status_code == 421
 
 
 def test_bodies_over_the_limit_are_refused(web_store: Store) -> None:

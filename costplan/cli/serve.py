@@ -112,7 +112,11 @@ def serve(
     eng = engine_of(engine, spark_master)
     root = open_store(store).root
     extras = {m: importlib.util.find_spec(m) is not None for m in ("matplotlib", "xlsxwriter")}
-    cfg = Settings(root, eng, token, trusted_header, max_upload, extras)
+    local = frozenset({"localhost", "127.0.0.1", "::1", host.strip("[]").lower()})
+    cfg = Settings(
+        root, eng, token, trusted_header, max_upload, extras,
+        hosts=local if is_loopback(host) else None,
+    )  # fmt: skip
     typer.echo(
         f"costplan: serving {root} on http://{host}:{port}/ (read only; Ctrl+C to stop)",
         err=True,

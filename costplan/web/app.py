@@ -48,6 +48,9 @@ class Settings:
     trusted_header: str | None = None
     max_body: int = MAX_BODY
     extras: dict[str, bool] = field(default_factory=dict)
+    # The Host names the page answers to (None: any; `serve` on a loopback address sets
+    # this machine's names, against DNS rebinding).
+    hosts: frozenset[str] | None = None
 
 
 def settings(request: HttpRequest) -> Settings:
@@ -361,4 +364,10 @@ def create_app(cfg: Settings) -> Guard:
         exception_handlers={BodyTooLarge: too_large, 404: not_found},
     )
     app.state.settings = cfg
-    return Guard(app, token=cfg.token, trusted_header=cfg.trusted_header, max_body=cfg.max_body)
+    return Guard(
+        app,
+        token=cfg.token,
+        trusted_header=cfg.trusted_header,
+        max_body=cfg.max_body,
+        hosts=cfg.hosts,
+    )

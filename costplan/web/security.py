@@ -11,6 +11,9 @@ Access control (docs in README, "The web page"):
   header NAME; a request without it is refused. The proxy must strip NAME from what clients
   send, and the page must then be reachable only through the proxy.
 
+Bound to a loopback address, the page answers only requests whose Host is this machine's
+(localhost, 127.0.0.1, ::1): another site's name re-pointed at 127.0.0.1 cannot read it.
+
 Every request's body is capped (`max_body` bytes, counted as it arrives, whatever the
 Content-Length says), so an upload cannot exhaust memory or disk.
 """
@@ -34,13 +37,13 @@ COOKIE = "costplan_token"
 # results (a shared intranet proxy must not keep one officer's answers for another).
 HEADERS = [
     (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
+    (b"x-frame-options", b"SAMEORIGIN"),  # the volumes page frames its own chart report
     (b"referrer-policy", b"no-referrer"),
     (b"cache-control", b"no-store"),
     (
         b"content-security-policy",
         b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        b"frame-ancestors 'none'; form-action 'self'",
+        b"frame-ancestors 'self'; form-action 'self'",
     ),
 ]
 
@@ -57,6 +60,14 @@ async def _plain(send: Send, status: int, text: str, extra: list[tuple[bytes, by
     await send({"type": "http.response.body", "body": body})
 
 
+def _hostname(host: bytes) -> str:
+    """The name in a Host header, without its port ('[::1]:8000' is '::1')."""
+    text = host.decode("latin-1").strip().lower()
+    if text.startswith("["):
+        return text[1 : text.find("]")] if "]" in text else text
+    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+
+
 class Guard:
     """Access control, the body-size limit and the safety headers for every HTTP request."""
 
@@ -67,8 +78,10 @@ class Guard:
         token: str | None = None,
         trusted_header: str | None = None,
         max_body: int = 1_000_000,
+        hosts: frozenset[str] | None = None,
     ) -> None:
         self.app = app
+        self.hosts = hosts
         self.token = token
         self.trusted_header = trusted_header.lower().encode("latin-1") if trusted_header else None
         self.max_body = max_body
@@ -97,6 +110,11 @@ class Guard:
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         given = next((v for k, v in query if k == "token"), None)
+        if self.hosts is not None and _hostname(headers.get(b"host", b"")) not in self.hosts:
+            # A page on another site whose name was re-pointed at 127.0.0.1 (DNS rebinding)
+            # would otherwise read this one's answers: only the names of this machine.
+            await _plain(send, 421, "costplan: error: this page answers only to localhost\n", [])
+            return
         if self.trusted_header is not None and not headers.get(self.trusted_header):
             await _plain(send, 403, "costplan: error: not authenticated by the proxy\n", [])
             return
