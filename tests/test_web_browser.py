@@ -215,8 +215,10 @@ def test_the_form_works_without_javascript(browser: Any, server: str) -> None:
 def test_volumes_with_their_chart(server: str, page: Any) -> None:
     page.goto(f"{server}/volumes?period=month&by=borough&suppress-below=10")
     frame = page.frame_locator("iframe.report")
-    assert frame.locator("img").first.get_attribute("src", timeout=30_000).startswith(
-        "data:image/png;base64,"
+    assert (
+        frame.locator("img")
+        .first.get_attribute("src", timeout=30_000)
+        .startswith("data:image/png;base64,")
     )
     page.get_by_text("The report as text").click()
     assert "Lambeth" in page.inner_text("pre.report")
