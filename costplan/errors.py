@@ -80,7 +80,10 @@ FIELD_OPTIONS: dict[str, str] = {
     "sample": "--sample",
     "time_from": "--time-from",
     "time_to": "--time-to",
-    "disclose": "--disclose",
+    "held": "--held",
+    "reference": "--reference",
+    "disclose_refs": "--disclose-refs",
+    "fmt": "--format",
 }
 
 

@@ -39,10 +39,22 @@ from costplan.schema import (
 )
 
 FIELDS = ("count", "cad_refs", "created_at", "call_source")
+# The reference of a request built from command-line flags with no --reference: a report may
+# show it, a letter never does.
+QUICK_REFERENCE = "(command line)"
 # The archive's earliest plausible CAD date; earlier dates are typos, not history.
 EARLIEST = dt.date(2000, 1, 1)
 
-_REQUEST_KEYS = {"reference", "received", "requester", "regime", "minutes_per_record", "items"}
+_REQUEST_KEYS = {
+    "reference",
+    "received",
+    "requester",
+    "regime",
+    "minutes_per_record",
+    "items",
+    "question",
+    "held",
+}
 _ITEM_KEYS = {
     "name",
     "borough",
@@ -140,6 +152,12 @@ class Request:
     requester: str | None = field(default=None, repr=False)  # personal data: never rendered
     minutes_per_record: float | None = None
     source: str | None = None
+    # The request in the requester's words, restated at the head of the letter (their own
+    # text, sent back to them; never in reports or the case-file annex).
+    question: str | None = field(default=None, repr=False)
+    # The officer's finding on whether the information is held (s.1(1)(a)): a refusal under
+    # s.12(1) must still confirm or deny. None: not yet determined.
+    held: bool | None = None
 
 
 def _check_keys(data: Mapping[str, Any], source: str, path: str, allowed: Set[str]) -> None:
@@ -399,6 +417,7 @@ def quick_request(
     tags: Sequence[str] = (),
     keywords: Sequence[str] = (),
     received: str | None = None,
+    reference: str | None = None,
 ) -> Request:
     """The one-item request the quick fields describe (`plan --borough/--date`, the web's
     triage form): validated by the same rules as a request file."""
@@ -410,7 +429,7 @@ def quick_request(
         item["tags"] = list(tags)
     if keywords:
         item["keywords"] = list(keywords)
-    data: dict[str, Any] = {"reference": "(command line)", "items": [item]}
+    data: dict[str, Any] = {"reference": reference or QUICK_REFERENCE, "items": [item]}
     if received:
         data["received"] = received
     return build_request(data, "command line")
@@ -441,6 +460,8 @@ def build_request(data: dict[str, Any], source: str) -> Request:
     if not isinstance(regime, str):
         raise t.fail("regime", f"must be a regime name, not {regime!r}")
     requester = t.get("requester")
+    question = t.text("question", default=None)
+    held = t.boolean("held", default=None)
     return Request(
         reference=str(t.get("reference", "(no reference)")),
         received=_date(t, "received") if received else None,
@@ -449,4 +470,6 @@ def build_request(data: dict[str, Any], source: str) -> Request:
         requester=str(requester) if requester is not None else None,
         minutes_per_record=mpr,
         source=source,
+        question=question.strip() if question else None,
+        held=held,
     )

@@ -110,3 +110,21 @@ def test_without_the_web_extra_is_one_line_naming_it(
 )  # fmt: skip
 def test_is_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+def test_a_bad_settings_file_is_one_line(
+    planner_store: Store, ran: list[dict[str, Any]], tmp_path: Any
+) -> None:
+    bad = tmp_path / "authority.toml"
+    bad.write_text("nonsense = 1\n")
+    assert "nonsense" in one_line(serve(planner_store, "--settings", str(bad)))
+    assert ran == []
+
+
+def test_the_settings_file_reaches_the_page(
+    planner_store: Store, ran: list[dict[str, Any]]
+) -> None:
+    from costplan.planner.authority import DEFAULT_PATH
+
+    assert serve(planner_store, "--settings", str(DEFAULT_PATH)).exit_code == 0
+    assert ran[0]["app"].app.state.settings.authority == DEFAULT_PATH

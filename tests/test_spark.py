@@ -33,7 +33,7 @@ from costplan.costmodel.regimes import load_regimes
 from costplan.engines import DuckDB, QueryEngine, Spark, spark_engine, volumes
 from costplan.engines.sql import all_queries, load_query, queries_dir
 from costplan.errors import QueryError
-from costplan.planner import MinutesPerRecord, build_plan, check, disclosure_refs
+from costplan.planner import MinutesPerRecord, build_plan, build_schedule, check, load_authority
 from costplan.planner.strategies import keyword_pattern
 from costplan.request import build_request
 from costplan.store import Store
@@ -155,6 +155,7 @@ CASES: dict[str, list[dict[str, Any]]] = {
     "plan_item_counts": ITEM_CASES,
     "scope": [_scope(s) for s in ("all", "night", "dst", "none")],
     "plan_breakdown": ITEM_CASES,
+    "scope_refs": [_scope(s) for s in ("all", "night", "dst", "none")],
     "tagged_refs": [
         {**_scope(s), "tags": SUBJECTS[t]["tags"]}
         for s, t in [("all", "ume"), ("night", "ume"), ("dst", "hostile"), ("all", "nothing")]
@@ -468,8 +469,13 @@ def test_plan_is_the_same_on_both_engines(planner_store: Store, spark: Any) -> N
     assert duck.warnings == ("Haringey night: tag NOPE is not used" + UNUSED_IN_HARINGEY,)
     for a, b in zip(duck.items, other.items, strict=True):
         assert b.breakdown == a.breakdown
-    refs = disclosure_refs(snap, req)
-    assert refs and disclosure_refs(snap, req, engine=Spark(MASTER)) == refs
+    covered = build_request({**PLAN_REQUEST, "items": PLAN_REQUEST["items"][:2]}, "test")
+    answered = build_plan(snap, covered, REGIME, MinutesPerRecord(Decimal("0.01"), "test"))
+    refs = build_schedule(answered, snap, load_authority(), refined=True).refs
+    other_refs = build_schedule(
+        answered, snap, load_authority(), refined=True, engine=Spark(MASTER)
+    ).refs
+    assert refs and other_refs == refs
 
 
 UNUSED_IN_HARINGEY = " in this archive for Haringey in 2020; tags held there: DV, MH, UME"

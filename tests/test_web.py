@@ -120,8 +120,12 @@ def test_the_letter_downloads_as_the_cli_prints_it(client: TestClient, web_store
     out = cli("plan", "--borough", "Lambeth", "--date", "2020-06-25", "--tag", "UME",
               "--store", str(web_store.root), "--letter")  # fmt: skip
     assert page.status_code == 200
-    assert page.headers["content-disposition"] == 'attachment; filename="letter.txt"'
+    assert page.headers["content-disposition"] == ('attachment; filename="letter-command-line.txt"')
     assert page.content == out.stdout_bytes
+    annex = client.get(f"/plan.annex?{QUICK}&tag=UME")
+    out = cli("plan", "--borough", "Lambeth", "--date", "2020-06-25", "--tag", "UME",
+              "--store", str(web_store.root), "--annex")  # fmt: skip
+    assert annex.status_code == 200 and annex.content == out.stdout_bytes
 
 
 def test_an_uncovered_date_has_no_decision(client: TestClient) -> None:
@@ -160,6 +164,7 @@ def test_a_misspelt_area_is_the_cli_line_beside_the_field(
         ("date=2020-06-25", "borough", "areas"),
         ("borough=Lambeth", "date", "first day"),
         ("borough=City+of+London&date=2020-06-25", "borough", "City of London Police"),
+        (QUICK + "&held=perhaps", "held", "not held or not-held"),
     ],
 )  # fmt: skip
 def test_each_bad_field_is_named(client: TestClient, query: str, field: str, words: str) -> None:
@@ -226,7 +231,7 @@ def test_an_answer_offers_the_disclosure_schedule_the_cli_writes(
     done = cli("plan", str(tmp_path / "r.toml"), "--store", str(web_store.root),
                "--disclose", str(out))  # fmt: skip
     assert done.exit_code == 0, done.output
-    assert csv.content == out.read_bytes() and csv.text.startswith("cad_reference\n")
+    assert csv.content == out.read_bytes() and csv.text.startswith("# request: WEB-1\n")
     xlsx = client.post("/request.xlsx", data={"toml": ANSWERABLE})
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     letter = client.post("/request.letter", data={"toml": ANSWERABLE})
@@ -237,7 +242,7 @@ def test_an_answer_offers_the_disclosure_schedule_the_cli_writes(
 def test_a_refusal_releases_nothing(client: TestClient) -> None:
     refused = client.post("/request.csv", data={"toml": SEED.read_text()})
     assert refused.status_code == 400
-    assert refused.text.startswith("costplan: error: --disclose: the request exceeds the")
+    assert refused.text.startswith("costplan: error: the request exceeds the limit")
 
 
 @pytest.mark.parametrize(

@@ -103,13 +103,15 @@ def shot(tab: Any, name: str) -> None:
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def triage(tab: Any, base: str, area: str, day: str, tags: str = "") -> None:
+def triage(tab: Any, base: str, area: str, day: str, tags: str = "", reference: str = "") -> None:
     """Fill in the triage form and press Plan, as an officer would."""
     tab.goto(f"{base}/")
     tab.get_by_label("Areas").fill(area)
     tab.get_by_label("First day").fill(day)
     if tags:
         tab.get_by_label("Tags").fill(tags)
+    if reference:
+        tab.get_by_label("Case reference").fill(reference)
     tab.get_by_role("button", name="Plan").click()
     tab.wait_for_selector("#decision, .error")
 
@@ -163,17 +165,17 @@ def test_a_misspelt_area_shows_its_suggestion_beside_the_field(server: str, page
 
 def test_the_letter_downloads(server: str, page: Any, web_store: Store) -> None:
     plan = cli_json("plan", "--borough", "Lambeth", "--date", "2020-06-25", "--tag", "UME",
-                    "--store", str(web_store.root))  # fmt: skip
+                    "--reference", "FOI-2026-0042", "--store", str(web_store.root))  # fmt: skip
     assert plan["decision"] == "refuse"
-    triage(page, server, "Lambeth", "2020-06-25", tags="UME")
+    triage(page, server, "Lambeth", "2020-06-25", tags="UME", reference="FOI-2026-0042")
     with page.expect_download() as info:
         page.get_by_role("link", name="Download the draft letter").click()
     saved = artifact("letter-lambeth.txt")
     info.value.save_as(str(saved))
     text = saved.read_text(encoding="utf-8")
-    assert info.value.suggested_filename == "letter.txt"
+    assert info.value.suggested_filename == "letter-FOI-2026-0042.txt"
     # Only the stable facts: the reference, the decision (its section), the hours figure.
-    assert "(command line)" in text and "12(1)" in text
+    assert "FOI-2026-0042" in text and "12(1)" in text
     assert f"{plan['total_hours']:,.2f} hours" in text
 
 

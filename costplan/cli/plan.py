@@ -1,5 +1,6 @@
 """Planner commands: `plan`, `check` and `demo`."""
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -41,6 +42,14 @@ EXIT_UNCOVERED = 3
 DISCLOSURE_FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
 
 
+class RefStyle(StrEnum):
+    """How a disclosure schedule shows each record (planner.disclosure.REFERENCE_STYLES)."""
+
+    cad = "cad"
+    opaque = "opaque"
+    none = "none"
+
+
 def _disclosure_format(path: Path) -> str:
     fmt = DISCLOSURE_FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -62,8 +71,31 @@ def plan(
     spark_master: SparkMasterOption = None,
     fmt: ReportFormatOption = TableJsonOrMarkdown.table,
     letter: Annotated[
-        bool, typer.Option("--letter", help="Print a draft response section instead.")
+        bool,
+        typer.Option(
+            "--letter",
+            help="Print the response letter instead (text; --format markdown for Markdown).",
+        ),
     ] = False,
+    annex: Annotated[
+        bool,
+        typer.Option("--annex", help="Print the case-file annex: what the decision rests on."),
+    ] = False,
+    settings: Annotated[
+        Path | None,
+        typer.Option(
+            "--settings",
+            metavar="FILE",
+            help="The authority's details for letters and schedules (default: shipped).",
+        ),
+    ] = None,
+    held: Annotated[
+        bool | None,
+        typer.Option(
+            "--held/--not-held",
+            help="Whether the information is held, as determined (a s.12(1) letter says so).",
+        ),
+    ] = None,
     regime: RegimeOption = None,
     regime_file: RegimeFileOption = None,
     minutes_per_record: MinutesPerRecordOption = None,
@@ -71,9 +103,27 @@ def plan(
     disclose: Annotated[
         Path | None,
         typer.Option(
-            "--disclose", help="For an answerable request, write CAD references (.csv/.xlsx)."
+            "--disclose",
+            metavar="FILE",
+            help="For an answer, write the disclosure schedule (.csv/.xlsx) of what it releases.",
         ),
     ] = None,
+    disclose_tagged: Annotated[
+        bool,
+        typer.Option(
+            "--disclose-tagged",
+            help="The schedule lists only the tagged records (the requester accepted that "
+            "refinement).",
+        ),
+    ] = False,
+    disclose_refs: Annotated[
+        RefStyle,
+        typer.Option(
+            "--disclose-refs",
+            help="Show references as recorded (cad: they carry date and time of day), opaque "
+            "numbers, or none (the count only).",
+        ),
+    ] = RefStyle.cad,
     borough: Annotated[
         list[str] | None, typer.Option("--borough", help="Quick request: borough (repeatable).")
     ] = None,
@@ -85,9 +135,15 @@ def plan(
     keyword: Annotated[
         list[str] | None, typer.Option("--keyword", help="Quick request: free-text keyword.")
     ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", metavar="REF", help="Quick request: its case reference."),
+    ] = None,
     received: Annotated[
         str | None,
-        typer.Option("--received", metavar="DATE", help="Quick request: date of receipt."),
+        typer.Option(
+            "--received", metavar="YYYY-MM-DD", help="Quick request: the day it was received."
+        ),
     ] = None,
     today: TodayOption = None,
 ) -> None:
@@ -101,9 +157,17 @@ def plan(
 
         costplan plan --borough Lambeth --date 2020-06-25 --tag UME --letter
     """
-    from costplan.planner import build_plan, reading_time
+    from dataclasses import replace
+
+    from costplan.planner import (
+        build_plan,
+        build_schedule,
+        check_schedule,
+        load_authority,
+        reading_time,
+        respond,
+    )
     from costplan.render import render, render_text
-    from costplan.render.disclosure import Disclosure
     from costplan.request import load_request, parse_date, quick_request
 
     if request_file is not None and (borough or date):
@@ -112,13 +176,29 @@ def plan(
         req = load_request(request_file)
     elif borough and date:
         window = window_of(time_from, time_to)
-        req = quick_request(borough, date, to, window, tag or (), keyword or (), received)
+        req = quick_request(
+            borough, date, to, window, tag or (), keyword or (), received, reference
+        )
     else:
         raise InputError(
             "nothing to plan", "give REQUEST.toml, or --borough and --date for a quick request"
         )
+    if (reference or received) and request_file is not None:
+        raise InputError(
+            "--reference and --received describe a quick request",
+            "set reference and received in the request file",
+        )
+    if letter and annex:
+        raise InputError("give --letter or --annex, not both", "the annex is printed on its own")
+    if (letter or annex) and fmt == TableJsonOrMarkdown.json:
+        raise InputError("a letter is text or markdown", "drop --format json", field="fmt")
+    if held is not None:
+        req = replace(req, held=held)
     disclose_fmt = _disclosure_format(disclose) if disclose is not None else None
     reg = regime_of(regime or req.regime, regime_file)
+    authority = load_authority(settings) if (letter or annex or disclose) else None
+    if disclose is not None and authority is not None:
+        check_schedule(reg, authority, req, refined=disclose_tagged, style=disclose_refs.value)
     per = reading_time(
         reg, sample=sample, minutes=minutes_per_record, request_minutes=req.minutes_per_record
     )
@@ -127,12 +207,24 @@ def plan(
     snapshot = open_store(store).snapshot()
     as_of = parse_date(today, "--today") if today else None
     result = build_plan(snapshot, req, reg, per, engine=eng, today=as_of)
-    emit(render_text(result, "letter" if letter else fmt.value))
-    if disclose is not None and disclose_fmt is not None:
-        from costplan.planner.release import released_refs
-
-        refs = released_refs(snapshot, req, result, engine=eng)
-        write_output(disclose, render(Disclosure(tuple(refs)), disclose_fmt))
+    if (letter or annex) and authority is not None:
+        answer = respond(result, authority, as_of)
+        style = (
+            "annex" if annex else ("markdown" if fmt == TableJsonOrMarkdown.markdown else "text")
+        )
+        emit(render_text(answer, style))
+    else:
+        emit(render_text(result, fmt.value))
+    if disclose is not None and disclose_fmt is not None and authority is not None:
+        schedule = build_schedule(
+            result,
+            snapshot,
+            authority,
+            refined=disclose_tagged,
+            style=disclose_refs.value,
+            engine=eng,
+        )
+        write_output(disclose, render(schedule, disclose_fmt))
     if result.decision == "uncovered":
         raise typer.Exit(EXIT_UNCOVERED)
 

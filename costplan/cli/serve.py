@@ -1,6 +1,7 @@
 """The web page: `costplan serve` (costplan.web) on the store the other commands read."""
 
 import ipaddress
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -84,6 +85,14 @@ def serve(
         int,
         typer.Option("--max-upload", min=1024, help="Largest request body in bytes."),
     ] = 1_000_000,
+    settings: Annotated[
+        Path | None,
+        typer.Option(
+            "--settings",
+            metavar="FILE",
+            help="The authority's details for letters and schedules (default: shipped).",
+        ),
+    ] = None,
     engine: EngineOption = EngineName.duckdb,
     spark_master: SparkMasterOption = None,
 ) -> None:
@@ -107,15 +116,17 @@ def serve(
     for name in ("starlette", "jinja2", "python_multipart", "uvicorn"):
         optional(name)  # the extra's one-line error before the store is opened
     uvicorn = optional("uvicorn")
+    from costplan.planner import load_authority
     from costplan.web.app import Settings, create_app
 
+    load_authority(settings)  # a bad settings file is one line now, not on every letter
     eng = engine_of(engine, spark_master)
     root = open_store(store).root
     extras = {m: importlib.util.find_spec(m) is not None for m in ("matplotlib", "xlsxwriter")}
     local = frozenset({"localhost", "127.0.0.1", "::1", host.strip("[]").lower()})
     cfg = Settings(
         root, eng, token, trusted_header, max_upload, extras,
-        hosts=local if is_loopback(host) else None,
+        hosts=local if is_loopback(host) else None, authority=settings,
     )  # fmt: skip
     typer.echo(
         f"costplan: serving {root} on http://{host}:{port}/ (read only; Ctrl+C to stop)",

@@ -10,10 +10,11 @@ sample, a register) are POSTs of the same forms.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from costplan.errors import CostplanError, InputError
+from costplan.errors import CostplanError, InputError, wording
 from costplan.web import forms
 from costplan.web.security import BodyTooLarge, Guard
 
@@ -48,6 +49,8 @@ class Settings:
     trusted_header: str | None = None
     max_body: int = MAX_BODY
     extras: dict[str, bool] = field(default_factory=dict)
+    # The authority's settings for letters and schedules (`--settings`; None: the shipped).
+    authority: Path | None = None
     # The Host names the page answers to (None: any; `serve` on a loopback address sets
     # this machine's names, against DNS rebinding).
     hosts: frozenset[str] | None = None
@@ -183,26 +186,54 @@ async def core(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 TRIAGE_INPUTS = (
     "borough", "date", "to", "time-from", "time-to", "tag", "keyword", "regime",
-    "minutes-per-record", "received", "today",
+    "minutes-per-record", "received", "reference", "held", "today",
 )  # fmt: skip
+# What a plan may be downloaded as besides the page: the CLI's JSON, its letter, its annex.
+PLAN_FORMATS = ("html", "json", "letter", "annex")
+HELD = {"held": True, "not-held": False}
 
 
-def plan_of(cfg: Settings, req: Any, params: forms.MultiDict) -> tuple[Snapshot, Any]:
+@dataclass(frozen=True)
+class Planned:
+    """A plan with what it was made from: the request, the regime, the snapshot, the day."""
+
+    request: Any
+    regime: Any
+    snapshot: Snapshot
+    plan: Any
+    as_of: dt.date | None
+
+
+@functools.cache
+def authority_of(path: Path | None) -> Any:
+    """The authority's settings for letters and schedules (`serve --settings`), read once."""
+    from costplan.planner import load_authority
+
+    return load_authority(path)
+
+
+def plan_of(cfg: Settings, req: Any, params: forms.MultiDict) -> Planned:
     """The plan `costplan plan` makes of a request, on this request's snapshot, with the
-    form's --regime, --minutes-per-record and --today."""
+    form's --regime, --minutes-per-record, --held/--not-held and --today."""
     from costplan.planner import build_plan, reading_time
     from costplan.request import parse_date
 
+    held = forms.text(params, "held")
+    if held is not None:
+        if held not in HELD:
+            raise InputError(f"held: {held!r} is not held or not-held", field="held")
+        req = replace(req, held=HELD[held])
     regime, minutes = forms.text(params, "regime"), forms.text(params, "minutes-per-record")
     today = forms.text(params, "today")
     reg = regime_named(regime or req.regime)
     per = reading_time(reg, minutes=minutes, request_minutes=req.minutes_per_record)
     snapshot = snapshot_of(cfg)
     as_of = parse_date(today, "--today") if today else None
-    return snapshot, build_plan(snapshot, req, reg, per, engine=cfg.engine, today=as_of)
+    plan = build_plan(snapshot, req, reg, per, engine=cfg.engine, today=as_of)
+    return Planned(req, reg, snapshot, plan, as_of)
 
 
-def quick_plan(cfg: Settings, params: forms.MultiDict) -> Any:
+def quick_plan(cfg: Settings, params: forms.MultiDict) -> Planned:
     """The triage form's plan: `costplan plan --borough ... --date ...`."""
     from costplan.request import quick_request, window_of
 
@@ -220,40 +251,68 @@ def quick_plan(cfg: Settings, params: forms.MultiDict) -> Any:
         forms.texts(params, "tag"),
         forms.texts(params, "keyword"),
         forms.text(params, "received"),
+        forms.text(params, "reference"),
     )
     return plan_of(cfg, req, params)
 
 
-def plan_context(plan: Any) -> dict[str, Any]:
+def response_text(cfg: Settings, planned: Planned, style: str) -> str:
+    """The letter (style "text") or the case-file annex ("annex"), as `plan --letter` and
+    `plan --annex` print them."""
+    from costplan.planner import respond
     from costplan.render import render_text
 
-    return {"plan": json.loads(render_text(plan, "json")), "letter": render_text(plan, "letter")}
+    answer = respond(planned.plan, authority_of(cfg.authority), planned.as_of)
+    return forms.json_text(render_text(answer, style))
+
+
+def plan_context(cfg: Settings, planned: Planned) -> dict[str, Any]:
+    """What a plan's page shows: the CLI's JSON of it, and its letter (or why there is none)."""
+    from costplan.render import render_text
+
+    context: dict[str, Any] = {"plan": json.loads(render_text(planned.plan, "json"))}
+    try:
+        context["letter"] = response_text(cfg, planned, "text")
+    except CostplanError as exc:
+        # The plan stands without a letter (e.g. a regime with no notice wording).
+        context["letter_error"] = wording(exc)
+    return context
+
+
+def plan_answer(
+    request: HttpRequest, fmt: str, planned: Planned, template: str, context: dict[str, Any]
+) -> Response:
+    """A plan as the page, the CLI's JSON, or the letter or annex to download."""
+    from costplan.render import render_text
+
+    cfg = settings(request)
+    if fmt == "json":
+        return json_response(render_text(planned.plan, "json"))
+    if fmt in ("letter", "annex"):
+        name = f"{fmt}-{_safe(planned.request.reference)}.txt"
+        return download(response_text(cfg, planned, fmt.replace("letter", "text")), name, TEXT)
+    return page(request, template, {**context, **plan_context(cfg, planned)})
 
 
 async def triage(request: HttpRequest) -> Response:
-    """GET / and /plan[.json|.letter]: the quick request's plan."""
-    fmt = fmt_of(request, ("html", "json", "letter"))
+    """GET / and /plan[.json|.letter|.annex]: the quick request's plan."""
+    fmt = fmt_of(request, PLAN_FORMATS)
     params = request.query_params
     form = forms.echo(params, TRIAGE_INPUTS)
     context: dict[str, Any] = {"form": form, "query": str(request.query_params)}
     if fmt == "html" and not (forms.texts(params, "borough") or forms.text(params, "date")):
         return page(request, "triage.html", context)  # the empty form
     try:
-        _, plan = await core(quick_plan, settings(request), params)
-        from costplan.render import render_text
-
-        if fmt == "json":
-            return json_response(render_text(plan, "json"))
-        if fmt == "letter":
-            return download(
-                forms.json_text(render_text(plan, "letter")), "letter.txt", "text/plain"
-            )
-        return page(request, "triage.html", {**context, **plan_context(plan)})
+        planned = await core(quick_plan, settings(request), params)
+        return plan_answer(request, fmt, planned, "triage.html", context)
     except CostplanError as exc:
         return failure(request, fmt, exc, "triage.html", TRIAGE_INPUTS, context)
 
 
-REQUEST_INPUTS = ("toml", "file", "regime", "minutes-per-record", "today")
+REQUEST_INPUTS = (
+    "toml", "file", "regime", "minutes-per-record", "held", "today", "disclose-refs",
+    "disclose-tagged",
+)  # fmt: skip
 
 
 async def request_text(form: forms.MultiDict) -> str:
@@ -273,20 +332,34 @@ async def request_text(form: forms.MultiDict) -> str:
     return pasted
 
 
-def file_plan(cfg: Settings, text: str, form: forms.MultiDict) -> Any:
+def file_plan(cfg: Settings, text: str, form: forms.MultiDict) -> Planned:
     from costplan.request import parse_request
 
-    req = parse_request(text, "request")
-    return (req, *plan_of(cfg, req, form))
+    return plan_of(cfg, parse_request(text, "request"), form)
+
+
+def schedule_of(cfg: Settings, planned: Planned, form: forms.MultiDict) -> Any:
+    """The disclosure schedule `plan --disclose` writes, with --disclose-tagged and
+    --disclose-refs from the form; refused (one line) when the answer releases nothing."""
+    from costplan.planner import build_schedule, check_schedule
+
+    refined = forms.text(form, "disclose-tagged") is not None
+    style = forms.text(form, "disclose-refs") or "cad"
+    authority = authority_of(cfg.authority)
+    check_schedule(planned.regime, authority, planned.request, refined=refined, style=style)
+    return build_schedule(
+        planned.plan, planned.snapshot, authority, refined=refined, style=style, engine=cfg.engine
+    )
 
 
 async def request_file(request: HttpRequest) -> Response:
-    """GET /request: the form; POST /request[.json|.letter|.csv|.xlsx]: its plan."""
-    fmt = fmt_of(request, ("html", "json", "letter", "csv", "xlsx"))
+    """GET /request: the form; POST /request[.json|.letter|.annex|.csv|.xlsx]: its plan."""
+    fmt = fmt_of(request, (*PLAN_FORMATS, "csv", "xlsx"))
     if request.method == "GET":
         return page(request, "request.html", {"form": {}})
     form = await request.form(max_part_size=settings(request).max_body)
-    context: dict[str, Any] = {"form": forms.echo(form, ("regime", "minutes-per-record"))}
+    kept = ("regime", "minutes-per-record", "held", "disclose-refs", "disclose-tagged")
+    context: dict[str, Any] = {"form": forms.echo(form, kept)}
     pasted = form.get("toml")
     # Put back what was asked, less the requester (never served); the downloads re-post it.
     context["form"]["toml"] = (
@@ -295,33 +368,26 @@ async def request_file(request: HttpRequest) -> Response:
     try:
         text = await request_text(form)
         context["form"]["toml"] = forms.without_requester(text) or ""
-        req, snapshot, plan = await core(file_plan, settings(request), text, form)
-        from costplan.render import render, render_text
-
-        if fmt == "json":
-            return json_response(render_text(plan, "json"))
-        if fmt == "letter":
-            name = f"letter-{_safe(req.reference)}.txt"
-            return download(forms.json_text(render_text(plan, "letter")), name, "text/plain")
+        planned = await core(file_plan, settings(request), text, form)
         if fmt in ("csv", "xlsx"):
-            from costplan.planner.release import released_refs
-            from costplan.render.disclosure import Disclosure
+            from costplan.render import render
 
             if fmt == "xlsx":
                 from costplan._deps import optional
 
                 optional("xlsxwriter")
-            refs = await core(released_refs, snapshot, req, plan, engine=settings(request).engine)
+            schedule = await core(schedule_of, settings(request), planned, form)
             media = {"csv": "text/csv", "xlsx": XLSX}[fmt]
-            data = render(Disclosure(tuple(refs)), fmt)
-            return download(data, f"disclosure-{_safe(req.reference)}.{fmt}", media)
-        return page(request, "request.html", {**context, **plan_context(plan)})
+            name = f"disclosure-{_safe(planned.request.reference)}.{fmt}"
+            return download(render(schedule, fmt), name, media)
+        return plan_answer(request, fmt, planned, "request.html", context)
     except CostplanError as exc:
         return failure(request, fmt, exc, "request.html", REQUEST_INPUTS, context)
     finally:
         await form.close()
 
 
+TEXT = "text/plain"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
