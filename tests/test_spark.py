@@ -548,3 +548,27 @@ def test_spark_never_takes_the_volume_fast_path(tmp_path: Path, spark: Any) -> N
     summary = summarise(store, period="month", by=["borough"], engine=Spark(MASTER))
     assert summary.source["partitions_from_table"] == 0
     assert summary.cells == summarise(store, period="month", by=["borough"]).cells
+
+
+@pytest.mark.spark
+@needs_spark
+def test_spark_takes_the_hour_in_the_stores_zone(tmp_path: Path, spark: Any) -> None:
+    """A Los Angeles store (tests/test_profile.py): Spark's session zone is the store's."""
+    from test_profile import LA_PROFILE
+
+    from costplan.ingest import ingest
+
+    profile = tmp_path / "la.toml"
+    profile.write_text(LA_PROFILE)
+    export = tmp_path / "la.csv"
+    export.write_text(
+        "cad_ref,created_at,borough,call_source,grading\n"
+        "LA20200625-0001,2020-06-25 20:00:00,Hollywood,999,1\n"
+        "LA20200625-0002,2020-06-25 17:59:00,Hollywood,101,2\n"
+    )
+    ingest(tmp_path / "s", [export], force=profile)
+    snap = Store.open(tmp_path / "s").snapshot()
+    args = (snap, ("Hollywood",), D(2020, 6, 25), D(2020, 6, 25), REGIME, Decimal(3))
+    duck = check(*args, window=(1080, 1440))
+    other = check(*args, window=(1080, 1440), engine=Spark(MASTER))
+    assert other.records == duck.records == 1

@@ -115,6 +115,19 @@ def test_the_json_url_is_byte_for_byte_the_cli_json(client: TestClient, web_stor
     assert "22:00-04:00 (overnight, into the next day)" in page.text
 
 
+@pytest.mark.parametrize("areas", ["Brixton", "Central South", "Lambeth, Haringey", "all"])
+def test_groups_places_and_lists_are_the_profiles(
+    client: TestClient, web_store: Store, areas: str
+) -> None:
+    """Areas as the store's force profile names them: places, groups, comma lists, all."""
+    page = client.get("/plan.json", params={"borough": areas, "date": "2020-06-25"})
+    out = cli("plan", "--borough", areas, "--date", "2020-06-25",
+              "--store", str(web_store.root), "--format", "json")  # fmt: skip
+    assert page.status_code == 200 and page.content == out.stdout_bytes
+    html = client.get("/plan", params={"borough": areas, "date": "2020-06-25"}).text
+    assert "<h2" in html and "Central South BCU (AS): Lambeth, Southwark" in html  # suggested
+
+
 def test_the_letter_downloads_as_the_cli_prints_it(client: TestClient, web_store: Store) -> None:
     page = client.get(f"/plan.letter?{QUICK}&tag=UME")
     out = cli("plan", "--borough", "Lambeth", "--date", "2020-06-25", "--tag", "UME",

@@ -72,7 +72,7 @@ def estimate(
 
         costplan estimate --records 300 --activity redaction=300:2
     """
-    from costplan.planner.calculators import estimate_report
+    from costplan.planner.asks import estimate_report
     from costplan.render import render_text
 
     reg = regime_of(regime, regime_file, limit_gbp, rate)
@@ -140,7 +140,7 @@ def deadline(
 
         costplan deadline --received 2025-08-15 --paused 2025-08-20:2025-08-27
     """
-    from costplan.planner.calculators import deadline_report
+    from costplan.planner.asks import deadline_report
     from costplan.render import render_text
 
     reg = regime_of(regime, regime_file)

@@ -8,6 +8,8 @@ import typer
 
 from costplan.cli._app import app
 from costplan.cli._options import (
+    AreaOption,
+    AreaRequiredOption,
     EngineName,
     EngineOption,
     MinutesPerRecordOption,
@@ -29,6 +31,7 @@ from costplan.cli._options import (
     engine_of,
     open_store,
     regime_of,
+    store_profile,
     window_of,
     write_output,
 )
@@ -124,9 +127,7 @@ def plan(
             "numbers, or none (the count only).",
         ),
     ] = RefStyle.cad,
-    borough: Annotated[
-        list[str] | None, typer.Option("--borough", help="Quick request: borough (repeatable).")
-    ] = None,
+    borough: AreaOption = None,
     date: Annotated[str | None, typer.Option("--date", help="Quick request: first day.")] = None,
     to: ToOption = None,
     time_from: TimeFromOption = None,
@@ -149,7 +150,8 @@ def plan(
 ) -> None:
     """Plan a request: count what each search strategy must review, cost it, decide, advise.
 
-    Give a request TOML file, or describe a one-item request with --borough/--date flags.
+    Give a request TOML file, or describe a one-item request with --area/--date flags
+    (--borough is the MPS spelling of --area).
 
     Example:
 
@@ -167,21 +169,25 @@ def plan(
         reading_time,
         respond,
     )
+    from costplan.planner.asks import quick_request
     from costplan.render import render, render_text
-    from costplan.request import load_request, parse_date, quick_request
+    from costplan.request import load_request, parse_date
 
     if request_file is not None and (borough or date):
         raise InputError("give a request file or --borough/--date, not both")
-    if request_file is not None:
-        req = load_request(request_file)
-    elif borough and date:
-        window = window_of(time_from, time_to)
-        req = quick_request(
-            borough, date, to, window, tag or (), keyword or (), received, reference
-        )
-    else:
+    if request_file is None and not (borough and date):
         raise InputError(
             "nothing to plan", "give REQUEST.toml, or --borough and --date for a quick request"
+        )
+    # The store's force profile names the areas (read before the demo archive is built).
+    profile = store_profile(store)
+    if request_file is not None:
+        req = load_request(request_file, profile)
+    else:
+        assert date is not None  # checked above: a quick request has --borough and --date
+        window = window_of(time_from, time_to)
+        req = quick_request(
+            borough or (), date, to, window, tag or (), keyword or (), received, reference, profile
         )
     if (reference or received) and request_file is not None:
         raise InputError(
@@ -202,9 +208,9 @@ def plan(
     per = reading_time(
         reg, sample=sample, minutes=minutes_per_record, request_minutes=req.minutes_per_record
     )
-    eng = engine_of(engine, spark_master)
     # One snapshot for the whole command: the decision and any file written from it agree.
     snapshot = open_store(store).snapshot()
+    eng = engine_of(engine, spark_master, snapshot)
     as_of = parse_date(today, "--today") if today else None
     result = build_plan(snapshot, req, reg, per, engine=eng, today=as_of)
     if (letter or annex) and authority is not None:
@@ -231,8 +237,8 @@ def plan(
 
 @app.command()
 def check(
-    borough: Annotated[list[str], typer.Option("--borough", help="Borough (repeatable).")],
-    date: Annotated[str, typer.Option("--date", help="First London day, YYYY-MM-DD.")],
+    borough: AreaRequiredOption,
+    date: Annotated[str, typer.Option("--date", help="First day (the store's), YYYY-MM-DD.")],
     to: ToOption = None,
     time_from: TimeFromOption = None,
     time_to: TimeToOption = None,
@@ -244,7 +250,7 @@ def check(
     engine: EngineOption = EngineName.duckdb,
     spark_master: SparkMasterOption = None,
 ) -> None:
-    """Triage: how many CADs a borough holds for the days asked, and whether reading them fits.
+    """Triage: how many CADs an area holds for the days asked, and whether reading them fits.
 
     Example:
 
@@ -257,17 +263,17 @@ def check(
     from costplan.planner import check as run_check
     from costplan.planner import reading_time
     from costplan.render import render_text
-    from costplan.request import parse_date, resolve_borough
+    from costplan.request import parse_date, resolve_areas
 
-    boroughs = tuple(dict.fromkeys(resolve_borough(b, "--borough") for b in borough))
+    boroughs, notes = resolve_areas(borough, "--area", store_profile(store))
     d0 = parse_date(date, "--date")
     d1 = parse_date(to, "--to") if to else d0
     if d1 < d0:
         raise InputError(f"--to {d1} is before --date {d0}", "swap the dates")
     reg = regime_of(regime, None)
     per = reading_time(reg, minutes=minutes_per_record)
-    eng = engine_of(engine, spark_master)
     snapshot = open_store(store).snapshot()
+    eng = engine_of(engine, spark_master, snapshot)
     # Tags in the form ingest stores them (schema.canonical_label): --tag ' ume' asks for UME.
     from costplan.schema import canonical_label
 
@@ -276,7 +282,7 @@ def check(
         raise InputError("--tag: a tag must not be blank", "name a tag, e.g. --tag UME")
     window = window_of(time_from, time_to)
     result = run_check(
-        snapshot, boroughs, d0, d1, reg, per.minutes, tags, window=window, engine=eng
+        snapshot, boroughs, d0, d1, reg, per.minutes, tags, window=window, engine=eng, notes=notes
     )
     emit(render_text(result, fmt.value))
     if result.decision == "uncovered":

@@ -248,12 +248,15 @@ def _estimate(r: Response) -> str:
     plan = r.plan
     paras: list[str] = []
     if any(ip.complete.strategy == FULL_REVIEW for ip in plan.items):
+        # The store's words for its areas (the request was resolved in its force profile).
+        first = plan.items[0].item
         paras.append(
             "The records you asked about are held in our Computer Aided Dispatch (CAD) system, "
-            "which records incidents by borough and date. Incident tags are not applied "
-            "consistently, and calls about one event from several places are often not linked, "
-            "so the only way to identify every relevant record is to read each CAD record "
-            "created in the boroughs, on the dates and at the times you asked about."
+            f"which records incidents by {first.area_word} and date. Incident tags are not "
+            "applied consistently, and calls about one event from several places are often not "
+            "linked, so the only way to identify every relevant record is to read each CAD "
+            f"record created in the {first.areas_word}, on the dates and at the times you asked "
+            "about."
         )
     paras.append("\n".join(_item_line(ip, r) for ip in plan.items))
     if len(plan.parts) > 1:

@@ -107,6 +107,16 @@ def _coverage_lines(plan: Plan) -> list[str]:
     ]
 
 
+def _area_lines(plan: Plan) -> list[str]:
+    """Per item, how the names asked for were expanded (a group, a place, all): nothing when
+    every name was an area's own."""
+    return [
+        f"{ip.item.areas_word.capitalize()}, {ip.item.name}: {'; '.join(ip.item.notes)}"
+        for ip in plan.items
+        if ip.item.notes
+    ]
+
+
 def _due_line(plan: Plan) -> str | None:
     """When the response is due, and the working days left (a request with a received date)."""
     d = plan.deadline
@@ -176,7 +186,7 @@ def plan_table(plan: Plan) -> str:
     """The default terminal report."""
     from tabulate import tabulate  # deferred: `check` never renders a table with it
 
-    lines = [_headline(plan), *_warnings(plan.warnings), ""]
+    lines = [_headline(plan), *_warnings(plan.warnings), *_area_lines(plan), ""]
     lines.append(tabulate(_strategy_rows(plan), headers=STRATEGY_HEADERS, disable_numparse=True))
     lines += ["", *_coverage_lines(plan)] if not plan.fully_covered else []
     label = "Decision" if plan.fully_covered else "Counted in the archive (a lower bound)"
@@ -199,6 +209,7 @@ def plan_markdown(plan: Plan) -> str:
     t = plan.total
     out = [f"# Cost estimate: request {plan.request.reference}", ""]
     out.append(f"**Decision:** {_headline(plan).split(': ', 1)[1]}")
+    out += ["", *_area_lines(plan)] if _area_lines(plan) else []
     out += ["", *_coverage_lines(plan), ""] if not plan.fully_covered else []
     out += [f"\n> **Warning:** {w}" for w in plan.warnings]
     out += ["", t.explanation, "", "## Strategies", ""]
@@ -271,6 +282,8 @@ def check_line(c: CheckResult) -> str:
         f"× {fmt_number(c.minutes_per_record)} min{check_min} "
         f"= {at_least}{_h(e.total_hours)} h (limit {limit} h) → {verdict}"
     )
+    if c.item.notes:
+        line += "\n" + "; ".join(c.item.notes)
     if c.coverage is not None and not c.coverage.covered:
         line += f"\n{c.coverage.describe()}"
     if c.narrowed is not None:
@@ -286,7 +299,7 @@ def check_table(c: CheckResult) -> str:
     """The check's figures as a two-column table."""
     e = c.estimate
     rows = [
-        ["boroughs", ", ".join(c.boroughs)],
+        [c.item.areas_word, ", ".join(c.boroughs)],
         ["dates", _when(c)],
         ["strategy", "full manual review (complete)"],
         ["records", f"{c.records:,}"],

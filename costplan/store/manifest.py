@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from costplan._deps import lazy
+from costplan.profile import Profile, from_store_doc
 from costplan.store.coverage import Coverage, CoverageReport, Days, merge
 
 if TYPE_CHECKING:
@@ -106,6 +107,14 @@ class Snapshot:
     # {area: [[from, to], ...]} as the writes declared it; None in stores written before
     # coverage was recorded (then read from the partitions' day spans).
     coverage_doc: dict[str, list[list[str]]] | None = None
+    # The force profile the store belongs to (profile.Profile.store_doc()); None in stores
+    # written before profiles were recorded, which were MPS-only: they are read as the MPS.
+    force_doc: dict[str, Any] | None = None
+
+    @property
+    def profile(self) -> Profile:
+        """The store's force profile: its areas, area word, time zone and vocabularies."""
+        return from_store_doc(self.force_doc)
 
     @property
     def coverage(self) -> Coverage:
@@ -181,6 +190,7 @@ def _parse_snapshot(root: Path, doc: dict[str, Any]) -> Snapshot:
         ingests=tuple(doc.get("ingests", [])),
         retired=tuple(doc.get("retired", [])),
         coverage_doc=doc.get("coverage"),
+        force_doc=doc.get("force"),
     )
 
 
@@ -208,4 +218,5 @@ def _snapshot_doc(snap: Snapshot) -> dict[str, Any]:
         "ingests": list(snap.ingests),
         "retired": list(snap.retired),
         **({"coverage": snap.coverage_doc} if snap.coverage_doc is not None else {}),
+        **({"force": snap.force_doc} if snap.force_doc is not None else {}),
     }

@@ -90,23 +90,24 @@ def regime_names() -> list[str]:
     return names
 
 
-@functools.cache
-def area_choices() -> list[dict[str, str]]:
-    """The areas the form suggests: every borough (labelled with its BCU), then the aliases
-    the core also accepts (labelled with the borough they mean)."""
-    from costplan.schema import BOROUGH_ALIASES, BOROUGHS
-
-    names = [{"value": b.name, "label": f"{b.name} ({b.bcu} BCU)"} for b in BOROUGHS]
-    known = {b.name.lower() for b in BOROUGHS}
-    aliases = [
-        {"value": key.title(), "label": name}
-        for key, name in sorted(BOROUGH_ALIASES.items())
-        if not key.startswith("e09") and key not in known
-    ]
-    return names + aliases
-
-
-# -- how a result or an error goes back ------------------------------------------------------
+def area_choices(profile: Any) -> list[dict[str, str]]:
+    """The areas the form suggests, from the store's force profile: every area (labelled with
+    its group), each group (standing for its areas), the aliases and places the core also
+    accepts (labelled with the area they mean), and `all`."""
+    groups = {g.code: g for g in profile.groups}
+    out = []
+    for area in profile.areas:
+        group = groups.get(area.group or "")
+        label = f"{area.name} ({group.label(profile.group_word)})" if group else area.name
+        out.append({"value": area.name, "label": label})
+    for g in profile.groups:
+        members = ", ".join(g.areas)
+        out.append({"value": g.name, "label": f"{g.label(profile.group_word)}: {members}"})
+    for area in profile.areas:
+        out += [{"value": alias, "label": area.name} for alias in area.aliases]
+    out += [{"value": place.title(), "label": area} for place, area in profile.places.items()]
+    out.append({"value": "all", "label": f"every {profile.area_word}"})
+    return out
 
 
 def page(
@@ -116,7 +117,8 @@ def page(
     cfg = settings(request)
     ctx = {
         "regimes": regime_names(),
-        "areas": area_choices(),
+        "areas": area_choices(snapshot_of(cfg).profile),
+        "area_word": snapshot_of(cfg).profile.areas_word,
         "xlsx": cfg.extras.get("xlsxwriter", False),
         "path": request.url.path,
         **context,
@@ -212,7 +214,7 @@ def authority_of(path: Path | None) -> Any:
     return load_authority(path)
 
 
-def plan_of(cfg: Settings, req: Any, params: forms.MultiDict) -> Planned:
+def plan_of(cfg: Settings, req: Any, params: forms.MultiDict, snapshot: Snapshot) -> Planned:
     """The plan `costplan plan` makes of a request, on this request's snapshot, with the
     form's --regime, --minutes-per-record, --held/--not-held and --today."""
     from costplan.planner import build_plan, reading_time
@@ -227,7 +229,6 @@ def plan_of(cfg: Settings, req: Any, params: forms.MultiDict) -> Planned:
     today = forms.text(params, "today")
     reg = regime_named(regime or req.regime)
     per = reading_time(reg, minutes=minutes, request_minutes=req.minutes_per_record)
-    snapshot = snapshot_of(cfg)
     as_of = parse_date(today, "--today") if today else None
     plan = build_plan(snapshot, req, reg, per, engine=cfg.engine, today=as_of)
     return Planned(req, reg, snapshot, plan, as_of)
@@ -235,7 +236,7 @@ def plan_of(cfg: Settings, req: Any, params: forms.MultiDict) -> Planned:
 
 def quick_plan(cfg: Settings, params: forms.MultiDict) -> Planned:
     """The triage form's plan: `costplan plan --borough ... --date ...`."""
-    from costplan.request import quick_request, window_of
+    from costplan.planner.asks import quick_request, window_of
 
     boroughs, date = forms.texts(params, "borough"), forms.text(params, "date")
     if not boroughs:
@@ -243,6 +244,8 @@ def quick_plan(cfg: Settings, params: forms.MultiDict) -> Planned:
     if date is None:
         raise InputError("give the first day", "YYYY-MM-DD", field="date")
     window = window_of(forms.text(params, "time-from"), forms.text(params, "time-to"))
+    # One snapshot for the answer; its force profile names the areas.
+    snapshot = snapshot_of(cfg)
     req = quick_request(
         boroughs,
         date,
@@ -252,8 +255,9 @@ def quick_plan(cfg: Settings, params: forms.MultiDict) -> Planned:
         forms.texts(params, "keyword"),
         forms.text(params, "received"),
         forms.text(params, "reference"),
+        snapshot.profile,
     )
-    return plan_of(cfg, req, params)
+    return plan_of(cfg, req, params, snapshot)
 
 
 def response_text(cfg: Settings, planned: Planned, style: str) -> str:
@@ -335,7 +339,8 @@ async def request_text(form: forms.MultiDict) -> str:
 def file_plan(cfg: Settings, text: str, form: forms.MultiDict) -> Planned:
     from costplan.request import parse_request
 
-    return plan_of(cfg, parse_request(text, "request"), form)
+    snapshot = snapshot_of(cfg)
+    return plan_of(cfg, parse_request(text, "request", snapshot.profile), form, snapshot)
 
 
 def schedule_of(cfg: Settings, planned: Planned, form: forms.MultiDict) -> Any:

@@ -104,7 +104,7 @@ async def estimate(request: HttpRequest) -> Response:
         suffix = Path(name).suffix.lower() if name else ".txt"
 
         def run() -> Any:
-            from costplan.planner.calculators import estimate_report
+            from costplan.planner.asks import estimate_report
 
             reg = regime_named(t(params, "regime")).with_overrides(
                 limit=t(params, "limit-gbp"), rate=t(params, "rate")
@@ -148,7 +148,7 @@ async def deadline(request: HttpRequest) -> Response:
             raise InputError("give the date of receipt", "YYYY-MM-DD", field="received")
 
         def run() -> Any:
-            from costplan.planner.calculators import deadline_report
+            from costplan.planner.asks import deadline_report
 
             return deadline_report(
                 regime_named(t(params, "regime")),

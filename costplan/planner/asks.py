@@ -1,15 +1,16 @@
-"""The calculators as every interface asks them: text values in, a result to render out.
+"""What every interface asks, from the strings a user typed: a result to render out.
 
-`costplan estimate` and `costplan deadline` and the web page's calculators give the same
-strings (what a user typed) to these functions, so the checks between the values (a sample
-needs a record count, there must be something to estimate) exist once.
+The command line (`plan --borough/--date`, `estimate`, `deadline`) and the web page (its
+triage form and calculators) give the same strings to these functions, so each conversion and
+each check between values (a time window needs both ends, a sample needs a record count,
+there must be something to estimate) exists once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from costplan.errors import InputError
 
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from costplan.costmodel.regimes import Regime
     from costplan.costmodel.sampling import EstimateReport
     from costplan.costmodel.workdays import Deadline
+    from costplan.profile import Profile
+    from costplan.request import Request
 
 
 def estimate_report(
@@ -82,3 +85,55 @@ def deadline_report(
         today=None if today is None else parse_date(today, "--today"),
         working_days=days,
     )
+
+
+def window_of(time_from: str | None, time_to: str | None) -> tuple[int, int] | None:
+    """The time window given as two HH:MM texts (None: whole days), for every interface.
+
+    Raises:
+        InputError: only one of the two, or a text that is not a time of day.
+    """
+    from costplan.request import clock_minutes, time_window
+
+    if (time_from is None) != (time_to is None):
+        raise InputError(
+            "give --time-from and --time-to together",
+            "or neither, for whole days",
+            field="time_to" if time_to is None else "time_from",
+        )
+    if time_from is None or time_to is None:
+        return None
+    return time_window(clock_minutes(time_from, "time_from"), clock_minutes(time_to, "time_to"))
+
+
+def quick_request(
+    boroughs: Sequence[str],
+    date: str,
+    to: str | None = None,
+    window: tuple[int, int] | None = None,
+    tags: Sequence[str] = (),
+    keywords: Sequence[str] = (),
+    received: str | None = None,
+    reference: str | None = None,
+    profile: Profile | None = None,
+) -> Request:
+    """The one-item request the quick fields describe (`plan --borough/--date`, the web's
+    triage form): validated by the same rules as a request file, areas in `profile` (the
+    store's; None: the MPS). Comma lists of areas split here; groups and places are expanded
+    by the request, which notes how."""
+    from costplan.request import QUICK_REFERENCE, build_request, clock
+
+    names = [n.strip() for b in boroughs for n in b.split(",") if n.strip()]
+    item: dict[str, Any] = {"name": "request", "boroughs": names or list(boroughs)}
+    item["date_from"] = date
+    item["date_to"] = to or date
+    if window is not None:
+        item["time_from"], item["time_to"] = (clock(m) for m in window)
+    if tags:
+        item["tags"] = list(tags)
+    if keywords:
+        item["keywords"] = list(keywords)
+    data: dict[str, Any] = {"reference": reference or QUICK_REFERENCE, "items": [item]}
+    if received:
+        data["received"] = received
+    return build_request(data, "command line", profile)
