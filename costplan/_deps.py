@@ -23,6 +23,10 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "xlsxwriter": ("xlsx", "writing .xlsx files"),
     "pyspark": ("spark", "the Spark engine"),
     "sqlglot": ("spark", "the Spark engine"),
+    "starlette": ("web", "the web page"),
+    "jinja2": ("web", "the web page"),
+    "python_multipart": ("web", "the web page"),
+    "uvicorn": ("web", "the web page"),
 }
 
 

@@ -53,3 +53,44 @@ class QueryError(CostplanError):
 
 class EngineUnavailableError(CostplanError):
     """The chosen query engine cannot run here: a missing optional package, or no Java."""
+
+
+# The core names the field an error is about in its own terms; the command line names the
+# option that sets it, and the web page's form input has the option's name without '--'
+# (so a result page's query string reads like the command line). One table for both.
+FIELD_OPTIONS: dict[str, str] = {
+    "records": "--records",
+    "minutes_per_record": "--minutes-per-record",
+    "fixed_minutes": "--fixed-minutes",
+    "working_days": "--working-days",
+    "regime": "--regime",
+    "paused": "--paused",
+    "extension": "--extension",
+    "limit": "--limit-gbp",
+    "rate": "--rate",
+    "spark_master": "--spark-master",
+    "by": "--by",
+    "suppress_below": "--suppress-below",
+    "date_from": "--from",
+    "date_to": "--to",
+    "start": "--start",
+    "end": "--end",
+    "mapping": "--mapping",
+    "store": "--store",
+    "sample": "--sample",
+    "time_from": "--time-from",
+    "time_to": "--time-to",
+    "force": "--force",
+    "held": "--held",
+    "reference": "--reference",
+    "disclose_refs": "--disclose-refs",
+    "fmt": "--format",
+}
+
+
+def wording(exc: CostplanError) -> str:
+    """The one line for a core error, naming the option where the error names its field (the
+    CLI's stderr line without its 'costplan: error: ' prefix; the web page shows the same)."""
+    line = exc.one_line()
+    option = FIELD_OPTIONS.get(exc.field or "")
+    return f"{option}: {line}" if option else line

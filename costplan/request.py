@@ -427,6 +427,11 @@ def load_request(path: Path, profile: Profile | None = None) -> Request:
     if path.is_dir():
         raise InputError(f"{path} is a directory, not a request file")
     text = read_text(path, "request file")
+    return parse_request(text, source, profile)
+
+
+def parse_request(text: str, source: str, profile: Profile | None = None) -> Request:
+    """Validate a request given as TOML text (a file's, or one pasted into the web page)."""
     return build_request(parse_toml(text, source), source, profile)
 
 

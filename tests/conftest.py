@@ -100,3 +100,18 @@ def _isolated_cache(
 ) -> None:
     """Keep every test away from the user's real cache (the demo archive)."""
     monkeypatch.setenv("COSTPLAN_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+# The four boroughs and the summer of the seed request (examples/ume-raves-2020.toml), made by
+# the demo archive's generator and seed: the web page's tests plan the real request on it.
+WEB_BOROUGHS = ("Lambeth", "Haringey", "Barking and Dagenham", "Waltham Forest")
+
+
+@pytest.fixture(scope="session")
+def web_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """Summer 2020 for the seed request's boroughs (about 95,000 CADs, under a second)."""
+    from costplan.synth.demo import build_archive
+
+    store = Store.open(tmp_path_factory.mktemp("web") / "store", create=True)
+    build_archive(store, dt.date(2020, 6, 20), dt.date(2020, 8, 31), boroughs=WEB_BOROUGHS)
+    return store

@@ -159,6 +159,11 @@ def test_wheel_ships_the_sql_library_and_examples(tmp_path: Path) -> None:
     for schema in (ROOT / "costplan" / "schemas").glob("*.schema.json"):
         assert f"costplan/schemas/{schema.name}" in names
     assert "costplan/py.typed" in names
+    # The web page's templates and its vendored htmx, with its licence (no CDN).
+    for page in (ROOT / "costplan" / "web" / "templates").glob("*.html"):
+        assert f"costplan/web/templates/{page.name}" in names
+    for static in ("htmx.min.js", "htmx.LICENSE", "NOTICE", "style.css"):
+        assert f"costplan/web/static/{static}" in names
 
 
 @pytest.mark.parametrize("day", ["2019-03-01", "2023-03-01"])

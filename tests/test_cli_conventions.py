@@ -264,8 +264,12 @@ def test_every_file_option_documents_dash() -> None:
         "disclose",
     }
     seen = set()
-    for _path, cmd in every_command():
+    for path, cmd in every_command():
         for param in cmd.params:
+            if (path, param.name) == ("serve", "settings"):
+                # The page rereads it for each letter, so serve refuses -, and says so.
+                assert "not -" in (getattr(param, "help", "") or "")
+                continue
             if param.name in file_params:
                 seen.add(param.name)
                 assert "- " in (getattr(param, "help", "") or ""), (cmd.name, param.name)

@@ -11,7 +11,6 @@ import datetime as dt
 import itertools
 import json
 import os
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -456,12 +455,11 @@ def test_monthly_summary_by_borough_does_not_load_duckdb(store: Store) -> None:
     assert modules_loaded([*args, "--format", "csv"], ["duckdb"]) == []
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
 def test_html_opens_in_headless_chromium(store: Store, tmp_path: Path) -> None:
     """The page loads in a real browser, which lays it out with the chart image decoded."""
+    from tests.browser import chromium
+
+    browser_path = chromium()  # skipped without one, except under CI, where it fails
     page = tmp_path / "week.html"
     res = run(
         "summary", "--store", str(store.root), "--by", "borough", "--suppress-below", "10",
@@ -469,7 +467,7 @@ def test_html_opens_in_headless_chromium(store: Store, tmp_path: Path) -> None:
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     shot = tmp_path / "week.png"
-    browser = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    browser = [browser_path, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
     out = subprocess.run(
         [*browser, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
     )

@@ -25,7 +25,7 @@ from typer.core import TyperArgument, TyperGroup
 
 from costplan import __version__
 from costplan.cli import coerce as cli_coerce
-from costplan.errors import CostplanError
+from costplan.errors import FIELD_OPTIONS, CostplanError, wording
 
 EXIT_USER_ERROR = 2
 
@@ -48,43 +48,9 @@ def _argument_type(self: TyperArgument, ctx: click.Context) -> str | None:
 # option names a metavar, and tests/test_cli_conventions.py checks every command's help.
 TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign,assignment]
 
-# The core names the field an error is about in its own terms; the command line names the
-# option that sets it. One table for every command.
-FIELD_OPTIONS: dict[str, str] = {
-    "records": "--records",
-    "minutes_per_record": "--minutes-per-record",
-    "fixed_minutes": "--fixed-minutes",
-    "working_days": "--working-days",
-    "regime": "--regime",
-    "paused": "--paused",
-    "extension": "--extension",
-    "limit": "--limit-gbp",
-    "rate": "--rate",
-    "spark_master": "--spark-master",
-    "by": "--by",
-    "suppress_below": "--suppress-below",
-    "date_from": "--from",
-    "date_to": "--to",
-    "start": "--start",
-    "end": "--end",
-    "mapping": "--mapping",
-    "store": "--store",
-    "sample": "--sample",
-    "time_from": "--time-from",
-    "time_to": "--time-to",
-    "force": "--force",
-    "held": "--held",
-    "reference": "--reference",
-    "disclose_refs": "--disclose-refs",
-    "fmt": "--format",
-}
-
-
-def wording(exc: CostplanError) -> str:
-    """The one line for a core error, naming the option where the error names its field."""
-    line = exc.one_line()
-    option = FIELD_OPTIONS.get(exc.field or "")
-    return f"{option}: {line}" if option else line
+# The option for each core field (FIELD_OPTIONS) and the one line for an error (wording) are
+# shared with the web page, whose form inputs carry the same names: costplan.errors.
+__all__ = ["FIELD_OPTIONS", "app", "wording"]
 
 
 def _one_line(message: str) -> str:

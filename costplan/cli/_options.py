@@ -216,14 +216,9 @@ TagOption = Annotated[
 
 def window_of(time_from: str | None, time_to: str | None) -> tuple[int, int] | None:
     """The time window the --time-from and --time-to options describe (None: whole days)."""
-    from costplan.errors import InputError
-    from costplan.request import clock_minutes, time_window
+    from costplan.planner.asks import window_of as window
 
-    if (time_from is None) != (time_to is None):
-        raise InputError("give --time-from and --time-to together", "or neither, for whole days")
-    if time_from is None or time_to is None:
-        return None
-    return time_window(clock_minutes(time_from, "time_from"), clock_minutes(time_to, "time_to"))
+    return window(time_from, time_to)
 
 
 def engine_of(

@@ -20,7 +20,6 @@ from costplan.cli._options import (
     one_stdin,
     regime_of,
 )
-from costplan.errors import InputError
 
 
 @app.command()
@@ -74,30 +73,20 @@ def estimate(
 
         costplan estimate --records 300 --activity redaction=300:2
     """
-    from costplan.costmodel.estimate import estimate as run_estimate
-    from costplan.costmodel.estimate import parse_activity_spec, review_activities
-    from costplan.costmodel.sampling import EstimateReport, assess_total
-    from costplan.planner.reading import reading_time
+    from costplan.planner.asks import estimate_report
     from costplan.render import render_text
-    from costplan.units import parse_count
 
     one_stdin({"--sample": sample, "--regime-file": regime_file})
     reg = regime_of(regime, regime_file, limit_gbp, rate)
-    extra = [parse_activity_spec(spec) for spec in activity or []]
-    if sample is not None and records is None:
-        raise InputError("--sample needs --records", "say how many records the sample covers")
-    if records is None and not extra:
-        raise InputError(
-            "nothing to estimate", "give --records N, or one or more --activity NAME=R:M"
-        )
-    per = reading_time(reg, sample=sample, minutes=minutes_per_record)
-    count = parse_count(records, "--records") if records is not None else None
-    acts = review_activities(count, per.minutes) if count is not None else []
-    result = run_estimate(reg, acts + extra, fixed_minutes or 0)
-    assessment = None
-    if per.sample is not None and count is not None:
-        assessment = assess_total(per.sample, count, reg, result.countable_minutes)
-    emit(render_text(EstimateReport(result, assessment), fmt.value))
+    report = estimate_report(
+        reg,
+        records=records,
+        minutes_per_record=minutes_per_record,
+        activities=activity or (),
+        fixed_minutes=fixed_minutes,
+        sample=sample,
+    )
+    emit(render_text(report, fmt.value))
 
 
 @app.command()
@@ -153,19 +142,17 @@ def deadline(
 
         costplan deadline --received 2025-08-15 --paused 2025-08-20:2025-08-27
     """
-    from costplan.costmodel.workdays import due, parse_date, parse_pause
+    from costplan.planner.asks import deadline_report
     from costplan.render import render_text
-    from costplan.units import parse_count
 
     reg = regime_of(regime, regime_file)
-    days = None if working_days is None else parse_count(working_days, "--working-days")
-    result = due(
+    result = deadline_report(
         reg,
-        parse_date(received, "--received"),
-        paused=[parse_pause(text) for text in paused or []],
+        received,
+        paused=paused or (),
         extension=extension,
-        today=None if today is None else parse_date(today, "--today"),
-        working_days=days,
+        working_days=working_days,
+        today=today,
     )
     emit(render_text(result, fmt.value))
 

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -39,11 +39,6 @@ from costplan.cli._options import (
 )
 from costplan.errors import InputError
 
-if TYPE_CHECKING:
-    from costplan.profile import Profile
-    from costplan.request import Request
-
-
 # `plan` and `check` exit 3 when the archive does not cover the scope and no decision can
 # rest on it (the report still prints): scripts must not read that as an answer.
 EXIT_UNCOVERED = 3
@@ -58,36 +53,6 @@ class RefStyle(StrEnum):
     cad = "cad"
     opaque = "opaque"
     none = "none"
-
-
-def _quick_request(
-    borough: list[str] | None,
-    date: str | None,
-    to: str | None,
-    window: tuple[int, int] | None,
-    tag: list[str] | None,
-    keyword: list[str] | None,
-    profile: "Profile",
-    reference: str | None = None,
-    received: str | None = None,
-) -> "Request":
-    """The one-item request the quick flags describe (areas resolved in the store's profile)."""
-    from costplan.request import QUICK_REFERENCE, build_request, clock
-
-    # Comma lists split here; groups and places are expanded by the request, which notes how.
-    names = [n.strip() for b in borough or [] for n in b.split(",") if n.strip()]
-    item: dict[str, Any] = {"name": "request", "boroughs": names or borough, "date_from": date}
-    item["date_to"] = to or date
-    if window is not None:
-        item["time_from"], item["time_to"] = (clock(m) for m in window)
-    if tag:
-        item["tags"] = tag
-    if keyword:
-        item["keywords"] = keyword
-    data: dict[str, Any] = {"reference": reference or QUICK_REFERENCE, "items": [item]}
-    if received:
-        data["received"] = received
-    return build_request(data, "command line", profile)
 
 
 def _disclosure_format(path: Path) -> str:
@@ -214,6 +179,7 @@ def plan(
         reading_time,
         respond,
     )
+    from costplan.planner.asks import quick_request
     from costplan.render import render, render_text
     from costplan.request import load_request, parse_date
 
@@ -236,8 +202,11 @@ def plan(
     if request_file is not None:
         req = load_request(request_file, profile)
     else:
+        assert date is not None  # checked above: a quick request has --borough and --date
         window = window_of(time_from, time_to)
-        req = _quick_request(borough, date, to, window, tag, keyword, profile, reference, received)
+        req = quick_request(
+            borough or (), date, to, window, tag or (), keyword or (), received, reference, profile
+        )
     if (reference or received) and request_file is not None:
         raise InputError(
             "--reference and --received describe a quick request",
