@@ -152,7 +152,9 @@ CASES: dict[str, list[dict[str, Any]]] = {
         {**_scope("dst"), "tags": ["DV", "NOPE"]},
         {**_scope("none"), "tags": []},
     ],
-    "plan_item_counts": ITEM_CASES,
+    "plan_item_counts": [
+        {**c, "link_day_to": c["day_to"] + dt.timedelta(days=1)} for c in ITEM_CASES
+    ],
     "scope": [_scope(s) for s in ("all", "night", "dst", "none")],
     "plan_breakdown": ITEM_CASES,
     "tagged_refs": [
@@ -508,6 +510,7 @@ def test_a_store_written_before_tags_had_one_form_on_spark(
     old = write_store(tmp_path / "old", frame).snapshot()
     params = {**_scope("all"), "tags": ["UME", "DV"], "keyword_pattern": None, "codes": ["NOISE"]}
     held = {k: params[k] for k in ("boroughs", "date_from", "date_to")}
+    params["link_day_to"] = params["day_to"] + dt.timedelta(days=1)
     with DuckDB().open(planner_store.snapshot()) as canonical:
         expected = _answers(canonical, "plan_item_counts", params)
     with Spark(MASTER).open(old) as other:

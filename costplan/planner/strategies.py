@@ -201,7 +201,11 @@ def subject_params(item: Item) -> dict[str, Any]:
 
 def count_item(engine: QueryEngine, item: Item) -> dict[str, int]:
     """Records each strategy must review for an item (one query, one scan of the scope)."""
-    row = engine.records("plan_item_counts", **scope_params(item), **subject_params(item))[0]
+    # Reverse links are looked for on the item's days and the day after (plan_item_counts.sql).
+    link_day_to = item.last_day + dt.timedelta(days=1)
+    row = engine.records(
+        "plan_item_counts", **scope_params(item), **subject_params(item), link_day_to=link_day_to
+    )[0]
     return {name: int(row[name]) for name in (FULL_REVIEW, TAG_QUERY, KEYWORD, LINKED)}
 
 
