@@ -8,9 +8,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import fixture_frame, write_store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from conftest import fixture_frame, write_store
 
 from costplan.costmodel.regimes import MAX_MINUTES_PER_RECORD, load_regimes
 from costplan.engines.duckdb_engine import Engine
