@@ -202,6 +202,24 @@ CASES: dict[str, list[dict[str, Any]]] = {
             ("week", True, D(2020, 10, 25), D(2021, 1, 2)),
         ]
     ],
+    # Straight from `cad`: counts and cell key sums (record keys from md5 of the reference).
+    "summary_cellkeys": [
+        {
+            "salt": salt,
+            "period": period,
+            "by_borough": by_b,
+            "by_call_source": by_c,
+            "by_grading": by_g,
+            "by_tag": by_t,
+            "date_from": d0,
+            "date_to": d1,
+        }
+        for salt, period, by_b, by_c, by_g, by_t, d0, d1 in [
+            ("costplan-cellkey-v1:", "day", True, True, False, False, None, None),
+            ("x", "week", False, False, True, True, D(2020, 6, 25), None),
+            ("", "month", True, True, True, True, None, D(2020, 12, 31)),
+        ]
+    ],
     "volume_count": [
         {
             "boroughs": ALL,
