@@ -28,6 +28,7 @@ All of it is polynomial in the items, boroughs and days of the request.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -255,7 +256,8 @@ def _whole_parts(ctx: _Context) -> list[_Option]:
     slots = capacity // unit
     costs = [ip.complete.estimate.countable_minutes for ip in plans]
     fit = [i for i, c in enumerate(costs) if ctx.fits(c)]
-    weight = {i: -int(-costs[i] // unit) for i in fit}
+    # Rounded up (math.ceil: Decimal's // truncates towards zero, so -(-x // u) would not).
+    weight = {i: math.ceil(costs[i] / unit) for i in fit}
     # best[c]: (parts, relevant, -minutes) of the best set weighing at most c; keep[i][c].
     best: list[tuple[int, int, Decimal]] = [(0, 0, Decimal(0))] * (slots + 1)
     keep: list[list[bool]] = []
