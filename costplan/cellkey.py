@@ -1,7 +1,8 @@
 """The cell key method's parts below the summary: record keys, cell keys and the rounding.
 
-Each CAD has a fixed record key in 0..KEY_MODULUS-1, the first byte of md5(KEY_SALT ||
-cad_ref) (computed in SQL: queries/summary_cellkeys.sql); a cell's key is the sum of its CADs'
+Each CAD has a fixed record key in 0..KEY_MODULUS-1, the first byte of md5(salt ||
+cad_ref) (computed in SQL: queries/summary_cellkeys.sql; the salt, the rule and the sources
+are in costplan/config/cellkey.toml); a cell's key is the sum of its CADs'
 keys mod KEY_MODULUS, so one cell has one key in every table that publishes it. The
 perturbation is unbiased random rounding to the suppression threshold, decided by the key
 (`round_by_key`): see costplan/summary.py for why it survives differencing. The method
@@ -13,8 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+from costplan._files import config_path
+from costplan._toml import Table, read_toml
 from costplan.engines import Engine
 from costplan.store import Snapshot
 
@@ -23,11 +28,19 @@ KeyedRow = tuple[dt.date, tuple[str | None, ...], int, int]
 
 # Disclosure control methods (see the module docstring); the first is the default.
 METHODS: tuple[str, ...] = ("cellkey", "suppress")
-# Record keys are 0..255; a cell's key is their sum mod KEY_MODULUS.
+# Record keys are 0..255 (two hex digits of md5, in SQL); a cell's key is their sum mod this.
 KEY_MODULUS = 256
-# The record key's salt: fixed and published (a key is not a secret: knowing every reference
-# in a cell already tells its count; the key only makes the rounding the same everywhere).
-KEY_SALT = "costplan-cellkey-v1:"
+# The record keys' salt and the method's sources (costplan/config/cellkey.toml).
+CONFIG_PATH = config_path("cellkey.toml")
+
+
+@cache
+def key_salt(path: Path = CONFIG_PATH) -> str:
+    """The record keys' salt, read strictly from the shipped configuration."""
+    table = Table(read_toml(path, "cell key configuration"), str(path))
+    salt = table.text("salt")
+    table.done(("salt",))
+    return salt
 
 
 BY_FLAGS: tuple[str, ...] = ("borough", "call_source", "grading", "tag")
@@ -59,7 +72,7 @@ def keyed_counts(
     with engine.open(snap, years=years) as session:
         rows = session.rows(
             "summary_cellkeys",
-            salt=KEY_SALT,
+            salt=key_salt(),
             period=period,
             date_from=date_from,
             date_to=date_to,

@@ -14,14 +14,16 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from costplan.cellkey import KEY_MODULUS, round_by_key
+from costplan.cellkey import KEY_MODULUS, key_salt, round_by_key
 from costplan.cli import app
+from costplan.errors import CostplanError
 from costplan.store import Store
 from costplan.summary import Summary, summarise
 from costplan.synth.demo import build_archive
@@ -177,3 +179,11 @@ def test_rounding_by_key_is_unbiased_over_the_keys(count: int, base: int) -> Non
     """Over all keys the rounding's mean is the count, to within one key's share of base."""
     mean = sum(round_by_key(count, k, base) for k in range(KEY_MODULUS)) / KEY_MODULUS
     assert abs(mean - count) <= base / KEY_MODULUS
+
+
+def test_the_salt_is_shipped_data_read_strictly(tmp_path: Path) -> None:
+    assert key_salt() == "costplan-cellkey-v1:"
+    bad = tmp_path / "cellkey.toml"
+    bad.write_text('salt = "x"\npepper = "y"\n', encoding="utf-8")
+    with pytest.raises(CostplanError, match="pepper"):
+        key_salt(bad)
