@@ -64,6 +64,11 @@ def notes(summary: Summary) -> list[str]:
             "add up the published counts only, so no suppressed count can be worked out "
             "from them (and a total with suppressed cells is an undercount)."
         )
+    if summary.method == "cellkey":
+        out.append(
+            f"Every other count is rounded up or down to a multiple of {summary.suppress_below}"
+            ", the same way in every table, so comparing tables gives no suppressed count back."
+        )
     return out
 
 
