@@ -91,7 +91,9 @@ class Store:
         if not create:
             hint = "generate a synthetic archive or ingest exports into it first"
             raise StoreError(f"no costplan store at {root}", hint, field="store")
-        if root.exists() and any(p.name not in {".lock", ".staging"} for p in root.iterdir()):
+        if root.exists() and any(
+            p.name not in {".lock", ".lock.pid", ".staging"} for p in root.iterdir()
+        ):
             raise StoreError(
                 f"{root} is not empty and holds no costplan store",
                 "choose an empty or new directory for the store",
