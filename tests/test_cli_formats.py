@@ -22,6 +22,7 @@ RENDERS = {
     "check": ("CheckResult", ()),
     "coverage": ("CoverageReport", ()),
     "summary": ("Summary", ()),
+    "sql": ("SqlResult", ()),
 }
 
 

@@ -9,6 +9,7 @@ one module per family, each registering on the one `app`:
 * costplan.cli.costs     estimate, deadline, aggregate;
 * costplan.cli.plan      plan, check, demo;
 * costplan.cli.summary   summary, summary refresh;
+* costplan.cli.query     sql;
 * costplan.cli.coerce    fast coercion of plain option values (no Pydantic).
 """
 
@@ -17,7 +18,7 @@ import importlib
 from costplan.cli._app import EXIT_USER_ERROR, app
 
 # Importing the command modules registers their commands, in the order help lists them.
-for _family in ("store", "costs", "plan", "summary"):
+for _family in ("store", "costs", "plan", "summary", "query"):
     importlib.import_module(f"costplan.cli.{_family}")
 
 __all__ = ["EXIT_USER_ERROR", "app", "main"]

@@ -8,6 +8,7 @@ keyed by the result's type name):
 * costplan.render.summary     Summary (table, csv, json, markdown, html)
 * costplan.render.store       IngestReport, GenerateReport, CoverageReport
 * costplan.render.disclosure  Disclosure (csv, xlsx: bytes)
+* costplan.render.sql         SqlResult (table, csv, json): `costplan sql`
 
 The modules are imported on first use, so `check` never loads tabulate or matplotlib.
 """
@@ -31,6 +32,7 @@ _MODULES: dict[str, str] = {
     "GenerateReport": "store",
     "CoverageReport": "store",
     "Disclosure": "disclosure",
+    "SqlResult": "sql",
 }
 
 
