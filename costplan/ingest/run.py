@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from costplan.errors import InputError
+from costplan.ingest.dbsource import SqlSource, inspect_sql
 from costplan.ingest.mapping import Mapping, load_mapping
 from costplan.ingest.normalise import (
     _REFUSED,
@@ -73,6 +74,7 @@ class _Run:
         # The file being read: its areas and first and last day (its coverage).
         self.areas: set[str] = set()
         self.span: tuple[Any, Any] | None = None
+        self.sources: dict[int, SqlSource] = {}  # open queries, by position (--from-sql)
 
     # -- progress ------------------------------------------------------------------------
     def tick(self, rows: int) -> None:
@@ -121,6 +123,12 @@ class _Run:
                     raise InputError(f"{plan.given}: cannot parse as CSV: {msg}") from None
                 qframe = self.quarantine.finish_csv(plan, src, accepted, rejects, bad)
                 report.rows_read = accepted + rejects.height
+            elif plan.kind == "sql":
+                accepted = self._consume(
+                    self.sources[index].batches(fields, plan.positions), plan, fields, report, bad
+                )
+                qframe = self.quarantine.frame(bad, lambda o: o + 1)  # 1-based result row
+                report.rows_read = accepted
             else:
                 # Parquet columns are read by name through pyarrow: no SQL text at all.
                 try:
@@ -296,6 +304,7 @@ def ingest(
     lock_wait: float = LOCK_WAIT_SECONDS,
     batch_rows: int = BATCH_ROWS,
     period: tuple[Any, Any] | None = None,
+    from_sql: tuple[str, str] | None = None,
 ) -> IngestReport:
     """Load CAD exports into a store in one all-or-nothing transaction.
 
@@ -309,6 +318,8 @@ def ingest(
         batch_rows: rows validated and staged together (bounds memory).
         period: the (first, last) day the exports cover for the areas they hold, even days
             with no CADs; None: each file covers its own first to last day.
+        from_sql: (query, connection URL): also ingest a query's rows (ingest.dbsource),
+            after the files, in the same transaction.
 
     Returns:
         The report: counts per file and in total, where the quarantine went.
@@ -318,16 +329,28 @@ def ingest(
         ConfigError: a bad mapping file.
         StoreError: the store cannot be opened, or StoreLockedError if another writer holds it.
     """
-    if not exports:
-        raise InputError("no export files given")
+    if not exports and from_sql is None:
+        raise InputError("no export files given", "name export files, or use --from-sql")
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping)
     plans = [inspect_export(e, mapping, hash_file=False) for e in exports]
+    sources = _open_sql(from_sql, mapping, plans)
     store = Store.open(store_root, create=True)
-    with store.writer(wait=lock_wait) as txn, ThreadPoolExecutor(max_workers=1) as hasher:
+    with (
+        contextlib.ExitStack() as opened,
+        store.writer(wait=lock_wait) as txn,
+        ThreadPoolExecutor(max_workers=1) as hasher,
+    ):
+        for source in sources.values():
+            opened.callback(source.close)
         # Hashing is I/O and hashlib releases the GIL: it runs while the files are parsed.
-        digests = [hasher.submit(file_sha256, p.path) for p in plans]
+        # A query's rows are hashed as they are read.
+        digests = [
+            sources[i].digest if i in sources else hasher.submit(file_sha256, p.path)
+            for i, p in enumerate(plans)
+        ]
         run = _Run(txn, mapping, batch_rows, progress, sum(p.est_rows for p in plans))
+        run.sources = sources
         files = []
         for i, plan in enumerate(plans):
             run.last_file = i == len(plans) - 1
@@ -361,3 +384,16 @@ def ingest(
     root = str(store.root.resolve())
     qpath = str(Path(qfile).resolve()) if qfile else None
     return IngestReport(root, mapping.name, files, result.version, txn_id, qpath)
+
+
+def _open_sql(
+    from_sql: tuple[str, str] | None, mapping: Mapping, plans: list[ExportPlan]
+) -> dict[int, SqlSource]:
+    """Run --from-sql's query (checked like a file's header, before the lock) as one more
+    source after the files; its plan is appended to `plans`."""
+    if from_sql is None:
+        return {}
+    query, url = from_sql
+    plan, source = inspect_sql(query, url, mapping)
+    plans.append(plan)
+    return {len(plans) - 1: source}
