@@ -60,7 +60,15 @@ class Engine:
         self.con.execute("SET enable_progress_bar = false")
         if threads:
             self.con.execute("SET threads = $n", {"n": threads})
-        self.bind_files(self.files)
+        try:
+            self.bind_files(self.files)
+        except StoreError:
+            # A writer may have retired a file between the stat and the bind: look again.
+            files = snapshot.files(*self._scope)
+            if files == self.files:
+                raise
+            self.files = files
+            self.bind_files(files)
 
     def bind_files(self, files: Sequence[str]) -> None:
         """Point the view `cad` at these store files (hive paths); no files gives an empty view.
