@@ -60,15 +60,17 @@ class Engine:
         self.con.execute("SET enable_progress_bar = false")
         if threads:
             self.con.execute("SET threads = $n", {"n": threads})
-        try:
-            self.bind_files(self.files)
-        except StoreError:
-            # A writer may have retired a file between the stat and the bind: look again.
-            files = snapshot.files(*self._scope)
-            if files == self.files:
-                raise
-            self.files = files
-            self.bind_files(files)
+        # A writer may retire files (one rename each) between the stat and the bind: look
+        # again while that moves something; each file moves at most once.
+        for _ in range(len(self.files) + 1):
+            try:
+                self.bind_files(self.files)
+                break
+            except StoreError:
+                files = snapshot.files(*self._scope)
+                if files == self.files:
+                    raise
+                self.files = files
 
     def bind_files(self, files: Sequence[str]) -> None:
         """Point the view `cad` at these store files (hive paths); no files gives an empty view.
@@ -94,16 +96,21 @@ class Engine:
         files = self.snapshot.files(*self._scope)
         if files == self.files:
             return False
+        try:
+            self.bind_files(files)
+        except StoreError:
+            return True  # another file moved meanwhile: the query fails again, looks again
         self.files = files
-        self.bind_files(files)
         return True
 
     def _execute(self, sql: str, params: Mapping[str, Any]) -> duckdb.DuckDBPyConnection:
-        try:
-            return self.con.execute(sql, params)
-        except duckdb.Error as exc:
-            if not self._moved(exc):
-                raise
+        # Each file moves at most once, so this ends.
+        for _ in range(len(self.files) + 1):
+            try:
+                return self.con.execute(sql, params)
+            except duckdb.Error as exc:
+                if not self._moved(exc):
+                    raise
         return self.con.execute(sql, params)
 
     def __enter__(self) -> Engine:
@@ -150,7 +157,7 @@ class Engine:
             # DuckDB 2.0: .pl() lives on relations, not on execute()'s connection result.
             return self.con.sql(query.sql, params=self._bind(query, params)).pl()
         except duckdb.Error as exc:
-            if self._moved(exc):
+            if self._moved(exc):  # bounded: each file moves at most once
                 return self.frame(name, **params)
             raise QueryError(f"query {name!r} failed: {exc}") from None
 
