@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import json
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -116,12 +117,12 @@ def test_a_password_is_never_recorded() -> None:
     assert redacted("sqlite:///x.db") == "sqlite:///x.db"
 
 
-def test_postgres_without_psycopg_names_the_package(tmp_path: Path) -> None:
-    pytest.importorskip("sqlite3")
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        with pytest.raises(InputError, match="psycopg"):
-            ingest(tmp_path / "s", [], from_sql=("SELECT 1", "postgresql://u@localhost/cad"))
-    else:
-        pytest.skip("psycopg is installed here")
+def test_postgres_without_a_driver_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module in ("psycopg", "adbc_driver_postgresql", "adbc_driver_postgresql.dbapi"):
+        monkeypatch.setitem(sys.modules, module, None)  # import now raises ImportError
+    with pytest.raises(InputError, match="psycopg") as err:
+        ingest(tmp_path / "s", [], from_sql=("SELECT 1", "postgresql://u@localhost/cad"))
+    assert "costplan[postgres]" in str(err.value.hint)
+    assert not (tmp_path / "s").exists()

@@ -7,8 +7,9 @@ Arrow batches a CSV gives, so `ingest --from-sql` is a source kind, not a second
 Connections are named by URL:
 
 * `sqlite:///path/to/cad.db` — the standard library's sqlite3, opened read-only;
-* `postgresql://user@host/db` — psycopg (`pip install psycopg`), optional. A password belongs
-  in ~/.pgpass or PGPASSWORD, never on the command line; the URL is recorded without it.
+* `postgresql://user@host/db` — psycopg (`pip install 'costplan[postgres]'`), or ADBC's
+  driver (`adbc-driver-postgresql`), both optional. A password belongs in ~/.pgpass or
+  PGPASSWORD, never on the command line; the URL is recorded without it.
 
 A row's "line" in the quarantine is its 1-based position in the query's result, so the query
 should have an ORDER BY for a re-run to number rows the same way. The ingest log's sha256 is
@@ -34,7 +35,7 @@ from costplan.ingest.mapping import Mapping
 from costplan.ingest.preflight import ExportPlan, _match_columns
 
 FETCH_ROWS = 65_536
-PSYCOPG_HINT = "pip install psycopg (PostgreSQL), or export the rows to CSV or Parquet"
+PSYCOPG_HINT = "pip install 'costplan[postgres]' (psycopg), or adbc-driver-postgresql"
 
 
 def redacted(url: str) -> str:
@@ -64,12 +65,9 @@ def connect(url: str) -> Any:
         uri = f"{path.resolve().as_uri()}?mode=ro"
         return sqlite3.connect(uri, uri=True, check_same_thread=False)
     if scheme in {"postgres", "postgresql"}:
+        driver = _postgres_driver()
         try:
-            psycopg = importlib.import_module("psycopg")
-        except ImportError:
-            raise InputError("--connection: PostgreSQL needs psycopg", PSYCOPG_HINT) from None
-        try:
-            return psycopg.connect(url)
+            return driver.connect(url)
         except Exception as exc:  # the driver's own error types
             line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InputError(f"--connection {redacted(url)}: {line}") from None
@@ -77,6 +75,20 @@ def connect(url: str) -> Any:
         f"--connection: unsupported database URL {redacted(url)!r}",
         "use sqlite:///path.db or postgresql://user@host/dbname",
     )
+
+
+def _postgres_driver() -> Any:
+    """A PostgreSQL DB-API module: psycopg, else ADBC's driver (both optional).
+
+    Raises:
+        InputError: neither is installed.
+    """
+    for name in ("psycopg", "adbc_driver_postgresql.dbapi"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    raise InputError("--connection: PostgreSQL needs psycopg or ADBC's driver", PSYCOPG_HINT)
 
 
 class SqlSource:

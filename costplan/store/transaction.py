@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -363,8 +364,13 @@ def _retire(root: Path, paths: Iterable[str]) -> None:
         dst = inside(root, moved) if moved else None
         if src is None or dst is None or not src.exists():
             continue
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(src, dst)
+        try:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+        except OSError:
+            # After the commit point a failure must not fail the commit (on Windows a file a
+            # reader holds open cannot be renamed): the next writer moves it (_tidy_data_tree).
+            continue
 
 
 def _tidy_data_tree(root: Path, live: set[str], waiting: set[str]) -> None:
@@ -378,7 +384,8 @@ def _tidy_data_tree(root: Path, live: set[str], waiting: set[str]) -> None:
         if rel in waiting:
             _retire(root, [rel])
         else:
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # held open (Windows): the next writer
+                path.unlink(missing_ok=True)
     wanted = {retired_path(p) for p in waiting}
     for path in _parquet_files(root / RETIRED_DIR):
         rel = path.relative_to(root).as_posix()
