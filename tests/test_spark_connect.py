@@ -156,3 +156,22 @@ def test_spark_connect_gives_duckdbs_json(planner_store: Store, connect_server: 
         out = _costplan(*args, "--engine", "spark", "--spark-master", connect_server)
         assert out.returncode == 0 and out.stderr == "", out.stderr
         _same(out.stdout, _costplan(*args).stdout)
+
+
+@pytest.mark.spark
+@needs_java
+def test_spark_reads_an_older_snapshot_whose_files_were_retired(tmp_path: Path) -> None:
+    """Spark, like DuckDB, finds a replaced file in retired/ for a snapshot taken before."""
+    from conftest import fixture_frame, write_store
+    from test_store_glob import extra_rows
+
+    from costplan.engines import Spark
+
+    store = write_store(tmp_path / "store", fixture_frame())
+    old = store.snapshot()
+    with store.writer() as txn:
+        txn.add(extra_rows([("Lambeth", 2020)]))
+        txn.commit()
+    with Spark("local[1]").open(old) as eng:
+        assert any("/retired/" in f for f in eng.files)
+        assert sum(r["n"] for r in eng.records("volume_counts")) == old.total_rows

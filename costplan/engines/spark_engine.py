@@ -24,6 +24,7 @@ when the Spark engine is chosen; the DuckDB default never imports them.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
@@ -43,6 +44,7 @@ from costplan._files import config_path
 from costplan.engines.sql import EMPTY_VIEW, VIEW_PROJECTION, bind_params, load_query
 from costplan.errors import EngineUnavailableError, InputError, QueryError, StoreError
 from costplan.store import Snapshot
+from costplan.store.manifest import locate
 
 if TYPE_CHECKING:
     import polars as pl
@@ -399,7 +401,11 @@ class SparkEngine:
         self.snapshot = snapshot
         root = data_root or os.environ.get(DATA_ROOT_ENV) or str(snapshot.root.absolute())
         root = root.rstrip("/")
-        self.files = [f"{root}/{f.path}" for p in snapshot.select(boroughs, years) for f in p.files]
+        rels = [f.path for p in snapshot.select(boroughs, years) for f in p.files]
+        if not (data_root or os.environ.get(DATA_ROOT_ENV)):
+            # Local files: where they are now (a replaced one waits in retired/).
+            rels = [locate(snapshot.root, r).relative_to(snapshot.root).as_posix() for r in rels]
+        self.files = [f"{root}/{r}" for r in rels]
         self._views: list[str] = []
         if is_connect(master):
             self.spark = new_connect_session(master)
@@ -410,8 +416,17 @@ class SparkEngine:
             self.spark.sql(translate(EMPTY_VIEW, "cad"))
             self._views.append("cad")
             return
+        # The partition keys are decoded from the hive paths below each tree's base (data/,
+        # or retired/ for an older snapshot's replaced files).
+        trees: dict[str, list[str]] = {}
+        for r in rels:
+            trees.setdefault(r.split("/", 1)[0], []).append(f"{root}/{r}")
         try:
-            files = self.spark.read.option("basePath", f"{root}/data").parquet(*self.files)
+            parts = [
+                self.spark.read.option("basePath", f"{root}/{base}").parquet(*paths)
+                for base, paths in sorted(trees.items())
+            ]
+            files = functools.reduce(lambda a, b: a.unionByName(b), parts)
         except _spark_errors() as exc:
             raise StoreError(f"store files are unreadable: {_first_line(exc)}") from None
         files.createOrReplaceTempView("cad_files")
