@@ -34,12 +34,6 @@ def _period(text: str) -> tuple[dt.date, dt.date]:
 
 @app.command()
 def ingest(
-    exports: Annotated[
-        list[Path],
-        typer.Argument(
-            help="CSV (UTF-8 or Windows-1252) or Parquet export files.", show_default=False
-        ),
-    ],
     store: Annotated[
         Path,
         typer.Option(
@@ -48,6 +42,12 @@ def ingest(
             envvar="COSTPLAN_STORE",
         ),
     ],
+    exports: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="CSV (UTF-8 or Windows-1252) or Parquet export files.", show_default=False
+        ),
+    ] = None,
     mapping: Annotated[
         str | None,
         typer.Option(
@@ -72,6 +72,24 @@ def ingest(
         bool, typer.Option("--strict", help="Exit 1 if any row was quarantined (after committing).")
     ] = False,
     force: ForceOption = None,
+    from_sql: Annotated[
+        str | None,
+        typer.Option(
+            "--from-sql",
+            metavar="QUERY",
+            help="Also ingest the rows of this SELECT (with --connection), like an export's.",
+        ),
+    ] = None,
+    connection: Annotated[
+        str | None,
+        typer.Option(
+            "--connection",
+            metavar="URL",
+            envvar="COSTPLAN_CONNECTION",
+            help="Database for --from-sql: sqlite:///cad.db, or postgresql://user@host/db "
+            "(needs psycopg; keep the password in ~/.pgpass).",
+        ),
+    ] = None,
     fmt: TableOrJsonOption = TableOrJson.table,
 ) -> None:
     """Load CAD exports into the store; every row is stored, a duplicate, or quarantined.
@@ -94,13 +112,28 @@ def ingest(
         costplan ingest calls.csv --store ./cad --mapping example-calls-for-service
 
         costplan ingest wyp-2023.csv --store ./wyp --force wyp --mapping wyp-export.toml
+
+        costplan ingest --store ./cad --connection sqlite:///force.db
+        --from-sql "SELECT * FROM cad_export ORDER BY created_at"
     """
+    from costplan.errors import InputError
     from costplan.ingest import ingest as run_ingest
     from costplan.render import render_text
 
+    if (from_sql is None) != (connection is None):
+        raise InputError("give --from-sql and --connection together")
     covers = _period(period) if period else None
+    query = (from_sql, connection) if from_sql is not None and connection is not None else None
     with progress_bar("Ingesting") as tick:
-        report = run_ingest(store, exports, mapping, progress=tick, period=covers, force=force)
+        report = run_ingest(
+            store,
+            exports or [],
+            mapping,
+            progress=tick,
+            period=covers,
+            force=force,
+            from_sql=query,
+        )
     emit(render_text(report, fmt.value))
     if strict and report.quarantined:
         raise typer.Exit(1)
