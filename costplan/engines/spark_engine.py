@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 else:
     pl = lazy("polars")
 
-
 # Where Spark reads the snapshot's files from, when not from the local store path.
 DATA_ROOT_ENV = "COSTPLAN_SPARK_DATA_ROOT"
 INSTALL_HINT = "pip install 'costplan[spark]'"
