@@ -34,6 +34,7 @@ from tests import advice_cases as cases  # noqa: E402
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--tiny", action="store_true", help="a smoke run: small cases, one run")
     args = ap.parse_args()
     print(f"python {platform.python_version()} on {platform.machine()}, median of {args.runs}")
     shapes: list[tuple[str, list[ItemPlan]]] = [
@@ -41,6 +42,13 @@ def main() -> None:
     ]
     shapes.append(("64 items, 3 x 14 each", cases.many_wide_items(64)))
     shapes.append(("32 boroughs x 365 days", [cases.big_grid(32, 365)]))
+    if args.tiny:
+        args.runs = 1
+        shapes = [
+            ("8 items", cases.many_items(8)),
+            ("4 items, 3 x 14 each", cases.many_wide_items(4)),
+            ("4 boroughs x 14 days", [cases.big_grid(4, 14)]),
+        ]
     for name, plans in shapes:
         rows = sum(len(ip.breakdown) for ip in plans)
         seconds, advice = median_time(

@@ -91,12 +91,15 @@ def summary_once(snap: Snapshot, engine: str, master: str) -> int:
 
 
 def process_check(store: Path, engine: str, master: str) -> None:
-    exe = Path(sys.executable).with_name("costplan")
+    # This checkout's costplan, whatever the virtualenv has installed.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     subprocess.run(
-        [str(exe), "check", "--borough", BOROUGH, "--date", DAY.isoformat()]
-        + ["--store", str(store), "--engine", engine, "--spark-master", master],
+        [sys.executable, "-m", "costplan", "check", "--borough", BOROUGH]
+        + ["--date", DAY.isoformat(), "--store", str(store), "--engine", engine]
+        + ["--spark-master", master],
         check=True,
         capture_output=True,
+        env=env,
     )
 
 
@@ -106,7 +109,11 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--process-runs", type=int, default=3)
     ap.add_argument("--master", default="local[*]")
+    ap.add_argument(
+        "--engines", default="duckdb,spark", help="comma list (the smoke run: duckdb only)"
+    )
     args = ap.parse_args()
+    engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
     exe = Path(sys.executable).with_name("costplan")
     if not (args.store / "manifest.json").exists():
         subprocess.run(
@@ -129,34 +136,35 @@ def main() -> None:
     def row(name: str, engine: str, first: float, median: float, result: Any) -> None:
         print(f"| {name} | {engine} | {first:.3f} | {median:.3f} | {result} |", flush=True)
 
-    # Spark start-up happens once per process: time it once, before anything else uses Spark.
-    t = time.perf_counter()
-    from costplan.engines.spark_engine import get_session
+    if "spark" in engines:
+        # Spark start-up happens once per process: time it once, before anything else uses it.
+        t = time.perf_counter()
+        from costplan.engines.spark_engine import get_session
 
-    get_session(args.master)
-    start = time.perf_counter() - t
-    row("spark start (import + SparkSession)", "spark", start, start, "")
+        get_session(args.master)
+        start = time.perf_counter() - t
+        row("spark start (import + SparkSession)", "spark", start, start, "")
 
-    for engine in ("duckdb", "spark"):
+    for engine in engines:
 
         def open_only(engine: str = engine) -> int:
             with choose(engine, spark_master=args.master).open(snap) as eng:
                 return len(eng.files)
 
         row("engine open (all files)", engine, *timed(open_only, args.runs))
-    for engine in ("duckdb", "spark"):
+    for engine in engines:
         row(
             "check: 1 borough-day",
             engine,
             *timed(lambda e=engine: check_once(snap, e, args.master), args.runs),
         )
-    for engine in ("duckdb", "spark"):
+    for engine in engines:
         row(
             "check: 1 borough-year, tag UME",
             engine,
             *timed(lambda e=engine: check_once(snap, e, args.master, True), args.runs),
         )
-    for engine in ("duckdb", "spark"):
+    for engine in engines:
         first, median, groups = timed(
             lambda e=engine: summary_once(snap, e, args.master), args.runs
         )
@@ -168,7 +176,7 @@ def main() -> None:
     )
     row("summary: GROUP BY borough, day (volume table)", "duckdb", first, median, res)
 
-    for engine in ("duckdb", "spark"):
+    for engine in engines:
         row(
             "process: costplan check (DuckDB: volume table fresh)",
             engine,

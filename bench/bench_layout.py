@@ -32,7 +32,11 @@ BOROUGH = "Camden"
 DAY = dt.date(2020, 6, 25)
 
 
-def timed(fn, runs: int = 5) -> tuple[float, object]:
+RUNS = 5  # --runs
+
+
+def timed(fn, runs: int | None = None) -> tuple[float, object]:
+    runs = RUNS if runs is None else runs
     fn()
     times, result = [], None
     for _ in range(runs):
@@ -140,7 +144,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("/tmp/costplan-layout-bench"))
     ap.add_argument("--start", default="2019-01-01")
     ap.add_argument("--end", default="2021-12-31")
+    ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
+    global RUNS  # noqa: PLW0603  (one setting for every timing of this run)
+    RUNS = args.runs
     args.out.mkdir(parents=True, exist_ok=True)
     store = args.out / "store"
     secs, rows, rss = build(store, args.start, args.end)

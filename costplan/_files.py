@@ -37,6 +37,8 @@ def dumps(doc: Any, *, indent: int | None = 2) -> str:
 
 def fsync_dir(path: Path) -> None:
     """Make a rename or unlink inside `path` durable (POSIX; a no-op where unsupported)."""
+    if os.name == "nt":
+        return  # Windows cannot open a directory; NTFS journals the rename itself
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -126,29 +128,31 @@ def file_lock(path: Path, wait: float) -> Iterator[str | None]:
     """Hold an exclusive lock on `path`, waiting up to `wait` seconds.
 
     Yields None once the lock is held, or the holder's pid (as text) if it could not be taken
-    in time. The lock is released when the block ends, or by the kernel if the process dies,
-    so a killed writer never leaves a stale lock behind.
+    in time. The lock is the operating system's (flock on POSIX, LockFileEx on Windows,
+    through `filelock`), released when the block ends or by the kernel if the process dies,
+    so a killed writer never leaves a stale lock behind. The holder's pid is written beside
+    it (`<path>.pid`), only to name the holder in the message of a writer that must wait.
     """
-    import fcntl  # POSIX; imported on write paths only, so reading commands never need it
+    # Imported on write paths only: reading commands (`check`) never load it.
+    from filelock import FileLock, Timeout
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    owner = path.with_name(path.name + ".pid")
+    lock = FileLock(str(path), timeout=wait, thread_local=False)
     try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    yield os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
-                    return
-                time.sleep(0.05)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        lock.acquire(timeout=wait, poll_interval=0.05)
+    except Timeout:
+        try:
+            holder = owner.read_text(encoding="ascii", errors="replace").strip()
+        except OSError:
+            holder = ""
+        yield holder or "?"
+        return
+    try:
+        owner.write_text(str(os.getpid()), encoding="ascii")
         yield None
     finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        lock.release()
 
 
 PACKAGE_DIR = Path(__file__).resolve().parent

@@ -71,6 +71,7 @@ FIELD_OPTIONS: dict[str, str] = {
     "spark_master": "--spark-master",
     "by": "--by",
     "suppress_below": "--suppress-below",
+    "disclosure": "--disclosure",
     "date_from": "--from",
     "date_to": "--to",
     "start": "--start",

@@ -131,6 +131,9 @@ class Column:
     name: str
     sql_type: str
     partition_key: bool = False  # lives in the hive directory names, not inside the files
+    # Text a call handler typed (may name callers, places): read by keyword searches, never
+    # shown to anyone outside the SQL library (`costplan sql` and exports leave it out).
+    free_text: bool = False
 
 
 # The CAD record, defined once: stored columns in file order, then the partition keys. `day` is
@@ -146,7 +149,7 @@ RECORD: tuple[Column, ...] = (
     Column("closing_code", "VARCHAR"),
     Column("tags", "VARCHAR[]"),
     Column("linked_to", "VARCHAR[]"),
-    Column("summary", "VARCHAR"),
+    Column("summary", "VARCHAR", free_text=True),
     Column("borough", "VARCHAR", partition_key=True),
     Column("year", "SMALLINT", partition_key=True),
 )
@@ -163,6 +166,20 @@ def view_projection() -> str:
     """
     return ", ".join(
         f"CAST({c.name} AS {c.sql_type}) AS {c.name}" if c.partition_key else c.name for c in RECORD
+    )
+
+
+# The columns anyone may read: no free text. (No column holds caller details or locations:
+# borough is the area the CAD was counted in.)
+SHAREABLE_COLUMNS: tuple[str, ...] = tuple(c.name for c in RECORD if not c.free_text)
+
+
+def shareable_projection() -> str:
+    """The `cad` view's SELECT list for ad-hoc readers (`costplan sql`): no free text."""
+    return ", ".join(
+        f"CAST({c.name} AS {c.sql_type}) AS {c.name}" if c.partition_key else c.name
+        for c in RECORD
+        if not c.free_text
     )
 
 

@@ -5,11 +5,27 @@ not seen since the store last changed are counted directly from the store for th
 (nothing is written), so a summary is always exact; `costplan summary refresh` only makes it faster.
 On the Spark engine there is no volume table: every partition in range is counted directly.
 
-Suppression: counts from 1 to N-1 are replaced by the marker "<N". Totals are computed AFTER
-suppression, from the published counts only, so they carry no information about a suppressed
-count (two tables that differ only in suppressed counts give identical output). The price is
-that a total with suppressed cells under-counts; the output says so. A Summary never holds the
-suppressed values, so no renderer can leak them.
+Disclosure control (`--suppress-below N`), by one of two methods:
+
+* `cellkey` (the default): counts from 1 to N-1 are replaced by the marker "<N", and every
+  other count is published *rounded to a multiple of N*, up or down as the cell's key says
+  (unbiased random rounding: a count N*q + r rounds up for a share r/N of the keys). Each CAD
+  has a fixed record key (0..255, from its reference: queries/summary_cellkeys.sql); a cell's
+  key is the sum of its CADs' keys mod 256, so the same cell is rounded the same way in every
+  table (the ONS cell key method: asking again, or in another shape, gives the same figure).
+  Why this survives differencing: every published figure, and so every sum or difference of
+  published figures from any number of tables (margins against their breakdown, a week
+  against its days, two ranges a day apart), is a multiple of N, while a suppressed count is
+  1 to N-1: no such combination can equal it. The volume table holds no record keys, so
+  these summaries are counted from the partitions (costplan/cellkey.py).
+* `suppress`: suppression alone, exact counts otherwise. Within one output no suppressed
+  count can be worked out, but comparing two outputs can give it back (issue 15); for
+  internal use only.
+
+Either way, totals are computed AFTER disclosure control, from the published counts only, so
+they carry no information about a suppressed count. The price is that a total with
+suppressed cells under-counts; the output says so. A Summary never holds the suppressed or
+unrounded values, so no renderer can leak them.
 
 Counts arrive as plain rows from the engine and a Summary is plain Python (Cell tuples): the
 summary path imports neither Polars nor PyArrow, whose import alone would take longer than
@@ -28,6 +44,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, NamedTuple
 
+from costplan.cellkey import METHODS, KeyedRow, keyed_counts, round_by_key
 from costplan.engines import DEFAULT, Engine
 from costplan.errors import InputError
 from costplan.schema import parse_iso_date
@@ -146,6 +163,8 @@ class Summary:
         cells: one Cell per (period_start, *by), sorted by period, then by the `by` values
             ascending with None last. The suppressed values themselves are not kept.
         source: where the counts came from (store snapshot, table vs direct partitions).
+        method: the disclosure control applied with suppress_below ('cellkey' or 'suppress';
+            None without suppression).
     """
 
     period: str
@@ -155,6 +174,7 @@ class Summary:
     suppress_below: int | None
     cells: tuple[Cell, ...]
     source: dict[str, Any] = field(default_factory=dict)
+    method: str | None = None
     # The store's words (its force profile): what a day and an area are called in text.
     day_word: str = "London day"
     area_word: str = "borough"
@@ -235,6 +255,17 @@ def suppress(counts: Iterable[CountRow], threshold: int | None) -> list[Cell]:
     return [Cell(p, g, None, True) if n < threshold else Cell(p, g, n, False) for p, g, n in counts]
 
 
+def protect(counts: Iterable[KeyedRow], threshold: int) -> list[Cell]:
+    """Cells from true counts and key sums: 1 to threshold-1 suppressed, every other count
+    rounded to a multiple of `threshold` by its cell key (method `cellkey`)."""
+    return [
+        Cell(p, g, None, True)
+        if n < threshold
+        else Cell(p, g, round_by_key(n, k, threshold), False)
+        for p, g, n, k in counts
+    ]
+
+
 def build(
     counts: Iterable[CountRow],
     *,
@@ -244,8 +275,12 @@ def build(
     date_to: dt.date | None = None,
     suppress_below: int | None = None,
     source: dict[str, Any] | None = None,
+    keyed: Iterable[KeyedRow] | None = None,
 ) -> Summary:
     """Make a Summary from true counts ((period_start, by values, count) rows), suppressing first.
+
+    With `keyed` rows (counts with their cell key sums) instead, the method is `cellkey`:
+    small counts suppressed and the others rounded by their keys (`protect`).
 
     Raises:
         InputError: a threshold below 1.
@@ -253,7 +288,10 @@ def build(
     """
     by = tuple(by)
     with _bulk():
-        cells = suppress(counts, suppress_below)
+        if keyed is not None and suppress_below is not None:
+            cells = protect(keyed, suppress_below)
+        else:
+            cells = suppress(counts, suppress_below)
         # Rank the distinct groups once (a few thousand at most), then sort on one int per
         # cell: a tuple key per cell costs seconds on a million-cell summary.
         groups = sorted({c.groups for c in cells}, key=_group_key)
@@ -263,7 +301,8 @@ def build(
         size = len(rank)
         cells.sort(key=lambda c: c.period_start.toordinal() * size + rank[c.groups])
         frozen = tuple(cells)
-    return Summary(period, by, date_from, date_to, suppress_below, frozen, source or {})
+    method = None if suppress_below is None else ("suppress" if keyed is None else "cellkey")
+    return Summary(period, by, date_from, date_to, suppress_below, frozen, source or {}, method)
 
 
 def _check(period: str, date_from: dt.date | None, date_to: dt.date | None) -> None:
@@ -315,11 +354,7 @@ def compute_counts(
         if isinstance(store_or_snapshot, Snapshot)
         else store_or_snapshot.snapshot()
     )
-    years: Iterable[int] | None = None
-    if date_from or date_to:
-        lo = date_from.year if date_from else min((p.year for p in snap.select()), default=0)
-        hi = date_to.year if date_to else max((p.year for p in snap.select()), default=0)
-        years = range(lo, hi + 1)
+    years = _years(snap, date_from, date_to)
     if period == "month" and uses_totals(by):
         monthly = _monthly_from_state(engine, snap, by, date_from, date_to, years)
         if monthly is not None:
@@ -350,6 +385,15 @@ def compute_counts(
     with _bulk():
         counts = [(r[period_at], groups_of(r), r[count_at]) for r in rows]
     return counts, source
+
+
+def _years(snap: Snapshot, date_from: dt.date | None, date_to: dt.date | None) -> list[int] | None:
+    """The partition years a range needs (None: every year)."""
+    if not (date_from or date_to):
+        return None
+    lo = date_from.year if date_from else min((p.year for p in snap.select()), default=0)
+    hi = date_to.year if date_to else max((p.year for p in snap.select()), default=0)
+    return list(range(lo, hi + 1))
 
 
 def _monthly_from_state(
@@ -403,9 +447,13 @@ def summarise(
     date_to: dt.date | None = None,
     suppress_below: int | None = None,
     engine: Engine = DEFAULT,
+    method: str = METHODS[0],
 ) -> Summary:
     """CAD counts per period (and per `by` group) over the store's local days [date_from,
     date_to].
+
+    With `suppress_below`, `method` says how the counts are protected (see the module
+    docstring): 'cellkey' (the default; counted from the partitions) or 'suppress'.
 
     Edge periods are partial when the range starts or ends inside a week or month: only the
     days in range are counted, and period_start is still the Monday or the 1st.
@@ -421,6 +469,35 @@ def summarise(
         )
     snap = store_or_snapshot if isinstance(store_or_snapshot, Snapshot) else None
     force = (snap or store_or_snapshot.snapshot()).profile  # type: ignore[union-attr]
+    if method not in METHODS:
+        raise InputError(
+            f"unknown disclosure control method {method!r}",
+            f"use one of {', '.join(METHODS)}",
+            field="disclosure",
+        )
+    if suppress_below is not None and method == "cellkey":
+        snap = (
+            store_or_snapshot
+            if isinstance(store_or_snapshot, Snapshot)
+            else store_or_snapshot.snapshot()
+        )
+        cols = parse_by(by)
+        _check(period, date_from, date_to)
+        years = _years(snap, date_from, date_to)
+        rows, source = keyed_counts(snap, period, cols, date_from, date_to, years, engine)
+        groups_of = _picker([QUERY_COLUMNS.index(c) for c in cols])
+        keyed = [(r[0], groups_of(r), r[-2], r[-1]) for r in rows]
+        built = build(
+            (),
+            period=period,
+            by=parse_by(by),
+            date_from=date_from,
+            date_to=date_to,
+            suppress_below=suppress_below,
+            source=source,
+            keyed=keyed,
+        )
+        return dataclasses.replace(built, day_word=force.day_word, area_word=force.area_word)
     counts, source = compute_counts(
         store_or_snapshot,
         period=period,

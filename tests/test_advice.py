@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from costplan.costmodel.estimate import over_limit, records_within_limit
@@ -208,6 +208,59 @@ def test_whole_parts_are_the_most_that_fit_together(minutes: list[int]) -> None:
     elif most == 1:
         assert advice and all(a.description.count("'p") == 1 for a in advice)
     assert all(fits(a) for a in advice)
+
+
+def _parts_plans(sizes: list[tuple[int, int]], per: Decimal) -> list[ItemPlan]:
+    """One-day parts of (records, relevant records), read at `per` minutes a record."""
+    plans = []
+    for i, (records, relevant) in enumerate(sizes):
+        day = dt.date(2020, 1, 1) + dt.timedelta(days=i)
+        item = Item(f"p{i}", ("Lambeth",), day, day, tags=("UME",))
+        rows = [BreakdownRow("Lambeth", day, 12, records, min(relevant, records))]
+        plans.append(cases.item_plan(item, rows, per=per))
+    return plans
+
+
+def _brute_best(plans: list[ItemPlan]) -> tuple[int, int, Decimal]:
+    """The oracle: every subset, best by (most parts, most relevant, fewest minutes)."""
+    costs = [ip.complete.estimate.countable_minutes for ip in plans]
+    relevant = [sum(r.relevant for r in ip.breakdown) for ip in plans]
+    limit = cases.REGIME.limit_minutes
+    best = (0, 0, -Decimal(0))
+    for r in range(len(plans) + 1):
+        for c in itertools.combinations(range(len(plans)), r):
+            minutes = sum((costs[i] for i in c), Decimal(0))
+            if minutes <= limit:
+                best = max(best, (len(c), sum(relevant[i] for i in c), -minutes))
+    return best
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 400), st.integers(0, 50)), min_size=2, max_size=10),
+    st.sampled_from([Decimal(3), Decimal("2.5"), Decimal("0.7"), Decimal("4.25")]),
+)
+# 537.5 + 542.5 minutes fill the 18 hours exactly; rounded up to whole minutes they do not.
+@example(sizes=[(211, 0), (213, 0)], per=Decimal("2.5"))
+def test_whole_parts_match_every_subset(sizes: list[tuple[int, int]], per: Decimal) -> None:
+    """Against every subset of up to ten parts (the brute force lives only here): the advice
+    asks for the most parts that fit, also when a part's minutes are not whole (the knapsack
+    rounds them up); with whole minutes also the most relevant records, then fewest hours."""
+    plans = _parts_plans(sizes, per)
+    most, relevant, minutes = _brute_best(plans)
+    advice = [a for a in advise(plans, cases.REGIME, per, cases.CFG) if a.kind == "items"]
+    assert all(fits(a) for a in advice)
+    if most < 2:
+        return
+    assert len(advice) == 1
+    names = re.findall(r"'(p\d+)'", advice[0].description)
+    assert len(names) == most
+    chosen = [plans[int(n[1:])] for n in names]
+    if all(ip.complete.estimate.countable_minutes % 1 == 0 for ip in plans):
+        assert sum(sum(r.relevant for r in ip.breakdown) for ip in chosen) == relevant
+        assert (
+            sum((ip.complete.estimate.countable_minutes for ip in chosen), Decimal(0)) == -minutes
+        )
 
 
 # ---- the slice search against an independent count ----------------------------------------

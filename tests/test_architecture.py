@@ -133,4 +133,4 @@ def test_every_query_runs_on_a_fixture_store(planner_store: Store) -> None:
                 continue  # queries over other logical views are run by their own tests
             engine.rows(path.stem, **{k: NAMED_VALUES.get(k, VALUES[t]) for k, t in types.items()})
             ran.append(path.stem)
-    assert {"count_scope", "plan_item_counts", "plan_breakdown", "tagged_refs"} <= set(ran)
+    assert {"count_scope", "plan_item_counts", "tagged_refs"} <= set(ran)

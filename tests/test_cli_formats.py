@@ -23,6 +23,7 @@ RENDERS = {
     "check": ("CheckResult", ()),
     "coverage": ("CoverageReport", ()),
     "summary": ("Summary", ()),
+    "sql": ("SqlResult", ()),
 }
 
 

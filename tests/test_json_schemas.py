@@ -56,7 +56,7 @@ def run_json(args: list[str], stdin: str | None = None) -> str:
 # added here, with a schema, for the test below to pass.
 VALIDATED = {
     "estimate", "deadline", "aggregate", "check", "plan", "coverage", "summary", "generate",
-    "ingest",
+    "ingest", "sql",
 }  # fmt: skip
 
 
@@ -111,6 +111,9 @@ def test_store_outputs_validate(planner_store: Store, tmp_path: Path) -> None:
     check("plan", run_json(["plan", *st, "--borough", "Lambeth", "--date", "2020-06-24", "--to",
                             "2021-01-02"]))  # fmt: skip
     check("coverage", run_json(["coverage", *st]))
+    query = "SELECT borough, day, count(*) AS n FROM cad GROUP BY ALL ORDER BY ALL"
+    doc = check("sql", run_json(["sql", query, *st]))
+    assert doc["columns"] == ["borough", "day", "n"] and doc["rows"]
     for extra in ([], ["--by", "borough,tag", "--period", "month", "--suppress-below", "20"]):
         doc = check("summary", run_json(["summary", *st, *extra]))
         assert doc["rows"]

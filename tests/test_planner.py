@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import fixture_frame, write_store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -349,8 +350,6 @@ def _frame_at(times: list[dt.datetime], borough: str = "Lambeth") -> pl.DataFram
 
 def test_an_overnight_window_is_one_night_into_the_next_morning(tmp_path: Path) -> None:
     """22:00-04:00 on 5 November means 22:00 on the 5th to 04:00 on the 6th (issue 11.2)."""
-    from tests.conftest import write_store
-
     at = dt.datetime
     inside = [at(2020, 11, 5, 22, 0), at(2020, 11, 5, 23, 59), at(2020, 11, 6, 0, 30),
               at(2020, 11, 6, 3, 59)]  # fmt: skip
@@ -517,3 +516,80 @@ def test_the_plan_carries_the_regimes_due_date(planner_store: Store) -> None:
     assert uk.deadline is not None and uk.deadline.due == dt.date(2025, 9, 15)
     undated = build_request({"items": [{"boroughs": ["Lambeth"], "date": "2020-06-25"}]}, "t")
     assert build_plan(planner_store.snapshot(), undated, REGIME, PER).deadline is None
+
+
+# ---- the reverse links, against a count that knows nothing of the query -------------------
+
+
+def _reverse_links_store(tmp_path: Path) -> tuple[Store, dict[str, int]]:
+    """A tagged CAD at 23:30 on 25 June 2020 in Lambeth (a window of 22:00-24:00) and CADs
+    linking to it: one inside the window, one at 00:30 the next day, one at 10:00 the same
+    day (outside the window), one in Haringey and one a week later (both outside the item's
+    areas and days). The expected count of each is computed here, by hand."""
+    frame = fixture_frame_small()
+    base = frame.row(0, named=True)
+    tagged_ref = "9001/25JUN20"
+
+    def row(ref: str, when: dt.datetime, borough: str, links: list[str], tags: list[str]) -> dict:
+        out = dict(base)
+        out.update(
+            cad_ref=ref,
+            created_at=when.astimezone(dt.UTC),
+            day=when.date(),
+            year=when.year,
+            borough=borough,
+            linked_to=links,
+            tags=tags,
+        )
+        return out
+
+    london = dt.timezone(dt.timedelta(hours=1))  # BST in June
+    t = dt.datetime(2020, 6, 25, 23, 30, tzinfo=london)
+    extra = [
+        row(tagged_ref, t, "Lambeth", ["1/20JUN20"], ["UME"]),  # links forward out of scope
+        row("9002/25JUN20", t + dt.timedelta(minutes=15), "Lambeth", [tagged_ref], []),
+        row("9003/26JUN20", t + dt.timedelta(hours=1), "Lambeth", [tagged_ref], []),
+        row("9004/25JUN20", t - dt.timedelta(hours=13), "Lambeth", [tagged_ref], []),
+        row("9005/26JUN20", t + dt.timedelta(hours=2), "Haringey", [tagged_ref], []),
+        row("9006/02JUL20", t + dt.timedelta(days=7), "Lambeth", [tagged_ref], []),
+    ]
+    store = write_store(
+        tmp_path / "store", pl.concat([frame, pl.DataFrame(extra, schema=frame.schema)])
+    )
+    # tagged + its forward link + the links back from Lambeth on 25 or 26 June (any hour).
+    return store, {TAG_QUERY: 1, LINKED: 1 + 1 + 3}
+
+
+def fixture_frame_small() -> pl.DataFrame:
+    """A handful of untagged, unlinked CADs of the fixture (so the only links are ours)."""
+    return (
+        fixture_frame(per_day=5)
+        .filter(pl.col("tags").list.len() == 0)
+        .with_columns(linked_to=pl.lit([], dtype=pl.List(pl.String)))
+    )
+
+
+def test_reverse_links_are_read_from_the_items_areas_and_days(tmp_path: Path) -> None:
+    """The linked count reads links back from the item's boroughs on its days and the day
+    after, whatever the hour, and not from the rest of the request's borough-years: the
+    same item counts the same alone and beside an item about another borough and year."""
+    store, expected = _reverse_links_store(tmp_path)
+    item = {
+        "name": "late",
+        "boroughs": ["Lambeth"],
+        "date": "2020-06-25",
+        "time_from": "22:00",
+        "time_to": "23:59",
+        "tags": ["UME"],
+    }
+    other = {"name": "other", "boroughs": ["Haringey"], "date": "2021-01-02", "tags": ["DV"]}
+    alone = build_request({"items": [item]}, "t").items[0]
+    together = build_request({"items": [item, other]}, "t")
+    snap = store.snapshot()
+    with Engine(snap, boroughs=alone.boroughs, years=alone.years) as engine:
+        got = count_item(engine, alone)
+    assert {k: got[k] for k in expected} == expected
+    boroughs = sorted({b for it in together.items for b in it.boroughs})
+    years = sorted({y for it in together.items for y in it.years})
+    with Engine(snap, boroughs=boroughs, years=years) as engine:
+        assert count_item(engine, together.items[0]) == got

@@ -26,7 +26,7 @@ from costplan.cli import app
 from costplan.engines import DuckDB
 from costplan.errors import ConfigError, InputError, StoreError
 from costplan.ingest import ingest
-from costplan.planner.strategies import breakdown
+from costplan.planner.strategies import item_counts
 from costplan.profile import bundled_profiles, load_profile, mps, parse_profile
 from costplan.request import build_request
 from costplan.store import Store
@@ -243,7 +243,7 @@ def test_a_los_angeles_evening_is_counted_on_its_own_day(tmp_path: Path, la_prof
         {"items": [{"areas": ["Hollywood"], "date": "2020-06-25"}]}, "t", snap.profile
     ).items[0]
     with DuckDB().for_store(snap).open(snap) as session:
-        hours = sorted((r.day, r.hour, r.records) for r in breakdown(session, item))
+        hours = sorted((r.day, r.hour, r.records) for r in item_counts(session, item)[1])
     assert hours == [(dt.date(2020, 6, 25), 17, 1), (dt.date(2020, 6, 25), 20, 1)]
 
 
@@ -296,7 +296,7 @@ def test_counts_equal_an_independent_count_by_local_day_and_hour(tmp_path: Path)
     ).items[0]
     with DuckDB().for_store(snap).open(snap) as session:
         counted = Counter()
-        for r in breakdown(session, item):
+        for r in item_counts(session, item)[1]:
             counted[(r.borough, r.day, r.hour)] += r.records
     assert counted == truth
 

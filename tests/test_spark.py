@@ -134,10 +134,11 @@ def _scope(name: str, window: bool = True) -> dict[str, Any]:
 
 
 def _item(scope: str, subject: str) -> dict[str, Any]:
-    return {**_scope(scope), **SUBJECTS[subject]}
+    s = _scope(scope)
+    return {**s, **SUBJECTS[subject], "link_day_to": s["day_to"] + dt.timedelta(days=1)}
 
 
-# Each Spark run of plan_item_counts costs seconds (four scans and a join): keep these few, and
+# Each Spark run of plan_item_counts costs seconds (scans, a grouping, a join): keep these few, and
 # let each case cover several edges at once.
 ITEM_CASES = [
     _item("all", "ume"),
@@ -154,7 +155,6 @@ CASES: dict[str, list[dict[str, Any]]] = {
     ],
     "plan_item_counts": ITEM_CASES,
     "scope": [_scope(s) for s in ("all", "night", "dst", "none")],
-    "plan_breakdown": ITEM_CASES,
     "scope_refs": [_scope(s) for s in ("all", "night", "dst", "none")],
     "tagged_refs": [
         {**_scope(s), "tags": SUBJECTS[t]["tags"]}
@@ -199,6 +199,24 @@ CASES: dict[str, list[dict[str, Any]]] = {
             ("week", False, D(2020, 6, 25), None),
             ("month", True, None, D(2020, 12, 31)),
             ("week", True, D(2020, 10, 25), D(2021, 1, 2)),
+        ]
+    ],
+    # Straight from `cad`: counts and cell key sums (record keys from md5 of the reference).
+    "summary_cellkeys": [
+        {
+            "salt": salt,
+            "period": period,
+            "by_borough": by_b,
+            "by_call_source": by_c,
+            "by_grading": by_g,
+            "by_tag": by_t,
+            "date_from": d0,
+            "date_to": d1,
+        }
+        for salt, period, by_b, by_c, by_g, by_t, d0, d1 in [
+            ("costplan-cellkey-v1:", "day", True, True, False, False, None, None),
+            ("x", "week", False, False, True, True, D(2020, 6, 25), None),
+            ("", "month", True, True, True, True, None, D(2020, 12, 31)),
         ]
     ],
     "volume_count": [
@@ -388,8 +406,8 @@ def test_same_answers_on_both_engines(both: tuple[QueryEngine, QueryEngine], nam
 def test_frames_match_through_arrow(both: tuple[QueryEngine, QueryEngine]) -> None:
     duck, spark = both
     params = _item("night", "ume")
-    left = duck.frame("plan_breakdown", **params)
-    right = spark.frame("plan_breakdown", **params)
+    left = duck.frame("plan_item_counts", **params)
+    right = spark.frame("plan_item_counts", **params)
     # Spark's hour() is INT where DuckDB's is BIGINT; the values are what must agree.
     assert_frame_equal(right.cast({pl.Int32: pl.Int64}), left)
 
@@ -404,9 +422,9 @@ def test_an_empty_scope_has_the_same_empty_view(planner_store: Store, spark: Any
         assert eng.files == []
         assert eng.scalar("count_scope", **params) == 0
         assert eng.rows("volume_counts") == []
-        empty = eng.frame("plan_breakdown", **_item("all", "ume"))
+        empty = eng.frame("plan_item_counts", **_item("all", "ume"))
     with DuckDB().open(snap, boroughs=["Camden"]) as duck:
-        expected = duck.frame("plan_breakdown", **_item("all", "ume"))
+        expected = duck.frame("plan_item_counts", **_item("all", "ume"))
     assert empty.columns == expected.columns and empty.height == expected.height == 0
 
 
@@ -514,6 +532,7 @@ def test_a_store_written_before_tags_had_one_form_on_spark(
     old = write_store(tmp_path / "old", frame).snapshot()
     params = {**_scope("all"), "tags": ["UME", "DV"], "keyword_pattern": None, "codes": ["NOISE"]}
     held = {k: params[k] for k in ("boroughs", "date_from", "date_to")}
+    params["link_day_to"] = params["day_to"] + dt.timedelta(days=1)
     with DuckDB().open(planner_store.snapshot()) as canonical:
         expected = _answers(canonical, "plan_item_counts", params)
     with Spark(MASTER).open(old) as other:

@@ -202,8 +202,11 @@ def test_no_suppressed_value_can_be_derived_from_published_totals(
 
 
 def test_suppressed_cells_are_markers_in_every_format(store: Store) -> None:
+    """Suppression alone (--disclosure suppress): the other counts are exact."""
     args = ["--by", "borough,call_source,grading", "--period", "month", "--suppress-below", "5"]
-    s = summarise(store, period="month", by=("borough", "call_source", "grading"), suppress_below=5)
+    args += ["--disclosure", "suppress"]
+    by = ("borough", "call_source", "grading")
+    s = summarise(store, period="month", by=by, suppress_below=5, method="suppress")
     assert 0 < s.suppressed_cells < len(s.cells)
     doc = json.loads(run("summary", "--store", str(store.root), *args, "--format", "json").stdout)
     rows = doc["rows"]
@@ -396,7 +399,8 @@ def test_help_has_an_example(cmd: list[str]) -> None:
 
 def test_summary_help_states_the_suppression_method() -> None:
     text = " ".join(run("summary", "--help").stdout.split())
-    assert "totals after suppression" in text and "--suppress-below" in text
+    assert "--suppress-below" in text and "--disclosure" in text
+    assert "rounded up or down to a multiple of N" in text and "cell key" in text
 
 
 def test_by_tag_days_cover_the_dst_changes(store: Store) -> None:

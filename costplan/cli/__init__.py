@@ -10,6 +10,7 @@ one module per family, each registering on the one `app`:
 * costplan.cli.plan      plan, check, demo;
 * costplan.cli.summary   summary, summary refresh;
 * costplan.cli.serve     serve (the web page, costplan.web);
+* costplan.cli.query     sql;
 * costplan.cli.completion  completion (the shell script);
 * costplan.cli.coerce    fast coercion of plain option values (no Pydantic).
 """
@@ -19,7 +20,7 @@ import importlib
 from costplan.cli._app import EXIT_USER_ERROR, app
 
 # Importing the command modules registers their commands, in the order help lists them.
-for _family in ("store", "costs", "plan", "summary", "serve", "completion"):
+for _family in ("store", "costs", "plan", "summary", "serve", "query", "completion"):
     importlib.import_module(f"costplan.cli.{_family}")
 
 __all__ = ["EXIT_USER_ERROR", "app", "main"]

@@ -38,14 +38,6 @@ def _period(text: str) -> tuple[dt.date, dt.date]:
 
 @app.command()
 def ingest(
-    exports: Annotated[
-        list[Path],
-        typer.Argument(
-            metavar="EXPORT...",
-            help="CSV (UTF-8 or Windows-1252) or Parquet export files; - reads one from stdin.",
-            show_default=False,
-        ),
-    ],
     store: Annotated[
         Path,
         typer.Option(
@@ -55,6 +47,14 @@ def ingest(
             envvar="COSTPLAN_STORE",
         ),
     ],
+    exports: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="[EXPORT...]",
+            help="CSV (UTF-8 or Windows-1252) or Parquet export files; - reads one from stdin.",
+            show_default=False,
+        ),
+    ] = None,
     mapping: Annotated[
         str | None,
         typer.Option(
@@ -79,6 +79,24 @@ def ingest(
         bool, typer.Option("--strict", help="Exit 1 if any row was quarantined (after committing).")
     ] = False,
     force: ForceOption = None,
+    from_sql: Annotated[
+        str | None,
+        typer.Option(
+            "--from-sql",
+            metavar="QUERY",
+            help="Also ingest the rows of this SELECT (with --connection), like an export's.",
+        ),
+    ] = None,
+    connection: Annotated[
+        str | None,
+        typer.Option(
+            "--connection",
+            metavar="URL",
+            envvar="COSTPLAN_CONNECTION",
+            help="Database for --from-sql: sqlite:///cad.db, or postgresql://user@host/db "
+            "(needs psycopg; keep the password in ~/.pgpass).",
+        ),
+    ] = None,
     fmt: TableOrJsonOption = TableOrJson.table,
 ) -> None:
     """Load CAD exports into the store; every row is stored, a duplicate, or quarantined.
@@ -101,17 +119,32 @@ def ingest(
         costplan ingest calls.csv --store ./cad --mapping example-calls-for-service
 
         costplan ingest wyp-2023.csv --store ./wyp --force wyp --mapping wyp-export.toml
+
+        costplan ingest --store ./cad --connection sqlite:///force.db
+        --from-sql "SELECT * FROM cad_export ORDER BY created_at"
     """
+    from costplan.errors import InputError
     from costplan.ingest import ingest as run_ingest
     from costplan.render import render_text
 
-    one_stdin({f"EXPORT {i + 1}": e for i, e in enumerate(exports)} | {"--mapping": mapping})
+    if (from_sql is None) != (connection is None):
+        raise InputError("give --from-sql and --connection together")
+    given = exports or []
+    one_stdin({f"EXPORT {i + 1}": e for i, e in enumerate(given)} | {"--mapping": mapping})
     covers = _period(period) if period else None
-    with stdin_spooled(exports) as files, progress_bar("Ingesting") as tick:
+    query = (from_sql, connection) if from_sql is not None and connection is not None else None
+    with stdin_spooled(given) as files, progress_bar("Ingesting") as tick:
         # The report and the quarantine name stdin as the user did ("-"), not its copy.
-        names = ["-" if is_stdio(e) else None for e in exports]
+        names = ["-" if is_stdio(e) else None for e in given]
         report = run_ingest(
-            store, files, mapping, progress=tick, period=covers, force=force, names=names
+            store,
+            files,
+            mapping,
+            progress=tick,
+            period=covers,
+            force=force,
+            from_sql=query,
+            names=names,
         )
     emit(render_text(report, fmt.value))
     if strict and report.quarantined:

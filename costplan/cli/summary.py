@@ -95,9 +95,21 @@ def summary(
             "--suppress-below",
             metavar="N",
             min=1,
-            help="Show counts under N as '<N'. Totals are computed after suppression.",
+            help="Show counts under N as '<N' and, with --disclosure cellkey (the default), "
+            "every other count rounded to a multiple of N by its cell key. Totals are "
+            "computed after disclosure control.",
         ),
     ] = None,
+    disclosure: Annotated[
+        str,
+        typer.Option(
+            "--disclosure",
+            metavar="METHOD",
+            help="With --suppress-below: 'cellkey' (default; safe to publish: no comparison "
+            "of summaries gives a suppressed count back) or 'suppress' (suppression alone; "
+            "two summaries can be differenced, for internal use only).",
+        ),
+    ] = "cellkey",
 ) -> None:
     """CAD volumes per day, ISO week or month, by borough, call source, grading or tag.
 
@@ -106,10 +118,15 @@ def summary(
     (nothing is written), so the figures are always exact; refreshing only makes them fast.
     With --engine spark there is no volume table: every partition in range is counted on Spark.
 
-    With --suppress-below N, counts from 1 to N-1 are shown as '<N' and every total is
-    the sum of the published counts only (totals after suppression, not secondary
-    suppression): no suppressed count can be worked out from the totals, and a total with
-    suppressed cells is an undercount. With --by tag a CAD counts under each of its tags.
+    With --suppress-below N, counts from 1 to N-1 are shown as '<N' and every other count
+    is rounded up or down to a multiple of N, the same way in every table (the cell key
+    method: a fixed key per CAD decides). Every published figure is then a multiple of N, so
+    no difference of two summaries (a margin against its breakdown, a week against its days,
+    two ranges a day apart) can give a suppressed count back. These summaries are counted
+    from the partitions, not the volume table. --disclosure suppress keeps exact counts with
+    suppression alone (internal use). Every total is the sum of the published counts only,
+    so a total with suppressed cells is an undercount. With --by tag a CAD counts under
+    each of its tags.
 
     Example:
 
@@ -139,10 +156,12 @@ def summary(
         date_to=d1,
         suppress_below=suppress_below,
         engine=eng,
+        method=disclosure,
     )
     direct = result.source.get("partitions_counted_directly", 0)
-    # Only an engine that keeps the volume table is made faster by a refresh.
-    if direct and eng.keeps_volume_table and sys.stderr.isatty():
+    # Only an engine that keeps the volume table is made faster by a refresh (and cell key
+    # summaries always count from the partitions: the table holds no record keys).
+    if direct and eng.keeps_volume_table and result.method != "cellkey" and sys.stderr.isatty():
         click.echo(
             f"note: {direct} partition(s) changed since the last refresh and were counted "
             "directly; run 'costplan summary refresh' to make this faster",

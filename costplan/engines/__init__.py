@@ -76,6 +76,15 @@ class QueryEngine(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
+@dataclass(frozen=True)
+class SqlResult:
+    """The answer of an ad-hoc read-only query (`costplan sql`): column names and rows."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    snapshot: dict[str, Any]  # Snapshot.describe() of the snapshot it read
+
+
 class Engine(ABC):
     """A query engine with its options: what the application layer holds and asks.
 
@@ -180,6 +189,18 @@ class Engine(ABC):
             snapshot, boroughs=boroughs, date_from=date_from, date_to=date_to, tags=tags or None
         )
 
+    def sql(self, snapshot: Snapshot, statement: str) -> SqlResult:
+        """One read-only SELECT over the snapshot's `cad` view without free text.
+
+        Raises:
+            InputError: the statement is not one SELECT over `cad`, or this engine cannot
+                run ad-hoc SQL.
+        """
+        raise InputError(
+            f"costplan sql is not available on the {self.name} engine",
+            "run it with --engine duckdb (the same snapshot, read locally)",
+        )
+
     def monthly_counts(
         self, snapshot: Snapshot, years: Iterable[int] | None
     ) -> list[tuple[dt.date, str, int]] | None:
@@ -218,6 +239,12 @@ class DuckDB(Engine):
             threads=self.threads,
             time_zone=self.zone_for(snapshot),
         )
+
+    def sql(self, snapshot: Snapshot, statement: str) -> SqlResult:
+        from costplan.engines import adhoc
+
+        columns, rows = adhoc.run(snapshot, statement)
+        return SqlResult(columns, rows, snapshot.describe())
 
     def refresh_volumes(
         self,

@@ -49,7 +49,11 @@ class Engine:
         time_zone: str | None = None,
     ) -> None:
         self.snapshot = snapshot
-        self.files = snapshot.files(boroughs, years)
+        self._scope = (
+            list(boroughs) if boroughs is not None else None,
+            list(years) if years is not None else None,
+        )
+        self.files = snapshot.files(*self._scope)
         self.con = duckdb.connect()
         # The store's calendar days and hours: the session time zone governs TIMESTAMPTZ parts.
         zone = time_zone or snapshot.profile.time_zone
@@ -59,7 +63,17 @@ class Engine:
         self.con.execute("SET enable_progress_bar = false")
         if threads:
             self.con.execute("SET threads = $n", {"n": threads})
-        self.bind_files(self.files)
+        # A writer may retire files (one rename each) between the stat and the bind: look
+        # again while that moves something; each file moves at most once.
+        for _ in range(len(self.files) + 1):
+            try:
+                self.bind_files(self.files)
+                break
+            except StoreError:
+                files = snapshot.files(*self._scope)
+                if files == self.files:
+                    raise
+                self.files = files
 
     def bind_files(self, files: Sequence[str]) -> None:
         """Point the view `cad` at these store files (hive paths); no files gives an empty view.
@@ -75,6 +89,32 @@ class Engine:
                 raise StoreError(f"store files are unreadable: {exc}") from None
         else:
             self.con.execute(EMPTY_VIEW)
+
+    def _moved(self, exc: duckdb.Error) -> bool:
+        """After a file went missing mid-session: rebind `cad` if a writer has since moved a
+        replaced file of this snapshot to `retired/` (it stays there for its grace period).
+        True if the view now points elsewhere and the query is worth running again."""
+        if not isinstance(exc, duckdb.IOException) or not self.files:
+            return False
+        files = self.snapshot.files(*self._scope)
+        if files == self.files:
+            return False
+        try:
+            self.bind_files(files)
+        except StoreError:
+            return True  # another file moved meanwhile: the query fails again, looks again
+        self.files = files
+        return True
+
+    def _execute(self, sql: str, params: Mapping[str, Any]) -> duckdb.DuckDBPyConnection:
+        # Each file moves at most once, so this ends.
+        for _ in range(len(self.files) + 1):
+            try:
+                return self.con.execute(sql, params)
+            except duckdb.Error as exc:
+                if not self._moved(exc):
+                    raise
+        return self.con.execute(sql, params)
 
     def __enter__(self) -> Engine:
         return self
@@ -92,15 +132,22 @@ class Engine:
         """Run a named query and return its rows as tuples."""
         query = load_query(name)
         try:
-            return self.con.execute(query.sql, self._bind(query, params)).fetchall()
+            return self._execute(query.sql, self._bind(query, params)).fetchall()
         except duckdb.Error as exc:
             raise QueryError(f"query {name!r} failed: {exc}") from None
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Rows of SQL text of our own over `cad` (no parameters; tests and checks)."""
+        try:
+            return self._execute(sql, {}).fetchall()
+        except duckdb.Error as exc:
+            raise QueryError(f"query failed: {exc}") from None
 
     def records(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Run a named query and return its rows keyed by column name (never by position)."""
         query = load_query(name)
         try:
-            cur = self.con.execute(query.sql, self._bind(query, params))
+            cur = self._execute(query.sql, self._bind(query, params))
             names = [d[0] for d in cur.description or ()]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
         except duckdb.Error as exc:
@@ -114,6 +161,8 @@ class Engine:
             frame: pl.DataFrame = self.con.sql(query.sql, params=self._bind(query, params)).pl()
             return frame
         except duckdb.Error as exc:
+            if self._moved(exc):  # bounded: each file moves at most once
+                return self.frame(name, **params)
             raise QueryError(f"query {name!r} failed: {exc}") from None
 
     def scalar(self, name: str, **params: Any) -> Any:

@@ -12,23 +12,25 @@ What differs from DuckDB is handled here, not by callers:
 * the view: Spark reads exactly the snapshot's files in scope (never a directory listing), with
   `basePath` at the store's `data/` so the partition keys are decoded from the hive paths
   (percent-encoded borough names included), then cast to the pinned types;
-* sessions: one SparkSession per process, created on first use and reused (start-up costs
-  seconds); each engine works in its own child session (`newSession()`), so its temporary
-  views and settings never leak into another engine's;
+* sessions: one SparkSession per process, reused (start-up costs seconds); each engine works
+  in its own child session, so its views and settings never leak into another engine's;
 * object storage: `COSTPLAN_SPARK_DATA_ROOT` (e.g. `s3a://bucket/cad`) makes Spark read the
   snapshot's files from there while the manifest is read from the local store path.
 
-pyspark and sqlglot are optional (`pip install 'costplan[spark]'`) and imported only here, only
-when the Spark engine is chosen; the DuckDB default never imports them.
+pyspark and sqlglot are optional (`costplan[spark]`), imported here only when Spark is chosen.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import threading
+import warnings
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
@@ -40,6 +42,7 @@ from costplan._files import config_path
 from costplan.engines.sql import EMPTY_VIEW, VIEW_PROJECTION, bind_params, load_query
 from costplan.errors import EngineUnavailableError, InputError, QueryError, StoreError
 from costplan.store import Snapshot
+from costplan.store.manifest import locate
 
 if TYPE_CHECKING:
     import polars as pl
@@ -47,10 +50,13 @@ if TYPE_CHECKING:
 else:
     pl = lazy("polars")
 
-
 # Where Spark reads the snapshot's files from, when not from the local store path.
 DATA_ROOT_ENV = "COSTPLAN_SPARK_DATA_ROOT"
 INSTALL_HINT = "pip install 'costplan[spark]'"
+CONNECT_HINT = "pip install 'costplan[spark-connect]': the small Spark Connect client, no Java"
+# Lines the JVM itself prints on stderr at start-up, whatever log4j says (Spark 4 enables the
+# incubating vector module): dropped, so stderr carries only costplan's own one-line errors.
+JVM_NOISE = ("WARNING: Using incubator modules:",)
 LOG_CONFIG = config_path("spark-log4j2.properties")
 
 # Settings for a session costplan starts itself on a local master. On a cluster the defaults
@@ -96,13 +102,43 @@ def find_java() -> str | None:
     return shutil.which("java")
 
 
-def require_spark() -> None:
-    """Check that the Spark engine can run here: pyspark, sqlglot and (to start one) Java.
+def is_connect(master: str) -> bool:
+    """Whether a master URL names a Spark Connect server (sc://HOST:PORT)."""
+    return master.startswith("sc://")
+
+
+def require_connect() -> None:
+    """Check that the Spark Connect client can run here (pyspark-client or pyspark[connect]).
+
+    Raises:
+        EngineUnavailableError: the client or one of its packages (grpcio, pandas...) is missing.
+    """
+    _import("sqlglot")
+    # pyspark warns on stderr about pandas 3 when the client loads; costplan never hands
+    # Spark a pandas frame (results come back through Arrow), so the warning is noise here.
+    warnings.filterwarnings(
+        "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+    )
+    try:
+        importlib.import_module("pyspark.sql.connect.session")
+    except ImportError:  # pyspark's own PySparkImportError is an ImportError too
+        raise EngineUnavailableError(
+            "Spark Connect (sc://) needs the spark-connect extra, which is not installed",
+            CONNECT_HINT,
+        ) from None
+
+
+def require_spark(master: str = "local[*]") -> None:
+    """Check that the Spark engine can run here: pyspark, sqlglot and (to start one) Java;
+    for a Spark Connect master, the Connect client instead (no Java).
 
     Raises:
         EngineUnavailableError: a package is missing, or no session is running and there is
             no Java to start one.
     """
+    if is_connect(master):
+        require_connect()
+        return
     _import("pyspark")
     _import("pyspark.sql")
     _import("sqlglot")
@@ -121,9 +157,12 @@ def check_master(master: str) -> str:
     """
     if master == "yarn" or master.startswith(("local", "spark://", "k8s://")):
         return master
+    if is_connect(master) and len(master) > len("sc://"):
+        return master
     raise InputError(
         f"{master!r} is not a Spark master URL",
-        "use local[*], local[N], spark://HOST:PORT, yarn or k8s://https://HOST:PORT",
+        "use local[*], local[N], spark://HOST:PORT, sc://HOST:PORT (Spark Connect), yarn or "
+        "k8s://https://HOST:PORT",
         field="spark_master",
     )
 
@@ -135,14 +174,99 @@ def _first_line(exc: BaseException) -> str:
 
 def _spark_errors() -> tuple[type[BaseException], ...]:
     """Exceptions Spark raises for a failed query or read (Python-side and from the JVM)."""
-    from py4j.protocol import Py4JError
     from pyspark.errors import PySparkException
 
+    try:
+        from py4j.protocol import Py4JError
+    except ImportError:  # the Spark Connect client has no py4j
+        return (PySparkException,)
     return (PySparkException, Py4JError)
 
 
 def _alive(session: SparkSession) -> bool:
-    return getattr(session.sparkContext, "_jsc", None) is not None
+    try:
+        return getattr(session.sparkContext, "_jsc", None) is not None
+    except Exception:  # a Spark Connect session has no SparkContext
+        return not getattr(session, "is_stopped", False)
+
+
+def _forward_stderr(stream: Any) -> None:
+    """Copy the JVM's stderr to ours in a background thread, without JVM_NOISE lines."""
+
+    def pump() -> None:
+        out = sys.__stderr__ or sys.stderr  # the process's own stderr, not a capture of it
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", errors="replace")
+            if line.startswith(JVM_NOISE):
+                continue
+            try:
+                out.write(line)
+                out.flush()
+            except (OSError, ValueError):
+                pass  # keep draining: a JVM blocked on a full pipe would hang
+
+    threading.Thread(target=pump, name="costplan-spark-stderr", daemon=True).start()
+
+
+def _launch_jvm(master: str, settings: Mapping[str, str]) -> None:
+    """Start the driver JVM with its stderr through _forward_stderr (pyspark would hand it
+    our stderr, where the JVM's own start-up warning would break the one-line contract)."""
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    if SparkContext._gateway is not None:
+        return
+    conf = SparkConf().setMaster(master)
+    for key, value in settings.items():
+        conf.set(key, value)
+    gateway = launch_gateway(conf, popen_kwargs={"stderr": subprocess.PIPE})  # type: ignore[no-untyped-call]
+    _forward_stderr(gateway.proc.stderr)
+    SparkContext._ensure_initialized(gateway=gateway, conf=conf)
+
+
+def _probe(master: str, timeout: float = 5.0) -> None:
+    """Fail fast if nothing listens at a Spark Connect address (the client would retry for
+    minutes before giving up)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(master.split(";", 1)[0])
+    host, port = parts.hostname or "localhost", parts.port or 15002
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise EngineUnavailableError(
+            f"Spark Connect server {host}:{port} cannot be reached: {exc.strerror or exc}",
+            "check the sc://HOST:PORT address and that the server runs "
+            "(sbin/start-connect-server.sh)",
+            field="spark_master",
+        ) from None
+
+
+def new_connect_session(master: str) -> SparkSession:
+    """A new session on a Spark Connect server: its own temporary views and settings.
+
+    Raises:
+        EngineUnavailableError: the client is missing or the server cannot be reached.
+    """
+    check_master(master)
+    require_connect()
+    _probe(master)
+    from pyspark.sql import SparkSession
+
+    # Only session settings: the server's own (app name, UI, progress) are its administrator's.
+    # The session's time zone is the store's, set by the caller once the session exists.
+    builder = SparkSession.builder.remote(master)
+    try:
+        session: SparkSession = builder.create()
+    except Exception as exc:  # grpc and pyspark errors: report one line
+        raise EngineUnavailableError(
+            f"Spark Connect server {master} cannot be reached: {_first_line(exc)}",
+            "check the sc://HOST:PORT address and that the server runs "
+            "(sbin/start-connect-server.sh)",
+            field="spark_master",
+        ) from None
+    return session
 
 
 def _quiet_query_loggers() -> None:
@@ -173,6 +297,8 @@ def get_session(master: str, conf: Mapping[str, str] | None = None) -> SparkSess
     """
     global _session
     check_master(master)
+    if is_connect(master):
+        return new_connect_session(master)
     require_spark()
     with _lock:
         if _session is not None and _alive(_session):
@@ -198,6 +324,7 @@ def get_session(master: str, conf: Mapping[str, str] | None = None) -> SparkSess
         for key, value in settings.items():
             builder = builder.config(key, value)
         try:
+            _launch_jvm(master, settings)
             _session = builder.getOrCreate()
         except Exception as exc:  # the JVM failed to start: report it as one line
             raise EngineUnavailableError(
@@ -275,17 +402,33 @@ class SparkEngine:
         self.snapshot = snapshot
         root = data_root or os.environ.get(DATA_ROOT_ENV) or str(snapshot.root.absolute())
         root = root.rstrip("/")
-        self.files = [f"{root}/{f.path}" for p in snapshot.select(boroughs, years) for f in p.files]
+        rels = [f.path for p in snapshot.select(boroughs, years) for f in p.files]
+        if not (data_root or os.environ.get(DATA_ROOT_ENV)):
+            # Local files: where they are now (a replaced one waits in retired/).
+            rels = [locate(snapshot.root, r).relative_to(snapshot.root).as_posix() for r in rels]
+        self.files = [f"{root}/{r}" for r in rels]
         self._views: list[str] = []
-        self.spark = get_session(master).newSession()
+        if is_connect(master):
+            self.spark = new_connect_session(master)
+        else:
+            self.spark = get_session(master).newSession()
         zone = time_zone or snapshot.profile.time_zone
         self.spark.conf.set("spark.sql.session.timeZone", zone)
         if not self.files:
             self.spark.sql(translate(EMPTY_VIEW, "cad"))
             self._views.append("cad")
             return
+        # The partition keys are decoded from the hive paths below each tree's base (data/,
+        # or retired/ for an older snapshot's replaced files).
+        trees: dict[str, list[str]] = {}
+        for r in rels:
+            trees.setdefault(r.split("/", 1)[0], []).append(f"{root}/{r}")
         try:
-            files = self.spark.read.option("basePath", f"{root}/data").parquet(*self.files)
+            parts = [
+                self.spark.read.option("basePath", f"{root}/{base}").parquet(*paths)
+                for base, paths in sorted(trees.items())
+            ]
+            files = functools.reduce(lambda a, b: a.unionByName(b), parts)
         except _spark_errors() as exc:
             raise StoreError(f"store files are unreadable: {_first_line(exc)}") from None
         files.createOrReplaceTempView("cad_files")

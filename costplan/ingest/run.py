@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from costplan.errors import InputError
+from costplan.ingest.dbsource import SqlSource, inspect_sql
 from costplan.ingest.fill import check_targets, supply
 from costplan.ingest.mapping import Mapping, load_mapping
 from costplan.ingest.normalise import (
@@ -77,6 +78,7 @@ class _Run:
         # The file being read: its areas and first and last day (its coverage).
         self.areas: set[str] = set()
         self.span: tuple[Any, Any] | None = None
+        self.sources: dict[int, SqlSource] = {}  # open queries, by position (--from-sql)
 
     # -- progress ------------------------------------------------------------------------
     def tick(self, rows: int) -> None:
@@ -125,6 +127,12 @@ class _Run:
                     raise InputError(f"{plan.given}: cannot parse as CSV: {msg}") from None
                 qframe = self.quarantine.finish_csv(plan, src, accepted, rejects, bad)
                 report.rows_read = accepted + rejects.height
+            elif plan.kind == "sql":
+                accepted = self._consume(
+                    self.sources[index].batches(fields, plan.positions), plan, fields, report, bad
+                )
+                qframe = self.quarantine.frame(bad, lambda o: o + 1)  # 1-based result row
+                report.rows_read = accepted
             else:
                 # Parquet columns are read by name through pyarrow: no SQL text at all.
                 try:
@@ -313,6 +321,7 @@ def ingest(
     period: tuple[Any, Any] | None = None,
     names: Sequence[str | None] | None = None,
     force: Profile | str | Path | None = None,
+    from_sql: tuple[str, str] | None = None,
 ) -> IngestReport:
     """Load CAD exports into a store in one all-or-nothing transaction.
 
@@ -331,6 +340,8 @@ def ingest(
         force: the force profile (a Profile, a shipped name or a file) a new store belongs
             to; None: the store's own, or the MPS for a new store. An existing store's must
             match.
+        from_sql: (query, connection URL): also ingest a query's rows (ingest.dbsource),
+            after the files, in the same transaction.
 
     Returns:
         The report: counts per file and in total, where the quarantine went.
@@ -340,8 +351,8 @@ def ingest(
         ConfigError: a bad mapping file.
         StoreError: the store cannot be opened, or StoreLockedError if another writer holds it.
     """
-    if not exports:
-        raise InputError("no export files given")
+    if not exports and from_sql is None:
+        raise InputError("no export files given", "name export files, or use --from-sql")
     profile = _store_profile(Path(store_root), force)
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(
@@ -354,13 +365,25 @@ def ingest(
         inspect_export(e, mapping, hash_file=False, name=n)
         for e, n in zip(exports, shown, strict=True)
     ]
+    sources = _open_sql(from_sql, mapping, plans)
     store = Store.open(store_root, create=True, force=profile)
-    with store.writer(wait=lock_wait) as txn, ThreadPoolExecutor(max_workers=1) as hasher:
+    with (
+        contextlib.ExitStack() as opened,
+        store.writer(wait=lock_wait) as txn,
+        ThreadPoolExecutor(max_workers=1) as hasher,
+    ):
+        for source in sources.values():
+            opened.callback(source.close)
         # Hashing is I/O and hashlib releases the GIL: it runs while the files are parsed.
-        digests = [hasher.submit(file_sha256, p.path) for p in plans]
+        # A query's rows are hashed as they are read.
+        digests = [
+            sources[i].digest if i in sources else hasher.submit(file_sha256, p.path)
+            for i, p in enumerate(plans)
+        ]
         profile = txn.base.profile  # the store's own, as committed
         est = sum(p.est_rows for p in plans)
         run = _Run(txn, mapping, batch_rows, progress, est, profile)
+        run.sources = sources
         files = []
         for i, plan in enumerate(plans):
             run.last_file = i == len(plans) - 1
@@ -408,3 +431,16 @@ def _store_profile(root: Path, force: Profile | str | Path | None) -> Profile:
         store = Store.open(root, force=wanted)
         return store.snapshot().profile
     return wanted or load_profile(None)
+
+
+def _open_sql(
+    from_sql: tuple[str, str] | None, mapping: Mapping, plans: list[ExportPlan]
+) -> dict[int, SqlSource]:
+    """Run --from-sql's query (checked like a file's header, before the lock) as one more
+    source after the files; its plan is appended to `plans`."""
+    if from_sql is None:
+        return {}
+    query, url = from_sql
+    plan, source = inspect_sql(query, url, mapping)
+    plans.append(plan)
+    return {len(plans) - 1: source}

@@ -5,8 +5,10 @@ What the advice optimises, in order of the list it returns:
 1. *Whole parts* (a request of several items): the set of parts, each answered in full, that
    fits the limit together with the most parts, then the most relevant records, then the
    fewest hours. A 0/1 knapsack by dynamic programming over the limit in whole minutes (each
-   part's minutes rounded up, so the set surely fits): O(items × limit minutes). When only
-   one part fits at a time, the (at most three) parts keeping most relevant records.
+   part's minutes rounded up, so the set surely fits): O(items × limit minutes), at most
+   4096 slots. The most parts is also found exactly on its own (the cheapest parts first,
+   O(items log items)), and wins where the rounding lost a part. When only one part fits at
+   a time, the (at most three) parts keeping most relevant records.
 2. *Narrower versions of a part* that exceeds the limit on its own: fewer boroughs, fewer days,
    a window of hours, and combinations, each keeping the most relevant records (tagged, or
    matching a keyword or code) that can be read within the limit, then the most records (the
@@ -26,6 +28,7 @@ All of it is polynomial in the items, boroughs and days of the request.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -253,7 +256,8 @@ def _whole_parts(ctx: _Context) -> list[_Option]:
     slots = capacity // unit
     costs = [ip.complete.estimate.countable_minutes for ip in plans]
     fit = [i for i, c in enumerate(costs) if ctx.fits(c)]
-    weight = {i: -int(-costs[i] // unit) for i in fit}
+    # Rounded up (math.ceil: Decimal's // truncates towards zero, so -(-x // u) would not).
+    weight = {i: math.ceil(costs[i] / unit) for i in fit}
     # best[c]: (parts, relevant, -minutes) of the best set weighing at most c; keep[i][c].
     best: list[tuple[int, int, Decimal]] = [(0, 0, Decimal(0))] * (slots + 1)
     keep: list[list[bool]] = []
@@ -273,6 +277,17 @@ def _whole_parts(ctx: _Context) -> list[_Option]:
         if keep[k][c]:
             chosen.append(fit[k])
             c -= weight[fit[k]]
+    # The most parts that fit is exact by itself: the cheapest parts first, while they fit
+    # (exchanging any chosen part for a cheaper one keeps a set fitting). The table above
+    # rounds each part up to a whole slot, so where that rounding loses a part (minutes that
+    # are not whole, or a limit over 4096 minutes), the cheapest parts are taken instead.
+    cheapest: list[int] = []
+    for i in sorted(fit, key=lambda i: (costs[i], -_relevant(plans[i]), i)):
+        if not ctx.fits(sum((costs[j] for j in [*cheapest, i]), Decimal(0))):
+            break
+        cheapest.append(i)
+    if len(cheapest) > len(chosen):
+        chosen = cheapest
     chosen.sort()
     if len(chosen) >= 2 and ctx.fits(sum((costs[i] for i in chosen), Decimal(0))):
         names = and_list([f"'{plans[i].item.name}'" for i in chosen])

@@ -199,17 +199,23 @@ def subject_params(item: Item) -> dict[str, Any]:
     }
 
 
-def count_item(engine: QueryEngine, item: Item) -> dict[str, int]:
-    """Records each strategy must review for an item (one query, one scan of the scope)."""
-    row = engine.records("plan_item_counts", **scope_params(item), **subject_params(item))[0]
-    return {name: int(row[name]) for name in (FULL_REVIEW, TAG_QUERY, KEYWORD, LINKED)}
-
-
-def breakdown(engine: QueryEngine, item: Item) -> tuple[BreakdownRow, ...]:
-    """Records in scope (and relevant records) by borough, London day and hour."""
-    rows = engine.records("plan_breakdown", **scope_params(item), **subject_params(item))
+def item_counts(engine: QueryEngine, item: Item) -> tuple[dict[str, int], tuple[BreakdownRow, ...]]:
+    """Records each strategy must review for an item, and the records in scope (and relevant
+    records) by borough, London day and hour: one query, one scan of the scope."""
+    # Reverse links are looked for on the item's days and the day after (plan_item_counts.sql).
+    link_day_to = item.last_day + dt.timedelta(days=1)
+    rows = engine.records(
+        "plan_item_counts", **scope_params(item), **subject_params(item), link_day_to=link_day_to
+    )
+    counts = {
+        FULL_REVIEW: sum(int(r["records"]) for r in rows),
+        TAG_QUERY: sum(int(r["tagged"]) for r in rows),
+        KEYWORD: sum(int(r["keyword"]) for r in rows),
+        # The same on every row (a count of the whole item); no rows: nothing in scope.
+        LINKED: int(rows[0]["linked"]) if rows else 0,
+    }
     night_before = dt.timedelta(days=1)
-    return tuple(
+    breakdown = tuple(
         BreakdownRow(
             r["borough"],
             r["day"] - night_before if r["morning"] else r["day"],
@@ -219,6 +225,12 @@ def breakdown(engine: QueryEngine, item: Item) -> tuple[BreakdownRow, ...]:
         )
         for r in rows
     )
+    return counts, breakdown
+
+
+def count_item(engine: QueryEngine, item: Item) -> dict[str, int]:
+    """Records each strategy must review for an item."""
+    return item_counts(engine, item)[0]
 
 
 # ---- costing -------------------------------------------------------------------------------
@@ -268,7 +280,7 @@ def plan_item(
     engine: QueryEngine, item: Item, regime: Regime, per: Decimal, cfg: PlannerConfig
 ) -> ItemPlan:
     """Evaluate every applicable strategy for one item."""
-    counts = count_item(engine, item)
+    counts, rows = item_counts(engine, item)
     has_subject = bool(item.tags or item.keywords or item.opening_codes)
     names: list[str] = []
     if item.tags:
@@ -280,7 +292,7 @@ def plan_item(
         _result(n, counts[FULL_REVIEW if n == SCOPE_QUERY else n], item, regime, per, cfg)
         for n in names
     )
-    return ItemPlan(item, results, breakdown(engine, item), tag_warnings(engine, item, counts))
+    return ItemPlan(item, results, rows, tag_warnings(engine, item, counts))
 
 
 def tag_warnings(engine: QueryEngine, item: Item, counts: dict[str, int]) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ keyed by the result's type name):
 * costplan.render.summary     Summary (table, csv, json, markdown, html)
 * costplan.render.store       IngestReport, GenerateReport, CoverageReport
 * costplan.render.disclosure  Schedule (csv, xlsx: bytes)
+* costplan.render.sql         SqlResult (table, csv, json): `costplan sql`
 
 The modules are imported on first use, so `check` never loads tabulate or matplotlib.
 """
@@ -33,6 +34,7 @@ _MODULES: dict[str, str] = {
     "CoverageReport": "store",
     "Response": "letter",
     "Schedule": "disclosure",
+    "SqlResult": "sql",
 }
 
 

@@ -27,6 +27,7 @@ SCHEMAS: dict[str, str] = {
     "IngestReport": "ingest",
     "GenerateReport": "generate",
     "CoverageReport": "coverage",
+    "SqlResult": "sql",
     "error": "error",
 }
 

@@ -64,6 +64,11 @@ def notes(summary: Summary) -> list[str]:
             "add up the published counts only, so no suppressed count can be worked out "
             "from them (and a total with suppressed cells is an undercount)."
         )
+    if summary.method == "cellkey":
+        out.append(
+            f"Every other count is rounded up or down to a multiple of {summary.suppress_below}"
+            ", the same way in every table, so comparing tables gives no suppressed count back."
+        )
     return out
 
 
@@ -177,6 +182,7 @@ def render_json(summary: Summary) -> str:
         "date_from": summary.date_from.isoformat() if summary.date_from else None,
         "date_to": summary.date_to.isoformat() if summary.date_to else None,
         "suppress_below": summary.suppress_below,
+        "disclosure": summary.method,
         "rows": summary.records(),
     }
     return to_json(doc) + "\n"

@@ -5,16 +5,21 @@ Layout (chosen by measurement, see docs/benchmarks.md)::
     STORE/
       manifest.json                          the snapshot readers use; replaced atomically
       data/borough=<name>/year=<yyyy>/part-<txn>.parquet   one file per partition
+      retired/borough=<name>/year=<yyyy>/part-<txn>.parquet  replaced, in their grace period
       quarantine/quarantine-<txn>.parquet    rows an ingest refused, with their reasons
       .staging/<txn>/                        a writer's work in progress
-      .lock                                  the writer lock (flock)
+      .commit                                present only while a writer swaps files in and out
+      .lock                                  the writer lock
 
 Why a manifest: a reader takes the file list from one manifest, so it sees the store as it was
 before or after a write, never half of one. A writer stages every new file under new names,
-then swaps the manifest with os.replace() (atomic on POSIX). Files a write replaces are kept
-for a grace period, because a query that started on the old manifest may still be reading
-them; later writers delete them. Files left by a killed writer are not in any manifest and
-are removed by the next writer. Every partition is rewritten as one file sorted by created_at
+moves them into data/ and swaps the manifest with os.replace() (the commit point). Files a
+write replaces move to retired/ for a grace period, because a query that started on the old
+manifest may still be reading them (manifest.locate finds them there); later writers delete
+them. So `data/` holds exactly the current snapshot's files and a plain glob over it (DuckDB,
+Polars, Spark) counts what the manifest does (docs/store.md), except during the few renames
+of a commit; a writer killed there leaves `.commit`, and the next writer tidies the tree.
+Every partition is rewritten as one file sorted by created_at
 (compaction on write), so daily ingests never leave small files behind.
 """
 
@@ -101,7 +106,9 @@ class Store:
         if not create:
             hint = "generate a synthetic archive or ingest exports into it first"
             raise StoreError(f"no costplan store at {root}", hint, field="store")
-        if root.exists() and any(p.name not in {".lock", ".staging"} for p in root.iterdir()):
+        if root.exists() and any(
+            p.name not in {".lock", ".lock.pid", ".staging"} for p in root.iterdir()
+        ):
             raise StoreError(
                 f"{root} is not empty and holds no costplan store",
                 "choose an empty or new directory for the store",

@@ -24,6 +24,14 @@ else:
     pl = lazy("polars")  # readers of the manifest alone (`check`) never import Polars
 
 MANIFEST = "manifest.json"
+# Where replaced files wait out their grace period: outside `data/`, so that a glob over the
+# data tree (DuckDB's read_parquet('data/**/*.parquet'), Polars' scan_parquet('data/'))
+# finds exactly the current snapshot's files. The hive part of the path is kept.
+DATA_DIR = "data"
+RETIRED_DIR = "retired"
+# Present while a writer moves files in and out of `data/` around its manifest swap (a few
+# renames); a writer killed there leaves it, and the next writer puts the tree right.
+COMMIT_MARKER = ".commit"
 FORMAT_VERSION = 1
 LAYOUT = "borough/year"
 # How long replaced files outlive the manifest that dropped them: longer than any query runs.
@@ -61,6 +69,27 @@ def partition_dir(borough: str, year: int) -> str:
     so every engine decodes the same value on read.
     """
     return f"data/borough={quote(borough, safe='')}/year={year:04d}"
+
+
+def retired_path(relative: str) -> str | None:
+    """Where a replaced file of `data/` waits out its grace period (None: not a data file)."""
+    head, sep, rest = relative.replace("\\", "/").partition("/")
+    return f"{RETIRED_DIR}/{rest}" if sep and head == DATA_DIR and rest else None
+
+
+def locate(root: Path, relative: str) -> Path:
+    """The file a manifest path names: in `data/` while current, in `retired/` once replaced.
+
+    A writer moves a replaced file from one to the other with one rename, so it is always in
+    one of the two (until its grace period ends); a reader of an older snapshot finds it.
+    """
+    live = root / relative
+    if live.exists():
+        return live
+    moved = retired_path(relative)
+    if moved is not None and (root / moved).exists():
+        return root / moved
+    return live  # missing from both: the reader's error names the manifest's path
 
 
 @dataclass(frozen=True)
@@ -153,8 +182,10 @@ class Snapshot:
     def files(
         self, boroughs: Iterable[str] | None = None, years: Iterable[int] | None = None
     ) -> list[str]:
-        """Absolute paths of the Parquet files in scope."""
-        return [str(self.root / f.path) for p in self.select(boroughs, years) for f in p.files]
+        """Paths of the Parquet files in scope, wherever they are now (`locate`)."""
+        return [
+            str(locate(self.root, f.path)) for p in self.select(boroughs, years) for f in p.files
+        ]
 
     def describe(self) -> dict[str, Any]:
         """What a report records so an estimate can be reproduced later."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -13,11 +14,21 @@ from typing import TYPE_CHECKING, Any
 
 from costplan import schema
 from costplan._deps import lazy
-from costplan._files import collect_retired, fsync_dir, now_iso, remove_temporaries
+from costplan._files import (
+    collect_retired,
+    fsync_dir,
+    inside,
+    now_iso,
+    remove_temporaries,
+    write_atomic,
+)
 from costplan.schema import PARTITION_KEYS, RECORD_COLUMNS, STORED_COLUMNS
 from costplan.store.manifest import (
+    COMMIT_MARKER,
+    DATA_DIR,
     MANIFEST,
     QUARANTINE_COLUMNS,
+    RETIRED_DIR,
     ROW_GROUP_ROWS,
     SPILL_ROWS,
     FileEntry,
@@ -26,6 +37,7 @@ from costplan.store.manifest import (
     partition_dir,
     partition_key,
     quarantine_schema,
+    retired_path,
 )
 
 if TYPE_CHECKING:
@@ -74,26 +86,39 @@ class Transaction:
     def _collect_garbage(self) -> None:
         """Delete what no manifest needs: stale staging dirs, orphans, expired retirees.
 
-        Runs under the writer lock, so no other writer is mid-transaction.
+        Runs under the writer lock, so no other writer is mid-transaction. Also puts the data
+        tree right after a writer killed around its manifest swap (or a store written before
+        replaced files moved out of `data/`): `data/` ends holding exactly the manifest's files.
         """
         root = self.store.root
         shutil.rmtree(root / ".staging", ignore_errors=True)
         remove_temporaries(root, MANIFEST)
+        remove_temporaries(root, COMMIT_MARKER)
         live = {f.path for p in self.base.partitions.values() for f in p.files}
         live |= {q["path"] for q in self.base.quarantine}
         # Expired retirees go; a path the manifest names outside the store is never touched.
-        keep = collect_retired(root, self.base.retired)
-        retained = live | {r["path"] for r in keep}
-        for sub in ("data", "quarantine"):
-            base = root / sub
-            if not base.exists():
-                continue
-            for path in base.rglob("*.parquet"):
-                if path.relative_to(root).as_posix() not in retained:
-                    path.unlink(missing_ok=True)
+        keep = self._collect_retired()
+        waiting = {r["path"] for r in keep}
+        _tidy_data_tree(root, live, waiting)
+        for path in _parquet_files(root / "quarantine"):
+            if path.relative_to(root).as_posix() not in live:
+                path.unlink(missing_ok=True)
+        (root / COMMIT_MARKER).unlink(missing_ok=True)
         if len(keep) != len(self.base.retired):
             self.base = Snapshot(**{**self.base.__dict__, "retired": tuple(keep)})
             self._pruned = True
+
+    def _collect_retired(self) -> list[dict[str, Any]]:
+        """Delete expired retirees where they wait (`retired/`, or `data/` in older stores);
+        return the entries still in their grace period."""
+        root = self.store.root
+        entries = list(self.base.retired)
+        # An entry keeps the path its snapshot's readers know (data/...); the file waits in
+        # retired/. (One left in data/ by an older store or a killed writer is moved or
+        # deleted by _tidy_data_tree.)
+        moved = [{**e, "path": retired_path(str(e.get("path", ""))) or ""} for e in entries]
+        kept = {id(m) for m in collect_retired(root, moved)}
+        return [e for e, m in zip(entries, moved, strict=True) if id(m) in kept]
 
     # -- reading inside the transaction ------------------------------------------------------
     def existing(self, cad_refs: pl.Series, years: Iterable[int]) -> pl.DataFrame:
@@ -307,7 +332,9 @@ class Transaction:
             quarantine.append({"path": q_rel, "rows": q_rows, "txn": self.txn})
 
         # Move staged files to their final (new, unique) names. Until the manifest swap below
-        # they are orphans no reader can see; a crash here leaves the old state intact.
+        # no reader of the manifest sees them; a crash here leaves the old snapshot intact and
+        # the marker tells the next writer to tidy the data tree (see _collect_garbage).
+        write_atomic(root / COMMIT_MARKER, self.txn)
         for src, dst in staged_moves:
             dst.parent.mkdir(parents=True, exist_ok=True)
             os.replace(src, dst)
@@ -328,6 +355,10 @@ class Transaction:
             force_doc=self.base.force_doc or self.base.profile.store_doc(),
         )
         self.store._write_manifest(snap)  # the commit point
+        # The replaced files leave data/ for retired/, where readers of older snapshots still
+        # find them (manifest.locate) and globs over data/ do not.
+        _retire(root, [r["path"] for r in retired[len(self.base.retired) :]])
+        (root / COMMIT_MARKER).unlink(missing_ok=True)
         self.base = snap
         self._chunks.clear()
         self._buffer.clear()
@@ -345,6 +376,46 @@ class Transaction:
             quarantined=q_rows,
             quarantine_file=str(root / q_rel) if q_rel else None,
         )
+
+
+def _parquet_files(directory: Path) -> list[Path]:
+    return sorted(directory.rglob("*.parquet")) if directory.exists() else []
+
+
+def _retire(root: Path, paths: Iterable[str]) -> None:
+    """Move replaced files from data/ to retired/ (one rename each, inside the store)."""
+    for rel in paths:
+        src, moved = inside(root, rel), retired_path(rel)
+        dst = inside(root, moved) if moved else None
+        if src is None or dst is None or not src.exists():
+            continue
+        try:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+        except OSError:
+            # After the commit point a failure must not fail the commit (on Windows a file a
+            # reader holds open cannot be renamed): the next writer moves it (_tidy_data_tree).
+            continue
+
+
+def _tidy_data_tree(root: Path, live: set[str], waiting: set[str]) -> None:
+    """Make data/ hold exactly the manifest's files: a replaced file still in its grace period
+    moves to retired/, anything else not in the manifest (a killed writer's) is deleted; in
+    retired/, whatever no entry waits for is deleted."""
+    for path in _parquet_files(root / DATA_DIR):
+        rel = path.relative_to(root).as_posix()
+        if rel in live:
+            continue
+        if rel in waiting:
+            _retire(root, [rel])
+        else:
+            with contextlib.suppress(OSError):  # held open (Windows): the next writer
+                path.unlink(missing_ok=True)
+    wanted = {retired_path(p) for p in waiting}
+    for path in _parquet_files(root / RETIRED_DIR):
+        rel = path.relative_to(root).as_posix()
+        if rel not in wanted:
+            path.unlink(missing_ok=True)
 
 
 def _scan(files: list[str]) -> pl.LazyFrame:
