@@ -223,16 +223,12 @@ class Summary:
         return sum(c.count or 0 for c in self.cells)
 
     def records(self) -> list[dict[str, Any]]:
-        """Row objects: period_start (ISO), one key per `by` column, count, suppressed.
-
-        A suppressed count is None with `suppressed` true (never the marker text, so every
-        count is a number or null for a program reading it)."""
+        """Row objects: period_start, one key per `by` column, count (None when suppressed)."""
         out = []
         for c in self.cells:
             rec: dict[str, Any] = {"period_start": c.period_start.isoformat()}
             rec.update(zip(self.by, c.groups, strict=True))
-            rec["count"] = None if c.suppressed else c.count
-            rec["suppressed"] = c.suppressed
+            rec.update(count=None if c.suppressed else c.count, suppressed=c.suppressed)
             out.append(rec)
         return out
 

@@ -355,8 +355,7 @@ def translate(sql: str, name: str = "sql") -> str:
         ) from None
     if len(out) != 1:
         raise QueryError(f"query {name!r} must be one SQL statement, not {len(out)}")
-    translated: str = out[0]
-    return translated
+    return str(out[0])
 
 
 @cache
