@@ -312,45 +312,31 @@ def summarise(
             f"the suppression threshold must be at least 1, not {suppress_below}",
             field="suppress_below",
         )
-    snap = store_or_snapshot if isinstance(store_or_snapshot, Snapshot) else None
-    force = (snap or store_or_snapshot.snapshot()).profile  # type: ignore[union-attr]
     if method not in METHODS:
         raise InputError(
             f"unknown disclosure control method {method!r}",
             f"use one of {', '.join(METHODS)}",
             field="disclosure",
         )
+    # One snapshot for the counts and the words they are described in.
+    snap = (
+        store_or_snapshot
+        if isinstance(store_or_snapshot, Snapshot)
+        else store_or_snapshot.snapshot()
+    )
+    keyed: list[KeyedRow] | None = None
+    counts: list[CountRow] = []
     if suppress_below is not None and method == "cellkey":
-        snap = (
-            store_or_snapshot
-            if isinstance(store_or_snapshot, Snapshot)
-            else store_or_snapshot.snapshot()
-        )
         cols = parse_by(by)
         _check(period, date_from, date_to)
         years = _years(snap, date_from, date_to)
         rows, source = keyed_counts(snap, period, cols, date_from, date_to, years, engine)
         groups_of = _picker([QUERY_COLUMNS.index(c) for c in cols])
         keyed = [(r[0], groups_of(r), r[-2], r[-1]) for r in rows]
-        built = build(
-            (),
-            period=period,
-            by=parse_by(by),
-            date_from=date_from,
-            date_to=date_to,
-            suppress_below=suppress_below,
-            source=source,
-            keyed=keyed,
+    else:
+        counts, source = compute_counts(
+            snap, period=period, by=by, date_from=date_from, date_to=date_to, engine=engine
         )
-        return dataclasses.replace(built, day_word=force.day_word, area_word=force.area_word)
-    counts, source = compute_counts(
-        store_or_snapshot,
-        period=period,
-        by=by,
-        date_from=date_from,
-        date_to=date_to,
-        engine=engine,
-    )
     built = build(
         counts,
         period=period,
@@ -359,5 +345,7 @@ def summarise(
         date_to=date_to,
         suppress_below=suppress_below,
         source=source,
+        keyed=keyed,
     )
+    force = snap.profile
     return dataclasses.replace(built, day_word=force.day_word, area_word=force.area_word)
