@@ -65,13 +65,15 @@ def build_archive(
         raise InputError(
             f"the last day {end} is before the first {start}", "swap the dates", field="end"
         )
-    if store.snapshot().total_rows:
-        raise StoreError(
-            f"{store.root} already holds CAD records",
-            "generate into a new directory; use 'costplan ingest' to add exports",
-        )
     total_days = (end - start).days + 1
     with store.writer() as txn:
+        # Checked on the snapshot the writer lock holds, never before taking it: an ingest
+        # that commits while this one waits for the lock must not be written over.
+        if txn.base.total_rows:
+            raise StoreError(
+                f"{store.root} already holds CAD records",
+                "generate into a new directory; use 'costplan ingest' to add exports",
+            )
         # Every generated day is held, even a day on which an area has no CAD.
         txn.declare_coverage(boroughs or [b.name for b in BOROUGHS], start, end)
         year = start.year
