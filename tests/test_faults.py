@@ -10,24 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
-import json
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pytest
+from conftest import fixture_frame
 from typer.testing import CliRunner
 
 import costplan.store as store_mod
-from conftest import fixture_frame, write_store
 from costplan.cli import app
 from costplan.errors import StoreError
-from costplan.ingest import ingest
-from costplan.store import Store, read_quarantine
+from costplan.store import Store
 from costplan.synth.demo import build_archive
 
 HEADER = "cad_ref,created_at,borough,call_source,grading,summary"
@@ -127,3 +122,49 @@ def test_generate_waiting_for_an_ingest_never_writes_over_it(
     assert "already holds CAD records" in str(generated["error"])
     snap = store.snapshot()
     assert snap.total_rows == frame.height
+
+
+# -- 6. a hostile or damaged manifest is one line naming the file and the fix ------------------
+HOSTILE_MANIFESTS = [
+    "[]",
+    '"a string"',
+    '{"partitions": 3}',
+    '{"format": 1, "partitions": 3}',
+    '{"format": 1, "partitions": {"Camden|2020": {"borough": "Camden"}}}',
+    '{"format": 1, "partitions": {"Camden|2020": []}}',
+    '{"format": 1, "version": "7"}',
+    '{"format": 1, "quarantine": 5}',
+    '{"format": 1, "quarantine": [{"path": 5}]}',
+    '{"format": 1, "ingests": [3]}',
+    '{"format": 1, "coverage": {"Camden": [["x", "y"]]}}',
+    '{"format": 1, "coverage": {"Camden": 1}}',
+    '{"format": 1, "partitions": {"k": {"borough": "Camden", "year": 2020, '
+    '"files": [{"path": "../../etc/passwd", "rows": 1}]}}}',
+    '{"format": 1, "partitions": {"k": {"borough": "Camden", "year": 2020, '
+    '"files": [{"path": "/etc/passwd", "rows": "1"}]}}}',
+    '{"format": 1, "partitions": {"k": {"borough": "Camden", "year": true, "files": []}}}',
+    "{not json",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE_MANIFESTS)
+def test_a_hostile_manifest_is_one_line_naming_the_file(tmp_path: Path, text: str) -> None:
+    root = tmp_path / "store"
+    root.mkdir()
+    (root / "manifest.json").write_text(text, encoding="utf-8")
+    for args in (
+        ["check", "--store", root, "--borough", "Camden", "--date", "2020-06-25"],
+        ["summary", "--store", root],
+        ["coverage", "--store", root],
+        [
+            "ingest",
+            _export(tmp_path / "e.csv", _csv_rows(dt.date(2020, 6, 25), 3)),
+            "--store",
+            root,
+        ],
+    ):
+        line = _one_line(_cli(*args))
+        assert "manifest.json" in line and ("backup" in line or "format" in line), line
+    assert (root / "manifest.json").read_text(encoding="utf-8") == text  # never "repaired"
+    assert not (root / "data").exists()

@@ -35,6 +35,7 @@ from costplan.store.manifest import (
     LOCK_WAIT_SECONDS,
     MANIFEST,
     QUARANTINE_COLUMNS,
+    ManifestShapeError,
     Partition,
     Snapshot,
     _parse_snapshot,
@@ -48,6 +49,11 @@ if TYPE_CHECKING:
     import polars as pl
 else:
     pl = lazy("polars")
+
+# What to do about a manifest that cannot be read: it is the store's only index of its files.
+_DAMAGED_MANIFEST_HINT = (
+    "restore manifest.json from a backup, or ingest the exports again into a new store directory"
+)
 
 __all__ = [
     "LOCK_WAIT_SECONDS",
@@ -108,13 +114,27 @@ class Store:
         except FileNotFoundError:
             raise StoreError(f"no costplan store at {self.root}") from None
         except (OSError, ValueError) as exc:
-            raise StoreError(f"store manifest is unreadable: {path}: {exc}") from None
-        if doc.get("format") != FORMAT_VERSION:
             raise StoreError(
-                f"store format {doc.get('format')!r} is not supported by this costplan",
+                f"store manifest is unreadable: {path}: {exc}", _DAMAGED_MANIFEST_HINT
+            ) from None
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT_VERSION:
+            found = doc.get("format") if isinstance(doc, dict) else None
+            if found is None:  # valid JSON, but not a costplan manifest at all
+                raise StoreError(
+                    f"store manifest {path} is not a costplan manifest "
+                    f"(a JSON {type(doc).__name__} without 'format')",
+                    _DAMAGED_MANIFEST_HINT,
+                )
+            raise StoreError(
+                f"store format {found!r} of {path} is not supported by this costplan",
                 f"expected format {FORMAT_VERSION}",
             )
-        return _parse_snapshot(self.root, doc)
+        try:
+            return _parse_snapshot(self.root, doc)
+        except ManifestShapeError as exc:
+            raise StoreError(
+                f"store manifest {path} is damaged: {exc}", _DAMAGED_MANIFEST_HINT
+            ) from None
 
     def quarantine_files(self, snap: Snapshot | None = None) -> list[str]:
         snap = snap or self.snapshot()
