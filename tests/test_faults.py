@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
-from conftest import fixture_frame
+from conftest import fixture_frame, write_store
 from typer.testing import CliRunner
 
 import costplan.store as store_mod
 from costplan.cli import app
 from costplan.errors import StoreError
+from costplan.ingest import ingest
 from costplan.store import Store
 from costplan.synth.demo import build_archive
 
@@ -168,3 +174,159 @@ def test_a_hostile_manifest_is_one_line_naming_the_file(tmp_path: Path, text: st
         assert "manifest.json" in line and ("backup" in line or "format" in line), line
     assert (root / "manifest.json").read_text(encoding="utf-8") == text  # never "repaired"
     assert not (root / "data").exists()
+
+
+# -- 6. damaged store files and a full disk: one line, the store as it was ---------------------
+@pytest.fixture
+def small_store(tmp_path: Path) -> Store:
+    return write_store(tmp_path / "store", fixture_frame(per_day=8))
+
+
+def _state(store: Store) -> tuple[str, int]:
+    """What a failed write must leave unchanged: the manifest text and the rows it lists."""
+    return (store.root / "manifest.json").read_text(encoding="utf-8"), store.snapshot().total_rows
+
+
+def test_ingest_over_a_damaged_partition_file_names_it(small_store: Store, tmp_path: Path) -> None:
+    snap = small_store.snapshot()
+    victim = small_store.root / snap.partitions["Lambeth|2020"].files[0].path
+    victim.write_bytes(victim.read_bytes()[:200])  # truncated: no footer
+    before = _state(small_store)
+    export = _export(tmp_path / "e.csv", _csv_rows(dt.date(2020, 6, 27), 3, borough="Lambeth"))
+    line = _one_line(_cli("ingest", export, "--store", small_store.root))
+    assert str(victim.relative_to(tmp_path)) in line or victim.name in line, line
+    assert "damaged" in line and "backup" in line
+    assert _state(small_store) == before
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO])
+def test_disk_full_at_the_atomic_writer_is_one_line(
+    small_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    before = _state(small_store)
+
+    def full(path: Path, data: bytes | str) -> None:
+        raise OSError(code, os.strerror(code), str(path))
+
+    monkeypatch.setattr(store_mod, "write_atomic", full)
+    export = _export(tmp_path / "e.csv", _csv_rows(dt.date(2020, 6, 27), 3, borough="Lambeth"))
+    line = _one_line(_cli("ingest", export, "--store", small_store.root))
+    assert os.strerror(code) in line and "the store is as it was" in line
+    monkeypatch.undo()
+    assert _state(small_store) == before
+    assert not list((small_store.root / ".staging").glob("*/*"))  # the staged files are gone
+    # The next ingest finishes the job and removes the failed one's orphans.
+    assert ingest(small_store.root, [export]).stored == 3
+    listed = {f.path for p in small_store.snapshot().partitions.values() for f in p.files}
+    on_disk = {
+        p.relative_to(small_store.root).as_posix() for p in small_store.root.rglob("*.parquet")
+    }
+    retired = {r["path"] for r in small_store.snapshot().retired}
+    assert on_disk - retired == listed
+
+
+def test_a_failed_parquet_write_is_one_line(
+    small_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Polars reports its writers' OS errors as its own exception type."""
+    before = _state(small_store)
+
+    def broken(self: pl.DataFrame, *args: Any, **kwargs: Any) -> None:
+        raise pl.exceptions.ComputeError(
+            "underlying IO error: No space left on device (os error 28)"
+        )
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", broken)
+    export = _export(tmp_path / "e.csv", _csv_rows(dt.date(2020, 6, 27), 3, borough="Lambeth"))
+    line = _one_line(_cli("ingest", export, "--store", small_store.root))
+    assert "No space left on device" in line and "cannot write to the store" in line
+    monkeypatch.undo()
+    assert _state(small_store) == before
+
+
+def test_a_real_file_size_limit_is_one_line(small_store: Store, tmp_path: Path) -> None:
+    """A whole process under RLIMIT_FSIZE: every writer (Python, Polars) fails as on a full disk."""
+    before = _state(small_store)
+    export = _export(tmp_path / "e.csv", _csv_rows(dt.date(2020, 6, 27), 300, borough="Lambeth"))
+    code = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))\n"
+        "from costplan.cli import app\n"
+        "app(sys.argv[1:])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "ingest", str(export), "--store", str(small_store.root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot write to the store" in lines[0], proc.stderr
+    assert _state(small_store) == before
+
+
+# -- 7 and 9. creating a store: never an empty one left behind, never a wrong refusal -----------
+def test_a_failed_first_ingest_leaves_no_store_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from costplan.ingest import run
+
+    def fails(*args: Any, **kwargs: Any) -> None:
+        raise StoreError("injected failure")
+
+    monkeypatch.setattr(run._Run, "ingest_file", fails)
+    root = tmp_path / "new"
+    export = _export(tmp_path / "e.csv", _csv_rows(dt.date(2020, 6, 27), 3))
+    assert "injected failure" in _one_line(_cli("ingest", export, "--store", root))
+    assert not (root / "manifest.json").exists()
+    assert [p.name for p in root.iterdir()] == [".lock"]  # kept: a waiting writer holds it
+    assert "no costplan store" in _one_line(_cli("coverage", "--store", root))
+    monkeypatch.undo()
+    assert ingest(root, [export]).stored == 3  # the directory is still a fine place for one
+
+
+def test_a_killed_creators_temporary_is_not_someone_elses_file(tmp_path: Path) -> None:
+    root = tmp_path / "new"
+    root.mkdir()
+    (root / ".manifest.json.0123abcd.tmp").write_text("{", encoding="utf-8")
+    Store.open(root, create=True)
+    assert Store.open(root).snapshot().version == 0
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(StoreError, match="is not empty and holds no costplan store"):
+        Store.open(tmp_path / "other", create=True)
+
+
+def test_two_processes_creating_one_store_both_succeed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B looks at the directory while A's manifest is being written (its temporary exists)."""
+    root = tmp_path / "new"
+    in_write, go = threading.Event(), threading.Event()
+    real = store_mod.write_atomic
+
+    def slow_write(path: Path, data: bytes | str) -> None:
+        tmp = path.with_name(f".{path.name}.feedbeef.tmp")
+        tmp.write_text("", encoding="utf-8")  # as write_atomic's own temporary
+        in_write.set()
+        assert go.wait(60)
+        tmp.unlink()
+        real(path, data)
+
+    monkeypatch.setattr(store_mod, "write_atomic", slow_write)
+    waiting = _waiting_for_lock(monkeypatch)
+
+    def create() -> Store:
+        return Store.open(root, create=True)
+
+    with _thread(create) as first:
+        assert in_write.wait(60)
+        monkeypatch.setattr(store_mod, "write_atomic", real)
+        with _thread(create) as second:
+            # B waits for A's lock (the fix) or has already refused (the bug): either way, go.
+            waiting.wait(10)
+            go.set()
+    assert "error" not in first and "error" not in second, (first, second)
+    assert Store.open(root).snapshot().version == 0

@@ -39,7 +39,7 @@ from costplan.ingest.read import (
 )
 from costplan.ingest.report import FileReport, IngestReport
 from costplan.schema import RECORD_COLUMNS
-from costplan.store import LOCK_WAIT_SECONDS, Store, Transaction
+from costplan.store import LOCK_WAIT_SECONDS, MANIFEST, Store, Transaction, writing
 
 ProgressFn = Callable[[int, int], None]
 
@@ -103,7 +103,8 @@ class _Run:
                 src = plan.path
                 if plan.encoding == "windows-1252":
                     src = self.txn.staging / "ingest" / f"{index:04d}.csv"
-                    _transcode_cp1252(plan.path, src)
+                    with writing(self.txn.store.root):
+                        _transcode_cp1252(plan.path, src)
                 cols = ", ".join(f"c{plan.positions[f]} AS {f}" for f in fields)
                 params = {
                     "path": str(src),
@@ -255,8 +256,9 @@ class _Run:
         """
         if self._recent is not None:
             path = self.txn.staging / "ingest-seen" / f"{len(self._spilled):06d}.arrow"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._recent.write_ipc(path, compression="uncompressed")
+            with writing(self.txn.store.root):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._recent.write_ipc(path, compression="uncompressed")
             self._spilled.append(path)
         self._recent = staged.select("_key", *COMPARE_FIELDS)
         self.seen.append(staged["_key"])
@@ -323,7 +325,26 @@ def ingest(
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping)
     plans = [inspect_export(e, mapping, hash_file=False) for e in exports]
+    fresh = not (Path(store_root).expanduser() / MANIFEST).exists()
     store = Store.open(store_root, create=True)
+    try:
+        return _ingest(store, plans, mapping, progress, lock_wait, batch_rows, period)
+    except BaseException:
+        if fresh:  # a failed first ingest leaves no empty store behind
+            store.discard_if_unused()
+        raise
+
+
+def _ingest(
+    store: Store,
+    plans: list[ExportPlan],
+    mapping: Mapping,
+    progress: ProgressFn | None,
+    lock_wait: float,
+    batch_rows: int,
+    period: tuple[Any, Any] | None,
+) -> IngestReport:
+    """ingest() once the inputs are checked and the store is open."""
     with store.writer(wait=lock_wait) as txn, ThreadPoolExecutor(max_workers=1) as hasher:
         # Hashing is I/O and hashlib releases the GIL: it runs while the files are parsed.
         digests = [hasher.submit(file_sha256, p.path) for p in plans]

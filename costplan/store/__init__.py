@@ -43,7 +43,7 @@ from costplan.store.manifest import (
     partition_key,
     quarantine_schema,
 )
-from costplan.store.transaction import CommitResult, Transaction
+from costplan.store.transaction import CommitResult, Transaction, reading, writing
 
 if TYPE_CHECKING:
     import polars as pl
@@ -66,6 +66,8 @@ __all__ = [
     "Transaction",
     "partition_key",
     "read_quarantine",
+    "reading",
+    "writing",
 ]
 
 
@@ -92,18 +94,46 @@ class Store:
         if not create:
             hint = "generate a synthetic archive or ingest exports into it first"
             raise StoreError(f"no costplan store at {root}", hint, field="store")
-        if root.exists() and any(p.name not in {".lock", ".staging"} for p in root.iterdir()):
+        root.mkdir(parents=True, exist_ok=True)
+        # Under the writer lock: another process creating the same store at the same moment
+        # holds it while its files appear, so they are never mistaken for someone else's.
+        with store._locked():
+            if not (root / MANIFEST).exists():
+                store._check_empty()
+                empty = Snapshot(root, 0, None, now_iso(), {}, coverage_doc={})
+                with writing(root):
+                    store._write_manifest(empty)
+        return store
+
+    def _check_empty(self) -> None:
+        """Refuse a directory without a manifest that holds anything but costplan's own
+        housekeeping (the lock, staging, a killed writer's manifest temporaries).
+
+        Raises:
+            StoreError: the directory holds other files, so it is not ours to write into.
+        """
+        ours = {".lock", ".staging"}
+        temporary = f".{MANIFEST}."
+        if any(
+            p.name not in ours and not (p.name.startswith(temporary) and p.name.endswith(".tmp"))
+            for p in self.root.iterdir()
+        ):
             raise StoreError(
-                f"{root} is not empty and holds no costplan store",
+                f"{self.root} is not empty and holds no costplan store",
                 "choose an empty or new directory for the store",
                 field="store",
             )
-        root.mkdir(parents=True, exist_ok=True)
-        with store._locked():
-            if not (root / MANIFEST).exists():
-                empty = Snapshot(root, 0, None, now_iso(), {}, coverage_doc={})
-                store._write_manifest(empty)
-        return store
+
+    def discard_if_unused(self) -> None:
+        """Remove the empty manifest of a store no write has committed to (a failed first
+        ingest), so a failure never leaves an empty store behind. The lock file stays: a
+        writer waiting for it must find the lock it is waiting on."""
+        with contextlib.suppress(StoreError), self._locked(wait=0.0):
+            path = self.root / MANIFEST
+            with contextlib.suppress(StoreError):
+                if path.exists() and self.snapshot().version == 0:
+                    path.unlink()
+            shutil.rmtree(self.root / ".staging", ignore_errors=True)
 
     # -- reading -----------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -160,7 +190,14 @@ class Store:
     def writer(self, *, wait: float = LOCK_WAIT_SECONDS) -> Iterator[Transaction]:
         """Take the writer lock and open a transaction. Nothing is visible until commit()."""
         with self._locked(wait):
-            txn = Transaction(self, self.snapshot())
+            if (self.root / MANIFEST).exists():
+                base = self.snapshot()
+            else:
+                # A store whose first write failed (discard_if_unused) or never came: empty,
+                # if the directory holds nothing else (never a store that lost its manifest).
+                self._check_empty()
+                base = Snapshot(self.root, 0, None, now_iso(), {}, coverage_doc={})
+            txn = Transaction(self, base)
             txn._collect_garbage()
             try:
                 yield txn
@@ -173,4 +210,5 @@ def read_quarantine(store: Store) -> pl.DataFrame:
     files = store.quarantine_files()
     if not files:
         return pl.DataFrame(schema=quarantine_schema())
-    return pl.read_parquet(files)
+    with reading(store.root, files):
+        return pl.read_parquet(files)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from costplan import schema
 from costplan._deps import lazy
 from costplan._files import collect_retired, fsync_dir, now_iso, remove_temporaries
+from costplan.errors import StoreError
 from costplan.schema import PARTITION_KEYS, RECORD_COLUMNS, STORED_COLUMNS
 from costplan.store.manifest import (
     MANIFEST,
@@ -34,6 +36,71 @@ if TYPE_CHECKING:
     from costplan.store import Store
 else:
     pl = lazy("polars")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = (getattr(exc, "strerror", None) or str(exc)).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def writing(root: Path) -> Iterator[None]:
+    """Turn a failed write into the store (disk full, I/O error) into one StoreError.
+
+    Polars reports its writers' OS errors as its own exceptions; either way nothing is
+    published until the manifest swap, so the store is as it was before the command.
+    """
+    try:
+        yield
+    except StoreError:
+        raise
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise StoreError(
+            f"cannot write to the store at {root}: {_first_line(exc)}{where}", _WRITE_HINT
+        ) from None
+    except pl.exceptions.PolarsError as exc:
+        raise StoreError(
+            f"cannot write to the store at {root}: {_first_line(exc)}", _WRITE_HINT
+        ) from None
+
+
+_WRITE_HINT = (
+    "free some disk space (or fix the disk), then run the command again; the store is as it was"
+)
+
+
+def damaged_file(root: Path, files: Iterable[str], exc: BaseException) -> StoreError:
+    """The error for stored Parquet files that could not be read: names the damaged one.
+
+    Each file's footer is checked (cheap) to find which one it is; if all footers read,
+    the reader's own message is given.
+    """
+    for path in files:
+        try:
+            pl.read_parquet_schema(path)
+        except Exception as bad:  # noqa: BLE001 - Polars raises several types for one fault
+            return StoreError(
+                f"store file {path} is damaged: {_first_line(bad)}", _DAMAGED_HINT.format(root)
+            )
+    return StoreError(
+        f"store files of {root} are unreadable: {_first_line(exc)}", _DAMAGED_HINT.format(root)
+    )
+
+
+_DAMAGED_HINT = (
+    "restore it from a backup, or ingest the exports again into a new store directory; "
+    "the store at {} was not changed"
+)
+
+
+@contextlib.contextmanager
+def reading(root: Path, files: list[str]) -> Iterator[None]:
+    """Turn an unreadable stored file into one StoreError naming it."""
+    try:
+        yield
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise damaged_file(root, files, exc) from None
 
 
 @dataclass
@@ -111,7 +178,10 @@ class Transaction:
         days = wanted["cad_ref"].str.slice(-7).unique().str.to_date("%d%b%y", strict=False)
         if days.null_count() == 0:
             scan = scan.filter(pl.col("day").is_between(days.min(), days.max()))
-        return scan.join(wanted.lazy(), on="cad_ref", how="semi").select(RECORD_COLUMNS).collect()
+        with reading(self.store.root, files):
+            return (
+                scan.join(wanted.lazy(), on="cad_ref", how="semi").select(RECORD_COLUMNS).collect()
+            )
 
     # -- staging ---------------------------------------------------------------------------
     def add(self, frame: pl.DataFrame) -> int:
@@ -145,8 +215,9 @@ class Transaction:
         for key, frames in self._buffer.items():
             self._n += 1
             path = self.staging / "chunks" / f"{self._n:06d}.arrow"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pl.concat(frames).write_ipc(path, compression="uncompressed")
+            with writing(self.store.root):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                pl.concat(frames).write_ipc(path, compression="uncompressed")
             self._chunks.setdefault(key, []).append(path)
         self._buffer.clear()
         self._buffered = 0
@@ -155,6 +226,7 @@ class Transaction:
         """Write one partition: stored rows + staged rows, sorted by created_at, one file."""
         old = self.base.partitions.get(key)
         parts: list[pl.LazyFrame] = []
+        stored = [str(self.store.root / f.path) for f in old.files] if old is not None else []
         if old is not None:
             # The keys are in the hive path, not the files; read the files as plain Parquet.
             parts.append(
@@ -166,15 +238,19 @@ class Transaction:
             parts.append(pl.scan_ipc([str(c) for c in self._chunks[key]]))
         if self._buffer.get(key):
             parts.append(pl.concat(self._buffer[key]).lazy())
-        frame = pl.concat(parts).select(list(STORED_COLUMNS)).collect()
+        with reading(self.store.root, stored):
+            frame = pl.concat(parts).select(list(STORED_COLUMNS)).collect()
         # Appends in time order (generate, nightly ingests) arrive already sorted: checking is
         # one pass, sorting a hundred thousand rows is several.
         if not frame["created_at"].is_sorted():
             frame = frame.sort("created_at", maintain_order=True)
-        out.parent.mkdir(parents=True, exist_ok=True)
         # Small row groups over rows sorted by time: a reader of a few days skips the rest of
         # the year by the row groups' min/max statistics (docs/benchmarks.md).
-        frame.write_parquet(out, compression="zstd", statistics=True, row_group_size=ROW_GROUP_ROWS)
+        with writing(self.store.root):
+            out.parent.mkdir(parents=True, exist_ok=True)
+            frame.write_parquet(
+                out, compression="zstd", statistics=True, row_group_size=ROW_GROUP_ROWS
+            )
         lo, hi = frame["day"].min(), frame["day"].max()
         return FileEntry(
             path=out.relative_to(self.staging / "out").as_posix(),
@@ -278,16 +354,18 @@ class Transaction:
             q_rows = qframe.height
             q_rel = f"quarantine/quarantine-{self.txn}.parquet"
             tmp = self.staging / "out" / q_rel
-            tmp.parent.mkdir(parents=True, exist_ok=True)
-            qframe.write_parquet(tmp)
+            with writing(root):
+                tmp.parent.mkdir(parents=True, exist_ok=True)
+                qframe.write_parquet(tmp)
             staged_moves.append((tmp, root / q_rel))
             quarantine.append({"path": q_rel, "rows": q_rows, "txn": self.txn})
 
         # Move staged files to their final (new, unique) names. Until the manifest swap below
         # they are orphans no reader can see; a crash here leaves the old state intact.
-        for src, dst in staged_moves:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(src, dst)
+        with writing(root):
+            for src, dst in staged_moves:
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, dst)
         for d in {dst.parent for _, dst in staged_moves}:
             fsync_dir(d)
 
@@ -302,7 +380,8 @@ class Transaction:
             retired=tuple(retired),
             coverage_doc=self._new_coverage(),
         )
-        self.store._write_manifest(snap)  # the commit point
+        with writing(root):
+            self.store._write_manifest(snap)  # the commit point
         self.base = snap
         self._chunks.clear()
         self._buffer.clear()

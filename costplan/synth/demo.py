@@ -143,7 +143,13 @@ def generate_archive(
     progress: Progress | None = None,
 ) -> GenerateReport:
     """Create (or open an empty) store at `root` and generate a synthetic archive into it."""
+    fresh = not (Path(root).expanduser() / "manifest.json").exists()
     store = Store.open(root, create=True)
     t0 = time.perf_counter()
-    result = build_archive(store, start, end, seed=seed, boroughs=boroughs, progress=progress)
+    try:
+        result = build_archive(store, start, end, seed=seed, boroughs=boroughs, progress=progress)
+    except BaseException:
+        if fresh:  # a failed generate leaves no empty store behind
+            store.discard_if_unused()
+        raise
     return GenerateReport(store.root, result, time.perf_counter() - t0)
