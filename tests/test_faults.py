@@ -28,7 +28,7 @@ import costplan.store as store_mod
 from costplan.cli import app
 from costplan.errors import StoreError
 from costplan.ingest import ingest
-from costplan.store import Store
+from costplan.store import Store, read_quarantine
 from costplan.synth.demo import build_archive
 
 HEADER = "cad_ref,created_at,borough,call_source,grading,summary"
@@ -330,3 +330,69 @@ def test_two_processes_creating_one_store_both_succeed(
             go.set()
     assert "error" not in first and "error" not in second, (first, second)
     assert Store.open(root).snapshot().version == 0
+
+
+# -- 7. one stray CR never refuses a whole export ---------------------------------------------
+def _ingest_counts(root: Path, export: Path) -> tuple[int, int, int, int]:
+    r = ingest(root, [export], batch_rows=7)
+    assert r.rows_read == r.stored + r.duplicates + r.quarantined
+    return r.rows_read, r.stored, r.duplicates, r.quarantined
+
+
+def test_a_bare_cr_inside_an_lf_export(tmp_path: Path) -> None:
+    rows = _csv_rows(dt.date(2020, 6, 27), 20)
+    rows[4] = rows[4].replace("noise", "noi\rse")  # in free text: the row is stored
+    rows[9] = rows[9].replace("/27JUN20", "/27\rJUN20")  # in the reference: quarantined
+    export = _export(tmp_path / "e.csv", rows)
+    assert _ingest_counts(tmp_path / "s", export) == (20, 19, 0, 1)
+    q = read_quarantine(Store.open(tmp_path / "s"))
+    assert q["line"].to_list() == [11] and "malformed cad_ref" in q["reason"][0]
+
+
+@pytest.mark.parametrize("where", [0, 5, 19])
+def test_one_lf_line_in_a_crlf_export(tmp_path: Path, where: int) -> None:
+    rows = _csv_rows(dt.date(2020, 6, 27), 20)
+    text = "\r\n".join([HEADER, *rows]) + "\r\n"
+    lines = text.split("\r\n")
+    lines[where] += "\n" + lines.pop(where + 1)  # one line ends in a bare LF
+    export = tmp_path / "e.csv"
+    export.write_bytes("\r\n".join(lines).encode())
+    assert _ingest_counts(tmp_path / "s", export) == (20, 20, 0, 0)
+
+
+def test_a_stray_cr_past_the_first_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader thread meets it long after the first batch was validated."""
+    from costplan.ingest import read
+
+    rows = _csv_rows(dt.date(2020, 6, 27), 3000)
+    rows[2500] = rows[2500].replace("noise", "no\rise")
+    export = _export(tmp_path / "e.csv", rows)
+    monkeypatch.setattr(read, "FIRST_BATCH_ROWS", 256)
+    assert _ingest_counts(tmp_path / "s", export) == (3000, 3000, 0, 0)
+
+
+def test_a_parse_error_past_the_first_batch_is_one_short_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader error raised in the prefetch thread, through Arrow, names the file."""
+    import pyarrow as pa
+
+    from costplan.ingest import read
+
+    real = read._frame
+    seen = {"n": 0}
+
+    def fails_later(rb: Any) -> pl.DataFrame:
+        seen["n"] += 1
+        if seen["n"] > 1:
+            raise pa.ArrowInvalid("Invalid Input Error: CSV Parser\nline 2 of the message")
+        return real(rb)
+
+    monkeypatch.setattr(read, "_frame", fails_later)
+    monkeypatch.setattr(read, "ARROW_BATCH_ROWS", 2048)
+    monkeypatch.setattr("costplan.ingest.run.ARROW_BATCH_ROWS", 2048)
+    export = _export(tmp_path / "e.csv", _csv_rows(dt.date(2020, 6, 27), 5000))
+    line = _one_line(_cli("ingest", export, "--store", tmp_path / "s"))
+    assert "e.csv: cannot parse as CSV: Invalid Input Error: CSV Parser" in line
+    assert "line 2" not in line
+    assert not (tmp_path / "s" / "manifest.json").exists()

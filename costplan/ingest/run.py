@@ -35,7 +35,7 @@ from costplan.ingest.read import (
     ARROW_BATCH_ROWS,
     _batches,
     _connect,
-    _transcode_cp1252,
+    _readable_copy,
 )
 from costplan.ingest.report import FileReport, IngestReport
 from costplan.schema import RECORD_COLUMNS
@@ -101,10 +101,11 @@ class _Run:
         try:
             if plan.kind == "csv":
                 src = plan.path
-                if plan.encoding == "windows-1252":
+                cp1252 = plan.encoding == "windows-1252"
+                if cp1252 or plan.mixed_newlines:
                     src = self.txn.staging / "ingest" / f"{index:04d}.csv"
                     with writing(self.txn.store.root):
-                        _transcode_cp1252(plan.path, src)
+                        _readable_copy(plan.path, src, cp1252=cp1252, newlines=plan.mixed_newlines)
                 cols = ", ".join(f"c{plan.positions[f]} AS {f}" for f in fields)
                 params = {
                     "path": str(src),
@@ -117,7 +118,8 @@ class _Run:
                     reader = rel.to_arrow_reader(ARROW_BATCH_ROWS)
                     accepted = self._consume(reader, plan, fields, report, bad)
                     rejects = con.sql(_REJECTS_QUERY).pl()
-                except duckdb.Error as exc:
+                except (duckdb.Error, pa.ArrowException) as exc:
+                    # The reader thread may raise past the first batch, through Arrow.
                     msg = str(exc).strip().splitlines()[0]
                     raise InputError(f"{plan.given}: cannot parse as CSV: {msg}") from None
                 qframe = self.quarantine.finish_csv(plan, src, accepted, rejects, bad)
