@@ -396,3 +396,73 @@ def test_a_parse_error_past_the_first_batch_is_one_short_line(
     assert "e.csv: cannot parse as CSV: Invalid Input Error: CSV Parser" in line
     assert "line 2" not in line
     assert not (tmp_path / "s" / "manifest.json").exists()
+
+
+# -- 6 and 9. the volume table: a damaged month is rebuilt, a killed refresh's staging removed --
+@pytest.fixture
+def refreshed(tmp_path: Path) -> Store:
+    from test_volumes import build_store
+
+    from costplan.engines import volumes
+
+    store = build_store(tmp_path / "store")
+    volumes.refresh(store)
+    return store
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
+def test_a_plain_refresh_rebuilds_a_damaged_month(refreshed: Store, damage: str) -> None:
+    from test_volumes import expected_table, table_files, table_frame
+
+    from costplan.engines import volumes
+
+    state = volumes.read_state(refreshed.root)
+    month = sorted(state.months)[0]
+    victim = volumes.volumes_dir(refreshed.root) / state.months[month].totals
+    body = victim.read_bytes()
+    victim.write_bytes(
+        {"truncate": body[: len(body) // 2], "garbage": b"x" * 64, "empty": b""}[damage]
+    )
+    res = _cli("summary", "refresh", "--store", refreshed.root)  # no --full
+    assert res.exit_code == 0, res.output
+    assert table_frame(refreshed.root).equals(expected_table(refreshed.snapshot()))
+    assert victim.name not in {Path(f).name for f in table_files(refreshed.root)}
+    res = _cli("summary", "--store", refreshed.root, "--format", "csv")
+    assert res.exit_code == 0 and "Traceback" not in res.output, res.output
+    # A second refresh finds nothing to do: the repair is complete.
+    assert volumes.refresh(refreshed).recounted == []
+
+
+def test_a_killed_refreshs_staging_is_removed_by_the_next(refreshed: Store, tmp_path: Path) -> None:
+    """SIGKILL while a rebuild's partitioned write sits in its staging directory."""
+    from test_volumes import expected_table, table_frame
+
+    from costplan.engines import volumes
+
+    script = (
+        "import os, signal, sys\n"
+        "from costplan.engines import volumes\n"
+        "from costplan.engines.volumes import recount\n"
+        "from costplan.store import Store\n"
+        "def die(self, directory, month, kind):\n"
+        "    assert directory.parent.name.startswith('.staging-')\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "recount.Refresher._adopt = die\n"
+        "volumes.refresh(Store.open(sys.argv[1]), full=True)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(refreshed.root)], timeout=120)
+    assert proc.returncode == -9
+    vdir = volumes.volumes_dir(refreshed.root)
+    assert list(vdir.glob(".staging-*")), "the kill left no staging directory to clean"
+    # Hostile neighbours: a link named like staging that points outside, and a look-alike.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("mine", encoding="utf-8")
+    link = vdir / f".staging-{'a' * 32}"
+    link.symlink_to(outside, target_is_directory=True)
+    (vdir / ".staging-notours").mkdir()
+    volumes.refresh(refreshed)
+    assert not link.exists() and not link.is_symlink()
+    assert (outside / "keep.txt").read_text(encoding="utf-8") == "mine"
+    assert sorted(p.name for p in vdir.glob(".staging-*")) == [".staging-notours"]
+    assert table_frame(refreshed.root).equals(expected_table(refreshed.snapshot()))
