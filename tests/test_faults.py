@@ -466,3 +466,52 @@ def test_a_killed_refreshs_staging_is_removed_by_the_next(refreshed: Store, tmp_
     assert (outside / "keep.txt").read_text(encoding="utf-8") == "mine"
     assert sorted(p.name for p in vdir.glob(".staging-*")) == [".staging-notours"]
     assert table_frame(refreshed.root).equals(expected_table(refreshed.snapshot()))
+
+
+# -- 5. tags and codes outside the documented character set are quarantined, with every reason --
+HOSTILE_LABELS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3",
+                  "<img src=x onerror=alert(1)>", "a|b", "x\ty", "<b>", "A" * 65]  # fmt: skip
+
+
+@pytest.mark.parametrize("label", HOSTILE_LABELS)
+@pytest.mark.parametrize("column", ["tags", "opening_code", "closing_code"])
+def test_a_hostile_tag_or_code_is_quarantined_with_its_reason(
+    tmp_path: Path, label: str, column: str
+) -> None:
+    frame = pl.DataFrame(
+        {
+            "cad_ref": ["1/01JUN21", "2/01JUN21"],
+            "created_at": [dt.datetime(2021, 6, 1, 10), dt.datetime(2021, 6, 1, 11)],
+            "borough": ["Camden", "Camden"],
+            "call_source": ["999", "999"],
+            "grading": ["I", "Q"],  # the second row is refused twice over
+            "opening_code": ["NOISE", "NOISE"],
+            "closing_code": ["NOISE", "NOISE"],
+            "tags": [["UME"], ["UME"]],
+        }
+    )
+    value: Any = [["DV", label]] * 2 if column == "tags" else [label] * 2
+    frame = frame.with_columns(pl.Series(column, value))
+    export = tmp_path / "e.parquet"
+    frame.write_parquet(export)
+    report = ingest(tmp_path / "s", [export])
+    assert (report.stored, report.quarantined) == (0, 2)
+    reasons = read_quarantine(Store.open(tmp_path / "s"))["reason"].to_list()
+    what = "tag" if column == "tags" else column
+    assert all(f"invalid {what}: " in r and "allowed: letters" in r for r in reasons), reasons
+    assert "invalid grading" in reasons[1]  # the quarantine keeps every reason
+
+
+def test_labels_inside_the_character_set_are_stored(tmp_path: Path) -> None:
+    rows = [
+        f"{i}/01JUN21,2021-06-01 10:0{i}:00,Camden,999,I,{code},,{tags}"
+        for i, (code, tags) in enumerate(
+            [("A&E (NON-CRIME)", "DV;MH"), ("ASB/NOISE", "straße"), ("NO.1", "CODE_7:B+C#2")],
+            start=1,
+        )
+    ]
+    export = tmp_path / "e.csv"
+    header = "cad_ref,created_at,borough,call_source,grading,opening_code,closing_code,tags"
+    export.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    report = ingest(tmp_path / "s", [export])
+    assert (report.stored, report.quarantined) == (3, 0)
