@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
+import json
 import os
 import subprocess
 import sys
@@ -515,3 +516,60 @@ def test_labels_inside_the_character_set_are_stored(tmp_path: Path) -> None:
     export.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     report = ingest(tmp_path / "s", [export])
     assert (report.stored, report.quarantined) == (3, 0)
+
+
+# -- 2. plan --disclose writes from the plan's snapshot, whatever a concurrent ingest commits --
+def test_disclosure_during_a_concurrent_ingest_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real ingest in another thread commits while the disclosure query is running: after
+    the disclosure session was opened on the plan's snapshot, before its query reads."""
+    from costplan.engines import duckdb_engine
+    from costplan.store import transaction
+
+    store = write_store(tmp_path / "store", fixture_frame())
+    late = tmp_path / "late.csv"
+    late.write_text(
+        "cad_ref,created_at,borough,call_source,grading,tags\n"
+        + "".join(
+            f"{n}/25JUN20,2020-06-25 23:{n - 900:02d}:00,Lambeth,999,I,UME\n"
+            for n in range(900, 930)
+        ),
+        encoding="utf-8",
+    )
+    may_commit, committed = threading.Event(), threading.Event()
+    real_commit = transaction.Transaction.commit
+    real_records = duckdb_engine.Engine.records
+
+    def commit_when_told(self: transaction.Transaction) -> Any:
+        assert may_commit.wait(60)
+        try:
+            return real_commit(self)
+        finally:
+            committed.set()
+
+    def records(self: Any, name: str, **params: Any) -> list[dict[str, Any]]:
+        if name == "tagged_refs" and not may_commit.is_set():
+            may_commit.set()  # the session is open on the plan's snapshot; now the ingest lands
+            assert committed.wait(60)
+        return real_records(self, name, **params)
+
+    monkeypatch.setattr(transaction.Transaction, "commit", commit_when_told)
+    monkeypatch.setattr(duckdb_engine.Engine, "records", records)
+    out = tmp_path / "release.csv"
+    with _thread(ingest, store.root, [late]) as ingested:
+        res = _cli(
+            "plan", "--borough", "Lambeth", "--date", "2020-06-25", "--tag", "UME",
+            "--minutes-per-record", "1", "--store", store.root, "--format", "json",
+            "--disclose", out,
+        )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert ingested.get("value") is not None and ingested["value"].stored == 30, ingested
+    assert committed.is_set() and store.snapshot().version == 2
+    decided = json.loads(res.stdout)
+    released = out.read_text(encoding="utf-8").splitlines()[1:]
+    tagged = decided["items"][0]["strategies"][0]
+    assert tagged["strategy"] == "tag_query"
+    assert len(released) == tagged["records"] > 0
+    assert not set(released) & {f"CAD {n}/25JUN20" for n in range(900, 930)}
+    assert decided["snapshot"]["manifest_version"] == 1
