@@ -519,11 +519,13 @@ def test_labels_inside_the_character_set_are_stored(tmp_path: Path) -> None:
 
 
 # -- 2. plan --disclose writes from the plan's snapshot, whatever a concurrent ingest commits --
+@pytest.mark.parametrize("moment", ["after the plan", "in the disclosure query"])
 def test_disclosure_during_a_concurrent_ingest_commit(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moment: str
 ) -> None:
-    """A real ingest in another thread commits while the disclosure query is running: after
-    the disclosure session was opened on the plan's snapshot, before its query reads."""
+    """A real ingest in another thread commits right after the decision, or while the
+    disclosure query runs (its session open on the plan's snapshot, before it reads)."""
+    from costplan import planner
     from costplan.engines import duckdb_engine
     from costplan.store import transaction
 
@@ -548,14 +550,27 @@ def test_disclosure_during_a_concurrent_ingest_commit(
         finally:
             committed.set()
 
+    def land() -> None:
+        may_commit.set()
+        assert committed.wait(60)
+
     def records(self: Any, name: str, **params: Any) -> list[dict[str, Any]]:
         if name == "tagged_refs" and not may_commit.is_set():
-            may_commit.set()  # the session is open on the plan's snapshot; now the ingest lands
-            assert committed.wait(60)
+            land()  # the session is open on the plan's snapshot; now the ingest commits
         return real_records(self, name, **params)
 
+    real_plan = planner.build_plan
+
+    def plan_then_land(*args: Any, **kwargs: Any) -> Any:
+        result = real_plan(*args, **kwargs)
+        land()
+        return result
+
     monkeypatch.setattr(transaction.Transaction, "commit", commit_when_told)
-    monkeypatch.setattr(duckdb_engine.Engine, "records", records)
+    if moment == "after the plan":
+        monkeypatch.setattr(planner, "build_plan", plan_then_land)
+    else:
+        monkeypatch.setattr(duckdb_engine.Engine, "records", records)
     out = tmp_path / "release.csv"
     with _thread(ingest, store.root, [late]) as ingested:
         res = _cli(
@@ -573,3 +588,15 @@ def test_disclosure_during_a_concurrent_ingest_commit(
     assert len(released) == tagged["records"] > 0
     assert not set(released) & {f"CAD {n}/25JUN20" for n in range(900, 930)}
     assert decided["snapshot"]["manifest_version"] == 1
+
+
+# -- 10. an error line stays one line whatever the value it quotes -----------------------------
+@pytest.mark.parametrize("junk", ["\r", "\n", "\x85", "\u2028", "\u2029", "\x1b[2J", "\x00"])
+def test_an_error_quoting_control_characters_is_one_line(tmp_path: Path, junk: str) -> None:
+    store = write_store(tmp_path / "store", fixture_frame(per_day=3))
+    # A file name is quoted as it is (values are quoted with repr): only the CLI folds it.
+    junk = junk if junk != "\x00" else "\x01"  # a path cannot hold NUL
+    res = _cli("plan", tmp_path / f"re{junk}quest.toml", "--store", store.root)
+    line = _one_line(res)
+    assert "quest.toml" in line
+    assert not any(c in line for c in "\r\n\x85\u2028\u2029\x1b\x00"), repr(line)
