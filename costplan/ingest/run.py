@@ -303,6 +303,12 @@ def ingest(
 ) -> IngestReport:
     """Load CAD exports into a store in one all-or-nothing transaction.
 
+    Every row read is stored, a duplicate, or quarantined with every reason that applies.
+    Tags and codes are stored in canonical form and must be in the label character set
+    (letters and digits, spaces and _-./&()':+#, starting with a letter or digit, at most 64
+    characters: `ingest.values.LABEL_RULE`, docs/store.md); a row with one outside it is
+    quarantined. Mixed CR/LF line endings are read as LF (a stray CR as a space).
+
     Args:
         store_root: the store directory; created if it does not exist yet.
         exports: CSV or Parquet files.
