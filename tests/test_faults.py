@@ -600,3 +600,46 @@ def test_an_error_quoting_control_characters_is_one_line(tmp_path: Path, junk: s
     line = _one_line(res)
     assert "quest.toml" in line
     assert not any(c in line for c in "\r\n\x85\u2028\u2029\x1b\x00"), repr(line)
+
+
+# -- 6. huge finite numbers are one line at the door, never decimal.InvalidOperation -----------
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [("request", "1e30"), ("item", "1e30"), ("request", "1e400"), ("item", "-1e400"),
+     ("request", "nan"), ("item", "1e-30"), ("request", "999999999999999999999999999999")],
+)  # fmt: skip
+def test_a_huge_minutes_per_record_in_a_request_is_one_line(
+    tmp_path: Path, where: str, value: str
+) -> None:
+    store = write_store(tmp_path / "store", fixture_frame(per_day=3))
+    top = f"minutes_per_record = {value}\n" if where == "request" else ""
+    item = f"minutes_per_record = {value}\n" if where == "item" else ""
+    request = tmp_path / "r.toml"
+    request.write_text(
+        f'{top}[[items]]\nboroughs = ["Lambeth"]\ndate = 2020-06-25\n{item}', encoding="utf-8"
+    )
+    res = _cli("plan", request, "--store", store.root)
+    if value == "1e-30":  # tiny but above zero: a plan, not an error
+        assert res.exit_code == 0 and res.exception is None, res.output
+    else:
+        assert "minutes_per_record" in _one_line(res)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "--borough", "Lambeth", "--date", "2020-06-25", "--minutes-per-record", "1e26"],
+        ["estimate", "--records", "1e400"],
+        ["estimate", "--records", "1e15", "--minutes-per-record", "1e15"],
+        ["estimate", "--records", "1e15", "--minutes-per-record", "480", "--rate", "1e15"],
+        ["estimate", "--records", "1e15", "--minutes-per-record", "480", "--limit-gbp", "1e-30"],
+    ],
+)
+def test_huge_numbers_on_the_command_line_never_give_a_traceback(
+    tmp_path: Path, args: list[str]
+) -> None:
+    store = write_store(tmp_path / "store", fixture_frame(per_day=3))
+    res = _cli(*args, *(["--store", store.root] if args[0] == "check" else []))
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    if res.exit_code != 0:
+        _one_line(res)
