@@ -643,3 +643,62 @@ def test_huge_numbers_on_the_command_line_never_give_a_traceback(
     assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
     if res.exit_code != 0:
         _one_line(res)
+
+
+# -- crash points: SIGKILL at each step of a commit ----------------------------------------------
+CRASH_SCRIPT = """
+import os, signal, sys
+from costplan.store import Store, transaction
+from costplan.ingest import ingest
+
+point = sys.argv[3]
+die = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
+if point == "merging":
+    transaction.Transaction._merge_partition = die
+elif point == "moving":
+    real_replace = os.replace
+    calls = {"n": 0}
+    def replace(src, dst):
+        calls["n"] += 1
+        if calls["n"] == 2:  # one staged file moved, the others not
+            die()
+        real_replace(src, dst)
+    transaction.os.replace = replace
+elif point == "swapping":
+    Store._write_manifest = die  # every file moved, the manifest not yet replaced
+elif point == "collecting":
+    real_write = Store._write_manifest
+    def write_then_die(self, snap):
+        real_write(self, snap)
+        die()  # committed; the staging area and temporaries not yet removed
+    Store._write_manifest = write_then_die
+ingest(sys.argv[1], [sys.argv[2]])
+"""
+
+
+@pytest.mark.parametrize("point", ["merging", "moving", "swapping", "collecting"])
+def test_a_kill_at_each_commit_step_leaves_before_or_after(tmp_path: Path, point: str) -> None:
+    first = _export(tmp_path / "a.csv", _csv_rows(dt.date(2020, 6, 25), 40, borough="Lambeth"))
+    rows = _csv_rows(dt.date(2020, 6, 26), 30, borough="Lambeth")
+    rows += _csv_rows(dt.date(2020, 6, 27), 30, borough="Camden")
+    second = _export(tmp_path / "b.csv", rows)
+    root = tmp_path / "store"
+    ingest(root, [first])
+    proc = subprocess.run(
+        [sys.executable, "-c", CRASH_SCRIPT, str(root), str(second), point], timeout=120
+    )
+    assert proc.returncode == -9
+    snap = Store.open(root).snapshot()
+    assert snap.total_rows == (100 if point == "collecting" else 40)
+    for part in snap.partitions.values():
+        for f in part.files:
+            assert pl.read_parquet(root / f.path).height == f.rows
+    again = ingest(root, [second])  # finishes the job (or finds it done) and collects orphans
+    assert again.stored + again.duplicates == 60
+    snap = Store.open(root).snapshot()
+    assert snap.total_rows == 100
+    listed = {f.path for p in snap.partitions.values() for f in p.files}
+    retired = {r["path"] for r in snap.retired}
+    on_disk = {p.relative_to(root).as_posix() for p in (root / "data").rglob("*.parquet")}
+    assert on_disk - retired == listed
+    assert not list(root.glob(".manifest.json.*.tmp"))
