@@ -245,27 +245,41 @@ def test_a_failed_parquet_write_is_one_line(
     assert _state(small_store) == before
 
 
-def test_a_real_file_size_limit_is_one_line(small_store: Store, tmp_path: Path) -> None:
-    """A whole process under RLIMIT_FSIZE: every writer (Python, Polars) fails as on a full disk."""
+@pytest.mark.parametrize("command", ["ingest", "summary refresh"])
+def test_a_real_file_size_limit_is_one_line(
+    small_store: Store, tmp_path: Path, command: str
+) -> None:
+    """A whole process under RLIMIT_FSIZE: every writer (Python, Polars, DuckDB) fails as on a
+    full disk."""
     before = _state(small_store)
     export = _export(tmp_path / "e.csv", _csv_rows(dt.date(2020, 6, 27), 300, borough="Lambeth"))
     code = (
         "import resource, signal, sys\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
-        "resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))\n"
+        "limit = int(sys.argv.pop(1))\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))\n"
         "from costplan.cli import app\n"
         "app(sys.argv[1:])\n"
     )
+    args = ["ingest", str(export)] if command == "ingest" else ["summary", "refresh"]
     proc = subprocess.run(
-        [sys.executable, "-c", code, "ingest", str(export), "--store", str(small_store.root)],
+        # Small enough that the volume table's first month file cannot be written either.
+        [sys.executable, "-c", code, "2000" if command == "ingest" else "300", *args]
+        + ["--store", str(small_store.root)],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "cannot write to the store" in lines[0], proc.stderr
+    assert len(lines) == 1 and ("cannot write" in lines[0] or "failed" in lines[0]), proc.stderr
+    assert "Traceback" not in proc.stderr
     assert _state(small_store) == before
+    if command != "ingest":
+        from costplan.engines import volumes
+
+        assert volumes.read_state(small_store.root).months == {}  # no table half written
+        assert not list((volumes.volumes_dir(small_store.root) / "parts").glob("*"))
 
 
 # -- 7 and 9. creating a store: never an empty one left behind, never a wrong refusal -----------
