@@ -76,6 +76,11 @@ def main() -> None:
         def one_request(case: RequestCase) -> None:
             kind, code = run_request(case, store.root, tmp)
             kinds[kind] += 1
+            if sum(kinds.values()) % 1000 == 0:
+                print(
+                    f"  ... {sum(kinds.values())} requests, {kinds['traceback']} tracebacks",
+                    flush=True,
+                )
             codes[f"{case.args[0]} exit {code}"] += 1
             if kind in ("traceback", "multi-line", "other-exit") and len(bad) < 5:
                 bad.append(case)
@@ -105,6 +110,10 @@ def main() -> None:
             work.mkdir()
             out = run_export(case, work)
             ex_kinds[out["kind"]] += 1
+            if counter["n"] % 200 == 0:
+                print(
+                    f"  ... {counter['n']} exports, {ex_kinds['traceback']} tracebacks", flush=True
+                )
             damage[f"{out['damage']}: {out['kind']}"] += 1
             for k in ("rows_read", "stored", "duplicates", "quarantined"):
                 totals[k] += out.get(k, 0)
