@@ -556,7 +556,6 @@ def test_disclosure_during_a_concurrent_ingest_commit(
     )
     may_commit, committed = threading.Event(), threading.Event()
     real_commit = transaction.Transaction.commit
-    real_records = duckdb_engine.Engine.records
 
     def commit_when_told(self: transaction.Transaction) -> Any:
         assert may_commit.wait(60)
@@ -569,23 +568,26 @@ def test_disclosure_during_a_concurrent_ingest_commit(
         may_commit.set()
         assert committed.wait(60)
 
-    def records(self: Any, name: str, **params: Any) -> list[dict[str, Any]]:
-        if name == "tagged_refs" and not may_commit.is_set():
-            land()  # the session is open on the plan's snapshot; now the ingest commits
-        return real_records(self, name, **params)
-
+    planned = threading.Event()
     real_plan = planner.build_plan
+    real_init = duckdb_engine.Engine.__init__
 
     def plan_then_land(*args: Any, **kwargs: Any) -> Any:
         result = real_plan(*args, **kwargs)
-        land()
+        planned.set()
+        if moment == "after the plan":
+            land()
         return result
 
+    def session_then_land(self: Any, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        if planned.is_set() and not may_commit.is_set():
+            land()  # the disclosure's session is open on the plan's snapshot; now the commit
+
     monkeypatch.setattr(transaction.Transaction, "commit", commit_when_told)
-    if moment == "after the plan":
-        monkeypatch.setattr(planner, "build_plan", plan_then_land)
-    else:
-        monkeypatch.setattr(duckdb_engine.Engine, "records", records)
+    monkeypatch.setattr(planner, "build_plan", plan_then_land)
+    if moment != "after the plan":
+        monkeypatch.setattr(duckdb_engine.Engine, "__init__", session_then_land)
     out = tmp_path / "release.csv"
     with _thread(ingest, store.root, [late]) as ingested:
         res = _cli(
