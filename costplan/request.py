@@ -30,23 +30,32 @@ from typing import Any
 
 from costplan._toml import Table, parse_toml
 from costplan.errors import InputError
-from costplan.schema import (
-    canonical_borough,
-    canonical_label,
-    is_city_of_london,
-    parse_iso_date,
-    suggest_boroughs,
-)
+from costplan.profile import Profile, mps
+from costplan.schema import canonical_label, parse_iso_date
 
 FIELDS = ("count", "cad_refs", "created_at", "call_source")
+# The reference of a request built from command-line flags with no --reference: a report may
+# show it, a letter never does.
+QUICK_REFERENCE = "(command line)"
 # The archive's earliest plausible CAD date; earlier dates are typos, not history.
 EARLIEST = dt.date(2000, 1, 1)
 
-_REQUEST_KEYS = {"reference", "received", "requester", "regime", "minutes_per_record", "items"}
+_REQUEST_KEYS = {
+    "reference",
+    "received",
+    "requester",
+    "regime",
+    "minutes_per_record",
+    "items",
+    "question",
+    "held",
+}
 _ITEM_KEYS = {
     "name",
     "borough",
     "boroughs",
+    "area",
+    "areas",
     "date",
     "date_from",
     "date_to",
@@ -81,6 +90,12 @@ class Item:
     # Whether this part asks for the same or similar information as the request's other
     # related parts (reg. 5: their costs are added up). An unrelated part is judged alone.
     related: bool = True
+    # What the force calls its areas (the store's profile), for every sentence about them.
+    area_word: str = "borough"
+    areas_word: str = "boroughs"
+    # How names the request gave were expanded: "North West BCU (NW): Barnet, Brent, Harrow",
+    # "Brixton is in Lambeth". Empty when every name was an area's own.
+    notes: tuple[str, ...] = ()
 
     @property
     def days(self) -> int:
@@ -116,6 +131,8 @@ class Item:
             else f"{self.date_from.isoformat()} to {self.date_to.isoformat()}"
         )
         text = f"{where}, {when}"
+        if self.notes:
+            text = f"{where} ({'; '.join(self.notes)}), {when}"
         if self.window is not None:
             start, end = (clock(m) for m in self.window)
             text += f", {start}-{end}" + (
@@ -140,6 +157,12 @@ class Request:
     requester: str | None = field(default=None, repr=False)  # personal data: never rendered
     minutes_per_record: float | None = None
     source: str | None = None
+    # The request in the requester's words, restated at the head of the letter (their own
+    # text, sent back to them; never in reports or the case-file annex).
+    question: str | None = field(default=None, repr=False)
+    # The officer's finding on whether the information is held (s.1(1)(a)): a refusal under
+    # s.12(1) must still confirm or deny. None: not yet determined.
+    held: bool | None = None
 
 
 def _check_keys(data: Mapping[str, Any], source: str, path: str, allowed: Set[str]) -> None:
@@ -252,54 +275,91 @@ def _positive(t: Table, key: str) -> float | None:
     return float(value)
 
 
-def _borough_hint(name: str) -> str:
+def _area_hint(name: str, profile: Profile) -> str:
     """The nearest valid names, shared by the command line and the request file."""
-    near = suggest_boroughs(name)
-    return f"did you mean {', '.join(near)}?" if near else "use a London borough name"
+    near = profile.suggest(name)
+    return f"did you mean {', '.join(near)}?" if near else f"use a {profile.area_phrase} name"
 
 
-def resolve_borough(name: str, where: str) -> str:
-    """Canonical borough name, or a one-line error with the nearest valid names."""
-    canon = canonical_borough(name)
+def resolve_borough(name: str, where: str, profile: Profile | None = None) -> str:
+    """Canonical area name, or a one-line error with the nearest valid names.
+
+    One area only: a group or `all` is an error here (see resolve_areas for those).
+    """
+    force = profile or mps()
+    canon = force.canonical(name)
     if canon:
         return canon
-    if is_city_of_london(name):
-        raise InputError(
-            f"{where}: the City of London is policed by the City of London Police, not the MPS"
-        )
-    raise InputError(f"{where}: unknown borough {name!r}", _borough_hint(name))
+    reason = force.elsewhere_reason(name)
+    if reason is not None:
+        raise InputError(f"{where}: {reason}")
+    raise InputError(f"{where}: unknown {force.area_word} {name!r}", _area_hint(name, force))
 
 
-def _boroughs(t: Table) -> tuple[str, ...]:
-    """An item's boroughs (key `boroughs`, or `borough`), canonical and without repeats."""
-    key = "boroughs" if t.has("boroughs") else "borough"
-    t.allow("boroughs", "borough")
+def resolve_areas(
+    names: Sequence[str], where: str, profile: Profile | None = None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Areas without repeats for names a user gave, and how each group or place was expanded.
+
+    Each name may be a comma list; `all` is every area, a group's name or code its areas, a
+    place the area it lies in (profile.Profile.expand).
+
+    Raises:
+        InputError: an unknown name, or one another force polices (naming `where`).
+    """
+    areas, notes = (profile or mps()).expand_all(names, where)
+    if not areas:
+        raise InputError(f"{where}: name one or more areas")
+    return areas, tuple(notes)
+
+
+def _boroughs(t: Table, profile: Profile) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """An item's areas (key `areas`, `boroughs`, `area` or `borough`), canonical and without
+    repeats, and how groups and places among them were expanded."""
+    given = [k for k in ("areas", "boroughs", "area", "borough") if t.has(k)]
+    t.allow("areas", "boroughs", "area", "borough")
+    if len(given) > 1:
+        raise t.fail(given[1], f"cannot be given with {given[0]}", "give one list of areas")
+    key = given[0] if given else "boroughs"
     if t.get(key) is None:
-        raise t.fail("boroughs", "is missing", "name one or more boroughs")
-    names = []
+        raise t.fail(key, "is missing", f"name one or more {profile.areas_word}")
+    names: list[str] = []
+    notes: list[str] = []
     for name in _strings(t, key):
-        canon = canonical_borough(name)
-        if canon is None and is_city_of_london(name):
+        canon = profile.canonical(name)
+        if canon is not None:
+            names.append(canon)
+            continue
+        reason = profile.elsewhere_reason(name)
+        if reason is not None:
             raise t.fail(
-                key,
-                f"must be London boroughs policed by the MPS, not {name!r}",
-                "the City of London is policed by the City of London Police, not the MPS",
+                key, f"must be {profile.area_phrase}s of the {profile.title}, not {name!r}", reason
             )
-        if canon is None:
-            raise t.fail(key, f"must be London boroughs, not {name!r}", _borough_hint(name))
-        names.append(canon)
+        try:
+            got, more = profile.expand_all([name], key)
+        except InputError:
+            hint = _area_hint(name, profile)
+            raise t.fail(key, f"must be {profile.area_phrase}s, not {name!r}", hint) from None
+        names += got
+        notes += more
     if not names:
-        raise t.fail(key, "must name one or more boroughs, not []")
-    return tuple(dict.fromkeys(names))
+        raise t.fail(key, f"must name one or more {profile.areas_word}, not []")
+    return tuple(dict.fromkeys(names)), tuple(notes)
 
 
-def build_item(data: dict[str, Any], source: str, index: int) -> Item:
-    """Validate one item table strictly (`index` counts from 1; the path `items[index - 1]`)."""
+def build_item(
+    data: dict[str, Any], source: str, index: int, profile: Profile | None = None
+) -> Item:
+    """Validate one item table strictly (`index` counts from 1; the path `items[index - 1]`).
+
+    Area names are resolved in `profile` (the store's; None: the MPS).
+    """
+    force = profile or mps()
     path = f"items[{index - 1}]"
     _check_keys(data, source, path, _ITEM_KEYS)
     t = Table(data, source, path, error=InputError)
     name = t.text("name", default=f"item {index}")
-    boroughs = _boroughs(t)
+    boroughs, notes = _boroughs(t, force)
     if t.has("date") and (t.has("date_from") or t.has("date_to")):
         raise t.fail(
             "date",
@@ -347,11 +407,14 @@ def build_item(data: dict[str, Any], source: str, index: int) -> Item:
         fields=fields,
         minutes_per_record=mpr,
         related=t.boolean("related", default=True),
+        area_word=force.area_word,
+        areas_word=force.areas_word,
+        notes=notes,
     )
 
 
-def load_request(path: Path) -> Request:
-    """Read and validate a request TOML file.
+def load_request(path: Path, profile: Profile | None = None) -> Request:
+    """Read and validate a request TOML file (areas in `profile`, the store's; None: MPS).
 
     Raises:
         InputError: missing file, bad values (naming the file and the dotted key).
@@ -366,11 +429,12 @@ def load_request(path: Path) -> Request:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{source}: not UTF-8 text") from None
-    return build_request(parse_toml(text, source), source)
+    return build_request(parse_toml(text, source), source, profile)
 
 
-def build_request(data: dict[str, Any], source: str) -> Request:
-    """Validate a request given as a dict (from TOML or from command-line flags)."""
+def build_request(data: dict[str, Any], source: str, profile: Profile | None = None) -> Request:
+    """Validate a request given as a dict (from TOML or from command-line flags); area names
+    are resolved in `profile` (the store's; None: the MPS)."""
     _check_keys(data, source, "", _REQUEST_KEYS)
     t = Table(data, source, error=InputError)
     items_raw = t.get("items")
@@ -383,7 +447,7 @@ def build_request(data: dict[str, Any], source: str) -> Request:
     for i, raw in enumerate(items_raw, start=1):
         if not isinstance(raw, dict) or not raw:
             raise t.fail(f"items[{i - 1}]", f"must be a non-empty table, not {raw!r}")
-        items.append(build_item(raw, source, i))
+        items.append(build_item(raw, source, i, profile))
     names = [it.name for it in items]
     twice = next((n for n in names if names.count(n) > 1), None)
     if twice is not None:
@@ -394,6 +458,8 @@ def build_request(data: dict[str, Any], source: str) -> Request:
     if not isinstance(regime, str):
         raise t.fail("regime", f"must be a regime name, not {regime!r}")
     requester = t.get("requester")
+    question = t.text("question", default=None)
+    held = t.boolean("held", default=None)
     return Request(
         reference=str(t.get("reference", "(no reference)")),
         received=_date(t, "received") if received else None,
@@ -402,4 +468,6 @@ def build_request(data: dict[str, Any], source: str) -> Request:
         requester=str(requester) if requester is not None else None,
         minutes_per_record=mpr,
         source=source,
+        question=question.strip() if question else None,
+        held=held,
     )

@@ -1,32 +1,34 @@
-"""The CAD record: columns, value sets, London boroughs and CAD references.
+"""The CAD record: columns, value sets and CAD references.
 
-Borough names, ONS GSS codes and BCU groupings: shared/reference/calibration.md §1
-(ONS codes E09000002–E09000033; BCU groupings from localgovernmentlawyer.co.uk, 2019).
+The areas, names, time zone and vocabularies of a force live in its profile
+(costplan/profile.py, costplan/config/forces/). The MPS names below (BOROUGHS, CALL_SOURCES,
+LONDON, canonical_borough...) are the MPS profile's, read from it on first use: the synthetic
+archive is calibrated for the MPS alone and uses them; everything that serves any force takes
+the store's profile instead.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from costplan._deps import lazy
 from costplan.errors import InputError
+from costplan.profile import mps
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     import polars as pl
 else:
     pl = lazy("polars")  # imported on first use: `check` never needs it (costplan/_deps.py)
 
-LONDON = ZoneInfo("Europe/London")
-
 
 @dataclass(frozen=True)
 class Borough:
-    """One of the 32 London boroughs policed by the MPS."""
+    """One of the 32 London boroughs policed by the MPS (an area of the MPS profile)."""
 
     name: str
     gss: str
@@ -34,105 +36,55 @@ class Borough:
     bcu_code: str
 
 
-# (name, GSS code, BCU name, BCU code). City of London (E09000001) is a separate force.
-BOROUGHS: tuple[Borough, ...] = tuple(
-    Borough(*row)
-    for row in (
-        ("Barking and Dagenham", "E09000002", "East", "EA"),
-        ("Barnet", "E09000003", "North West", "NW"),
-        ("Bexley", "E09000004", "South East", "SE"),
-        ("Brent", "E09000005", "North West", "NW"),
-        ("Bromley", "E09000006", "South", "SN"),
-        ("Camden", "E09000007", "Central North", "CN"),
-        ("Croydon", "E09000008", "South", "SN"),
-        ("Ealing", "E09000009", "West", "WA"),
-        ("Enfield", "E09000010", "North", "NA"),
-        ("Greenwich", "E09000011", "South East", "SE"),
-        ("Hackney", "E09000012", "Central East", "CE"),
-        ("Hammersmith and Fulham", "E09000013", "Central West", "AW"),
-        ("Haringey", "E09000014", "North", "NA"),
-        ("Harrow", "E09000015", "North West", "NW"),
-        ("Havering", "E09000016", "East", "EA"),
-        ("Hillingdon", "E09000017", "West", "WA"),
-        ("Hounslow", "E09000018", "West", "WA"),
-        ("Islington", "E09000019", "Central North", "CN"),
-        ("Kensington and Chelsea", "E09000020", "Central West", "AW"),
-        ("Kingston upon Thames", "E09000021", "South West", "SW"),
-        ("Lambeth", "E09000022", "Central South", "AS"),
-        ("Lewisham", "E09000023", "South East", "SE"),
-        ("Merton", "E09000024", "South West", "SW"),
-        ("Newham", "E09000025", "North East", "NE"),
-        ("Redbridge", "E09000026", "East", "EA"),
-        ("Richmond upon Thames", "E09000027", "South West", "SW"),
-        ("Southwark", "E09000028", "Central South", "AS"),
-        ("Sutton", "E09000029", "South", "SN"),
-        ("Tower Hamlets", "E09000030", "Central East", "CE"),
-        ("Waltham Forest", "E09000031", "North East", "NE"),
-        ("Wandsworth", "E09000032", "South West", "SW"),
-        ("Westminster", "E09000033", "Central West", "AW"),
+def _mps_names() -> dict[str, Any]:
+    """The MPS profile's areas and vocabularies under their historical names."""
+    p = mps()
+    bcu = {g.code: g.name for g in p.groups}
+    boroughs = tuple(
+        Borough(a.name, a.code or "", bcu[a.group or ""], a.group or "") for a in p.areas
     )
-)
-BOROUGH_NAMES: tuple[str, ...] = tuple(b.name for b in BOROUGHS)
-BY_NAME: dict[str, Borough] = {b.name: b for b in BOROUGHS}
-
-CITY_OF_LONDON_KEYS = frozenset({"city of london", "city", "e09000001", "the city"})
-
-
-def _key(text: str) -> str:
-    """Normalise a borough spelling for alias lookup: case, '&', punctuation, spaces."""
-    text = text.strip().lower().replace("&", " and ")
-    text = re.sub(r"[^a-z0-9 ]+", " ", text)
-    text = re.sub(r"\b(london borough of|royal borough of|borough of|lb|rb)\b", " ", text)
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _aliases() -> dict[str, str]:
-    table: dict[str, str] = {}
-    for b in BOROUGHS:
-        table[_key(b.name)] = b.name
-        table[b.gss.lower()] = b.name
-    extra = {
-        "kingston": "Kingston upon Thames",
-        "richmond": "Richmond upon Thames",
-        "barking": "Barking and Dagenham",
-        "hammersmith": "Hammersmith and Fulham",
-        "kensington": "Kensington and Chelsea",
-        "city of westminster": "Westminster",
-        "tower hamlet": "Tower Hamlets",
+    return {
+        "BOROUGHS": boroughs,
+        "BOROUGH_NAMES": p.area_names,
+        "BY_NAME": {b.name: b for b in boroughs},
+        "BOROUGH_ALIASES": dict(p._lookup),
+        "CALL_SOURCES": p.call_sources,
+        "GRADINGS": p.gradings,
+        "LONDON": p.zone,
     }
-    table.update({_key(k): v for k, v in extra.items()})
-    return table
 
 
-BOROUGH_ALIASES: dict[str, str] = _aliases()
+_MPS_NAMES = ("BOROUGHS", "BOROUGH_NAMES", "BY_NAME", "BOROUGH_ALIASES", "CALL_SOURCES",
+              "GRADINGS", "LONDON")  # fmt: skip
+
+if TYPE_CHECKING:
+    BOROUGHS: tuple[Borough, ...]
+    BOROUGH_NAMES: tuple[str, ...]
+    BY_NAME: dict[str, Borough]
+    BOROUGH_ALIASES: dict[str, str]
+    CALL_SOURCES: tuple[str, ...]
+    GRADINGS: tuple[str, ...]
+    LONDON: ZoneInfo
 
 
 def canonical_borough(text: str) -> str | None:
-    """Map a borough spelling or alias to its canonical name, or None if unknown.
+    """Map an MPS borough spelling or alias to its canonical name, or None if unknown.
 
     City of London is not an MPS borough and maps to None; see is_city_of_london().
     """
-    return BOROUGH_ALIASES.get(_key(text))
+    return mps().canonical(text)
 
 
 def is_city_of_london(text: str) -> bool:
     """True for spellings of the City of London (policed by the City of London Police)."""
-    return _key(text) in CITY_OF_LONDON_KEYS or text.strip().upper() == "E09000001"
+    return mps().elsewhere_reason(text) is not None
 
 
 def suggest_boroughs(text: str, n: int = 3) -> list[str]:
-    """The nearest valid borough names, for 'did you mean' hints."""
-    keys = difflib.get_close_matches(_key(text), list(BOROUGH_ALIASES), n=n * 2, cutoff=0.5)
-    seen: list[str] = []
-    for k in keys:
-        name = BOROUGH_ALIASES[k]
-        if name not in seen:
-            seen.append(name)
-    return seen[:n]
+    """The nearest valid MPS borough names, for 'did you mean' hints."""
+    return mps().suggest(text, n)
 
 
-CALL_SOURCES: tuple[str, ...] = ("999", "101", "online", "police", "alarm_agency", "other")
-GRADINGS: tuple[str, ...] = ("I", "S", "E", "R")
 # Incident type codes used by the synthetic archive; ingest accepts any non-empty code.
 INCIDENT_CODES: tuple[str, ...] = (
     "NOISE",
@@ -244,6 +196,10 @@ def __getattr__(name: str) -> Any:
         schemas = _polars_schemas()
         globals().update(schemas)
         return schemas[name]
+    if name in _MPS_NAMES:  # the MPS profile's, read on first use
+        names = _mps_names()
+        globals().update(names)
+        return names[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -311,12 +267,10 @@ def parse_iso_date(value: object, what: str) -> dt.date:
 
 
 def london_day(ts: dt.datetime) -> dt.date:
-    """The Europe/London calendar day of an aware timestamp."""
-    return ts.astimezone(LONDON).date()
+    """The Europe/London calendar day of an aware timestamp (the MPS profile's day)."""
+    return mps().local_day(ts)
 
 
 def london_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """UTC instants [start, end) of a London calendar day (23, 24 or 25 hours long)."""
-    start = dt.datetime.combine(day, dt.time(0), tzinfo=LONDON)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=LONDON)
-    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+    return mps().day_bounds(day)

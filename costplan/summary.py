@@ -19,6 +19,7 @@ summary path imports neither Polars nor PyArrow, whose import alone would take l
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import gc
 from collections import defaultdict
@@ -154,6 +155,14 @@ class Summary:
     suppress_below: int | None
     cells: tuple[Cell, ...]
     source: dict[str, Any] = field(default_factory=dict)
+    # The store's words (its force profile): what a day and an area are called in text.
+    day_word: str = "London day"
+    area_word: str = "borough"
+
+    @property
+    def shown_by(self) -> tuple[str, ...]:
+        """The grouping columns as people read them: `borough` in the force's own word."""
+        return tuple(self.area_word if b == "borough" else b for b in self.by)
 
     @property
     def marker(self) -> str | None:
@@ -391,7 +400,8 @@ def summarise(
     suppress_below: int | None = None,
     engine: Engine = DEFAULT,
 ) -> Summary:
-    """CAD counts per period (and per `by` group) over London days [date_from, date_to].
+    """CAD counts per period (and per `by` group) over the store's local days [date_from,
+    date_to].
 
     Edge periods are partial when the range starts or ends inside a week or month: only the
     days in range are counted, and period_start is still the Monday or the 1st.
@@ -405,6 +415,8 @@ def summarise(
             f"the suppression threshold must be at least 1, not {suppress_below}",
             field="suppress_below",
         )
+    snap = store_or_snapshot if isinstance(store_or_snapshot, Snapshot) else None
+    force = (snap or store_or_snapshot.snapshot()).profile  # type: ignore[union-attr]
     counts, source = compute_counts(
         store_or_snapshot,
         period=period,
@@ -413,7 +425,7 @@ def summarise(
         date_to=date_to,
         engine=engine,
     )
-    return build(
+    built = build(
         counts,
         period=period,
         by=parse_by(by),
@@ -422,3 +434,4 @@ def summarise(
         suppress_below=suppress_below,
         source=source,
     )
+    return dataclasses.replace(built, day_word=force.day_word, area_word=force.area_word)

@@ -25,7 +25,7 @@ from costplan.planner.slices import Grid, Slice, cheapest_unit, grid, search
 from costplan.planner.strategies import BreakdownRow, ItemPlan
 from costplan.planner.wording import days_words, when
 from costplan.render import render
-from costplan.render.plan import advice_letter
+from costplan.render.letter import advice_section
 from costplan.request import Item
 from tests import advice_cases as cases
 from tests.goldens import check_golden
@@ -62,7 +62,7 @@ def fits(a: Advice) -> bool:
 @pytest.mark.parametrize("name", CASES)
 def test_advice_golden(name: str) -> None:
     _, advice = advice_for(name)
-    text = "\n".join(advice_letter(advice)) + "\n"
+    text = advice_section(advice, "section 16 of the Freedom of Information Act 2000") + "\n"
     golden(f"{name}.txt", text)
     assert all(fits(a) for a in asks(advice)), "every suggestion fits the limit"
     assert "or from midnight" not in text and "to midnight or" not in text
@@ -143,7 +143,7 @@ def test_when_nothing_fits_every_format_says_so() -> None:
     budget = records_within_limit(cases.REGIME, Decimal(12), cases.CFG.held_check_minutes)
     assert all(r.records > (budget or 0) for r in ip.breakdown if r.relevant)
     plan = _plan(ip, advice, Decimal(12))
-    for fmt in ("table", "markdown", "json", "letter"):
+    for fmt in ("table", "markdown", "json"):
         out = render(plan, fmt)
         assert NOTHING in out, fmt
         assert "Ask only for counts" in out, fmt

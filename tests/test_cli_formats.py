@@ -11,14 +11,15 @@ from costplan.render import formats
 
 # Every format name any command knows.
 ALL_FORMATS = ("table", "json", "markdown", "csv", "html", "letter", "xlsx")
-# Which result family each command renders with --format (plan's letter is --letter).
+# Which result family each command renders with --format (plan's letter is --letter, and
+# renders a Response: tests/test_letters.py).
 RENDERS = {
     "ingest": ("IngestReport", ()),
     "generate": ("GenerateReport", ()),
     "estimate": ("EstimateReport", ()),
     "deadline": ("Deadline", ()),
     "aggregate": ("AggregateReport", ()),
-    "plan": ("Plan", ("letter",)),
+    "plan": ("Plan", ()),
     "check": ("CheckResult", ()),
     "coverage": ("CoverageReport", ()),
     "summary": ("Summary", ()),

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from costplan.cli import app
 from costplan.store import Store
 from tests.goldens import check_golden
+from tests.test_planner import FULL_REVIEW, independent_counts
 
 GOLDEN = Path(__file__).parent / "golden" / "plan"
 REQUEST = """
@@ -190,9 +191,12 @@ def test_disclose_for_answerable_request(planner_store: Store, tmp_path: Path, s
     if suffix == ".xlsx":
         assert out.read_bytes()[:2] == b"PK"  # a zip container, as .xlsx files are
         return
-    lines = out.read_text().splitlines()
+    lines = [line for line in out.read_text().splitlines() if not line.startswith("#")]
     assert lines[0] == "cad_reference"
     assert lines[1:] and all(re.fullmatch(r"CAD \d+/25JUN20", line) for line in lines[1:])
+    # The plan answers by full review, so the schedule lists every CAD it reads.
+    item = {"boroughs": ["Lambeth"], "date": "2020-06-25"}
+    assert len(lines) - 1 == independent_counts(planner_store, item)[FULL_REVIEW]
 
 
 def test_disclosure_follows_the_decisions_snapshot(
@@ -236,11 +240,12 @@ def test_disclosure_follows_the_decisions_snapshot(
         "json",
         "--disclose",
         str(out),
+        "--disclose-tagged",
     )
     assert result.exit_code == 0, result.output
     decided = json.loads(result.output)["items"][0]["strategies"][0]
     assert decided["strategy"] == "tag_query"
-    released = out.read_text().splitlines()[1:]
+    released = [r for r in out.read_text().splitlines() if not r.startswith("#")][1:]
     assert len(released) == decided["records"] > 0
     assert not any(re.fullmatch(r"CAD 90[0-4]/25JUN20", r) for r in released)
     assert store.snapshot().version == 2  # the late commit did land, after the decision
@@ -258,7 +263,7 @@ ERRORS = [
     (["plan", "{city}"], "City of London Police"),
     (["plan", "{req}", "--regime", "narnia"], "narnia"),
     (["plan", "{req}", "--format", "csv"], "is not one of"),
-    (["plan", "{req}", "--disclose", "{out_csv}"], "exceeds the appropriate limit"),
+    (["plan", "{req}", "--disclose", "{out_csv}"], "exceeds the limit; no disclosure schedule"),
     (["plan", "{req}", "--minutes-per-record", "-3"], "negative"),
     (["plan", "{req}", "--minutes-per-record", "0"], "--minutes-per-record: minutes per record"),
     (["plan", "{req}", "--minutes-per-record", "600"], "more than 480 minutes (8 hours)"),

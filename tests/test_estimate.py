@@ -139,8 +139,8 @@ def test_ireland_refuses_above_700_euro():
     ie = REGIMES.get("ireland-foi")
     assert estimate_records(ie, 700, 3).decision == "answer"  # 35 h = €700
     e = estimate_records(ie, 701, 3)
-    assert (e.decision, e.section) == ("refuse", None)
-    assert "section 27" in e.explanation and "€700 at €20 per hour" in e.explanation
+    assert (e.decision, e.section) == ("refuse", "27(12)")  # never "None" (issue 17)
+    assert "section 27(12)" in e.explanation and "€700 at €20 per hour" in e.explanation
     assert e.to_dict()["currency"] == "EUR"
 
 

@@ -23,7 +23,6 @@ from costplan.planner import (
     MinutesPerRecord,
     build_plan,
     check,
-    disclosure_refs,
     load_config,
 )
 from costplan.planner.reading import item_minutes, reading_time
@@ -281,11 +280,19 @@ def test_check_counts_every_cad(planner_store: Store) -> None:
 
 
 def test_disclosure_is_references_only(planner_store: Store) -> None:
+    from costplan.planner import build_schedule, load_authority
+
     item = {"boroughs": ["Lambeth"], "date": "2020-06-25", "tags": ["UME"]}
     req = build_request({"items": [item]}, "t")
-    refs = disclosure_refs(planner_store.snapshot(), req)
-    assert len(refs) == independent_counts(planner_store, item)[TAG_QUERY]
-    assert all(r.endswith("/25JUN20") for r in refs)
+    snap = planner_store.snapshot()
+    plan = build_plan(snap, req, REGIME, MinutesPerRecord(Decimal(1), "test"))
+    assert plan.decision == "answer"
+    tagged = build_schedule(plan, snap, load_authority(), refined=True)
+    assert tagged.count == independent_counts(planner_store, item)[TAG_QUERY]
+    assert all(r.endswith("/25JUN20") for r in tagged.refs)
+    whole = build_schedule(plan, snap, load_authority())
+    assert whole.count == independent_counts(planner_store, item)[FULL_REVIEW]
+    assert set(tagged.refs) < set(whole.refs)
 
 
 @settings(max_examples=300, deadline=None)

@@ -74,8 +74,9 @@ def test_eir_is_advisory_without_limit(regimes):
 
 def test_ireland_names_its_provision(regimes):
     r = regimes.get("ireland-foi")
-    assert r.section is None
-    assert "section 27" in r.provision
+    # Information Commissioner decisions cite s.27(12) (law.md §2.3, §5), never "None".
+    assert r.section == "27(12)"
+    assert "section 27(12)" in r.provision
     assert r.is_countable("schedule")
 
 

@@ -33,7 +33,7 @@ from costplan.costmodel.regimes import load_regimes
 from costplan.engines import DuckDB, QueryEngine, Spark, spark_engine, volumes
 from costplan.engines.sql import all_queries, load_query, queries_dir
 from costplan.errors import QueryError
-from costplan.planner import MinutesPerRecord, build_plan, check, disclosure_refs
+from costplan.planner import MinutesPerRecord, build_plan, build_schedule, check, load_authority
 from costplan.planner.strategies import keyword_pattern
 from costplan.request import build_request
 from costplan.store import Store
@@ -155,6 +155,7 @@ CASES: dict[str, list[dict[str, Any]]] = {
     "plan_item_counts": ITEM_CASES,
     "scope": [_scope(s) for s in ("all", "night", "dst", "none")],
     "plan_breakdown": ITEM_CASES,
+    "scope_refs": [_scope(s) for s in ("all", "night", "dst", "none")],
     "tagged_refs": [
         {**_scope(s), "tags": SUBJECTS[t]["tags"]}
         for s, t in [("all", "ume"), ("night", "ume"), ("dst", "hostile"), ("all", "nothing")]
@@ -468,8 +469,13 @@ def test_plan_is_the_same_on_both_engines(planner_store: Store, spark: Any) -> N
     assert duck.warnings == ("Haringey night: tag NOPE is not used" + UNUSED_IN_HARINGEY,)
     for a, b in zip(duck.items, other.items, strict=True):
         assert b.breakdown == a.breakdown
-    refs = disclosure_refs(snap, req)
-    assert refs and disclosure_refs(snap, req, engine=Spark(MASTER)) == refs
+    covered = build_request({**PLAN_REQUEST, "items": PLAN_REQUEST["items"][:2]}, "test")
+    answered = build_plan(snap, covered, REGIME, MinutesPerRecord(Decimal("0.01"), "test"))
+    refs = build_schedule(answered, snap, load_authority(), refined=True).refs
+    other_refs = build_schedule(
+        answered, snap, load_authority(), refined=True, engine=Spark(MASTER)
+    ).refs
+    assert refs and other_refs == refs
 
 
 UNUSED_IN_HARINGEY = " in this archive for Haringey in 2020; tags held there: DV, MH, UME"
@@ -542,3 +548,27 @@ def test_spark_never_takes_the_volume_fast_path(tmp_path: Path, spark: Any) -> N
     summary = summarise(store, period="month", by=["borough"], engine=Spark(MASTER))
     assert summary.source["partitions_from_table"] == 0
     assert summary.cells == summarise(store, period="month", by=["borough"]).cells
+
+
+@pytest.mark.spark
+@needs_spark
+def test_spark_takes_the_hour_in_the_stores_zone(tmp_path: Path, spark: Any) -> None:
+    """A Los Angeles store (tests/test_profile.py): Spark's session zone is the store's."""
+    from test_profile import LA_PROFILE
+
+    from costplan.ingest import ingest
+
+    profile = tmp_path / "la.toml"
+    profile.write_text(LA_PROFILE)
+    export = tmp_path / "la.csv"
+    export.write_text(
+        "cad_ref,created_at,borough,call_source,grading\n"
+        "LA20200625-0001,2020-06-25 20:00:00,Hollywood,999,1\n"
+        "LA20200625-0002,2020-06-25 17:59:00,Hollywood,101,2\n"
+    )
+    ingest(tmp_path / "s", [export], force=profile)
+    snap = Store.open(tmp_path / "s").snapshot()
+    args = (snap, ("Hollywood",), D(2020, 6, 25), D(2020, 6, 25), REGIME, Decimal(3))
+    duck = check(*args, window=(1080, 1440))
+    other = check(*args, window=(1080, 1440), engine=Spark(MASTER))
+    assert other.records == duck.records == 1

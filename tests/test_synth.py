@@ -248,12 +248,6 @@ def test_hour_and_special_day_shape(cal: synth.Calibration) -> None:
     assert counts[D(2019, 12, 25)] < 0.6 * counts[D(2019, 12, 18)]
 
 
-def test_lockdown_dip(cal: synth.Calibration) -> None:
-    lockdown = _collect(D(2020, 4, 6), D(2020, 4, 19), calibration=cal).height
-    before = _collect(D(2019, 4, 8), D(2019, 4, 21), calibration=cal).height
-    assert lockdown / before == pytest.approx(0.85, abs=0.03)
-
-
 # --- UMEs ----------------------------------------------------------------------------------------
 
 

@@ -51,6 +51,11 @@ FIELD_OPTIONS: dict[str, str] = {
     "sample": "--sample",
     "time_from": "--time-from",
     "time_to": "--time-to",
+    "force": "--force",
+    "held": "--held",
+    "reference": "--reference",
+    "disclose_refs": "--disclose-refs",
+    "fmt": "--format",
 }
 
 

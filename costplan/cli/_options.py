@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from costplan.store import Store
+from costplan.store import Snapshot, Store
 
 if TYPE_CHECKING:
     from costplan.costmodel.regimes import Regime
     from costplan.engines import Engine
+    from costplan.profile import Profile
 
 
 class TableOrJson(StrEnum):
@@ -102,7 +103,8 @@ SampleOption = Annotated[
     ),
 ]
 ToOption = Annotated[
-    str | None, typer.Option("--to", help="Last London day, YYYY-MM-DD (default: --date).")
+    str | None,
+    typer.Option("--to", help="Last day (the store's local day), YYYY-MM-DD (default: --date)."),
 ]
 TimeFromOption = Annotated[
     str | None,
@@ -127,6 +129,24 @@ TodayOption = Annotated[
         "--today", metavar="DATE", help="Count the working days left from DATE (default: now)."
     ),
 ]
+# One option for the areas of a request, whatever the force calls them: `--area` everywhere,
+# `--borough` the MPS spelling of the same option. Each value may be an area, a comma list, a
+# group (a BCU's name or code), a place ("Brixton") or `all`; the output shows the expansion.
+_AREA_HELP = "Area (repeatable; --borough for the MPS): a name, a comma list, a group (BCU) or all."
+AreaOption = Annotated[
+    list[str] | None, typer.Option("--area", "--borough", help="Quick request: " + _AREA_HELP)
+]
+AreaRequiredOption = Annotated[list[str], typer.Option("--area", "--borough", help=_AREA_HELP)]
+ForceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--force",
+        metavar="NAME|FILE",
+        help="Force profile of a new store: a shipped name (mps, wyp) or a profile TOML "
+        "(docs/forces.md). Default: mps. An existing store keeps its own.",
+        show_default=False,
+    ),
+]
 TagOption = Annotated[
     list[str] | None, typer.Option("--tag", help="Only CADs carrying this tag (repeatable).")
 ]
@@ -144,11 +164,15 @@ def window_of(time_from: str | None, time_to: str | None) -> tuple[int, int] | N
     return time_window(clock_minutes(time_from, "time_from"), clock_minutes(time_to, "time_to"))
 
 
-def engine_of(name: EngineName, spark_master: str | None) -> "Engine":
-    """The engine object the --engine and --spark-master options describe."""
+def engine_of(
+    name: EngineName, spark_master: str | None, snapshot: "Snapshot | None" = None
+) -> "Engine":
+    """The engine object the --engine and --spark-master options describe, with the store's
+    time zone as its option when the command has the store's snapshot."""
     from costplan.engines import choose
 
-    return choose(name.value, spark_master=spark_master)
+    eng = choose(name.value, spark_master=spark_master)
+    return eng if snapshot is None else eng.for_store(snapshot)
 
 
 def regime_of(
@@ -161,6 +185,14 @@ def regime_of(
     from costplan.costmodel.regimes import load_regimes
 
     return load_regimes(regime_file).get(name).with_overrides(limit=limit, rate=rate)
+
+
+def store_profile(path: Path | None) -> "Profile":
+    """The force profile of the store a command reads, from its manifest alone (the demo
+    archive is the MPS's and is not built for this), so a request is checked first."""
+    from costplan.profile import mps
+
+    return Store.open(path).snapshot().profile if path is not None else mps()
 
 
 def open_store(path: Path | None) -> Store:

@@ -1,5 +1,6 @@
 """Planner commands: `plan`, `check` and `demo`."""
 
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -7,6 +8,8 @@ import typer
 
 from costplan.cli._app import app
 from costplan.cli._options import (
+    AreaOption,
+    AreaRequiredOption,
     EngineName,
     EngineOption,
     MinutesPerRecordOption,
@@ -28,12 +31,14 @@ from costplan.cli._options import (
     engine_of,
     open_store,
     regime_of,
+    store_profile,
     window_of,
     write_output,
 )
 from costplan.errors import InputError
 
 if TYPE_CHECKING:
+    from costplan.profile import Profile
     from costplan.request import Request
 
 
@@ -45,6 +50,14 @@ EXIT_UNCOVERED = 3
 DISCLOSURE_FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
 
 
+class RefStyle(StrEnum):
+    """How a disclosure schedule shows each record (planner.disclosure.REFERENCE_STYLES)."""
+
+    cad = "cad"
+    opaque = "opaque"
+    none = "none"
+
+
 def _quick_request(
     borough: list[str] | None,
     date: str | None,
@@ -52,11 +65,16 @@ def _quick_request(
     window: tuple[int, int] | None,
     tag: list[str] | None,
     keyword: list[str] | None,
+    profile: "Profile",
+    reference: str | None = None,
+    received: str | None = None,
 ) -> "Request":
-    """The one-item request the quick flags describe."""
-    from costplan.request import build_request, clock
+    """The one-item request the quick flags describe (areas resolved in the store's profile)."""
+    from costplan.request import QUICK_REFERENCE, build_request, clock
 
-    item: dict[str, Any] = {"name": "request", "boroughs": borough, "date_from": date}
+    # Comma lists split here; groups and places are expanded by the request, which notes how.
+    names = [n.strip() for b in borough or [] for n in b.split(",") if n.strip()]
+    item: dict[str, Any] = {"name": "request", "boroughs": names or borough, "date_from": date}
     item["date_to"] = to or date
     if window is not None:
         item["time_from"], item["time_to"] = (clock(m) for m in window)
@@ -64,7 +82,10 @@ def _quick_request(
         item["tags"] = tag
     if keyword:
         item["keywords"] = keyword
-    return build_request({"reference": "(command line)", "items": [item]}, "command line")
+    data: dict[str, Any] = {"reference": reference or QUICK_REFERENCE, "items": [item]}
+    if received:
+        data["received"] = received
+    return build_request(data, "command line", profile)
 
 
 def _disclosure_format(path: Path) -> str:
@@ -88,8 +109,31 @@ def plan(
     spark_master: SparkMasterOption = None,
     fmt: ReportFormatOption = TableJsonOrMarkdown.table,
     letter: Annotated[
-        bool, typer.Option("--letter", help="Print a draft response section instead.")
+        bool,
+        typer.Option(
+            "--letter",
+            help="Print the response letter instead (text; --format markdown for Markdown).",
+        ),
     ] = False,
+    annex: Annotated[
+        bool,
+        typer.Option("--annex", help="Print the case-file annex: what the decision rests on."),
+    ] = False,
+    settings: Annotated[
+        Path | None,
+        typer.Option(
+            "--settings",
+            metavar="FILE",
+            help="The authority's details for letters and schedules (default: shipped).",
+        ),
+    ] = None,
+    held: Annotated[
+        bool | None,
+        typer.Option(
+            "--held/--not-held",
+            help="Whether the information is held, as determined (a s.12(1) letter says so).",
+        ),
+    ] = None,
     regime: RegimeOption = None,
     regime_file: RegimeFileOption = None,
     minutes_per_record: MinutesPerRecordOption = None,
@@ -97,12 +141,28 @@ def plan(
     disclose: Annotated[
         Path | None,
         typer.Option(
-            "--disclose", help="For an answerable request, write CAD references (.csv/.xlsx)."
+            "--disclose",
+            metavar="FILE",
+            help="For an answer, write the disclosure schedule (.csv/.xlsx) of what it releases.",
         ),
     ] = None,
-    borough: Annotated[
-        list[str] | None, typer.Option("--borough", help="Quick request: borough (repeatable).")
-    ] = None,
+    disclose_tagged: Annotated[
+        bool,
+        typer.Option(
+            "--disclose-tagged",
+            help="The schedule lists only the tagged records (the requester accepted that "
+            "refinement).",
+        ),
+    ] = False,
+    disclose_refs: Annotated[
+        RefStyle,
+        typer.Option(
+            "--disclose-refs",
+            help="Show references as recorded (cad: they carry date and time of day), opaque "
+            "numbers, or none (the count only).",
+        ),
+    ] = RefStyle.cad,
+    borough: AreaOption = None,
     date: Annotated[str | None, typer.Option("--date", help="Quick request: first day.")] = None,
     to: ToOption = None,
     time_from: TimeFromOption = None,
@@ -111,11 +171,22 @@ def plan(
     keyword: Annotated[
         list[str] | None, typer.Option("--keyword", help="Quick request: free-text keyword.")
     ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", metavar="REF", help="Quick request: its case reference."),
+    ] = None,
+    received: Annotated[
+        str | None,
+        typer.Option(
+            "--received", metavar="YYYY-MM-DD", help="Quick request: the day it was received."
+        ),
+    ] = None,
     today: TodayOption = None,
 ) -> None:
     """Plan a request: count what each search strategy must review, cost it, decide, advise.
 
-    Give a request TOML file, or describe a one-item request with --borough/--date flags.
+    Give a request TOML file, or describe a one-item request with --area/--date flags
+    (--borough is the MPS spelling of --area).
 
     Example:
 
@@ -123,53 +194,82 @@ def plan(
 
         costplan plan --borough Lambeth --date 2020-06-25 --tag UME --letter
     """
-    from costplan.planner import build_plan, disclosure_refs, reading_time
+    from dataclasses import replace
+
+    from costplan.planner import (
+        build_plan,
+        build_schedule,
+        check_schedule,
+        load_authority,
+        reading_time,
+        respond,
+    )
     from costplan.render import render, render_text
-    from costplan.render.disclosure import Disclosure
     from costplan.request import load_request, parse_date
 
     if request_file is not None and (borough or date):
         raise InputError("give a request file or --borough/--date, not both")
-    if request_file is not None:
-        req = load_request(request_file)
-    elif borough and date:
-        req = _quick_request(borough, date, to, window_of(time_from, time_to), tag, keyword)
-    else:
+    if request_file is None and not (borough and date):
         raise InputError(
             "nothing to plan", "give REQUEST.toml, or --borough and --date for a quick request"
         )
+    # The store's force profile names the areas (read before the demo archive is built).
+    profile = store_profile(store)
+    if request_file is not None:
+        req = load_request(request_file, profile)
+    else:
+        window = window_of(time_from, time_to)
+        req = _quick_request(borough, date, to, window, tag, keyword, profile, reference, received)
+    if (reference or received) and request_file is not None:
+        raise InputError(
+            "--reference and --received describe a quick request",
+            "set reference and received in the request file",
+        )
+    if letter and annex:
+        raise InputError("give --letter or --annex, not both", "the annex is printed on its own")
+    if (letter or annex) and fmt == TableJsonOrMarkdown.json:
+        raise InputError("a letter is text or markdown", "drop --format json", field="fmt")
+    if held is not None:
+        req = replace(req, held=held)
     disclose_fmt = _disclosure_format(disclose) if disclose is not None else None
     reg = regime_of(regime or req.regime, regime_file)
+    authority = load_authority(settings) if (letter or annex or disclose) else None
+    if disclose is not None and authority is not None:
+        check_schedule(reg, authority, req, refined=disclose_tagged, style=disclose_refs.value)
     per = reading_time(
         reg, sample=sample, minutes=minutes_per_record, request_minutes=req.minutes_per_record
     )
-    eng = engine_of(engine, spark_master)
     # One snapshot for the whole command: the decision and any file written from it agree.
     snapshot = open_store(store).snapshot()
+    eng = engine_of(engine, spark_master, snapshot)
     as_of = parse_date(today, "--today") if today else None
     result = build_plan(snapshot, req, reg, per, engine=eng, today=as_of)
-    emit(render_text(result, "letter" if letter else fmt.value))
-    if disclose is not None and disclose_fmt is not None:
-        if result.decision == "uncovered":
-            raise InputError(
-                "the archive does not cover the whole request; nothing was written to --disclose",
-                "see the coverage lines of the plan",
-            )
-        if result.decision != "answer":
-            raise InputError(
-                "the request exceeds the appropriate limit; nothing was written to --disclose",
-                "narrow the request (see the section 16 advice) and plan it again",
-            )
-        refs = disclosure_refs(snapshot, req, engine=eng)
-        write_output(disclose, render(Disclosure(tuple(refs)), disclose_fmt))
+    if (letter or annex) and authority is not None:
+        answer = respond(result, authority, as_of)
+        style = (
+            "annex" if annex else ("markdown" if fmt == TableJsonOrMarkdown.markdown else "text")
+        )
+        emit(render_text(answer, style))
+    else:
+        emit(render_text(result, fmt.value))
+    if disclose is not None and disclose_fmt is not None and authority is not None:
+        schedule = build_schedule(
+            result,
+            snapshot,
+            authority,
+            refined=disclose_tagged,
+            style=disclose_refs.value,
+            engine=eng,
+        )
+        write_output(disclose, render(schedule, disclose_fmt))
     if result.decision == "uncovered":
         raise typer.Exit(EXIT_UNCOVERED)
 
 
 @app.command()
 def check(
-    borough: Annotated[list[str], typer.Option("--borough", help="Borough (repeatable).")],
-    date: Annotated[str, typer.Option("--date", help="First London day, YYYY-MM-DD.")],
+    borough: AreaRequiredOption,
+    date: Annotated[str, typer.Option("--date", help="First day (the store's), YYYY-MM-DD.")],
     to: ToOption = None,
     time_from: TimeFromOption = None,
     time_to: TimeToOption = None,
@@ -181,7 +281,7 @@ def check(
     engine: EngineOption = EngineName.duckdb,
     spark_master: SparkMasterOption = None,
 ) -> None:
-    """Triage: how many CADs a borough holds for the days asked, and whether reading them fits.
+    """Triage: how many CADs an area holds for the days asked, and whether reading them fits.
 
     Example:
 
@@ -194,17 +294,17 @@ def check(
     from costplan.planner import check as run_check
     from costplan.planner import reading_time
     from costplan.render import render_text
-    from costplan.request import parse_date, resolve_borough
+    from costplan.request import parse_date, resolve_areas
 
-    boroughs = tuple(dict.fromkeys(resolve_borough(b, "--borough") for b in borough))
+    boroughs, notes = resolve_areas(borough, "--area", store_profile(store))
     d0 = parse_date(date, "--date")
     d1 = parse_date(to, "--to") if to else d0
     if d1 < d0:
         raise InputError(f"--to {d1} is before --date {d0}", "swap the dates")
     reg = regime_of(regime, None)
     per = reading_time(reg, minutes=minutes_per_record)
-    eng = engine_of(engine, spark_master)
     snapshot = open_store(store).snapshot()
+    eng = engine_of(engine, spark_master, snapshot)
     # Tags in the form ingest stores them (schema.canonical_label): --tag ' ume' asks for UME.
     from costplan.schema import canonical_label
 
@@ -213,7 +313,7 @@ def check(
         raise InputError("--tag: a tag must not be blank", "name a tag, e.g. --tag UME")
     window = window_of(time_from, time_to)
     result = run_check(
-        snapshot, boroughs, d0, d1, reg, per.minutes, tags, window=window, engine=eng
+        snapshot, boroughs, d0, d1, reg, per.minutes, tags, window=window, engine=eng, notes=notes
     )
     emit(render_text(result, fmt.value))
     if result.decision == "uncovered":

@@ -8,6 +8,7 @@ import typer
 
 from costplan.cli._app import app
 from costplan.cli._options import (
+    ForceOption,
     StoreOption,
     TableOrJson,
     TableOrJsonOption,
@@ -52,8 +53,10 @@ def ingest(
         typer.Option(
             "--mapping",
             metavar="FILE",
-            help="Mapping TOML for the force's column names and formats, or a bundled name "
-            "(default, example-force). Default: the schema's own names.",
+            help="Mapping TOML for the export as published: column names, formats, value "
+            "tables, constants, defaults, composed references (docs/mappings.md); or a bundled "
+            "name (default, example-force, example-calls-for-service). Default: the schema's "
+            "own names.",
         ),
     ] = None,
     period: Annotated[
@@ -68,12 +71,17 @@ def ingest(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 if any row was quarantined (after committing).")
     ] = False,
+    force: ForceOption = None,
     fmt: TableOrJsonOption = TableOrJson.table,
 ) -> None:
     """Load CAD exports into the store; every row is stored, a duplicate, or quarantined.
 
-    All files are committed together or not at all. Re-running the same export adds nothing.
-    Rows that cannot be stored go to the store's quarantine with file, line and reason.
+    All files are committed together or not at all. Re-running the same export adds nothing
+    and leaves the manifest version as it was. Rows that cannot be stored go to the store's
+    quarantine with file, line and every reason; the report counts each reason and says which
+    values the mapping supplied (constants, defaults). A new store belongs to the force
+    profile --force names (default mps): its areas, names, references, vocabularies and time
+    zone; every later command reads them from the store.
 
     Example:
 
@@ -82,13 +90,17 @@ def ingest(
         costplan ingest export.csv --store ./cad --mapping example-force --strict --format json
 
         costplan ingest cad-2020.csv --store ./cad --period 2020-01-01:2020-12-31
+
+        costplan ingest calls.csv --store ./cad --mapping example-calls-for-service
+
+        costplan ingest wyp-2023.csv --store ./wyp --force wyp --mapping wyp-export.toml
     """
     from costplan.ingest import ingest as run_ingest
     from costplan.render import render_text
 
     covers = _period(period) if period else None
     with progress_bar("Ingesting") as tick:
-        report = run_ingest(store, exports, mapping, progress=tick, period=covers)
+        report = run_ingest(store, exports, mapping, progress=tick, period=covers, force=force)
     emit(render_text(report, fmt.value))
     if strict and report.quarantined:
         raise typer.Exit(1)
@@ -101,6 +113,7 @@ def generate(
         str, typer.Option("--start", help="First London day, YYYY-MM-DD.")
     ] = "2020-01-01",
     end: Annotated[str, typer.Option("--end", help="Last London day, YYYY-MM-DD.")] = "2020-12-31",
+    force: ForceOption = None,
     seed: Annotated[
         int, typer.Option("--seed", help="Random seed: same seed, same archive.")
     ] = 2020,
@@ -116,10 +129,17 @@ def generate(
 
         costplan generate --store ./cad --start 2019-01-01 --end 2021-12-31 --seed 7
     """
+    from costplan.errors import InputError
+    from costplan.profile import DEFAULT_FORCE, load_profile
     from costplan.render import render_text
     from costplan.request import parse_date, resolve_borough
     from costplan.synth.demo import generate_archive
 
+    if force is not None and load_profile(force).name != DEFAULT_FORCE:
+        raise InputError(
+            f"--force {force}: the synthetic archive is calibrated for the MPS only",
+            "generate without --force, or ingest the force's own exports",
+        )
     d0, d1 = parse_date(start, "--start"), parse_date(end, "--end")
     names = [resolve_borough(b, "--boroughs") for b in boroughs] if boroughs else None
     with progress_bar("Generating") as tick:

@@ -33,7 +33,7 @@ class SummaryFormat(StrEnum):
 
 
 class Period(StrEnum):
-    """Summary periods: London calendar days, ISO weeks (from Monday), calendar months."""
+    """Summary periods: the store's local calendar days, ISO weeks (from Monday), months."""
 
     day = "day"
     week = "week"
@@ -57,17 +57,18 @@ def summary(
     engine: EngineOption = EngineName.duckdb,
     spark_master: SparkMasterOption = None,
     period: Annotated[
-        Period, typer.Option("--period", help="day (London), week (ISO, Monday) or month.")
+        Period,
+        typer.Option("--period", help="day (the store's local day), week (ISO, Monday) or month."),
     ] = Period.week,
     by: Annotated[
         str | None,
         typer.Option("--by", help="Group by a comma list of: borough, call_source, grading, tag."),
     ] = None,
     date_from: Annotated[
-        str | None, typer.Option("--from", help="First London day, YYYY-MM-DD (default: all).")
+        str | None, typer.Option("--from", help="First local day, YYYY-MM-DD (default: all).")
     ] = None,
     date_to: Annotated[
-        str | None, typer.Option("--to", help="Last London day, YYYY-MM-DD (default: all).")
+        str | None, typer.Option("--to", help="Last local day, YYYY-MM-DD (default: all).")
     ] = None,
     fmt: Annotated[
         SummaryFormat, typer.Option("--format", help="table, csv, json, markdown or html.")
@@ -117,8 +118,8 @@ def summary(
     cols = parse_by(by)
     d0 = parse_day(date_from, "--from")
     d1 = parse_day(date_to, "--to")
-    eng = engine_of(engine, spark_master)
     snapshot = open_store(store).snapshot()
+    eng = engine_of(engine, spark_master, snapshot)
     result = summarise(
         snapshot,
         period=period.value,

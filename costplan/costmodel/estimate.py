@@ -13,7 +13,6 @@ Decision (UK FOIA):
       ``12(2)`` (the duty to confirm or deny falls away as well);
     * otherwise, total exceeds the limit → ``refuse`` under ``12(1)``.
 Advisory-only regimes (EIR) always answer ``answer`` with advice, never an automatic refusal.
-
 Plain "N records at M minutes each" review (`review_activities`): police notices quote one
 per-record figure for opening and reading each record (law.md §3). That time is attributed
 wholly to **extract** (reading the record to pull the information out, reg. 4(3)(d)); the
@@ -23,9 +22,8 @@ record. This keeps the total exactly records × minutes (an even three-way split
 exact for, say, 10 minutes) and shows all of (b)-(d) were considered. Set-up time
 (``fixed_minutes``, e.g. building the search) counts as **locate**.
 
-Arithmetic is exact (`decimal.Decimal` minutes; costs compared as minutes × rate against
-limit × 60, so no division can round a borderline case the wrong way). Rounding to 2 places is
-for display only. `estimate()` does no I/O, so a planner can call it many times cheaply.
+Arithmetic is exact (Decimal minutes; costs compared as minutes × rate against limit × 60, so
+no division rounds a borderline case the wrong way); rounding is for display. No I/O.
 """
 
 from __future__ import annotations
@@ -249,6 +247,11 @@ class Estimate:
             totals[item.activity] = totals.get(item.activity, Decimal(0)) + item.minutes
         return totals
 
+    @property
+    def arithmetic(self) -> str:
+        """The arithmetic against the limit, one sentence with no advice (a letter quotes it)."""
+        return _arithmetic_sentence(self)
+
     @cached_property
     def explanation(self) -> str:
         """Plain-English explanation that a refusal notice can quote."""
@@ -446,28 +449,28 @@ def _limit_phrase(e: Estimate) -> str:
     )
 
 
-def _explain(e: Estimate) -> str:
+def _arithmetic_sentence(e: Estimate) -> str:
+    """The arithmetic and how it stands against the limit, in one sentence."""
     r = e.regime
     countable_items = [i for i in e.items if i.countable]
     head = f"{_arithmetic(countable_items)} {_hours_phrase(e.total_hours)}"
-    sentences: list[str] = []
     if r.limit is None:
         cost = fmt_money(e.total_cost, r.currency)
-        sentences.append(f"{head} ({cost} at {fmt_money(r.rate, r.currency)} per hour).")
-    elif e.exceeds:
+        return f"{head} ({cost} at {fmt_money(r.rate, r.currency)} per hour)."
+    if e.exceeds:
         excess = e.excess_hours or Decimal(0)
-        sentences.append(
-            f"{head}, which exceeds {_limit_phrase(e)} by {plural(round2(excess), 'hour')}."
-        )
-    else:
-        headroom = e.headroom_hours or Decimal(0)
-        if headroom == 0:
-            sentences.append(f"{head}, which equals {_limit_phrase(e)} and so is within it.")
-        else:
-            sentences.append(
-                f"{head}, which is within {_limit_phrase(e)}, leaving "
-                f"{plural(round2(headroom), 'hour')}."
-            )
+        return f"{head}, which exceeds {_limit_phrase(e)} by {plural(round2(excess), 'hour')}."
+    headroom = e.headroom_hours or Decimal(0)
+    if headroom == 0:
+        return f"{head}, which equals {_limit_phrase(e)} and so is within it."
+    return (
+        f"{head}, which is within {_limit_phrase(e)}, leaving {plural(round2(headroom), 'hour')}."
+    )
+
+
+def _explain(e: Estimate) -> str:
+    r = e.regime
+    sentences: list[str] = [_arithmetic_sentence(e)]
 
     if r.advisory_only:
         sentences.append(r.advisory or "")

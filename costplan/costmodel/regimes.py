@@ -25,6 +25,7 @@ from typing import Any
 from costplan._files import read_text
 from costplan._toml import Table, parse_toml
 from costplan.costmodel.calendars import CALENDARS
+from costplan.costmodel.notices import Notice, parse_notice
 from costplan.errors import ConfigError, InputError
 from costplan.units import Number, to_decimal
 
@@ -65,6 +66,7 @@ _OPTIONAL_KEYS = {
     "aggregation",
     "minutes_per_record",
     "sources",
+    "notice",
     *("deadline_days", "calendar", "deadline_provision", "pause_provision", "extension"),
 }
 # The time for compliance: given together, or not at all (no deadline is modelled).
@@ -166,6 +168,7 @@ class Regime:
         sources: URLs for the figures.
         overrides: which figures the user overrode ("limit", "rate").
         deadline: the time for compliance, or None where the regime's file gives none.
+        notice: what its letters say (`costmodel.notices`), or None: no letter can be written.
     """
 
     name: str
@@ -188,6 +191,7 @@ class Regime:
     sources: tuple[str, ...] = ()
     overrides: tuple[str, ...] = field(default=())
     deadline: DeadlineRule | None = None
+    notice: Notice | None = None
 
     @property
     def limit_minutes(self) -> Decimal | None:
@@ -401,6 +405,7 @@ def _parse_regime(regimes: Table, name: str) -> Regime:
         minutes_per_record=minutes,
         sources=tuple(sources),
         deadline=_parse_deadline(t),
+        notice=parse_notice(t.optional_sub("notice")),
     )
 
 

@@ -87,6 +87,31 @@ class Engine(ABC):
     name: ClassVar[str]
     # Whether counts may come from the volume table, and `summary refresh` makes them faster.
     keeps_volume_table: ClassVar[bool] = False
+    # The IANA zone days and hours are taken in (None: the snapshot's force profile's). Every
+    # subclass has it as a field; `for_store` sets it from the store when a command opens one.
+    time_zone: str | None = None
+
+    def zone_for(self, snapshot: Snapshot) -> str:
+        """The session time zone for a snapshot: the store's own, which an engine's option may
+        repeat but never contradict (two clocks in one query would misread every hour).
+
+        Raises:
+            InputError: the engine's time zone is not the store's.
+        """
+        own = snapshot.profile.time_zone
+        if self.time_zone is not None and self.time_zone != own:
+            raise InputError(
+                f"the engine's time zone {self.time_zone} is not the store's ({own})",
+                "days and hours are counted in the store's own time zone",
+            )
+        return own
+
+    def for_store(self, snapshot: Snapshot) -> Engine:
+        """This engine with the store's time zone as its option."""
+        import dataclasses
+
+        zone = self.zone_for(snapshot)
+        return self if self.time_zone == zone else dataclasses.replace(self, time_zone=zone)  # type: ignore[type-var]
 
     def open(
         self,
@@ -176,6 +201,7 @@ class DuckDB(Engine):
     """
 
     threads: int | None = None
+    time_zone: str | None = None
     name: ClassVar[str] = "duckdb"
     keeps_volume_table: ClassVar[bool] = True
 
@@ -185,7 +211,13 @@ class DuckDB(Engine):
         # Imported here so that holding an engine object does not load DuckDB.
         from costplan.engines.duckdb_engine import Engine as Session
 
-        return Session(snapshot, boroughs=boroughs, years=years, threads=self.threads)
+        return Session(
+            snapshot,
+            boroughs=boroughs,
+            years=years,
+            threads=self.threads,
+            time_zone=self.zone_for(snapshot),
+        )
 
     def refresh_volumes(
         self,
@@ -213,6 +245,7 @@ class Spark(Engine):
     """
 
     master: str = DEFAULT_SPARK_MASTER
+    time_zone: str | None = None
     name: ClassVar[str] = "spark"
 
     def _session(
@@ -221,7 +254,13 @@ class Spark(Engine):
         # Imported here so the DuckDB default never loads the Spark module's dependencies.
         from costplan.engines.spark_engine import SparkEngine
 
-        return SparkEngine(snapshot, boroughs=boroughs, years=years, master=self.master)
+        return SparkEngine(
+            snapshot,
+            boroughs=boroughs,
+            years=years,
+            master=self.master,
+            time_zone=self.zone_for(snapshot),
+        )
 
 
 DEFAULT: Engine = DuckDB()

@@ -36,6 +36,7 @@ class Engine:
         boroughs: restrict the view to these boroughs' partitions (None: all).
         years: restrict the view to these years' partitions (None: all).
         threads: DuckDB worker threads (None: DuckDB's default, the core count).
+        time_zone: the zone of calendar days and hours (None: the snapshot's force profile's).
     """
 
     def __init__(
@@ -45,12 +46,14 @@ class Engine:
         boroughs: Iterable[str] | None = None,
         years: Iterable[int] | None = None,
         threads: int | None = None,
+        time_zone: str | None = None,
     ) -> None:
         self.snapshot = snapshot
         self.files = snapshot.files(boroughs, years)
         self.con = duckdb.connect()
-        # London calendar days and hours: the session time zone governs TIMESTAMPTZ parts.
-        self.con.execute("SET TimeZone = 'Europe/London'")
+        # The store's calendar days and hours: the session time zone governs TIMESTAMPTZ parts.
+        zone = time_zone or snapshot.profile.time_zone
+        self.con.execute("SET TimeZone = $zone", {"zone": zone})
         # DuckDB draws a progress bar on STDOUT (tty or not) for queries over ~2 s, which would
         # corrupt CSV/JSON written to a pipe; the CLI shows its own progress on stderr.
         self.con.execute("SET enable_progress_bar = false")

@@ -7,8 +7,8 @@ values are still bound as parameters (`$name` becomes Spark's `:name`, bound thr
 
 What differs from DuckDB is handled here, not by callers:
 
-* time zone: London days and hours come from the session time zone, as in DuckDB, so every
-  engine sets `spark.sql.session.timeZone` to Europe/London;
+* time zone: the store's days and hours come from the session time zone, as in DuckDB, so
+  every engine sets `spark.sql.session.timeZone` to the store's force profile's zone;
 * the view: Spark reads exactly the snapshot's files in scope (never a directory listing), with
   `basePath` at the store's `data/` so the partition keys are decoded from the hive paths
   (percent-encoded borough names included), then cast to the pinned types;
@@ -48,7 +48,6 @@ else:
     pl = lazy("polars")
 
 
-TIME_ZONE = "Europe/London"
 # Where Spark reads the snapshot's files from, when not from the local store path.
 DATA_ROOT_ENV = "COSTPLAN_SPARK_DATA_ROOT"
 INSTALL_HINT = "pip install 'costplan[spark]'"
@@ -65,7 +64,9 @@ LOCAL_CONF: dict[str, str] = {
 }
 COMMON_CONF: dict[str, str] = {
     "spark.app.name": "costplan",
-    "spark.sql.session.timeZone": TIME_ZONE,
+    # Each engine's own child session sets the store's zone (SparkEngine); this is the
+    # parent's, which runs no query of ours.
+    "spark.sql.session.timeZone": "UTC",
     # The console progress bar goes to stderr mid-report; costplan has its own progress.
     "spark.ui.showConsoleProgress": "false",
 }
@@ -251,6 +252,7 @@ class SparkEngine:
         boroughs: restrict the view to these boroughs' partitions (None: all).
         years: restrict the view to these years' partitions (None: all).
         master: the Spark master URL, used if this process has no session yet.
+        time_zone: the zone of calendar days and hours (None: the snapshot's force profile's).
         data_root: where Spark reads the store's files (default: $COSTPLAN_SPARK_DATA_ROOT,
             else the snapshot's own directory).
 
@@ -267,6 +269,7 @@ class SparkEngine:
         years: Iterable[int] | None = None,
         master: str,
         data_root: str | None = None,
+        time_zone: str | None = None,
     ) -> None:
         self.snapshot = snapshot
         root = data_root or os.environ.get(DATA_ROOT_ENV) or str(snapshot.root.absolute())
@@ -274,7 +277,8 @@ class SparkEngine:
         self.files = [f"{root}/{f.path}" for p in snapshot.select(boroughs, years) for f in p.files]
         self._views: list[str] = []
         self.spark = get_session(master).newSession()
-        self.spark.conf.set("spark.sql.session.timeZone", TIME_ZONE)
+        zone = time_zone or snapshot.profile.time_zone
+        self.spark.conf.set("spark.sql.session.timeZone", zone)
         if not self.files:
             self.spark.sql(translate(EMPTY_VIEW, "cad"))
             self._views.append("cad")

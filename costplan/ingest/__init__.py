@@ -6,8 +6,9 @@ Every row read ends in exactly one of three places, and the report proves it
 * stored: a valid row whose cad_ref is new to the store and to this run;
 * duplicates: an exact copy (after normalisation) of a stored row or of an earlier row of the
   same run; skipped, so re-ingesting an export is idempotent;
-* quarantined: refused, with a reason, the file, the 1-based physical line (the header is line
-  1; for Parquet, the 1-based row number) and the raw values, in the store's quarantine file.
+* quarantined: refused, with every reason that applies (each counted in the report), the
+  file, the 1-based physical line (the header is line 1; for Parquet, the 1-based row number)
+  and the raw values, in the store's quarantine file.
 
 How (and why):
 
@@ -26,9 +27,12 @@ How (and why):
 
 Modules, in the order a row meets them:
 
-* mapping: a force's mapping file (column names, timestamp formats, value tables);
+* mapping: a force's mapping file (column names, timestamp formats, value tables, constants
+  and defaults); template: references composed from several columns;
 * preflight: ExportPlan and inspect_export(), the checks before the writer lock;
 * read: transcoding, DuckDB's CSV queries, batches and the prefetch thread;
+* fill: what the mapping supplies (constants, defaults, value tables, composed references),
+  applied to each batch before validation;
 * values: column-at-a-time parsers (cad_ref, timestamps, lists, boroughs, codes);
 * normalise: normalise() and the refusal reasons, the canonical form rows are compared in;
 * lines: physical line numbers of CSV records, for the quarantine;

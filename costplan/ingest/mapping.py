@@ -1,15 +1,25 @@
-"""Export mappings: how a force's CAD export columns and values map onto the CAD record.
+"""Export mappings: how a force's CAD export, as published, becomes CAD records.
 
-A mapping is a small TOML file (see costplan/config/mappings/). Every section and key is
-optional except that the file must be valid TOML; unknown sections or keys are errors, so a
-typo never silently falls back to a default::
+A mapping is a small TOML file (see costplan/config/mappings/ and docs/mappings.md). Every
+section and key is optional except that the file must be valid TOML; unknown sections or keys
+are errors, so a typo never silently falls back to a default::
 
     [columns]            # schema field = the export's column name (default: the field's name)
-    cad_ref = "Incident Ref"
+    borough = "Beat"
+
+    [reference]          # cad_ref composed from columns, when the export's number is not
+                         # unique across the force (instead of columns.cad_ref)
+    template = "{Division}{Incident No:05}/{created_at:%d%b%y}"
+
+    [constants]          # a field the export lacks, the same for every row
+    call_source = "other"
+
+    [defaults]           # used where the export's value is blank or its column is absent
+    grading = "R"
 
     [timestamps]
     formats = ["%d/%m/%Y %H:%M"]   # tried in order; the first should match most rows
-    timezone = "Europe/London"     # zone of timestamps without an offset
+    timezone = "Europe/London"     # zone of timestamps without an offset (default: the store's)
     ambiguous = "earliest"         # repeated hour when clocks go back: earliest|latest|quarantine
 
     [lists]
@@ -20,11 +30,27 @@ typo never silently falls back to a default::
     delimiter = ","
     quote = '"'
 
-    [values.call_source]           # the force's own codes -> schema values
-    "Emergency" = "999"
+    [values.grading]               # the export's own values -> schema values, for any of
+    "0" = "I"                      # borough (the area), call_source, grading, opening_code,
+                                   # closing_code and tags (item by item)
+    [values.borough]
+    "N1" = "Lambeth"
 
-    [values.grading]
-    "Immediate" = "I"
+Value tables match keys ignoring case and surrounding spaces; a value not in the table is
+passed on as it is and validated like any other (an unknown area is still quarantined). A
+table's targets are checked: call sources and gradings against the schema's vocabularies when
+the mapping is loaded, areas by the validator of the store's areas when an ingest starts.
+
+Constants and defaults are written in the export's own terms, before value tables apply (a
+default grading "9" passes through `[values.grading]` like an exported "9"). A field with a
+constant is not read from the export at all. The ingest report lists the constants and, per
+field, how many rows took the default, so no supplied value is ever mistaken for exported data.
+
+A reference template names export columns in braces (`{Column}`, `{Column:05}` to zero-pad to
+five digits) and may add the row's local day with date directives (`{created_at:%d%b%y}`
+gives 25JUN20, the date MPS references end in); `{{` and `}}` are literal braces. The composed
+text is then validated as an exported cad_ref would be. A row with a blank part has no
+reference ("missing required value: cad_ref").
 
 Timestamps: a format containing an offset directive (%z, %#z, %:z) yields aware values that
 are honoured as written. Naive values are local times in `timezone`. A local time that falls in
@@ -43,13 +69,28 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from costplan._files import config_path
 from costplan._toml import Table, parse_toml
 from costplan.errors import ConfigError
-from costplan.schema import CALL_SOURCES, GRADINGS, RECORD_COLUMNS
+from costplan.ingest.template import Reference, parse_reference
+from costplan.schema import CALL_SOURCES, GRADINGS, RECORD_COLUMNS, canonical_label
 
 MAPPINGS_DIR = config_path("mappings")
 DEFAULT_MAPPING = "default"
 # Fields an export can provide: the record minus what ingest derives (day, year).
 FIELDS: tuple[str, ...] = tuple(c for c in RECORD_COLUMNS if c not in ("day", "year"))
 AMBIGUOUS_CHOICES = ("earliest", "latest", "quarantine")
+# Fields a value table may translate (tags item by item); the others are free text, times or
+# references.
+VALUE_FIELDS: tuple[str, ...] = (
+    "borough",
+    "call_source",
+    "grading",
+    "opening_code",
+    "closing_code",
+    "tags",
+)
+# Fields a mapping may supply when the export lacks them: a constant or a default. Never the
+# reference or the time (a default there would invent records), nor free text or links.
+SUPPLIED_FIELDS: tuple[str, ...] = VALUE_FIELDS
+_LABEL_FIELDS = ("opening_code", "closing_code", "tags")
 _OFFSET_DIRECTIVES = ("%z", "%#z", "%:z", "%::z", "%:::z")
 
 
@@ -62,28 +103,32 @@ class Mapping:
         path: where it was loaded from.
         columns: schema field -> export column name, for every field in FIELDS.
         timestamp_formats: strptime formats for created_at, tried in order.
-        timezone: IANA zone of naive timestamps.
+        timezone: IANA zone of naive timestamps (None: the store's force profile's zone).
         ambiguous: how to resolve a repeated local hour: earliest, latest or quarantine.
         tags_separator: separator of the tags list in CSV.
         linked_to_separator: separator of the linked_to list in CSV.
         delimiter: CSV field delimiter.
         quote: CSV quote character.
-        call_source_values: force value (case-folded, stripped) -> schema call_source.
-        grading_values: force value (case-folded, stripped) -> schema grading.
+        values: field -> {export value (case-folded, stripped) -> value}, for VALUE_FIELDS.
+        constants: field -> value every row takes (the export has no such column).
+        defaults: field -> value a row takes where the export's is blank or absent.
+        reference: how cad_ref is composed from columns, or None (read columns.cad_ref).
     """
 
     name: str
     path: Path | None
     columns: dict[str, str]
     timestamp_formats: tuple[str, ...]
-    timezone: str = "Europe/London"
+    timezone: str | None = None
     ambiguous: str = "earliest"
     tags_separator: str = ";"
     linked_to_separator: str = ";"
     delimiter: str = ","
     quote: str = '"'
-    call_source_values: dict[str, str] = field(default_factory=dict)
-    grading_values: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    constants: dict[str, str] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)
+    reference: Reference | None = None
     description: str = ""
 
     def source(self, field_name: str) -> str:
@@ -93,6 +138,30 @@ class Mapping:
     def describe(self) -> dict[str, Any]:
         """What a report records about the mapping used."""
         return {"name": self.name, "path": str(self.path) if self.path else None}
+
+    @property
+    def call_source_values(self) -> dict[str, str]:
+        """The call-source value table (also in `values`)."""
+        return self.values.get("call_source", {})
+
+    @property
+    def grading_values(self) -> dict[str, str]:
+        """The grading value table (also in `values`)."""
+        return self.values.get("grading", {})
+
+    def read_from_export(self, field_name: str) -> bool:
+        """False for a field the mapping supplies itself (a constant, or a composed cad_ref)."""
+        if field_name in self.constants:
+            return False
+        return not (field_name == "cad_ref" and self.reference is not None)
+
+    def supplies(self, field_name: str) -> bool:
+        """True if rows get this field even when the export has no column for it."""
+        return (
+            field_name in self.constants
+            or field_name in self.defaults
+            or (field_name == "cad_ref" and self.reference is not None)
+        )
 
 
 def is_aware_format(fmt: str) -> bool:
@@ -127,8 +196,15 @@ def resolve_mapping_path(spec: str | Path | None) -> Path:
     )
 
 
-def load_mapping(spec: str | Path | None = None) -> Mapping:
+def load_mapping(
+    spec: str | Path | None = None,
+    *,
+    call_sources: tuple[str, ...] = CALL_SOURCES,
+    gradings: tuple[str, ...] = GRADINGS,
+) -> Mapping:
     """Load and strictly validate a mapping file (or bundled mapping name; None: default).
+
+    `call_sources` and `gradings`: the values the store's force profile allows.
 
     Raises:
         ConfigError: the file is unreadable, not TOML, has an unknown key or a bad value.
@@ -140,11 +216,18 @@ def load_mapping(spec: str | Path | None = None) -> Mapping:
         raise ConfigError(f"mapping {path}: cannot read it: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"mapping {path}: not valid TOML: {exc}") from None
-    return parse_mapping(parse_toml(text, f"mapping {path}"), path)
+    doc = parse_toml(text, f"mapping {path}")
+    return parse_mapping(doc, path, call_sources=call_sources, gradings=gradings)
 
 
-def parse_mapping(doc: dict[str, Any], path: Path | None = None) -> Mapping:
-    """Validate a parsed mapping document.
+def parse_mapping(
+    doc: dict[str, Any],
+    path: Path | None = None,
+    *,
+    call_sources: tuple[str, ...] = CALL_SOURCES,
+    gradings: tuple[str, ...] = GRADINGS,
+) -> Mapping:
+    """Validate a parsed mapping document (value tables against `call_sources`, `gradings`).
 
     Every table is closed with done() before any value is checked, so an unknown key (a typo)
     is reported as such rather than as a bad value; all messages use the one wording of
@@ -154,17 +237,29 @@ def parse_mapping(doc: dict[str, Any], path: Path | None = None) -> Mapping:
         ConfigError: naming the file and the offending key.
     """
     root = Table(doc, f"mapping {path if path else '<mapping>'}")
-    cols, ts, lists, csv, values = (
+    cols, ts, lists, csv, values, ref, consts, defs = (
         root.optional_sub(key) or Table({}, root.source, key)
-        for key in ("columns", "timestamps", "lists", "csv", "values")
+        for key in (
+            "columns",
+            "timestamps",
+            "lists",
+            "csv",
+            "values",
+            "reference",
+            "constants",
+            "defaults",
+        )
     )
     root.allow("name", "description")
     cols.allow(*FIELDS)
     ts.allow("formats", "timezone", "ambiguous")
     lists.allow("tags_separator", "linked_to_separator")
     csv.allow("delimiter", "quote")
-    values.allow("call_source", "grading")
-    for table in (root, cols, ts, lists, csv, values):
+    values.allow(*VALUE_FIELDS)
+    ref.allow("template")
+    consts.allow(*SUPPLIED_FIELDS)
+    defs.allow(*SUPPLIED_FIELDS)
+    for table in (root, cols, ts, lists, csv, values, ref, consts, defs):
         table.done()
 
     # `string`, not `text`: a separator or delimiter may be whitespace (a tab).
@@ -199,9 +294,10 @@ def parse_mapping(doc: dict[str, Any], path: Path | None = None) -> Mapping:
     formats = tuple(formats_raw)
     for fmt in formats:
         _check_format(fmt, ts)
-    timezone = ts.string("timezone", default="Europe/London")
+    timezone = ts.string("timezone", default=None)
     try:
-        ZoneInfo(timezone)
+        if timezone is not None:
+            ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ts.fail(
             "timezone", f"must be a time zone like Europe/London, not {timezone!r}"
@@ -219,8 +315,18 @@ def parse_mapping(doc: dict[str, Any], path: Path | None = None) -> Mapping:
     if delimiter == quote:
         raise csv.fail("quote", f"must differ from the delimiter, not {quote!r}")
 
-    call_values = _value_table(values, "call_source", CALL_SOURCES)
-    grade_values = _value_table(values, "grading", GRADINGS)
+    # Targets are the store's force profile's values (the MPS's by default).
+    vocabularies = {"call_source": call_sources, "grading": gradings}
+    tables = {
+        fld: translation
+        for fld in VALUE_FIELDS
+        if (translation := _value_table(values, fld, vocabularies.get(fld)))
+    }
+    constants = _supplied(consts, cols)
+    defaults = _supplied(defs, cols)
+    for fld in set(constants) & set(defaults):
+        raise defs.fail(fld, "cannot be set as well as constants." + fld, "keep one of the two")
+    reference = parse_reference(ref, cols) if ref.data else None
 
     return Mapping(
         name=name,
@@ -233,8 +339,10 @@ def parse_mapping(doc: dict[str, Any], path: Path | None = None) -> Mapping:
         linked_to_separator=linked_sep,
         delimiter=delimiter,
         quote=quote,
-        call_source_values=call_values,
-        grading_values=grade_values,
+        values=tables,
+        constants=constants,
+        defaults=defaults,
+        reference=reference,
         description=description,
     )
 
@@ -280,16 +388,49 @@ def _check_format(fmt: str, ts: Table) -> None:
         raise ts.fail("formats", f"must be valid strptime formats, not {fmt!r}", reason) from None
 
 
-def _value_table(values: Table, key: str, allowed: tuple[str, ...]) -> dict[str, str]:
-    """Force value (case-folded, stripped) -> schema value, each checked against `allowed`."""
+def _value_table(values: Table, key: str, allowed: tuple[str, ...] | None) -> dict[str, str]:
+    """Export value (case-folded, stripped) -> value, each checked against `allowed` if given.
+
+    Areas are not checked here: what an area may be called is the store's business, checked
+    when an ingest starts (ingest.fill.check_area_targets).
+    """
     table = values.optional_sub(key)
     if table is None:
         return {}
     out: dict[str, str] = {}
-    for force_value, schema_value in table.data.items():
-        if schema_value not in allowed:
+    first: dict[str, str] = {}
+    for export_value, value in table.data.items():
+        if allowed is not None and value not in allowed:
+            raise table.fail(export_value, f"must be one of {', '.join(allowed)}, not {value!r}")
+        if not isinstance(value, str) or not value.strip():
+            raise table.fail(export_value, f"must be a non-empty string, not {value!r}")
+        # Tags and codes are stored in one form (schema.canonical_label), targets included.
+        value = canonical_label(value) if key in _LABEL_FIELDS else value.strip()
+        folded = export_value.strip().casefold()
+        if folded in first and out[folded] != value:
             raise table.fail(
-                force_value, f"must be one of {', '.join(allowed)}, not {schema_value!r}"
+                export_value,
+                f"must map to one value, not {value!r}",
+                f"{first[folded]!r} (the same key, ignoring case and spaces) maps to "
+                f"{out[folded]!r}",
             )
-        out[force_value.strip().casefold()] = schema_value
+        first.setdefault(folded, export_value)
+        out[folded] = value
+    return out
+
+
+def _supplied(table: Table, cols: Table) -> dict[str, str]:
+    """[constants] or [defaults]: field -> a non-empty value, in the export's own terms."""
+    out: dict[str, str] = {}
+    for fld in table.data:
+        value = table.get(fld)
+        if not isinstance(value, str) or not value.strip():
+            raise table.fail(fld, f"must be a non-empty string, not {value!r}")
+        if table.path == "constants" and cols.has(fld):
+            raise table.fail(
+                fld,
+                f"cannot be a constant while columns.{fld} names a column",
+                "a constant is for a field the export lacks; use defaults to fill blanks",
+            )
+        out[fld] = value.strip()
     return out

@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from costplan.ingest.fill import compose_reference, translate_items
 from costplan.ingest.mapping import Mapping
 from costplan.ingest.values import (
     _blank_to_null,
@@ -28,17 +29,12 @@ from costplan.ingest.values import (
     _nulls,
     _parse_cad,
     _parse_created,
-    _plain,
+    _parse_ref,
     _text,
     _value_map,
 )
-from costplan.schema import (
-    BOROUGH_NAMES,
-    CALL_SOURCES,
-    GRADINGS,
-    RECORD_COLUMNS,
-    RECORD_SCHEMA,
-)
+from costplan.profile import Profile, mps
+from costplan.schema import RECORD_COLUMNS, RECORD_SCHEMA
 
 # Fields compared to decide "exact duplicate" or "conflict"; day and year follow created_at.
 COMPARE_FIELDS: tuple[str, ...] = tuple(
@@ -47,7 +43,12 @@ COMPARE_FIELDS: tuple[str, ...] = tuple(
 _TEXT_FIELDS = ("opening_code", "closing_code", "summary")
 _LABEL_FIELDS = ("opening_code", "closing_code")
 _LIST_FIELDS = ("tags", "linked_to")
-_REFUSED = {"_ord": pl.Int64, "_reason": pl.String}
+# A refused row: its ordinal, every reason joined with '; ', and each reason's kind.
+_REFUSED: dict[str, pl.DataType] = {
+    "_ord": pl.Int64(),
+    "_reason": pl.String(),
+    "_kinds": pl.List(pl.String()),
+}
 
 
 @functools.cache
@@ -58,7 +59,9 @@ def _workers() -> ThreadPoolExecutor:
     )
 
 
-def normalise(raw: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, pl.DataFrame]:
+def normalise(
+    raw: pl.DataFrame, mapping: Mapping, profile: Profile | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split raw export rows into valid records and refused rows with their reasons.
 
     Args:
@@ -66,28 +69,53 @@ def normalise(raw: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, pl.Dat
             plus `_ord` (the row's ordinal in its file). CSV columns are text; Parquet columns
             may be typed.
         mapping: timestamp formats, zone, list separators and value tables.
+        profile: the store's force profile (None: the MPS): its areas, references,
+            vocabularies and the zone of the stored day.
 
     Returns:
         (valid, refused): valid has `_ord`, `_key` (the cad_ref as an integer) and
-        RECORD_COLUMNS in RECORD_SCHEMA types; refused has `_ord` and `_reason` (every
-        applicable reason, joined with '; ').
+        RECORD_COLUMNS in RECORD_SCHEMA types; refused has `_ord`, `_reason` (every
+        applicable reason, joined with '; ') and `_kinds` (each reason's kind, for counting).
     """
+    force = profile or mps()
     ts = _text(raw, "created_at")
     b_raw, s_raw, g_raw = (_text(raw, f) for f in ("borough", "call_source", "grading"))
-    cad = _text(raw, "cad_ref")
+    ref = mapping.reference
+    early: tuple[pl.Series, pl.Series, pl.Series | None] | None = None
+    if ref is None:
+        cad = _text(raw, "cad_ref")
+    elif ref.uses_day:
+        # The composed reference carries the row's day: parse the times first.
+        early = _parse_created(raw, ts, mapping, force.time_zone)
+        cad = compose_reference(raw, ref, early[1])
+    else:
+        cad = compose_reference(raw, ref, None)
+    tag_table = mapping.values.get("tags", {})
     # The column groups are independent and each step below works on one column at a time:
     # run them side by side (Polars releases the GIL) to use both cores.
     jobs: dict[str, Callable[[], Any]] = {
-        "created": lambda: _parse_created(raw, ts, mapping),
-        "cad": lambda: _parse_cad(cad),
-        "borough": lambda: _value_map(b_raw, _borough, BOROUGH_NAMES),
+        "created": (
+            (lambda: early)
+            if early
+            else (lambda: _parse_created(raw, ts, mapping, force.time_zone))
+        ),
+        "cad": lambda: (
+            _parse_cad(cad)
+            if force.reference.format == "serial/DDMONYY"
+            else _parse_ref(cad, force)
+        ),
+        # The mapping's value tables were applied before validation (ingest/fill.py): the
+        # validators see the profile's own words, so they take no table of their own.
+        "borough": lambda: _value_map(b_raw, _borough(force), force.area_names),
         "source": lambda: _value_map(
-            s_raw, _call_source(mapping.call_source_values), _plain(CALL_SOURCES, mapping)
+            s_raw, _call_source({}, force.call_sources), force.call_sources
         ),
         "grading": lambda: _value_map(
-            g_raw, _grading(mapping.grading_values), _plain(GRADINGS, mapping)
+            g_raw, _grading({}, force.gradings, force.grading_names), force.gradings
         ),
-        "tags": lambda: _list(raw, "tags", mapping.tags_separator, labels=True),
+        "tags": lambda: translate_items(
+            _list(raw, "tags", mapping.tags_separator, labels=True), tag_table
+        ),
         "opening": lambda: _labels(_text(raw, "opening_code")),
         "closing": lambda: _labels(_text(raw, "closing_code")),
         "linked": lambda: _list(raw, "linked_to", mapping.linked_to_separator, refs=True),
@@ -123,6 +151,8 @@ def normalise(raw: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, pl.Dat
             done["linked"],
         ]
     ).hstack(done["cad"])
+    if force.reference.format == "unique":  # no day in the reference: nothing to compare
+        frame = frame.with_columns(_cad_day=pl.col("day"))
     # Tags and codes outside the documented character set are refused (ingest/values.py).
     labels = _label_problems(
         {
@@ -157,10 +187,10 @@ def normalise(raw: pl.DataFrame, mapping: Mapping) -> tuple[pl.DataFrame, pl.Dat
     if ok.all():
         return frame.select("_ord", "_key", *RECORD_COLUMNS), pl.DataFrame(schema=_REFUSED)
     valid = frame.select("_ord", "_key", *RECORD_COLUMNS).filter(ok)
-    return valid, _reasons(frame.filter(~ok), mapping)
+    return valid, _reasons(frame.filter(~ok), mapping, force)
 
 
-def _reasons(bad: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
+def _reasons(bad: pl.DataFrame, mapping: Mapping, profile: Profile) -> pl.DataFrame:
     """Why each refused row was refused (computed for the refused rows only)."""
 
     def blank(col: str) -> pl.Expr:
@@ -172,7 +202,7 @@ def _reasons(bad: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
     expected = " or ".join(mapping.timestamp_formats[:3])
     if len(mapping.timestamp_formats) > 3:
         expected += "..."
-    reason = pl.concat_str(
+    reasons = pl.concat_list(
         [
             pl.when(blank("_cad")).then(pl.lit("missing required value: cad_ref")),
             pl.when(~blank("_cad") & pl.col("cad_ref").is_null()).then(
@@ -199,21 +229,28 @@ def _reasons(bad: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
             ).then(
                 pl.lit("cad_ref date does not match created_at: ")
                 + pl.col("cad_ref")
-                + pl.lit(" vs London day ")
+                + pl.lit(f" vs {profile.day_word} ")
                 + pl.col("day").cast(pl.String)
             ),
-        ],
-        separator="; ",
-        ignore_nulls=True,
-    )
+        ]
+    ).list.drop_nulls()
     # Every refused row has a reason above; the fallback only guards against a silent gap.
-    reason = pl.when(reason == "").then(pl.lit("invalid row")).otherwise(reason)
-    return bad.select("_ord", reason.alias("_reason"))
+    reasons = pl.when(reasons.list.len() == 0).then(pl.lit(["invalid row"])).otherwise(reasons)
+    framed = bad.select("_ord", reasons.alias("_why"))
+    return framed.select(
+        "_ord",
+        pl.col("_why").list.join("; ").alias("_reason"),
+        pl.col("_why").list.eval(reason_kind(pl.element())).alias("_kinds"),
+    )
 
 
-def reason_category(reason: str) -> str:
-    """The kind of a reason, without its values: 'unknown borough: 'X'' -> 'unknown borough'."""
-    return reason.split("; ")[0].split(": ")[0].split(" (")[0]
+def reason_kind(reason: pl.Expr) -> pl.Expr:
+    """The kind of one reason, without its values: 'unknown borough: 'X'' -> 'unknown borough'.
+
+    Kinds are counted from each row's list of reasons, never by splitting the joined text
+    (a quoted value may itself contain '; ').
+    """
+    return reason.str.split(": ").list.first().str.split(" (").list.first()
 
 
 def _canonical(frame: pl.DataFrame) -> pl.DataFrame:

@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from costplan.errors import InputError
+from costplan.ingest.fill import ref_column
 from costplan.ingest.mapping import FIELDS, Mapping
 from costplan.ingest.read import _CP1252_TABLE, READ_CHUNK_BYTES
 from costplan.schema import REQUIRED_COLUMNS
@@ -131,33 +132,72 @@ def _match_columns(
     for i, col in enumerate(header):
         exact.setdefault(col, []).append(i)
         folded.setdefault(col.casefold(), []).append(i)
-    for fld in FIELDS:
-        src = mapping.source(fld)
+
+    def find(src: str) -> int | None:
         hits = exact.get(src) or folded.get(src.casefold()) or []
         if len(hits) > 1:
             raise InputError(
                 f"{name}: column {src!r} appears {len(hits)} times in the header",
                 "rename or remove the duplicates",
             )
-        if hits:
-            positions[fld] = hits[0]
-    missing = [f for f in REQUIRED_COLUMNS if f not in positions]
+        return hits[0] if hits else None
+
+    for fld in FIELDS:
+        if mapping.read_from_export(fld) and (at := find(mapping.source(fld))) is not None:
+            positions[fld] = at
+    if mapping.reference is not None:
+        for j, col in enumerate(mapping.reference.columns):
+            at = find(col)
+            if at is None:
+                raise InputError(
+                    f"{name}: header lacks column {col!r}, which the reference template "
+                    f"{mapping.reference.template!r} of mapping {mapping.name!r} reads",
+                    "check the column names in [reference] against the export's header",
+                    field="mapping",
+                )
+            positions[ref_column(j)] = at
+    missing = [f for f in REQUIRED_COLUMNS if f not in positions and not mapping.supplies(f)]
     if missing:
         wanted = ", ".join(
             f"{mapping.source(f)!r}" + (f" (for {f})" if mapping.source(f) != f else "")
             for f in missing
         )
         shown = first_line if len(first_line) <= 80 else first_line[:77] + "..."
+        expects = [f for f in REQUIRED_COLUMNS if not mapping.supplies(f)]
         raise InputError(
             f"{name}: header lacks required column(s) {wanted}; first line is {shown!r}",
             f"does the file start with a header row? mapping {mapping.name!r} expects "
-            f"{', '.join(repr(mapping.source(f)) for f in REQUIRED_COLUMNS)}; use a mapping "
-            "for other column names",
+            f"{', '.join(repr(mapping.source(f)) for f in expects)}; use a mapping "
+            "for other column names, or give the field a constant or a default",
             field="mapping",
         )
     used = set(positions.values())
     dropped = tuple(col for i, col in enumerate(header) if i not in used)
     return positions, dropped
+
+
+# A byte-order mark decoded as Windows-1252 (or Latin-1) and encoded as UTF-8 again, once or
+# twice: what a tool that "converts to UTF-8" a file that already was makes of its BOM. Read
+# as text it would become part of the first column's name ('ï»¿cad_ref').
+_MANGLED_BOMS = (
+    codecs.BOM_UTF8.decode("cp1252").encode("utf-8").decode("cp1252"),  # 'Ã¯Â»Â¿'
+    codecs.BOM_UTF8.decode("cp1252"),  # 'ï»¿' (the bytes C3 AF C2 BB C2 BF in UTF-8)
+    "\ufeff",  # a BOM left after one layer was removed
+)
+
+
+def _strip_mangled_bom(text: str) -> str:
+    """The header text without byte-order marks that were encoded twice (or three times).
+
+    DuckDB skips the header line itself, so only the header's first name needs the repair.
+    """
+    stripped = True
+    while stripped:
+        stripped = False
+        for mark in _MANGLED_BOMS:
+            if text.startswith(mark):
+                text, stripped = text[len(mark) :], True
+    return text
 
 
 def _inspect_csv(name: str, path: Path, size: int, mapping: Mapping) -> ExportPlan:
@@ -175,6 +215,7 @@ def _inspect_csv(name: str, path: Path, size: int, mapping: Mapping) -> ExportPl
     else:
         encoding = "windows-1252"
         text = codecs.charmap_decode(head[3:] if bom else head, "strict", _CP1252_TABLE)[0]
+    text = _strip_mangled_bom(text)
     if "\n" not in text and size > len(head):
         raise InputError(f"{name}: first line is longer than {HEADER_PROBE_BYTES} bytes")
     reader = csv.reader(

@@ -19,12 +19,16 @@ import polars as pl
 
 from costplan.ingest.lines import physical_lines
 from costplan.ingest.mapping import Mapping
-from costplan.ingest.normalise import reason_category
 from costplan.ingest.preflight import ExportPlan
 from costplan.ingest.report import FileReport
 from costplan.store import QUARANTINE_COLUMNS, Transaction, reading
 
-_QROW = {"line": pl.Int64, "reason": pl.String, "raw": pl.String}
+_QROW: dict[str, pl.DataType] = {
+    "line": pl.Int64(),
+    "reason": pl.String(),
+    "raw": pl.String(),
+    "kinds": pl.List(pl.String()),  # each reason's kind, counted in the report; not stored
+}
 _KNOWN = {"source_sha256": pl.String, "line": pl.Int64, "_qfile": pl.String}
 
 
@@ -77,11 +81,13 @@ class Quarantine:
         rows = []
         for r in rejects.iter_rows(named=True):
             text = (r["csv_line"] or "").lstrip("\r\n")
+            reason = _reject_reason(r, text, n_cols, self.mapping)
             rows.append(
                 {
                     "line": reject_phys[int(r["line"])],
-                    "reason": _reject_reason(r, text, n_cols, self.mapping),
+                    "reason": reason,
                     "raw": _json_line(text),
+                    "kinds": [reason.split(": ")[0].split(" (")[0]],
                 }
             )
         rej = pl.DataFrame(rows, schema=_QROW)
@@ -99,6 +105,7 @@ class Quarantine:
                 "line": to_line(frame["_ord"]).cast(pl.Int64),
                 "reason": frame["_reason"],
                 "raw": frame["raw"],
+                "kinds": frame["_kinds"],
             },
             schema=_QROW,
         )
@@ -108,7 +115,8 @@ class Quarantine:
         report.quarantined = qframe.height
         if qframe.is_empty():
             return
-        report.reasons.update(reason_category(r) for r in qframe["reason"].to_list())
+        # Every reason of every row: a row failing three checks counts in three kinds.
+        report.reasons.update(qframe["kinds"].explode().drop_nulls().to_list())
         keyed = qframe.with_columns(pl.lit(plan.sha256).alias("source_sha256"))
         known = self.known(plan.sha256)
         if not known.is_empty():

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from costplan.ingest.mapping import Mapping
 
 
 @dataclass
@@ -26,7 +29,8 @@ class FileReport:
     duplicates: int = 0
     quarantined: int = 0
     quarantine_new: int = 0
-    reasons: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)  # a row counts once per reason
+    defaulted: Counter[str] = field(default_factory=Counter)  # field -> rows given its default
 
     def check(self) -> None:
         """Raise if a row is unaccounted for: rows_read must equal stored+duplicates+quarantined."""
@@ -51,6 +55,7 @@ class FileReport:
             "quarantined": self.quarantined,
             "quarantine_new": self.quarantine_new,
             "reasons": dict(sorted(self.reasons.items())),
+            "defaulted": dict(sorted(self.defaulted.items())),
             "dropped_columns": list(self.dropped_columns),
         }
 
@@ -65,6 +70,7 @@ class IngestReport:
     manifest_version: int
     txn: str
     quarantine_file: str | None
+    mapping_used: Mapping | None = None  # for the constants and defaults it supplied
 
     @property
     def rows_read(self) -> int:
@@ -99,8 +105,11 @@ class IngestReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: totals, then one entry per file."""
         reasons: Counter[str] = Counter()
+        defaulted: Counter[str] = Counter()
         for f in self.files:
             reasons.update(f.reasons)
+            defaulted.update(f.defaulted)
+        m = self.mapping_used
         return {
             "store": self.store,
             "mapping": self.mapping,
@@ -113,6 +122,12 @@ class IngestReport:
             "quarantine_new": sum(f.quarantine_new for f in self.files),
             "quarantine_file": self.quarantine_file,
             "reasons": dict(sorted(reasons.items())),
+            # What the mapping supplied, so no value it gave is taken for exported data.
+            "constants": dict(sorted(m.constants.items())) if m else {},
+            "defaults": {
+                f: {"value": v, "rows": defaulted.get(f, 0)}
+                for f, v in sorted((m.defaults if m else {}).items())
+            },
             "dropped_columns": self.dropped_columns,
             "files": [f.to_dict() for f in self.files],
         }

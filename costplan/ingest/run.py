@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from costplan.errors import InputError
+from costplan.ingest.fill import check_targets, supply
 from costplan.ingest.mapping import Mapping, load_mapping
 from costplan.ingest.normalise import (
     _REFUSED,
@@ -38,6 +39,7 @@ from costplan.ingest.read import (
     _readable_copy,
 )
 from costplan.ingest.report import FileReport, IngestReport
+from costplan.profile import Profile, load_profile
 from costplan.schema import RECORD_COLUMNS
 from costplan.store import LOCK_WAIT_SECONDS, MANIFEST, Store, Transaction, writing
 
@@ -58,9 +60,11 @@ class _Run:
         batch_rows: int,
         progress: ProgressFn | None,
         total: int,
+        profile: Profile,
     ) -> None:
         self.txn = txn
         self.mapping = mapping
+        self.profile = profile
         self.batch_rows = batch_rows
         self.progress = progress
         self.total = max(total, 1)
@@ -129,9 +133,14 @@ class _Run:
                 try:
                     pf = pq.ParquetFile(plan.path)
                     names = [plan.header[plan.positions[f]] for f in fields]
+                    # A column may feed a field and a composed reference: read it once.
                     batches = (
-                        rb.rename_columns(fields)
-                        for rb in pf.iter_batches(ARROW_BATCH_ROWS, columns=names)
+                        pa.RecordBatch.from_arrays(
+                            [rb.column(name) for name in names], names=fields
+                        )
+                        for rb in pf.iter_batches(
+                            ARROW_BATCH_ROWS, columns=list(dict.fromkeys(names))
+                        )
                     )
                     accepted = self._consume(batches, plan, fields, report, bad)
                 except (OSError, pa.ArrowException) as exc:
@@ -181,7 +190,10 @@ class _Run:
 
         `final`: no batch follows in this run, so the new rows need not be remembered.
         """
-        good, invalid = normalise(raw, self.mapping)
+        # The quarantine keeps the export's values as read, not as the mapping supplied them.
+        supplied, defaulted = supply(raw, self.mapping)
+        report.defaulted.update(defaulted)
+        good, invalid = normalise(supplied, self.mapping, self.profile)
         refused: list[pl.DataFrame] = [invalid]
         if not good.is_empty():  # valid rows, duplicates included: what the file covers
             self.areas.update(good["borough"].unique().to_list())
@@ -247,6 +259,7 @@ class _Run:
                 + pl.lit(" differs in ")
                 + pl.col("_diff")
             ).alias("_reason"),
+            pl.lit([f"conflicts with {against}"]).alias("_kinds"),
         )
 
     def _remember(self, staged: pl.DataFrame) -> None:
@@ -282,12 +295,14 @@ class _Run:
     def _raw_json(rows: pl.DataFrame, plan: ExportPlan, fields: list[str]) -> pl.Series:
         """Each row's raw values as a JSON object keyed by the export's column names.
 
-        Only mapped columns: dropped columns are never stored, not even in quarantine.
+        Only mapped columns: dropped columns are never stored, not even in quarantine. A column
+        read for two purposes (a field and a composed reference) appears once.
         """
+        by_name: dict[str, str] = {}
+        for f in fields:
+            by_name.setdefault(plan.header[plan.positions[f]], f)
         return rows.select(
-            pl.struct(
-                [pl.col(f).alias(plan.header[plan.positions[f]]) for f in fields]
-            ).struct.json_encode()
+            pl.struct([pl.col(f).alias(name) for name, f in by_name.items()]).struct.json_encode()
         ).to_series()
 
 
@@ -300,6 +315,7 @@ def ingest(
     lock_wait: float = LOCK_WAIT_SECONDS,
     batch_rows: int = BATCH_ROWS,
     period: tuple[Any, Any] | None = None,
+    force: Profile | str | Path | None = None,
 ) -> IngestReport:
     """Load CAD exports into a store in one all-or-nothing transaction.
 
@@ -319,6 +335,9 @@ def ingest(
         batch_rows: rows validated and staged together (bounds memory).
         period: the (first, last) day the exports cover for the areas they hold, even days
             with no CADs; None: each file covers its own first to last day.
+        force: the force profile (a Profile, a shipped name or a file) a new store belongs
+            to; None: the store's own, or the MPS for a new store. An existing store's must
+            match.
 
     Returns:
         The report: counts per file and in total, where the quarantine went.
@@ -330,11 +349,16 @@ def ingest(
     """
     if not exports:
         raise InputError("no export files given")
+    profile = _store_profile(Path(store_root), force)
     if not isinstance(mapping, Mapping):
-        mapping = load_mapping(mapping)
+        mapping = load_mapping(
+            mapping, call_sources=profile.call_sources, gradings=profile.gradings
+        )
+    # Every table target, constant and default, in the store's profile, before any row.
+    check_targets(mapping, profile)
     plans = [inspect_export(e, mapping, hash_file=False) for e in exports]
     fresh = not (Path(store_root).expanduser() / MANIFEST).exists()
-    store = Store.open(store_root, create=True)
+    store = Store.open(store_root, create=True, force=profile)
     try:
         return _ingest(store, plans, mapping, progress, lock_wait, batch_rows, period)
     except BaseException:
@@ -356,7 +380,9 @@ def _ingest(
     with store.writer(wait=lock_wait) as txn, ThreadPoolExecutor(max_workers=1) as hasher:
         # Hashing is I/O and hashlib releases the GIL: it runs while the files are parsed.
         digests = [hasher.submit(file_sha256, p.path) for p in plans]
-        run = _Run(txn, mapping, batch_rows, progress, sum(p.est_rows for p in plans))
+        profile = txn.base.profile  # the store's own, as committed
+        est = sum(p.est_rows for p in plans)
+        run = _Run(txn, mapping, batch_rows, progress, est, profile)
         files = []
         for i, plan in enumerate(plans):
             run.last_file = i == len(plans) - 1
@@ -381,7 +407,7 @@ def _ingest(
             )
             files.append(report)
         txn_id = txn.txn
-        pending = IngestReport(str(store.root), mapping.name, files, 0, txn_id, None)
+        pending = IngestReport(str(store.root), mapping.name, files, 0, txn_id, None, mapping)
         pending.check()  # before the commit: a bookkeeping error must never be published
         result = txn.commit()
     if progress is not None:
@@ -389,4 +415,18 @@ def _ingest(
     qfile = result.quarantine_file or run.quarantine.existing_qfile
     root = str(store.root.resolve())
     qpath = str(Path(qfile).resolve()) if qfile else None
-    return IngestReport(root, mapping.name, files, result.version, txn_id, qpath)
+    return IngestReport(root, mapping.name, files, result.version, txn_id, qpath, mapping)
+
+
+def _store_profile(root: Path, force: Profile | str | Path | None) -> Profile:
+    """The profile an ingest validates against: the store's, or `force` for a new store.
+
+    Raises:
+        StoreError: `force` is not the existing store's profile.
+        ConfigError: `force` names no profile.
+    """
+    wanted = force if isinstance(force, Profile) or force is None else load_profile(force)
+    if (root.expanduser() / MANIFEST).exists():
+        store = Store.open(root, force=wanted)
+        return store.snapshot().profile
+    return wanted or load_profile(None)

@@ -14,22 +14,15 @@ from typing import Literal, cast
 import polars as pl
 
 from costplan.ingest.mapping import Mapping, is_aware_format
+from costplan.profile import Profile
 from costplan.schema import (
     CAD_REF_RE,
-    CALL_SOURCES,
-    GRADINGS,
     LABEL_NOT_CANONICAL,
-    LONDON,
     MONTHS,
-    canonical_borough,
     canonical_label,
-    is_city_of_london,
-    suggest_boroughs,
 )
 
-CITY_OF_LONDON_REASON = "City of London is policed by the City of London Police, not the MPS"
 _MONTHS = {m: i + 1 for i, m in enumerate(MONTHS)}
-_GRADING_NAMES = {"immediate": "I", "significant": "S", "extended": "E", "referred": "R"}
 _UTC = pl.Datetime("us", "UTC")
 _STRLIST = pl.List(pl.String())
 
@@ -106,6 +99,35 @@ def _parse_cad(cad: pl.Series) -> pl.DataFrame:
         cad_ref.alias("cad_ref"),
         _cad_day=pl.col("_n").cast(pl.Date),
         _key=pl.col("_n").cast(pl.Int64) * _CAD_KEY_DAYS + pl.col("serial"),
+    )
+
+
+def _parse_ref(cad: pl.Series, profile: Profile) -> pl.DataFrame:
+    """cad_ref for a profile whose references are not the MPS style (see profile.Reference).
+
+    "unique": any non-blank text, stripped, unique in the force; no day is encoded, so the
+    encoded day is taken to be the stored one. "pattern": the stripped text must match the
+    pattern, whose `date` group (read with date_format) must be the stored local day. The key
+    is the reference itself (text joins are exact; a hash could collide).
+    """
+    ref = profile.reference
+    frame = pl.DataFrame({"c": cad.str.strip_chars()}).select(c=_blank_to_null(pl.col("c")))
+    if ref.format == "unique":
+        # No day in the reference: normalise() takes the stored day as the encoded one.
+        return frame.select(cad_ref="c", _cad_day=pl.lit(None, pl.Date), _key="c")
+    assert ref.pattern is not None and ref.date_format is not None  # the profile checked it
+    group = re.compile(ref.pattern).groupindex["date"]
+    ok = pl.col("c").str.contains(ref.pattern)
+    date = (
+        pl.col("c")
+        .str.extract(ref.pattern, group)
+        .str.strptime(pl.Date, ref.date_format, strict=False)
+    )
+    good = ok & date.is_not_null()
+    return frame.select(
+        cad_ref=pl.when(good).then(pl.col("c")),
+        _cad_day=pl.when(good).then(date),
+        _key=pl.when(good).then(pl.col("c")),
     )
 
 
@@ -244,24 +266,27 @@ def _list(
 
 
 def _parse_created(
-    raw: pl.DataFrame, text: pl.Series, mapping: Mapping
+    raw: pl.DataFrame, text: pl.Series, mapping: Mapping, zone: str
 ) -> tuple[pl.Series, pl.Series, pl.Series | None]:
-    """created_at as UTC instants, its London day, and reasons for impossible local times.
+    """created_at as UTC instants, its local day in `zone` (the store's), and reasons for
+    impossible local times.
 
-    Formats are tried in order on the rows still unparsed, first on the text as read, then on
-    the leftovers stripped of spaces, so a clean file that uses the first format pays for one
+    Naive timestamps are local times in the mapping's zone, by default the store's. Formats
+    are tried in order on the rows still unparsed, first on the text as read, then on the
+    leftovers stripped of spaces, so a clean file that uses the first format pays for one
     parse. Parquet timestamp columns are taken as typed values.
     """
     n = text.len()
     special: pl.Series | None = None
+    naive_zone = mapping.timezone or zone
     dtype = raw.schema.get("created_at")
     if isinstance(dtype, pl.Datetime):
         col = raw["created_at"].dt.cast_time_unit("us")
         if dtype.time_zone is None:
-            utc, special = _localise(col, text, mapping)
-            return utc.alias("created_at"), col.dt.date().alias("day"), special
+            utc, special = _localise(col, text, mapping, naive_zone)
+            return utc.alias("created_at"), _day(col, utc, naive_zone, zone), special
         utc = col.dt.convert_time_zone("UTC").alias("created_at")
-        return utc, utc.dt.convert_time_zone(str(LONDON)).dt.date().alias("day"), None
+        return utc, utc.dt.convert_time_zone(zone).dt.date().alias("day"), None
     utc = _nulls(n, _UTC)
     day = _nulls(n, pl.Date())
     todo = text.is_not_null()
@@ -286,11 +311,11 @@ def _parse_created(
                 parsed, sub = parsed.filter(hit), sub.filter(hit)
             if is_aware_format(fmt):
                 u = parsed.dt.convert_time_zone("UTC")
-                d = u.dt.convert_time_zone(str(LONDON)).dt.date()
+                d = u.dt.convert_time_zone(zone).dt.date()
                 sp = None
             else:
-                u, sp = _localise(parsed, sub, mapping)
-                d = parsed.dt.date()
+                u, sp = _localise(parsed, sub, mapping, naive_zone)
+                d = _day(parsed, u, naive_zone, zone)
             if idx is None and n_hit == n:
                 utc, day, todo = u, d, pl.repeat(False, n, eager=True)
                 special = sp
@@ -306,11 +331,18 @@ def _parse_created(
     return utc.alias("created_at"), day.alias("day"), special
 
 
+def _day(naive: pl.Series, utc: pl.Series, naive_zone: str, zone: str) -> pl.Series:
+    """The local day in `zone` of times read as naive in `naive_zone`: their own date when the
+    zones are one (the usual case, and cheaper), else the date of the instant in `zone`."""
+    if naive_zone == zone:
+        return naive.dt.date().alias("day")
+    return utc.dt.convert_time_zone(zone).dt.date().alias("day")
+
+
 def _localise(
-    naive: pl.Series, text: pl.Series, mapping: Mapping
+    naive: pl.Series, text: pl.Series, mapping: Mapping, tz: str
 ) -> tuple[pl.Series, pl.Series | None]:
-    """Naive local times -> UTC in the mapping's zone; reasons for impossible/ambiguous ones."""
-    tz = mapping.timezone
+    """Naive local times -> UTC in zone `tz`; reasons for impossible/ambiguous ones."""
     special: pl.Series | None = None
     if mapping.ambiguous == "quarantine":
         local = naive.dt.replace_time_zone(tz, ambiguous="null", non_existent="null")
@@ -373,27 +405,28 @@ def _value_map(
     return c_out, r_out
 
 
-def _plain(values: Sequence[str], mapping: Mapping) -> tuple[str, ...]:
-    """Values that map to themselves: all of them unless the mapping's tables re-map one."""
-    tables = {**mapping.call_source_values, **mapping.grading_values}
-    if any(v.casefold() in tables and tables[v.casefold()] != v for v in values):
-        return ()
-    return tuple(values)
+def _borough(profile: Profile) -> Callable[[str], tuple[str | None, str | None]]:
+    """The area a value names in the store's profile (names, codes, aliases), or why not."""
+    word = profile.area_word
+
+    def fn(value: str) -> tuple[str | None, str | None]:
+        if not value.strip():
+            return None, "missing required value: borough"
+        name = profile.canonical(value)
+        if name is not None:
+            return name, None
+        elsewhere = profile.elsewhere_reason(value)
+        if elsewhere is not None:
+            return None, elsewhere
+        hint = profile.suggest(value, 1)
+        return None, f"unknown {word}: {value!r}" + (f" (did you mean {hint[0]}?)" if hint else "")
+
+    return fn
 
 
-def _borough(value: str) -> tuple[str | None, str | None]:
-    if not value.strip():
-        return None, "missing required value: borough"
-    name = canonical_borough(value)
-    if name is not None:
-        return name, None
-    if is_city_of_london(value):
-        return None, CITY_OF_LONDON_REASON
-    hint = suggest_boroughs(value, 1)
-    return None, f"unknown borough: {value!r}" + (f" (did you mean {hint[0]}?)" if hint else "")
-
-
-def _call_source(table: dict[str, str]) -> Callable[[str], tuple[str | None, str | None]]:
+def _call_source(
+    table: dict[str, str], sources: Sequence[str]
+) -> Callable[[str], tuple[str | None, str | None]]:
     def fn(value: str) -> tuple[str | None, str | None]:
         key = value.strip().casefold()
         if not key:
@@ -401,24 +434,26 @@ def _call_source(table: dict[str, str]) -> Callable[[str], tuple[str | None, str
         if key in table:
             return table[key], None
         key = re.sub(r"[\s\-]+", "_", key)
-        if key in CALL_SOURCES:
+        if key in sources:
             return key, None
-        return None, f"invalid call_source: {value!r} (expected one of {', '.join(CALL_SOURCES)})"
+        return None, f"invalid call_source: {value!r} (expected one of {', '.join(sources)})"
 
     return fn
 
 
-def _grading(table: dict[str, str]) -> Callable[[str], tuple[str | None, str | None]]:
+def _grading(
+    table: dict[str, str], gradings: Sequence[str], names: dict[str, str]
+) -> Callable[[str], tuple[str | None, str | None]]:
     def fn(value: str) -> tuple[str | None, str | None]:
         key = value.strip().casefold()
         if not key:
             return None, "missing required value: grading"
         if key in table:
             return table[key], None
-        if key.upper() in GRADINGS:
+        if key.upper() in gradings:
             return key.upper(), None
-        if key in _GRADING_NAMES:
-            return _GRADING_NAMES[key], None
-        return None, f"invalid grading: {value!r} (expected one of {', '.join(GRADINGS)})"
+        if key in names:
+            return names[key], None
+        return None, f"invalid grading: {value!r} (expected one of {', '.join(gradings)})"
 
     return fn

@@ -7,7 +7,9 @@
 * costplan.planner.plan        the whole request: total, decision, recommendation;
 * costplan.planner.triage      the one-scope triage check;
 * costplan.planner.held        the warning for tags named that the store does not use;
-* costplan.planner.disclosure  the references an answer may release.
+* costplan.planner.disclosure  the schedule of references the chosen answer releases;
+* costplan.planner.authority   the authority's settings (letters, reviews, withheld fields);
+* costplan.planner.response    a plan as the requester receives it (the letter's facts).
 
 The names below are imported on first use, so `check` never loads the advice code.
 """
@@ -20,9 +22,11 @@ from costplan._deps import lazy_exports
 
 if TYPE_CHECKING:
     from costplan.planner.advice import Advice
-    from costplan.planner.disclosure import disclosure_refs
+    from costplan.planner.authority import Authority, load_authority
+    from costplan.planner.disclosure import Schedule, build_schedule, check_schedule
     from costplan.planner.plan import Plan, build_plan, merge_activities
     from costplan.planner.reading import MinutesPerRecord, item_minutes, reading_time
+    from costplan.planner.response import Response, respond
     from costplan.planner.strategies import (
         CAVEATS,
         FULL_REVIEW,
@@ -42,7 +46,13 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "Advice": "advice",
-    "disclosure_refs": "disclosure",
+    "Authority": "authority",
+    "load_authority": "authority",
+    "Schedule": "disclosure",
+    "build_schedule": "disclosure",
+    "check_schedule": "disclosure",
+    "Response": "response",
+    "respond": "response",
     "Plan": "plan",
     "build_plan": "plan",
     "merge_activities": "plan",
@@ -74,6 +84,13 @@ _EXPORTS = {
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = [
     "Advice",
+    "Authority",
+    "Response",
+    "Schedule",
+    "build_schedule",
+    "check_schedule",
+    "load_authority",
+    "respond",
     "BreakdownRow",
     "CAVEATS",
     "CheckResult",
@@ -91,7 +108,6 @@ __all__ = [
     "build_plan",
     "check",
     "count_scope",
-    "disclosure_refs",
     "item_minutes",
     "load_config",
     "merge_activities",

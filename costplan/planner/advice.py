@@ -415,7 +415,7 @@ def _none_fits(ctx: _Context) -> Advice:
         return Advice(NONE_FITS, f"{head}.", 0, Decimal(0))
     minutes, i, g, (b, d, s, records) = cheapest
     sl = Slice((b,), d, d, (s, 1) if g.hours else g.whole, records, 0)
-    unit_words = "single hour" if g.hours else "day in one borough"
+    unit_words = "single hour" if g.hours else f"day in one {g.ip.item.area_word}"
     about = "any of the CADs about your subject" if g.by_relevant else "any CADs"
     anywhere, part = "", ""
     if len(ctx.plans) > 1:

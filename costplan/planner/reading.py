@@ -31,6 +31,10 @@ class MinutesPerRecord:
     minutes: Decimal
     source: str
     sample: SampleStats | None = None  # a timed sample, when the figure came from one
+    # Where the figure came from, for the letter's evidence sentence: "sample" (the force's own
+    # records, timed), "given" (an option), "request" (the request file) or "published"
+    # (another force's published figure: the weakest evidence, and the letter says so).
+    kind: str = "published"
 
 
 def reading_time(
@@ -62,14 +66,15 @@ def reading_time(
             f"the mean of a timed sample of {stats.n} records ({sample.name}); 95% interval "
             f"{low}-{high} minutes",
             sample=stats,
+            kind="sample",
         )
     if minutes is not None:
         value = reading_minutes(minutes, "minutes per record", field="minutes_per_record")
-        return MinutesPerRecord(value, "given for this run")
+        return MinutesPerRecord(value, "given for this run", kind="given")
     if request_minutes is not None:
         # A request file's figure, not an option: no field, the message names the key.
         value = reading_minutes(request_minutes, "the request's minutes_per_record")
-        return MinutesPerRecord(value, "set in the request")
+        return MinutesPerRecord(value, "set in the request", kind="request")
     return MinutesPerRecord(regime.minutes_per_record, DEFAULT_SOURCE)  # checked on loading
 
 

@@ -117,6 +117,7 @@ class CheckResult:
             "counted_from": self.counted_from,
             "narrowed": self.narrowed.to_dict() if self.narrowed else None,
             "warnings": list(self.warnings),
+            **({"expanded": list(it.notes)} if it.notes else {}),
         }
 
 
@@ -188,10 +189,25 @@ def check(
     window: tuple[int, int] | None = None,
     engine: Engine = DEFAULT,
     config: PlannerConfig | None = None,
+    notes: Sequence[str] = (),
 ) -> CheckResult:
-    """The full manual review of the scope, costed exactly as `plan` costs it."""
+    """The full manual review of the scope, costed exactly as `plan` costs it.
+
+    `notes`: how the names given were expanded (groups, places), shown with the result.
+    """
     cfg = config or load_config()
-    item = Item("check", tuple(boroughs), date_from, date_to, window=window, tags=tuple(tags))
+    force = snapshot.profile
+    item = Item(
+        "check",
+        tuple(boroughs),
+        date_from,
+        date_to,
+        window=window,
+        tags=tuple(tags),
+        area_word=force.area_word,
+        areas_word=force.areas_word,
+        notes=tuple(notes),
+    )
     narrowed = None
     warnings: tuple[str, ...] = ()
     with _ScopeCounter(snapshot, item, engine) as counter:

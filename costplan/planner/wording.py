@@ -104,16 +104,17 @@ def where(g: Grid, boroughs: Sequence[int]) -> str:
     boroughs you asked about except Bexley; in these 9 boroughs: ..."""
     names = [g.boroughs[b] for b in boroughs]
     total = len(g.boroughs)
+    word = g.ip.item.areas_word  # the store's word: boroughs, districts...
     if len(names) == total and total > 3:
-        return f"in all {total} boroughs you asked about"
+        return f"in all {total} {word} you asked about"
     left = [b for b in g.boroughs if b not in names]
     if len(names) <= 6 or len(names) == total:
         if any(" and " in n for n in names):  # "in Lambeth and in Barking and Dagenham"
             return and_list([f"in {n}" for n in names])
         return f"in {and_list(names)}"
     if len(left) <= 3:
-        return f"in all the boroughs you asked about except {and_list(left)}"
-    return f"in these {len(names)} boroughs: {and_list(names)}"
+        return f"in all the {word} you asked about except {and_list(left)}"
+    return f"in these {len(names)} {word}: {and_list(names)}"
 
 
 def subject(item: Item, verb: bool = False) -> str:

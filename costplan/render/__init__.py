@@ -3,11 +3,12 @@
 Each module renders one family of results and declares the formats it renders (`FORMATS`,
 keyed by the result's type name):
 
-* costplan.render.plan        Plan (table, markdown, json, letter), CheckResult (table, json)
+* costplan.render.plan        Plan (table, markdown, json), CheckResult (table, json)
+* costplan.render.letter      Response (text, markdown: the letter; annex: the case file's)
 * costplan.render.costs       EstimateReport, Deadline, AggregateReport
 * costplan.render.summary     Summary (table, csv, json, markdown, html)
 * costplan.render.store       IngestReport, GenerateReport, CoverageReport
-* costplan.render.disclosure  Disclosure (csv, xlsx: bytes)
+* costplan.render.disclosure  Schedule (csv, xlsx: bytes)
 
 The modules are imported on first use, so `check` never loads tabulate or matplotlib.
 """
@@ -30,7 +31,8 @@ _MODULES: dict[str, str] = {
     "IngestReport": "store",
     "GenerateReport": "store",
     "CoverageReport": "store",
-    "Disclosure": "disclosure",
+    "Response": "letter",
+    "Schedule": "disclosure",
 }
 
 

@@ -1,4 +1,4 @@
-"""Renderers for plans and triage checks: table, Markdown, JSON and the draft letter.
+"""Renderers for plans and triage checks: table, Markdown and JSON (letters: render.letter).
 
 Presentation only: takes the planner's results and returns text. Reports carry counts, CAD
 references and hours; never the requester, caller details, free text or locations.
@@ -107,6 +107,16 @@ def _coverage_lines(plan: Plan) -> list[str]:
     ]
 
 
+def _area_lines(plan: Plan) -> list[str]:
+    """Per item, how the names asked for were expanded (a group, a place, all): nothing when
+    every name was an area's own."""
+    return [
+        f"{ip.item.areas_word.capitalize()}, {ip.item.name}: {'; '.join(ip.item.notes)}"
+        for ip in plan.items
+        if ip.item.notes
+    ]
+
+
 def _due_line(plan: Plan) -> str | None:
     """When the response is due, and the working days left (a request with a received date)."""
     d = plan.deadline
@@ -172,25 +182,11 @@ def advice_table(advice: Sequence[Advice]) -> list[str]:
     return lines
 
 
-def advice_letter(advice: Sequence[Advice]) -> list[str]:
-    """The section 16 paragraphs of the draft letter, as the requester reads them."""
-    out = ["Advice and assistance (section 16)", ""]
-    out += [line for p in _advice_prose(advice) for line in (p, "")]
-    asks = _asks(advice)
-    out += [f"{n}. {a.description}" for n, a in asks]
-    out += [""] if asks else []
-    out.append(
-        "Please note that a refined request would be a new request and its cost would be "
-        "estimated afresh."
-    )
-    return out
-
-
 def plan_table(plan: Plan) -> str:
     """The default terminal report."""
     from tabulate import tabulate  # deferred: `check` never renders a table with it
 
-    lines = [_headline(plan), *_warnings(plan.warnings), ""]
+    lines = [_headline(plan), *_warnings(plan.warnings), *_area_lines(plan), ""]
     lines.append(tabulate(_strategy_rows(plan), headers=STRATEGY_HEADERS, disable_numparse=True))
     lines += ["", *_coverage_lines(plan)] if not plan.fully_covered else []
     label = "Decision" if plan.fully_covered else "Counted in the archive (a lower bound)"
@@ -213,6 +209,7 @@ def plan_markdown(plan: Plan) -> str:
     t = plan.total
     out = [f"# Cost estimate: request {plan.request.reference}", ""]
     out.append(f"**Decision:** {_headline(plan).split(': ', 1)[1]}")
+    out += ["", *_area_lines(plan)] if _area_lines(plan) else []
     out += ["", *_coverage_lines(plan), ""] if not plan.fully_covered else []
     out += [f"\n> **Warning:** {w}" for w in plan.warnings]
     out += ["", t.explanation, "", "## Strategies", ""]
@@ -250,97 +247,6 @@ def plan_json(plan: Plan) -> str:
     return dumps(plan.to_dict())
 
 
-def plan_letter(plan: Plan) -> str:
-    """A draft response section: decision, estimate with arithmetic and evidence, s.16 advice.
-
-    Addressed to the requester: the officer's warnings (plan.warnings) are left out.
-    """
-    t, r = plan.total, plan.regime
-    out = [f"Our reference: {plan.request.reference}", ""]
-    if plan.deadline is not None:
-        d = plan.deadline
-        out += [
-            f"We received your request on {d.received.day} {d.received:%B %Y}; our response is "
-            f"due by {d.due.day} {d.due:%B %Y}.",
-            "",
-        ]
-    if len(plan.parts) > 1:
-        out.append(
-            "Your request has parts that ask for different information, so we have considered "
-            "each separately:"
-        )
-        for part in plan.parts:
-            verdict = {
-                "answer": "we can provide this within the appropriate limit",
-                "refuse": "the cost of this part would exceed the appropriate limit",
-                "uncovered": "we are still establishing whether we hold this",
-            }[part.decision]
-            out.append(f"- {', '.join(part.names)}: {verdict}.")
-        out.append("")
-    if plan.decision == "uncovered":
-        scopes = "; ".join(
-            f"{ip.item.name} ({ip.item.describe_scope()}): {v.describe()}"
-            for ip, v in zip(plan.items, plan.coverage, strict=True)
-            if not v.covered
-        )
-        out.append(
-            "We have not yet been able to establish whether we hold all of the information you "
-            "asked for. The incident records we have searched do not cover all of the dates "
-            f"and areas in your request: {scopes}"
-        )
-        out += [
-            "",
-            "We are searching our other records for the rest and will respond once we know "
-            "whether the information is held and what it would cost to provide.",
-        ]
-    elif t.decision == "answer":
-        out.append(
-            "We have estimated the cost of complying with your request and can confirm that it "
-            "falls within the appropriate limit."
-        )
-        out += ["", t.explanation]
-    else:
-        out.append(
-            f"We are unable to comply with your request because we estimate that the cost of "
-            f"doing so would exceed the appropriate limit, and we are therefore relying on "
-            f"{r.provision}."
-        )
-        out += ["", "How we estimated the cost", ""]
-        out.append(
-            "The CAD system records incidents by borough and date. Incident tags are not applied "
-            "consistently and calls about one event from several locations are often not linked, "
-            "so the only way to identify every relevant record is to read each CAD created in "
-            "the boroughs and on the dates you asked about."
-        )
-        out.append("")
-        for ip in plan.items:
-            s = ip.complete
-            if s.strategy == "full_review":
-                work = f"{s.records:,} CAD records to read at {_minutes(plan)} minutes each"
-            else:
-                work = f"an automated query over {s.records:,} CAD records"
-            out.append(
-                f"- {ip.item.name} ({ip.item.describe_scope()}): {work}, "
-                f"{_h(s.estimate.total_hours)} hours including the initial check of what is held."
-            )
-        out += ["", t.explanation]
-        queries = ", ".join(sorted({ip.complete.query for ip in plan.items}))
-        out.append(
-            f"The records were counted on the CAD system with the query {queries} "
-            "(the data snapshot is noted below)."
-        )
-        out.append(f"The per-record time of {_minutes(plan)} minutes is {plan.per_record.source}.")
-        out.append(
-            "Only the activities the Fees Regulations allow are counted: determining whether "
-            "the information is held, locating, retrieving and extracting it. Time for "
-            "redaction or considering exemptions is not included."
-        )
-        if plan.advice:
-            out += ["", *advice_letter(plan.advice)]
-    out += ["", f"(Estimate basis: {_snapshot_line(plan)}.)"]
-    return "\n".join(out) + "\n"
-
-
 # ---- triage check --------------------------------------------------------------------------
 
 
@@ -376,6 +282,8 @@ def check_line(c: CheckResult) -> str:
         f"× {fmt_number(c.minutes_per_record)} min{check_min} "
         f"= {at_least}{_h(e.total_hours)} h (limit {limit} h) → {verdict}"
     )
+    if c.item.notes:
+        line += "\n" + "; ".join(c.item.notes)
     if c.coverage is not None and not c.coverage.covered:
         line += f"\n{c.coverage.describe()}"
     if c.narrowed is not None:
@@ -391,7 +299,7 @@ def check_table(c: CheckResult) -> str:
     """The check's figures as a two-column table."""
     e = c.estimate
     rows = [
-        ["boroughs", ", ".join(c.boroughs)],
+        [c.item.areas_word, ", ".join(c.boroughs)],
         ["dates", _when(c)],
         ["strategy", "full manual review (complete)"],
         ["records", f"{c.records:,}"],
@@ -416,13 +324,13 @@ def check_table(c: CheckResult) -> str:
 
 # The formats each result family renders in (the CLI offers exactly these).
 FORMATS: dict[str, tuple[str, ...]] = {
-    "Plan": ("table", "markdown", "json", "letter"),
+    "Plan": ("table", "markdown", "json"),
     "CheckResult": ("table", "json"),
 }
 
 
 def render(result: Plan | CheckResult, fmt: str) -> str:
-    """Render a plan (table, markdown, json, letter) or a triage check (table, json)."""
+    """Render a plan (table, markdown, json) or a triage check (table, json)."""
     if isinstance(result, CheckResult):
         if fmt == "json":
             # ASCII-escaped, as the check contract has always been (issue 14 aligns it).
@@ -431,4 +339,4 @@ def render(result: Plan | CheckResult, fmt: str) -> str:
             "\n\n" + check_table(result)
         )
     renderers = {"table": plan_table, "markdown": plan_markdown, "json": plan_json}
-    return renderers.get(fmt, plan_letter)(result)
+    return renderers[fmt](result)

@@ -50,7 +50,7 @@ def render_table(doc: dict[str, Any]) -> str:
         tabulate(rows, headers=_HEADERS, tablefmt="simple", colalign=("left",) + ("right",) * 4),
     ]
     if doc["reasons"]:
-        lines += ["", "Quarantined rows by reason:"]
+        lines += ["", "Quarantine reasons (a row refused for several counts under each):"]
         reasons = sorted(doc["reasons"].items(), key=lambda kv: (-kv[1], kv[0]))
         lines.append(
             tabulate(
@@ -67,6 +67,17 @@ def render_table(doc: dict[str, Any]) -> str:
         if already:
             note += f", {_n(already)} already recorded by an earlier ingest"
         lines += ["", f"Quarantine: {doc['quarantine_file']} ({note})"]
+    supplied = [
+        f"{fld} = {value!r} on every row (a constant of the mapping)"
+        for fld, value in doc.get("constants", {}).items()
+    ] + [
+        f"{fld} = {d['value']!r} on {_n(d['rows'])} rows where the export had none (a default)"
+        for fld, d in doc.get("defaults", {}).items()
+        if d["rows"]
+    ]
+    if supplied:
+        lines += ["", "Values the mapping supplied, not the export:"]
+        lines += [f"  {line}" for line in supplied]
     if doc["dropped_columns"]:
         lines += [
             "",

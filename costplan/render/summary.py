@@ -31,17 +31,17 @@ _PERIOD_WORD = {"day": "day", "week": "ISO week", "month": "month"}
 # -- shared text --------------------------------------------------------------------------------
 def title(summary: Summary) -> str:
     """A one-line heading, e.g. 'CAD volumes per ISO week by borough'."""
-    by = f" by {', '.join(summary.by)}" if summary.by else ""
+    by = f" by {', '.join(summary.shown_by)}" if summary.by else ""
     return f"CAD volumes per {_PERIOD_WORD[summary.period]}{by}"
 
 
 def scope_line(summary: Summary) -> str:
-    """The London days covered and the store version the counts reflect."""
+    """The local days covered (in the store's words) and the store version counted."""
     lo = summary.date_from.isoformat() if summary.date_from else "start of data"
     hi = summary.date_to.isoformat() if summary.date_to else "end of data"
     version = summary.source.get("manifest_version")
     where = f"; store manifest version {version}" if version is not None else ""
-    return f"London days {lo} to {hi}{where}"
+    return f"{summary.day_word}s {lo} to {hi}{where}"
 
 
 def notes(summary: Summary) -> list[str]:
@@ -78,7 +78,7 @@ def _count_text(summary: Summary, cell: Cell) -> str:
 def _cell_rows(
     summary: Summary, escape: Callable[[str], str] = str
 ) -> tuple[list[str], list[list[str]]]:
-    headers = ["period_start", *summary.by, "count"]
+    headers = ["period_start", *summary.shown_by, "count"]
     rows = [
         [
             c.period_start.isoformat(),
@@ -108,7 +108,11 @@ def _total_tables(
     ]
     return [
         ("Totals by period", ["period_start", "total", *extra], by_period),
-        (f"Totals by {', '.join(summary.by)}", [*summary.by, "total", *extra], by_group),
+        (
+            f"Totals by {', '.join(summary.shown_by)}",
+            [*summary.shown_by, "total", *extra],
+            by_group,
+        ),
     ]
 
 

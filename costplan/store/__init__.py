@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from costplan._deps import lazy
 from costplan._files import file_lock, now_iso, write_atomic
 from costplan.errors import StoreError, StoreLockedError
+from costplan.profile import Profile, mps
 from costplan.store.manifest import (
     FORMAT_VERSION,
     LOCK_WAIT_SECONDS,
@@ -79,17 +80,31 @@ class Store:
 
     # -- opening -----------------------------------------------------------------------------
     @classmethod
-    def open(cls, root: Path | str, *, create: bool = False) -> Store:
+    def open(cls, root: Path | str, *, create: bool = False, force: Profile | None = None) -> Store:
         """Open a store; with create=True, make an empty one if the directory has none.
 
+        Args:
+            force: the force profile a new store belongs to (None: the MPS). Given for an
+                existing store, it must be the store's own.
+
         Raises:
-            StoreError: the directory is not a store (and create is False), or is a file.
+            StoreError: the directory is not a store (and create is False), or is a file, or
+                the store belongs to another force than `force`.
         """
         root = Path(root).expanduser()
         if root.exists() and not root.is_dir():
             raise StoreError(f"store path is a file, not a directory: {root}")
         store = cls(root)
         if (root / MANIFEST).exists():
+            if force is not None:
+                own = store.snapshot().profile
+                if own.name != force.name:
+                    raise StoreError(
+                        f"the store at {root} belongs to force profile {own.name!r} "
+                        f"({own.title}), not {force.name!r}",
+                        "use another --store for another force, or leave out --force",
+                        field="force",
+                    )
             return store
         if not create:
             hint = "generate a synthetic archive or ingest exports into it first"
@@ -100,7 +115,8 @@ class Store:
         with store._locked():
             if not (root / MANIFEST).exists():
                 store._check_empty()
-                empty = Snapshot(root, 0, None, now_iso(), {}, coverage_doc={})
+                doc = (force or mps()).store_doc()
+                empty = Snapshot(root, 0, None, now_iso(), {}, coverage_doc={}, force_doc=doc)
                 with writing(root):
                     store._write_manifest(empty)
         return store

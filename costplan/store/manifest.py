@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from costplan._deps import lazy
 from costplan._files import inside
+from costplan.profile import Profile, from_store_doc
 from costplan.store.coverage import Coverage, CoverageReport, Days, merge
 
 if TYPE_CHECKING:
@@ -107,6 +108,14 @@ class Snapshot:
     # {area: [[from, to], ...]} as the writes declared it; None in stores written before
     # coverage was recorded (then read from the partitions' day spans).
     coverage_doc: dict[str, list[list[str]]] | None = None
+    # The force profile the store belongs to (profile.Profile.store_doc()); None in stores
+    # written before profiles were recorded, which were MPS-only: they are read as the MPS.
+    force_doc: dict[str, Any] | None = None
+
+    @property
+    def profile(self) -> Profile:
+        """The store's force profile: its areas, area word, time zone and vocabularies."""
+        return from_store_doc(self.force_doc)
 
     @property
     def coverage(self) -> Coverage:
@@ -259,6 +268,7 @@ def _parse_snapshot(root: Path, doc: Any) -> Snapshot:
         # Retired paths are checked again where they are deleted (_files.collect_retired).
         retired=_entries(doc, "retired", path=False),
         coverage_doc=coverage,
+        force_doc=_shaped(doc.get("force"), (dict, type(None)), "force"),
     )
 
 
@@ -286,4 +296,5 @@ def _snapshot_doc(snap: Snapshot) -> dict[str, Any]:
         "ingests": list(snap.ingests),
         "retired": list(snap.retired),
         **({"coverage": snap.coverage_doc} if snap.coverage_doc is not None else {}),
+        **({"force": snap.force_doc} if snap.force_doc is not None else {}),
     }

@@ -131,6 +131,7 @@ class Transaction:
     _merged: dict[str, FileEntry] = field(default_factory=dict)  # final files, written
     _buffered: int = 0
     _n: int = 0
+    _pruned: bool = False  # housekeeping dropped retired files: the manifest must say so
 
     @property
     def staging(self) -> Path:
@@ -159,12 +160,14 @@ class Transaction:
                     path.unlink(missing_ok=True)
         if len(keep) != len(self.base.retired):
             self.base = Snapshot(**{**self.base.__dict__, "retired": tuple(keep)})
+            self._pruned = True
 
     # -- reading inside the transaction ------------------------------------------------------
     def existing(self, cad_refs: pl.Series, years: Iterable[int]) -> pl.DataFrame:
         """Stored rows whose cad_ref is in cad_refs, searched in the given years (all boroughs).
 
-        cad_refs are unique per London day, so the year of a reference bounds where it can be.
+        cad_refs are unique per local day (or per force), so the year of a reference bounds
+        where it can be.
         """
         files = self.base.files(years=set(years))
         if not files or cad_refs.is_empty():
@@ -175,8 +178,10 @@ class Transaction:
         # it (ingest quarantines a mismatch; generate mints it so). Bounding the search by those
         # days lets the reader skip row groups (files are sorted by time): re-ingesting a week
         # does not read the whole year. If any reference does not parse, search everything.
+        # Only the MPS style names a day so; other profiles' references are searched everywhere.
+        dated = self.base.profile.reference.format == "serial/DDMONYY"
         days = wanted["cad_ref"].str.slice(-7).unique().str.to_date("%d%b%y", strict=False)
-        if days.null_count() == 0:
+        if dated and days.null_count() == 0:
             scan = scan.filter(pl.col("day").is_between(days.min(), days.max()))
         with reading(self.store.root, files):
             return (
@@ -320,15 +325,33 @@ class Transaction:
 
     # -- commit ------------------------------------------------------------------------------
     def commit(self) -> CommitResult:
-        """Merge staged rows into their partitions and publish a new manifest atomically."""
+        """Merge staged rows into their partitions and publish a new manifest atomically.
+
+        A transaction that changes nothing (no rows, no quarantined rows, the same coverage, no
+        retired file dropped: a re-run of an export already ingested) publishes nothing and
+        keeps the version, so caches keyed by the version stay valid; its ingest log entries
+        are not recorded.
+        """
         root = self.store.root
+        self._merge_now(set(self._chunks) | set(self._buffer))
+        coverage_doc = self._new_coverage()
+        if (
+            not self._merged
+            and not self._quarantine
+            and not self._pruned
+            and coverage_doc == self.base.coverage.to_doc()
+            # A store from before profiles were recorded gets its profile on the next commit.
+            and self.base.force_doc is not None
+        ):
+            self._ingests.clear()
+            self._coverage.clear()
+            return CommitResult(self.base.version, 0, [], 0, None)
         version = self.base.version + 1
         parts = dict(self.base.partitions)
         retired = list(self.base.retired)
         now = time.time()
         rows_written = 0
         staged_moves: list[tuple[Path, Path]] = []
-        self._merge_now(set(self._chunks) | set(self._buffer))
         for key, entry in sorted(self._merged.items()):
             borough, year_s = key.split("|")
             old = parts.get(key)
@@ -378,7 +401,9 @@ class Transaction:
             quarantine=tuple(quarantine),
             ingests=tuple(list(self.base.ingests) + self._ingests),
             retired=tuple(retired),
-            coverage_doc=self._new_coverage(),
+            coverage_doc=coverage_doc,
+            # A store from before profiles were recorded is the MPS's: say so from now on.
+            force_doc=self.base.force_doc or self.base.profile.store_doc(),
         )
         with writing(root):
             self.store._write_manifest(snap)  # the commit point

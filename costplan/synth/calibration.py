@@ -132,6 +132,7 @@ class Calibration:
     link_share: float
     cluster_geometric_p: float
     link_window_hours: float
+    day_dispersion_cv: float
     month: tuple[float, ...]
     weekday: tuple[float, ...]
     hour_profile: tuple[float, ...]
@@ -236,6 +237,7 @@ def _parse(data: dict[str, Any], file: str) -> Calibration:
     link_share = vol.number("link_share", 0.0, 0.9)
     cluster_p = vol.number("cluster_geometric_p", 0.01, 1.0)
     link_window = vol.number("link_window_hours", 0.0, 48.0)
+    dispersion = vol.number("day_dispersion_cv", 0.0, 1.0)
     vol.done()
 
     mon = root.sub("month")
@@ -360,6 +362,7 @@ def _parse(data: dict[str, Any], file: str) -> Calibration:
         link_share=link_share,
         cluster_geometric_p=cluster_p,
         link_window_hours=link_window,
+        day_dispersion_cv=dispersion,
         month=month,
         weekday=weekday,
         hour_profile=hour_profile,

@@ -19,7 +19,7 @@ from costplan import schema
 from costplan.synth.calibration import Calibration
 from costplan.synth.clock import _US_PER_HOUR, _is_bank_holiday, _slots, _utc_us
 from costplan.synth.events import _Ume, _ume_cads, _ume_events_per_day
-from costplan.synth.luts import _draw_given, _luts, _threshold, _u16
+from costplan.synth.luts import _draw_given, _lut, _luts, _threshold, _u16
 from costplan.synth.tables import _GENERIC_LOCATIONS, _tables_for
 
 
@@ -74,6 +74,25 @@ def _day_profile(cal: Calibration, days: list[dt.date], nxt: dt.date) -> tuple[n
     return volume, weights
 
 
+def _borough_days(
+    seed: int, year: int, month: int, n_days: int, cal: Calibration
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per (day, borough) demand weights (share x gamma day factor) and per-day draw tables.
+
+    A gamma factor of mean 1 and coefficient of variation `cv` makes a borough-day's count
+    negative binomial: variance = mean + (cv x mean)^2. On its own stream, so the factors of a
+    month never depend on anything else drawn. cv = 0 gives the plain shares (and no tables).
+    """
+    shares = np.array(cal.borough_shares)
+    cv = cal.day_dispersion_cv
+    if cv <= 0:
+        return np.tile(shares, (n_days, 1)), None
+    grng = _month_rng(seed, year, month, 4)
+    k = 1.0 / (cv * cv)
+    weights = shares * grng.gamma(k, 1.0 / k, (n_days, shares.size))
+    return weights, np.stack([_lut(w) for w in weights])
+
+
 def _sorted_offsets(rng: np.random.Generator, counts: np.ndarray, width: int) -> np.ndarray:
     """Sorted uniform offsets in [0, width) for consecutive groups of `counts` rows.
 
@@ -117,11 +136,21 @@ def _generate_month(seed: int, year: int, month: int, cal: Calibration) -> _Mont
     # independent Poissons per borough). Primaries carry (1 - link_share) of the volume; linked
     # repeat calls (calibration.md §7.5) make up the rest.
     rng = _month_rng(seed, year, month, 1)
-    counts = rng.poisson(volume[:, None] * slot_weight * (1.0 - cal.link_share)).ravel()
+    # Each borough-day has its own demand factor (gamma, mean 1): real area-days vary more than
+    # Poisson counts would (calibration [volume] day_dispersion_cv). London's intensity is the
+    # share-weighted sum, and a row's borough is drawn from that day's weights.
+    day_weights, day_luts = _borough_days(seed, year, month, len(days), cal)
+    counts = rng.poisson(
+        (volume * day_weights.sum(axis=1))[:, None] * slot_weight * (1.0 - cal.link_share)
+    ).ravel()
     n_prim = int(counts.sum())
     t = slot_start.ravel()[np.repeat(np.arange(counts.size), counts)]
     t += _sorted_offsets(rng, counts, _US_PER_HOUR)  # already in time order: no sort needed
-    borough = luts.boroughs[_u16(rng, n_prim)]
+    if day_luts is None:
+        borough = luts.boroughs[_u16(rng, n_prim)]
+    else:
+        row_day = np.repeat(np.arange(counts.size) // slot_start.shape[1], counts)
+        borough = _draw_given(rng, day_luts, row_day)
     # Clusters: heads with probability h and Geometric(p) followers each give link_share
     # followers overall: h * (1/p) = link_share / (1 - link_share).
     p = cal.cluster_geometric_p

@@ -1,0 +1,468 @@
+"""Response letters (plain text and Markdown) and the case-file annex, from templates.
+
+The wording lives in costplan/config/letters (one folder per template family, one file per
+outcome, `string.Template` syntax): an authority can read and change every sentence a requester
+receives without touching code. This module only works out the values the templates name
+(the estimate and its breakdown, the s.16 advice, the due date...) and fills them in strictly:
+a template naming a value that does not exist is an error, never a blank in a letter.
+
+string.Template rather than a template engine: the letters are fill-in-the-blanks text, the
+logic (which outcome, which sentence of evidence) stays in tested Python, and a template
+supplied by an authority can never run code.
+
+A letter says only what a requester should read. Query names, the store manifest, options,
+file names and the officer's warnings go to the annex (`fmt="annex"`), for the case file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import string
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
+from importlib import resources
+
+from costplan.costmodel.estimate import ACTIVITY_PHRASES, ANSWER, REFUSE, UNCOVERED
+from costplan.errors import ConfigError, InputError
+from costplan.planner.advice import NONE_FITS, Advice, alternatives
+from costplan.planner.response import Response, held_finding
+from costplan.planner.strategies import FULL_REVIEW, ItemPlan
+from costplan.render.plan import (
+    _coverage_lines,
+    _due_line,
+    _headline,
+    _snapshot_line,
+    _warnings,
+)
+from costplan.request import QUICK_REFERENCE, Item, clock
+from costplan.units import fmt_number, round2
+
+FORMATS: dict[str, tuple[str, ...]] = {"Response": ("text", "markdown", "annex")}
+
+_COMMENT = "%%"
+_HEADING = "## "
+
+
+def en_date(day: dt.date) -> str:
+    """A date as a British letter writes it: 6 December 2021."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _hours(value: Decimal) -> str:
+    return f"{round2(value):,.2f}"
+
+
+def template(family: str, name: str) -> str:
+    """A template's text without its comment lines.
+
+    Raises:
+        ConfigError: the family has no such template (a regime reaches an outcome its family
+            does not word).
+    """
+    folder = resources.files("costplan").joinpath("config", "letters")
+    path = (
+        folder.joinpath(name + ".txt") if family == "" else folder.joinpath(family, name + ".txt")
+    )
+    if not path.is_file():
+        raise ConfigError(
+            f"no letter template {family + '/' if family else ''}{name}.txt",
+            "add it to costplan/config/letters (see its README.md)",
+        )
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return "\n".join(line for line in lines if not line.startswith(_COMMENT)).strip() + "\n"
+
+
+class _Values(Mapping[str, str]):
+    """The values a template may name, each worked out only when a template names it (so a
+    value that needs a finding, such as whether the information is held, is asked for only by
+    the letters that state it)."""
+
+    def __init__(self, makers: Mapping[str, Callable[[], str]]) -> None:
+        self._makers = makers
+        self._done: dict[str, str] = {}
+
+    def __getitem__(self, key: str) -> str:
+        if key not in self._done:
+            self._done[key] = self._makers[key]()  # KeyError: not a value letters provide
+        return self._done[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._makers)
+
+    def __len__(self) -> int:
+        return len(self._makers)
+
+
+def fill(text: str, values: Mapping[str, str], where: str) -> str:
+    """Fill a template strictly, then drop empty paragraphs and headings left with no text."""
+    try:
+        filled = string.Template(text).substitute(values)
+    except KeyError as exc:
+        raise ConfigError(
+            f"letter template {where} names ${exc.args[0]}, which letters do not provide",
+            "see docs/letters.md for the values a template may use",
+        ) from None
+    except ValueError as exc:
+        raise ConfigError(f"letter template {where}: {exc}", "write $$ for a dollar sign") from None
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", filled) if p.strip()]
+    kept: list[str] = []
+    for i, p in enumerate(paragraphs):
+        nxt = paragraphs[i + 1] if i + 1 < len(paragraphs) else None
+        if p.startswith(_HEADING) and (nxt is None or nxt.startswith(_HEADING)):
+            continue  # a heading whose section came out empty
+        kept.append(p)
+    return "\n\n".join(kept)
+
+
+# ---- the values ----------------------------------------------------------------------------
+
+
+def scope_words(item: Item) -> str:
+    """An item's scope as a requester reads it: Lambeth, 25 June 2020, 20:00 to 04:00."""
+    where = _and(list(item.boroughs))
+    a, b = item.date_from, item.date_to
+    if a == b:
+        when = en_date(a)
+    elif (a.year, a.month) == (b.year, b.month):
+        when = f"{a.day} to {en_date(b)}"
+    else:
+        when = f"{en_date(a)} to {en_date(b)}"
+    text = f"{where}, {when}"
+    if item.window is not None:
+        start, end = (clock(m) for m in item.window)
+        text += f", {start} to {end}" + (" (overnight)" if item.overnight else "")
+    return text
+
+
+_FIELD_WORDS = {
+    "count": "the number of records",
+    "cad_refs": "the CAD reference of each",
+    "created_at": "the date and time each was created",
+    "call_source": "how each call was made",
+}
+
+
+def _restated(r: Response) -> str:
+    req = r.plan.request
+    if req.question:
+        quoted = "\n".join("> " + line if line else ">" for line in req.question.splitlines())
+        return f"You asked:\n\n{quoted}"
+    lines = ["You asked for information held in our incident (CAD) records about:", ""]
+    for it in req.items:
+        about = []
+        if it.tags:
+            about.append("incidents recorded as " + _and(list(it.tags)))
+        if it.keywords or it.opening_codes:
+            about.append("incidents described in the terms you gave")
+        subject = f" ({' or '.join(about)})" if about else ""
+        wants = _and([_FIELD_WORDS[f] for f in it.fields])
+        name = f"{it.name}: " if len(req.items) > 1 else ""
+        lines.append(f"- {name}{scope_words(it)}{subject}; {wants}.")
+    return "\n".join(lines)
+
+
+def _due(r: Response) -> str:
+    d = r.plan.deadline
+    if d is None:
+        return ""
+    text = (
+        f"We received your request on {en_date(d.received)}. Under {d.provision or 'the law'}, "
+        f"our response is due by {en_date(d.due)}"
+    )
+    if d.overdue:
+        return text + ". We are sorry that this response is late."
+    if d.working_days_left is not None:
+        return text + f": {d.working_days_left} working days from the date of this letter."
+    return text + "."
+
+
+def _item_line(ip: ItemPlan, r: Response) -> str:
+    s = ip.complete
+    e = s.estimate
+    if s.strategy == FULL_REVIEW:
+        work = (
+            f"{s.records:,} CAD records to read at "
+            f"{fmt_number(_reading_minutes(ip, r))} minutes each"
+        )
+    else:
+        work = f"an automated search of {s.records:,} CAD records"
+    parts = [
+        f"{ACTIVITY_PHRASES[i.activity]} {_hours(i.hours)} hours"
+        for i in e.items
+        if i.countable and i.minutes > 0
+    ]
+    what = (
+        scope_words(ip.item)
+        if len(r.plan.items) == 1
+        else f"{ip.item.name} ({scope_words(ip.item)})"
+    )
+    return f"- {what}: {work}; {', '.join(parts)}; {_hours(e.total_hours)} hours in all."
+
+
+def _reading_minutes(ip: ItemPlan, r: Response) -> Decimal:
+    extract = [a for a in ip.complete.activities if a.name == "extract" and a.records]
+    return extract[0].minutes_per_record if extract else r.plan.per_record.minutes
+
+
+def _evidence(r: Response) -> str:
+    per = r.plan.per_record
+    m = fmt_number(per.minutes)
+    if per.kind == "sample" and per.sample is not None:
+        s = per.sample
+        low, high = (fmt_number(Decimal(str(x))) for x in (s.ci_low_minutes, s.ci_high_minutes))
+        return (
+            f"The time to read one record, {m} minutes, is the average time taken to read "
+            f"{s.n} of our own CAD records, timed for this estimate (95% confidence interval "
+            f"{low} to {high} minutes)."
+        )
+    if per.kind == "published":
+        return (
+            f"The time to read one record, {m} minutes, is a figure published by another police "
+            "force for the same task (Northumbria Police: 'a conservative estimate of 3 minutes "
+            "per record')."
+        )
+    return f"The time to read one record, {m} minutes, is our estimate for this request."
+
+
+def _cost_rules(r: Response) -> str:
+    reg, notice = r.plan.regime, r.notice
+    counted = [ACTIVITY_PHRASES[a] for a in ACTIVITY_PHRASES if a in reg.countable]
+    if reg.advisory_only:
+        return (
+            "The Regulations set no cost limit; this estimate shows the work involved in "
+            f"{_and(counted)} the information."
+        )
+    rules = f"the rules in {notice.fees_regulations}" if notice.fees_regulations else "the law"
+    out = f"Only the activities {rules} allow us to count are included: {_and(counted)}."
+    if "determine_held" not in reg.countable:
+        out += " The cost of determining whether we hold the information is not counted."
+    return out + " Time for redacting information or considering exemptions is not included."
+
+
+def _estimate(r: Response) -> str:
+    plan = r.plan
+    paras: list[str] = []
+    if any(ip.complete.strategy == FULL_REVIEW for ip in plan.items):
+        # The store's words for its areas (the request was resolved in its force profile).
+        first = plan.items[0].item
+        paras.append(
+            "The records you asked about are held in our Computer Aided Dispatch (CAD) system, "
+            f"which records incidents by {first.area_word} and date. Incident tags are not "
+            "applied consistently, and calls about one event from several places are often not "
+            "linked, so the only way to identify every relevant record is to read each CAD "
+            f"record created in the {first.areas_word}, on the dates and at the times you asked "
+            "about."
+        )
+    paras.append("\n".join(_item_line(ip, r) for ip in plan.items))
+    if len(plan.parts) > 1:
+        paras.append(
+            "\n".join(f"- {_and(list(p.names))}: {p.estimate.arithmetic}" for p in plan.parts)
+        )
+    else:
+        paras.append(plan.total.arithmetic)
+    paras.append(_evidence(r) + " " + _cost_rules(r))
+    return "\n\n".join(paras)
+
+
+def _aggregation(r: Response) -> str:
+    joined = [p for p in r.plan.parts if len(p.names) > 1]
+    if not joined:
+        return ""
+    names = "; ".join(_and([f"'{n}'" for n in p.names]) for p in joined)
+    done = (
+        f"we have added their costs together, as {r.plan.regime.aggregation} allows"
+        if r.plan.regime.aggregation
+        else "we have estimated the cost of complying with them as a whole"
+    )
+    return f"The parts of your request {names} ask for the same or similar information, so {done}."
+
+
+def advice_section(advice: Sequence[Advice], provision: str) -> str:
+    """The advice-and-assistance section: what would fit, or that nothing does."""
+    lines = ["## Advice and assistance", "", f"We have a duty under {provision} to help you."]
+    prose = [a.description for a in advice if a.kind == NONE_FITS]
+    intro = alternatives(advice)
+    prose += [intro] if intro else []
+    asks = [a for a in advice if a.kind != NONE_FITS]
+    if not advice:
+        prose.append(
+            "We have not found a narrower form of your request that we could answer within "
+            "the limit."
+        )
+    for p in prose:
+        lines += ["", p]
+    if asks:
+        lines += ["", *(f"{n}. {a.description}" for n, a in enumerate(asks, start=1))]
+    lines += ["", "If you narrow your request, we will estimate its cost afresh."]
+    return "\n".join(lines)
+
+
+def _advice(r: Response) -> str:
+    if r.plan.decision not in (REFUSE, "partial"):
+        return ""
+    return advice_section(r.plan.advice, r.notice.advice)
+
+
+def _held_statement(r: Response) -> str:
+    finding = held_finding(r.plan)
+    if finding.held is True:
+        return "We can confirm that we hold information within the scope of your request."
+    if finding.held is False:
+        raise InputError(
+            "the request says the information is not held (held = false), but this letter "
+            "refuses under the cost limit, which must confirm that it is held",
+            "a request for information that is not held is answered by saying so",
+        )
+    raise InputError(
+        "the letter must confirm or deny whether the information is held, and nothing in the "
+        "plan shows it yet",
+        "determine it, then set held = true in the request file (or give --held)",
+        field="held",
+    )
+
+
+def _withheld(r: Response) -> str:
+    rows = r.withheld()
+    if not rows:
+        return ""
+    sentences = [f"We are not providing {w.what}: we rely on {ex}." for w, ex in rows]
+    return (
+        " ".join(sentences) + " This part of our response is a refusal notice for that information."
+    )
+
+
+def _parts(r: Response, decision: str) -> str:
+    plan = r.plan
+    named = [n for p in plan.parts if p.decision == decision for n in p.names]
+    if not named or len(plan.parts) < 2:
+        return ""
+    quoted = _and([f"'{n}'" for n in named])
+    limit = plan.regime.limit_name
+    if decision == ANSWER:
+        return (
+            f"We can answer {quoted} within the {limit}, and the information is enclosed with "
+            "this letter."
+        )
+    if decision == REFUSE:
+        return (
+            f"We estimate that the cost of complying with {quoted} would exceed the {limit}, "
+            f"and we are refusing {'that part' if len(named) == 1 else 'those parts'} under "
+            f"{plan.regime.provision}."
+        )
+    return (
+        f"For {quoted} we have not yet established whether we hold all of the information; we "
+        "will send our decision within the time the law allows."
+    )
+
+
+def _uncovered_scopes(r: Response) -> str:
+    plan = r.plan
+    return " ".join(
+        f"{ip.item.name} ({scope_words(ip.item)}): {v.describe()}"
+        for ip, v in zip(plan.items, plan.coverage, strict=True)
+        if not v.covered
+    )
+
+
+def _optional(value: str | None, what: str) -> Callable[[], str]:
+    def make() -> str:
+        if value is None:
+            raise ConfigError(f"the regime's notice wording gives no {what}")
+        return value
+
+    return make
+
+
+def _values(r: Response, markdown: bool) -> _Values:
+    plan, notice, auth = r.plan, r.notice, r.authority
+    brk = "  \n" if markdown else "\n"
+    head = [auth.name, auth.unit, *auth.address] + ([auth.email] if auth.email else [])
+    makers: dict[str, Callable[[], str]] = {
+        "letterhead": lambda: brk.join(head),
+        "letter_date": lambda: en_date(r.date),
+        # A quick request has no case reference: the letter then has no reference line.
+        "reference_line": lambda: (
+            ""
+            if plan.request.reference == QUICK_REFERENCE
+            else f"Our reference: {plan.request.reference}"
+        ),
+        "salutation": lambda: auth.salutation,
+        "signature": lambda: brk.join(auth.signature),
+        "authority": lambda: auth.name,
+        "review": lambda: auth.review,
+        "restated": lambda: _restated(r),
+        "due": lambda: _due(r),
+        "refusal_provision": lambda: plan.regime.provision,
+        "hold_provision": _optional(plan.regime.hold_provision, "neither-confirm-nor-deny rule"),
+        "refusal": lambda: notice.refusal,
+        "hold_refusal": _optional(notice.hold_refusal, "neither-confirm-nor-deny wording"),
+        "refusal_notice": _optional(notice.refusal_notice, "refusal notice provision"),
+        "advice_provision": lambda: notice.advice,
+        "commissioner": lambda: notice.commissioner,
+        "commissioner_contact": lambda: notice.commissioner_contact,
+        "held_statement": lambda: _held_statement(r),
+        "estimate": lambda: _estimate(r),
+        "aggregation": lambda: _aggregation(r),
+        "advice": lambda: _advice(r),
+        "release": lambda: "The information is enclosed with this letter.",
+        "withheld": lambda: _withheld(r),
+        "parts_answered": lambda: _parts(r, ANSWER),
+        "parts_refused": lambda: _parts(r, REFUSE),
+        "parts_uncovered": lambda: _parts(r, UNCOVERED),
+        "uncovered_scopes": lambda: _uncovered_scopes(r),
+    }
+    values = _Values(makers)
+    fam = r.family
+    makers["body"] = lambda: fill(template(fam, r.outcome), values, f"{fam}/{r.outcome}.txt")
+    makers["rights"] = lambda: fill(template(fam, "rights"), values, f"{fam}/rights.txt")
+    return values
+
+
+def letter(r: Response, *, markdown: bool = False) -> str:
+    """The letter to send, as plain text or Markdown."""
+    text = fill(template("", "letter"), _values(r, markdown), "letter.txt")
+    if not markdown:
+        text = re.sub(r"(?m)^## ", "", text)
+    return text + "\n"
+
+
+def annex(r: Response) -> str:
+    """The case-file annex: what the decision rests on, for the officer, never the requester."""
+    plan, per = r.plan, r.plan.per_record
+    held = held_finding(plan)
+    lines = [
+        f"Case-file annex, request {plan.request.reference} (for the case file; not for the "
+        "requester)",
+        "",
+        _headline(plan),
+        f"Letter: {r.family}/{r.outcome}.txt, dated {r.date.isoformat()}; settings: "
+        f"{r.authority.source}",
+        f"Held (s.1(1)(a)): {'yes' if held.held else 'no' if held.held is False else 'open'}"
+        f" — {held.basis}",
+        f"Per-record time: {fmt_number(per.minutes)} minutes, {per.source}",
+    ]
+    if per.kind == "published":
+        lines.append(
+            "Evidence: the per-record time is another force's published figure. A timed sample "
+            "of this force's own records is better evidence (plan again with --sample FILE)."
+        )
+    lines += [f"Estimate: {plan.total.explanation}", f"Recommendation: {plan.recommendation}"]
+    if plan.regime.advisory_only and plan.regime.advisory:
+        lines.append(f"Officer's note: {plan.regime.advisory}")
+    due = _due_line(plan)
+    lines += [due] if due else []
+    lines += _coverage_lines(plan) + _warnings(plan.warnings)
+    lines.append(f"Snapshot: {_snapshot_line(plan)}")
+    queries = sorted({s.query for ip in plan.items for s in ip.strategies})
+    lines.append(f"Queries: {', '.join(queries)}")
+    return "\n".join(lines) + "\n"
+
+
+def render(result: Response, fmt: str) -> str:
+    """A response as a letter (text, markdown) or its case-file annex."""
+    return annex(result) if fmt == "annex" else letter(result, markdown=fmt == "markdown")
