@@ -144,6 +144,7 @@ HOSTILE_MANIFESTS = [
     '{"format": 1, "quarantine": 5}',
     '{"format": 1, "quarantine": [{"path": 5}]}',
     '{"format": 1, "ingests": [3]}',
+    '{"format": 1, "force": 3}',
     '{"format": 1, "coverage": {"Camden": [["x", "y"]]}}',
     '{"format": 1, "coverage": {"Camden": 1}}',
     '{"format": 1, "partitions": {"k": {"borough": "Camden", "year": 2020, '
