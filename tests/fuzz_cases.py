@@ -230,7 +230,7 @@ def _damaged(body: bytes, damage: str, at: float) -> bytes:
         # Inside a line (a NUL after the last line break is a line of its own), never next to
         # a quote (a field opened after it would swallow the next line break).
         i = min(i, len(body) - 2)
-        while i < len(body) and b'"' in body[i - 1 : i + 1]:
+        while i < len(body) - 1 and b'"' in body[i - 1 : i + 1]:
             i += 1
         return body[:i] + (b"\r" if damage == "cr" else b"\x00") + body[i:]
     if damage == "quote":

@@ -725,3 +725,14 @@ def test_a_kill_at_each_commit_step_leaves_before_or_after(tmp_path: Path, point
     on_disk = {p.relative_to(root).as_posix() for p in (root / "data").rglob("*.parquet")}
     assert on_disk - retired == listed
     assert not list(root.glob(".manifest.json.*.tmp"))
+
+
+# -- found by bench/fuzz.py --------------------------------------------------------------------
+def test_an_empty_fields_list_is_one_line_not_a_letter_traceback(tmp_path: Path) -> None:
+    store = write_store(tmp_path / "store", fixture_frame(per_day=3))
+    request = tmp_path / "r.toml"
+    request.write_text(
+        '[[items]]\nboroughs = ["Lambeth"]\ndate = 2020-06-25\nfields = []\n', encoding="utf-8"
+    )
+    for extra in ([], ["--letter"]):
+        assert "fields" in _one_line(_cli("plan", request, "--store", store.root, *extra))
