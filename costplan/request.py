@@ -391,6 +391,8 @@ def build_item(
                 "time_to", f"must differ from time_from, not {clock(end)}", "an empty time window"
             ) from None
     fields = _strings(t, "fields", ["count"])
+    if not fields:  # an empty list asks for nothing; leave the key out for a count
+        raise t.fail("fields", f"must list at least one of {', '.join(FIELDS)}")
     bad = [f for f in fields if f not in FIELDS]
     if bad:
         raise t.fail("fields", f"must list fields from {', '.join(FIELDS)}, not {bad[0]!r}")

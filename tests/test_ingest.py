@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -510,15 +511,25 @@ def test_writer_lock_held(tmp_path: Path, bad_export: Path):
     assert manifest_bytes(root) == before
 
 
-def test_all_or_nothing_across_files(tmp_path: Path, bad_export: Path):
+def test_all_or_nothing_across_files(
+    tmp_path: Path, bad_export: Path, monkeypatch: pytest.MonkeyPatch
+):
     """A file that fails mid-transaction leaves nothing of the files read before it."""
+    from costplan.ingest import run
+
     broken = tmp_path / "broken.csv"
-    # A lone carriage return inside an unquoted field: DuckDB's strict parser stops there.
     broken.write_bytes(
         b"cad_ref,created_at,borough,call_source,grading\n"
         b"1/02JUN21,2021-06-02 10:00:00,Camden,999,I\n"
-        b"2/02JUN21,2021-06-02 10:00:00,Cam\rden,999,I\n"
     )
+    real = run._Run.ingest_file
+
+    def fails_on_the_second(self: run._Run, index: int, plan: Any, digest: Any) -> Any:
+        if index == 1:  # after the first file was staged
+            raise InputError(f"{plan.given}: cannot parse as CSV: injected")
+        return real(self, index, plan, digest)
+
+    monkeypatch.setattr(run._Run, "ingest_file", fails_on_the_second)
     root = tmp_path / "store"
     Store.open(root, create=True)
     before = manifest_bytes(root)

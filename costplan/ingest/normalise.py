@@ -23,6 +23,7 @@ from costplan.ingest.values import (
     _call_source,
     _grading,
     _label_lists,
+    _label_problems,
     _labels,
     _list,
     _nulls,
@@ -152,6 +153,17 @@ def normalise(
     ).hstack(done["cad"])
     if force.reference.format == "unique":  # no day in the reference: nothing to compare
         frame = frame.with_columns(_cad_day=pl.col("day"))
+    # Tags and codes outside the documented character set are refused (ingest/values.py).
+    labels = _label_problems(
+        {
+            "tag": done["tags"],
+            "opening_code": done["opening"],
+            "closing_code": done["closing"],
+        }
+    )
+    frame = frame.with_columns(
+        (labels if labels is not None else _nulls(raw.height, pl.String())).alias("_lr")
+    )
     frame = frame.with_columns(
         # Tags and codes in canonical form (schema.canonical_label); a blank code is no code.
         opening_code=_blank_to_null(pl.col("opening_code")),
@@ -168,6 +180,7 @@ def normalise(
             & pl.col("call_source").is_not_null()
             & pl.col("grading").is_not_null()
             & (pl.col("_cad_day") == pl.col("day"))
+            & pl.col("_lr").is_null()
         ).fill_null(False),
     )
     ok = frame["_ok"]
@@ -208,6 +221,7 @@ def _reasons(bad: pl.DataFrame, mapping: Mapping, profile: Profile) -> pl.DataFr
             pl.col("_sr"),
             missing("_g", "grading"),
             pl.col("_gr"),
+            pl.col("_lr"),
             pl.when(
                 pl.col("cad_ref").is_not_null()
                 & pl.col("created_at").is_not_null()

@@ -42,6 +42,8 @@ class ExportPlan:
     dropped: tuple[str, ...]  # export columns not in the mapping (not stored)
     dtypes: dict[str, pl.DataType] = field(default_factory=dict)  # Parquet column types
     est_rows: int = 0
+    # CR and LF line endings mixed: read from a copy with every line ending made LF (ingest/read)
+    mixed_newlines: bool = False
 
     @property
     def source(self) -> str:
@@ -98,22 +100,37 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _is_utf8(path: Path) -> bool:
-    """Whether a file is valid UTF-8, streamed; pure-ASCII chunks skip the decoder."""
+def _scan_bytes(path: Path) -> tuple[bool, bool]:
+    """(valid UTF-8, mixed line endings) of a file, in one streamed pass.
+
+    Pure-ASCII chunks skip the decoder. Line endings are mixed when the file holds a carriage
+    return that does not end a CRLF line while LF ends lines (a stray CR in an LF file), or
+    lines ending in a bare LF among CRLF lines: DuckDB's strict CSV reader refuses either.
+    """
     decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
+    cr = lf = crlf = 0
+    last = b""
     with open(path, "rb") as fh:
         while chunk := fh.read(READ_CHUNK_BYTES):
-            if chunk.isascii() and not decoder.getstate()[0]:
+            cr += chunk.count(b"\r")
+            lf += chunk.count(b"\n")
+            crlf += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
+            last = chunk[-1:]
+            if not utf8 or (chunk.isascii() and not decoder.getstate()[0]):
                 continue
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError:
-                return False
-    try:
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
+                utf8 = False
+    if utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    # All LF, all CRLF, or all bare CR (old Mac files, which DuckDB reads as they are).
+    mixed = bool(cr) and bool(lf) and not (cr == lf == crlf)
+    return utf8, mixed
 
 
 def _match_columns(
@@ -201,7 +218,7 @@ def _inspect_csv(name: str, path: Path, size: int, mapping: Mapping) -> ExportPl
         raise InputError(
             f"{name}: file is UTF-16 encoded", "save it as 'CSV UTF-8' or Windows-1252 CSV"
         )
-    utf8 = _is_utf8(path)
+    utf8, mixed = _scan_bytes(path)
     bom = head.startswith(codecs.BOM_UTF8)
     if utf8:
         encoding = "utf-8-sig" if bom else "utf-8"
@@ -230,7 +247,17 @@ def _inspect_csv(name: str, path: Path, size: int, mapping: Mapping) -> ExportPl
     newlines = text.count("\n")
     est = int(size / (len(head) / newlines)) if newlines else 1
     return ExportPlan(
-        name, path, "csv", size, "", encoding, header, positions, dropped, est_rows=max(est - 1, 0)
+        name,
+        path,
+        "csv",
+        size,
+        "",
+        encoding,
+        header,
+        positions,
+        dropped,
+        est_rows=max(est - 1, 0),
+        mixed_newlines=mixed,
     )
 
 

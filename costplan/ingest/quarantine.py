@@ -21,7 +21,7 @@ from costplan.ingest.lines import physical_lines
 from costplan.ingest.mapping import Mapping
 from costplan.ingest.preflight import ExportPlan
 from costplan.ingest.report import FileReport
-from costplan.store import QUARANTINE_COLUMNS, Transaction
+from costplan.store import QUARANTINE_COLUMNS, Transaction, reading
 
 _QROW: dict[str, pl.DataType] = {
     "line": pl.Int64(),
@@ -46,13 +46,14 @@ class Quarantine:
         files = [str(self.txn.store.root / q["path"]) for q in self.txn.base.quarantine]
         if not files:
             return pl.DataFrame(schema=_KNOWN)
-        return (
-            pl.scan_parquet(files, include_file_paths="_qfile")
-            .filter(pl.col("source_sha256") == sha)
-            .select("source_sha256", "line", "_qfile")
-            .unique(["source_sha256", "line"])
-            .collect()
-        )
+        with reading(self.txn.store.root, files):
+            return (
+                pl.scan_parquet(files, include_file_paths="_qfile")
+                .filter(pl.col("source_sha256") == sha)
+                .select("source_sha256", "line", "_qfile")
+                .unique(["source_sha256", "line"])
+                .collect()
+            )
 
     def finish_csv(
         self,

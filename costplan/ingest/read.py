@@ -29,16 +29,35 @@ _CP1252_TABLE = "".join(
 )
 
 
-def _transcode_cp1252(src: Path, dst: Path) -> None:
-    """Windows-1252 -> UTF-8, streaming (single-byte encoding: chunks never split a char)."""
+def _readable_copy(src: Path, dst: Path, *, cp1252: bool, newlines: bool) -> None:
+    """A copy of a CSV that DuckDB's strict reader takes, streamed: Windows-1252 made UTF-8
+    (`cp1252`), and mixed line endings made LF (`newlines`).
+
+    Line endings: CRLF becomes LF, and a carriage return that ends no line (a stray CR typed
+    into a text field, or an LF file with one CR in it) becomes a space, so one stray CR never
+    refuses an export and no row is split in two. LF count, and so the physical line numbers
+    the quarantine gives, stay those of the original file. Neither byte occurs inside a
+    multi-byte UTF-8 character, so the bytes are replaced as they are.
+    """
     dst.parent.mkdir(parents=True, exist_ok=True)
     with open(src, "rb") as fin, open(dst, "wb") as fout:
         first = True
+        carry = b""
         while chunk := fin.read(READ_CHUNK_BYTES):
             if first and chunk.startswith(codecs.BOM_UTF8):
                 chunk = chunk[3:]
             first = False
-            fout.write(codecs.charmap_decode(chunk, "strict", _CP1252_TABLE)[0].encode("utf-8"))
+            if cp1252:
+                chunk = codecs.charmap_decode(chunk, "strict", _CP1252_TABLE)[0].encode("utf-8")
+            if newlines:
+                chunk = carry + chunk
+                carry = b"\r" if chunk.endswith(b"\r") else b""  # may be half of a CRLF
+                if carry:
+                    chunk = chunk[:-1]
+                chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b" ")
+            fout.write(chunk)
+        if carry:
+            fout.write(b"\n")  # a CR as the file's very last byte ends its last line
 
 
 def _connect() -> duckdb.DuckDBPyConnection:

@@ -37,12 +37,12 @@ from costplan.ingest.read import (
     ARROW_BATCH_ROWS,
     _batches,
     _connect,
-    _transcode_cp1252,
+    _readable_copy,
 )
 from costplan.ingest.report import FileReport, IngestReport
 from costplan.profile import Profile, load_profile
 from costplan.schema import RECORD_COLUMNS
-from costplan.store import LOCK_WAIT_SECONDS, MANIFEST, Store, Transaction
+from costplan.store import LOCK_WAIT_SECONDS, MANIFEST, Store, Transaction, writing
 
 ProgressFn = Callable[[int, int], None]
 
@@ -107,9 +107,11 @@ class _Run:
         try:
             if plan.kind == "csv":
                 src = plan.path
-                if plan.encoding == "windows-1252":
+                cp1252 = plan.encoding == "windows-1252"
+                if cp1252 or plan.mixed_newlines:
                     src = self.txn.staging / "ingest" / f"{index:04d}.csv"
-                    _transcode_cp1252(plan.path, src)
+                    with writing(self.txn.store.root):
+                        _readable_copy(plan.path, src, cp1252=cp1252, newlines=plan.mixed_newlines)
                 cols = ", ".join(f"c{plan.positions[f]} AS {f}" for f in fields)
                 params = {
                     "path": str(src),
@@ -122,7 +124,8 @@ class _Run:
                     reader = rel.to_arrow_reader(ARROW_BATCH_ROWS)
                     accepted = self._consume(reader, plan, fields, report, bad)
                     rejects = con.sql(_REJECTS_QUERY).pl()
-                except duckdb.Error as exc:
+                except (duckdb.Error, pa.ArrowException) as exc:
+                    # The reader thread may raise past the first batch, through Arrow.
                     msg = str(exc).strip().splitlines()[0]
                     raise InputError(f"{plan.given}: cannot parse as CSV: {msg}") from None
                 qframe = self.quarantine.finish_csv(plan, src, accepted, rejects, bad)
@@ -276,8 +279,9 @@ class _Run:
         """
         if self._recent is not None:
             path = self.txn.staging / "ingest-seen" / f"{len(self._spilled):06d}.arrow"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._recent.write_ipc(path, compression="uncompressed")
+            with writing(self.txn.store.root):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._recent.write_ipc(path, compression="uncompressed")
             self._spilled.append(path)
         self._recent = staged.select("_key", *COMPARE_FIELDS)
         self.seen.append(staged["_key"])
@@ -325,6 +329,12 @@ def ingest(
 ) -> IngestReport:
     """Load CAD exports into a store in one all-or-nothing transaction.
 
+    Every row read is stored, a duplicate, or quarantined with every reason that applies.
+    Tags and codes are stored in canonical form and must be in the label character set
+    (letters and digits, spaces and _-./&()':+#, starting with a letter or digit, at most 64
+    characters: `ingest.values.LABEL_RULE`, docs/store.md); a row with one outside it is
+    quarantined. Mixed CR/LF line endings are read as LF (a stray CR as a space).
+
     Args:
         store_root: the store directory; created if it does not exist yet.
         exports: CSV or Parquet files.
@@ -366,14 +376,32 @@ def ingest(
         for e, n in zip(exports, shown, strict=True)
     ]
     sources = _open_sql(from_sql, mapping, plans)
-    store = Store.open(store_root, create=True, force=profile)
-    with (
-        contextlib.ExitStack() as opened,
-        store.writer(wait=lock_wait) as txn,
-        ThreadPoolExecutor(max_workers=1) as hasher,
-    ):
+    fresh = not (Path(store_root).expanduser() / MANIFEST).exists()
+    try:
+        store = Store.open(store_root, create=True, force=profile)
+        try:
+            return _ingest(store, plans, sources, mapping, progress, lock_wait, batch_rows, period)
+        except BaseException:
+            if fresh:  # a failed first ingest leaves no empty store behind
+                store.discard_if_unused()
+            raise
+    finally:
         for source in sources.values():
-            opened.callback(source.close)
+            source.close()
+
+
+def _ingest(
+    store: Store,
+    plans: list[ExportPlan],
+    sources: dict[int, SqlSource],
+    mapping: Mapping,
+    progress: ProgressFn | None,
+    lock_wait: float,
+    batch_rows: int,
+    period: tuple[Any, Any] | None,
+) -> IngestReport:
+    """ingest() once the inputs are checked and the store is open."""
+    with store.writer(wait=lock_wait) as txn, ThreadPoolExecutor(max_workers=1) as hasher:
         # Hashing is I/O and hashlib releases the GIL: it runs while the files are parsed.
         # A query's rows are hashed as they are read.
         digests = [

@@ -178,6 +178,58 @@ def _label_map(values: pl.Series) -> dict[str, str]:
     return {v: canonical_label(v) for v in odd.to_list()}
 
 
+# The character set of a stored tag or code (docs/store.md, "Tags and codes"): letters and
+# digits of any script, spaces and a few joiners, starting with a letter or digit, at most
+# LABEL_MAX characters, checked on the canonical (stripped, upper-case) form. Nothing outside
+# it is stored: no leading = + - @ (a spreadsheet formula), no tab, CR or other control, no
+# < > (markup), no quote, comma, semicolon or pipe (list and table separators).
+LABEL_JOINERS = "_-./&()':+#"
+LABEL_MAX = 64
+_LABEL_RE = r"^[\p{L}\p{N}][\p{L}\p{N} " + re.escape(LABEL_JOINERS) + rf"]{{0,{LABEL_MAX - 1}}}$"
+LABEL_RULE = (
+    f"letters, digits, spaces and {' '.join(LABEL_JOINERS)}, starting with a letter or digit, "
+    f"at most {LABEL_MAX} characters"
+)
+
+
+def _label_problems(labels: dict[str, pl.Series]) -> pl.Series | None:
+    """Why each row's tags or codes fall outside the label character set (None: all fine).
+
+    `labels` maps what a column holds ("tag", "opening_code"...) to the canonical column, text
+    or lists of text. Only distinct values are matched, so a clean vocabulary costs one
+    regex pass over a few dozen strings; a row's reason names its first bad value per column.
+    """
+    reasons: list[pl.Series] = []
+    for what, col in labels.items():
+        values = col.explode() if isinstance(col.dtype, pl.List) else col
+        distinct = values.drop_nulls().unique()
+        bad = distinct.filter(~distinct.str.contains(_LABEL_RE) & (distinct != ""))
+        if bad.is_empty():
+            continue
+        shown = {v: f"invalid {what}: {_shown(v)} (allowed: {LABEL_RULE})" for v in bad}
+        if isinstance(col.dtype, pl.List):
+            first = col.list.eval(
+                pl.element().filter(pl.element().is_in(bad.implode()))
+            ).list.first()
+        else:
+            hit = col.is_in(bad.implode()).fill_null(False)
+            first = col.zip_with(hit, _nulls(col.len(), pl.String()))
+        reasons.append(first.replace_strict(shown, default=None, return_dtype=pl.String))
+    if not reasons:
+        return None
+    joined = pl.DataFrame({str(i): r for i, r in enumerate(reasons)}).select(
+        pl.concat_str(pl.all(), separator="; ", ignore_nulls=True)
+    )
+    out = joined.to_series()
+    return out.zip_with(out != "", _nulls(out.len(), pl.String()))
+
+
+def _shown(value: str, limit: int = 40) -> str:
+    """A refused value for a reason: quoted, control characters escaped, long ones cut."""
+    text = value if len(value) <= limit else value[: limit - 1] + "…"
+    return repr(text)
+
+
 def _list(
     raw: pl.DataFrame, fld: str, sep: str, *, refs: bool = False, labels: bool = False
 ) -> pl.Series:

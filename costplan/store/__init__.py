@@ -36,11 +36,13 @@ from costplan._deps import lazy
 from costplan._files import file_lock, now_iso, write_atomic
 from costplan.errors import StoreError, StoreLockedError
 from costplan.profile import Profile, mps
+from costplan.store.faults import reading, writing
 from costplan.store.manifest import (
     FORMAT_VERSION,
     LOCK_WAIT_SECONDS,
     MANIFEST,
     QUARANTINE_COLUMNS,
+    ManifestShapeError,
     Partition,
     Snapshot,
     _parse_snapshot,
@@ -55,6 +57,11 @@ if TYPE_CHECKING:
 else:
     pl = lazy("polars")
 
+# What to do about a manifest that cannot be read: it is the store's only index of its files.
+_DAMAGED_MANIFEST_HINT = (
+    "restore manifest.json from a backup, or ingest the exports again into a new store directory"
+)
+
 __all__ = [
     "LOCK_WAIT_SECONDS",
     "MANIFEST",
@@ -66,6 +73,8 @@ __all__ = [
     "Transaction",
     "partition_key",
     "read_quarantine",
+    "reading",
+    "writing",
 ]
 
 
@@ -106,21 +115,47 @@ class Store:
         if not create:
             hint = "generate a synthetic archive or ingest exports into it first"
             raise StoreError(f"no costplan store at {root}", hint, field="store")
-        if root.exists() and any(
-            p.name not in {".lock", ".lock.pid", ".staging"} for p in root.iterdir()
+        root.mkdir(parents=True, exist_ok=True)
+        # Under the writer lock: another process creating the same store at the same moment
+        # holds it while its files appear, so they are never mistaken for someone else's.
+        with store._locked():
+            if not (root / MANIFEST).exists():
+                store._check_empty()
+                doc = (force or mps()).store_doc()
+                empty = Snapshot(root, 0, None, now_iso(), {}, coverage_doc={}, force_doc=doc)
+                with writing(root):
+                    store._write_manifest(empty)
+        return store
+
+    def _check_empty(self) -> None:
+        """Refuse a directory without a manifest that holds anything but costplan's own
+        housekeeping (the lock, staging, a killed writer's manifest temporaries).
+
+        Raises:
+            StoreError: the directory holds other files, so it is not ours to write into.
+        """
+        ours = {".lock", ".lock.pid", ".staging"}
+        temporary = f".{MANIFEST}."
+        if any(
+            p.name not in ours and not (p.name.startswith(temporary) and p.name.endswith(".tmp"))
+            for p in self.root.iterdir()
         ):
             raise StoreError(
-                f"{root} is not empty and holds no costplan store",
+                f"{self.root} is not empty and holds no costplan store",
                 "choose an empty or new directory for the store",
                 field="store",
             )
-        root.mkdir(parents=True, exist_ok=True)
-        with store._locked():
-            if not (root / MANIFEST).exists():
-                doc = (force or mps()).store_doc()
-                empty = Snapshot(root, 0, None, now_iso(), {}, coverage_doc={}, force_doc=doc)
-                store._write_manifest(empty)
-        return store
+
+    def discard_if_unused(self) -> None:
+        """Remove the empty manifest of a store no write has committed to (a failed first
+        ingest), so a failure never leaves an empty store behind. The lock file stays: a
+        writer waiting for it must find the lock it is waiting on."""
+        with contextlib.suppress(StoreError), self._locked(wait=0.0):
+            path = self.root / MANIFEST
+            with contextlib.suppress(StoreError):
+                if path.exists() and self.snapshot().version == 0:
+                    path.unlink()
+            shutil.rmtree(self.root / ".staging", ignore_errors=True)
 
     # -- reading -----------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -131,13 +166,27 @@ class Store:
         except FileNotFoundError:
             raise StoreError(f"no costplan store at {self.root}") from None
         except (OSError, ValueError) as exc:
-            raise StoreError(f"store manifest is unreadable: {path}: {exc}") from None
-        if doc.get("format") != FORMAT_VERSION:
             raise StoreError(
-                f"store format {doc.get('format')!r} is not supported by this costplan",
+                f"store manifest is unreadable: {path}: {exc}", _DAMAGED_MANIFEST_HINT
+            ) from None
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT_VERSION:
+            found = doc.get("format") if isinstance(doc, dict) else None
+            if found is None:  # valid JSON, but not a costplan manifest at all
+                raise StoreError(
+                    f"store manifest {path} is not a costplan manifest "
+                    f"(a JSON {type(doc).__name__} without 'format')",
+                    _DAMAGED_MANIFEST_HINT,
+                )
+            raise StoreError(
+                f"store format {found!r} of {path} is not supported by this costplan",
                 f"expected format {FORMAT_VERSION}",
             )
-        return _parse_snapshot(self.root, doc)
+        try:
+            return _parse_snapshot(self.root, doc)
+        except ManifestShapeError as exc:
+            raise StoreError(
+                f"store manifest {path} is damaged: {exc}", _DAMAGED_MANIFEST_HINT
+            ) from None
 
     def quarantine_files(self, snap: Snapshot | None = None) -> list[str]:
         snap = snap or self.snapshot()
@@ -163,7 +212,14 @@ class Store:
     def writer(self, *, wait: float = LOCK_WAIT_SECONDS) -> Iterator[Transaction]:
         """Take the writer lock and open a transaction. Nothing is visible until commit()."""
         with self._locked(wait):
-            txn = Transaction(self, self.snapshot())
+            if (self.root / MANIFEST).exists():
+                base = self.snapshot()
+            else:
+                # A store whose first write failed (discard_if_unused) or never came: empty,
+                # if the directory holds nothing else (never a store that lost its manifest).
+                self._check_empty()
+                base = Snapshot(self.root, 0, None, now_iso(), {}, coverage_doc={})
+            txn = Transaction(self, base)
             txn._collect_garbage()
             try:
                 yield txn
@@ -176,4 +232,5 @@ def read_quarantine(store: Store) -> pl.DataFrame:
     files = store.quarantine_files()
     if not files:
         return pl.DataFrame(schema=quarantine_schema())
-    return pl.read_parquet(files)
+    with reading(store.root, files):
+        return pl.read_parquet(files)

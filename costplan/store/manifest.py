@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from costplan._deps import lazy
+from costplan._files import inside
 from costplan.profile import Profile, from_store_doc
 from costplan.store.coverage import Coverage, CoverageReport, Days, merge
 
@@ -199,29 +200,106 @@ class Snapshot:
         }
 
 
-def _parse_snapshot(root: Path, doc: dict[str, Any]) -> Snapshot:
+class ManifestShapeError(ValueError):
+    """A manifest that is valid JSON but not the shape this costplan writes."""
+
+
+def _shaped(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+    if value is None and not (isinstance(kind, tuple) and type(None) in kind):
+        raise ManifestShapeError(f"{what} is missing")
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise ManifestShapeError(f"{what} is {type(value).__name__}, expected {names}")
+    return value
+
+
+def _relative_path(value: Any, what: str) -> str:
+    """A file path the manifest names: plain text relative to the store, never leaving it."""
+    text: str = _shaped(value, str, what)
+    if inside(Path("."), text) is None:
+        raise ManifestShapeError(f"{what} {text!r} is not a path inside the store")
+    return text
+
+
+def _file_entry(doc: Any, what: str) -> FileEntry:
+    doc = _shaped(doc, dict, what)
+    day = (str, type(None))
+    return FileEntry(
+        path=_relative_path(doc.get("path"), f"{what}.path"),
+        rows=_shaped(doc.get("rows"), int, f"{what}.rows"),
+        bytes=_shaped(doc.get("bytes", 0), int, f"{what}.bytes"),
+        min_day=_shaped(doc.get("min_day"), day, f"{what}.min_day"),
+        max_day=_shaped(doc.get("max_day"), day, f"{what}.max_day"),
+    )
+
+
+def _partition(key: str, p: Any) -> Partition:
+    what = f"partitions[{key!r}]"
+    p = _shaped(p, dict, what)
+    added = p.get("added_days")
+    if added is not None:
+        added = tuple(_shaped(d, str, f"{what}.added_days") for d in _shaped(added, list, what))
+        if len(added) != 2:
+            raise ManifestShapeError(f"{what}.added_days is not [first, last]")
+    return Partition(
+        borough=_shaped(p.get("borough"), str, f"{what}.borough"),
+        year=_shaped(p.get("year"), int, f"{what}.year"),
+        files=tuple(
+            _file_entry(f, f"{what}.files[{i}]")
+            for i, f in enumerate(_shaped(p.get("files"), list, f"{what}.files"))
+        ),
+        version=_shaped(p.get("version", 0), int, f"{what}.version"),
+        replaced=tuple(
+            _relative_path(r, f"{what}.replaced")
+            for r in _shaped(p.get("replaced", []), list, f"{what}.replaced")
+        ),
+        added_days=added,
+    )
+
+
+def _entries(doc: dict[str, Any], key: str, *, path: bool) -> tuple[dict[str, Any], ...]:
+    """A list of objects (quarantine, ingests, retired); each one's `path` checked if asked."""
+    out = []
+    for i, entry in enumerate(_shaped(doc.get(key, []), list, key)):
+        _shaped(entry, dict, f"{key}[{i}]")
+        if path:
+            _relative_path(entry.get("path"), f"{key}[{i}].path")
+        out.append(entry)
+    return tuple(out)
+
+
+def _parse_snapshot(root: Path, doc: Any) -> Snapshot:
+    """The snapshot a manifest document describes.
+
+    Raises:
+        ManifestShapeError: the document is not the shape this costplan writes (a list, a
+            partition that is not an object, a count that is text, a path leaving the store...).
+    """
+    doc = _shaped(doc, dict, "the manifest")
     parts = {
-        key: Partition(
-            borough=p["borough"],
-            year=int(p["year"]),
-            files=tuple(FileEntry(**f) for f in p["files"]),
-            version=int(p.get("version", 0)),
-            replaced=tuple(p.get("replaced", ())),
-            added_days=tuple(p["added_days"]) if p.get("added_days") else None,
-        )
-        for key, p in doc.get("partitions", {}).items()
+        key: _partition(key, p)
+        for key, p in _shaped(doc.get("partitions", {}), dict, "partitions").items()
     }
+    coverage = doc.get("coverage")
+    if coverage is not None:
+        try:
+            Coverage.from_doc(_shaped(coverage, dict, "coverage"))
+        except (TypeError, ValueError) as exc:
+            raise ManifestShapeError(
+                f"coverage is not {{area: [[from, to], ...]}}: {exc}"
+            ) from None
     return Snapshot(
         root=root,
-        version=int(doc.get("version", 0)),
-        txn=doc.get("txn"),
-        committed_at=doc.get("committed_at"),
+        version=_shaped(doc.get("version", 0), int, "version"),
+        txn=_shaped(doc.get("txn"), (str, type(None)), "txn"),
+        committed_at=_shaped(doc.get("committed_at"), (str, type(None)), "committed_at"),
         partitions=parts,
-        quarantine=tuple(doc.get("quarantine", [])),
-        ingests=tuple(doc.get("ingests", [])),
-        retired=tuple(doc.get("retired", [])),
-        coverage_doc=doc.get("coverage"),
-        force_doc=doc.get("force"),
+        quarantine=_entries(doc, "quarantine", path=True),
+        ingests=_entries(doc, "ingests", path=False),
+        # Retired paths are checked again where they are deleted (_files.collect_retired).
+        retired=_entries(doc, "retired", path=False),
+        coverage_doc=coverage,
+        force_doc=_shaped(doc.get("force"), (dict, type(None)), "force"),
     )
 
 

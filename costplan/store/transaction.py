@@ -23,6 +23,7 @@ from costplan._files import (
     write_atomic,
 )
 from costplan.schema import PARTITION_KEYS, RECORD_COLUMNS, STORED_COLUMNS
+from costplan.store.faults import reading, writing
 from costplan.store.manifest import (
     COMMIT_MARKER,
     DATA_DIR,
@@ -141,7 +142,10 @@ class Transaction:
         days = wanted["cad_ref"].str.slice(-7).unique().str.to_date("%d%b%y", strict=False)
         if dated and days.null_count() == 0:
             scan = scan.filter(pl.col("day").is_between(days.min(), days.max()))
-        return scan.join(wanted.lazy(), on="cad_ref", how="semi").select(RECORD_COLUMNS).collect()
+        with reading(self.store.root, files):
+            return (
+                scan.join(wanted.lazy(), on="cad_ref", how="semi").select(RECORD_COLUMNS).collect()
+            )
 
     # -- staging ---------------------------------------------------------------------------
     def add(self, frame: pl.DataFrame) -> int:
@@ -175,8 +179,9 @@ class Transaction:
         for key, frames in self._buffer.items():
             self._n += 1
             path = self.staging / "chunks" / f"{self._n:06d}.arrow"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pl.concat(frames).write_ipc(path, compression="uncompressed")
+            with writing(self.store.root):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                pl.concat(frames).write_ipc(path, compression="uncompressed")
             self._chunks.setdefault(key, []).append(path)
         self._buffer.clear()
         self._buffered = 0
@@ -185,6 +190,7 @@ class Transaction:
         """Write one partition: stored rows + staged rows, sorted by created_at, one file."""
         old = self.base.partitions.get(key)
         parts: list[pl.LazyFrame] = []
+        stored = [str(self.store.root / f.path) for f in old.files] if old is not None else []
         if old is not None:
             # The keys are in the hive path, not the files; read the files as plain Parquet.
             parts.append(
@@ -196,15 +202,19 @@ class Transaction:
             parts.append(pl.scan_ipc([str(c) for c in self._chunks[key]]))
         if self._buffer.get(key):
             parts.append(pl.concat(self._buffer[key]).lazy())
-        frame = pl.concat(parts).select(list(STORED_COLUMNS)).collect()
+        with reading(self.store.root, stored):
+            frame = pl.concat(parts).select(list(STORED_COLUMNS)).collect()
         # Appends in time order (generate, nightly ingests) arrive already sorted: checking is
         # one pass, sorting a hundred thousand rows is several.
         if not frame["created_at"].is_sorted():
             frame = frame.sort("created_at", maintain_order=True)
-        out.parent.mkdir(parents=True, exist_ok=True)
         # Small row groups over rows sorted by time: a reader of a few days skips the rest of
         # the year by the row groups' min/max statistics (docs/benchmarks.md).
-        frame.write_parquet(out, compression="zstd", statistics=True, row_group_size=ROW_GROUP_ROWS)
+        with writing(self.store.root):
+            out.parent.mkdir(parents=True, exist_ok=True)
+            frame.write_parquet(
+                out, compression="zstd", statistics=True, row_group_size=ROW_GROUP_ROWS
+            )
         lo, hi = frame["day"].min(), frame["day"].max()
         return FileEntry(
             path=out.relative_to(self.staging / "out").as_posix(),
@@ -326,18 +336,21 @@ class Transaction:
             q_rows = qframe.height
             q_rel = f"quarantine/quarantine-{self.txn}.parquet"
             tmp = self.staging / "out" / q_rel
-            tmp.parent.mkdir(parents=True, exist_ok=True)
-            qframe.write_parquet(tmp)
+            with writing(root):
+                tmp.parent.mkdir(parents=True, exist_ok=True)
+                qframe.write_parquet(tmp)
             staged_moves.append((tmp, root / q_rel))
             quarantine.append({"path": q_rel, "rows": q_rows, "txn": self.txn})
 
         # Move staged files to their final (new, unique) names. Until the manifest swap below
         # no reader of the manifest sees them; a crash here leaves the old snapshot intact and
-        # the marker tells the next writer to tidy the data tree (see _collect_garbage).
-        write_atomic(root / COMMIT_MARKER, self.txn)
-        for src, dst in staged_moves:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(src, dst)
+        # the marker tells the next writer to tidy the data tree (see _collect_garbage). A
+        # full disk or an I/O error here is one StoreError, the store as it was.
+        with writing(root):
+            write_atomic(root / COMMIT_MARKER, self.txn)
+            for src, dst in staged_moves:
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, dst)
         for d in {dst.parent for _, dst in staged_moves}:
             fsync_dir(d)
 
@@ -354,7 +367,8 @@ class Transaction:
             # A store from before profiles were recorded is the MPS's: say so from now on.
             force_doc=self.base.force_doc or self.base.profile.store_doc(),
         )
-        self.store._write_manifest(snap)  # the commit point
+        with writing(root):
+            self.store._write_manifest(snap)  # the commit point
         # The replaced files leave data/ for retired/, where readers of older snapshots still
         # find them (manifest.locate) and globs over data/ do not.
         _retire(root, [r["path"] for r in retired[len(self.base.retired) :]])

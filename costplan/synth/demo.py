@@ -76,13 +76,15 @@ def build_archive(
         raise InputError(
             f"the last day {end} is before the first {start}", "swap the dates", field="end"
         )
-    if store.snapshot().total_rows:
-        raise StoreError(
-            f"{store.root} already holds CAD records",
-            "generate into a new directory; use 'costplan ingest' to add exports",
-        )
     total_days = (end - start).days + 1
     with store.writer() as txn:
+        # Checked on the snapshot the writer lock holds, never before taking it: an ingest
+        # that commits while this one waits for the lock must not be written over.
+        if txn.base.total_rows:
+            raise StoreError(
+                f"{store.root} already holds CAD records",
+                "generate into a new directory; use 'costplan ingest' to add exports",
+            )
         # Every generated day is held, even a day on which an area has no CAD.
         txn.declare_coverage(boroughs or [b.name for b in BOROUGHS], start, end)
         year = start.year
@@ -157,7 +159,13 @@ def generate_archive(
     """
     from costplan.profile import mps
 
+    fresh = not (Path(root).expanduser() / "manifest.json").exists()
     store = Store.open(root, create=True, force=mps())
     t0 = time.perf_counter()
-    result = build_archive(store, start, end, seed=seed, boroughs=boroughs, progress=progress)
+    try:
+        result = build_archive(store, start, end, seed=seed, boroughs=boroughs, progress=progress)
+    except BaseException:
+        if fresh:  # a failed generate leaves no empty store behind
+            store.discard_if_unused()
+        raise
     return GenerateReport(store.root, result, time.perf_counter() - t0)

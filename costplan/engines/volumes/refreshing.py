@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -110,11 +112,24 @@ def _refresh_lock(vdir: Path, wait: float) -> Iterator[bool]:
         yield holder is None
 
 
-def _collect_garbage(vdir: Path, state: VolumeState) -> VolumeState:
-    """Delete expired retirees (never outside vdir) and orphans of killed refreshes.
+_STAGING = re.compile(r"\.staging-[0-9a-f]{32}")
 
-    Runs under the refresh lock.
+
+def _collect_garbage(vdir: Path, state: VolumeState) -> VolumeState:
+    """Delete expired retirees (never outside vdir) and orphans of killed refreshes: their
+    month files and their `.staging-*` directories.
+
+    Runs under the refresh lock, so no other refresh is writing. Only entries directly inside
+    vdir named as a refresh names its staging directory are removed; a link is unlinked, never
+    followed.
     """
+    if vdir.is_dir():
+        for entry in vdir.iterdir():
+            if _STAGING.fullmatch(entry.name):
+                if entry.is_symlink() or not entry.is_dir():
+                    entry.unlink(missing_ok=True)
+                else:
+                    shutil.rmtree(entry, ignore_errors=True)
     keep = collect_retired(vdir, state.retired)
     needed = {f for e in state.months.values() for f in e.files} | {r["path"] for r in keep}
     parts = vdir / PARTS_DIR
@@ -126,6 +141,24 @@ def _collect_garbage(vdir: Path, state: VolumeState) -> VolumeState:
     return VolumeState(
         state.store_version, state.refreshed_at, state.partitions, state.months, tuple(keep)
     )
+
+
+def _damaged_months(vdir: Path, state: VolumeState) -> set[str]:
+    """Months whose files are present but unreadable (truncated, overwritten): each file's
+    Parquet footer is read, which costs microseconds and no data pages."""
+    import pyarrow.parquet as pq  # refresh only; readers never open the footers
+
+    bad = set()
+    for month, entry in state.months.items():
+        for rel in entry.files:
+            path = vdir / rel
+            if not path.is_file():
+                continue  # missing: usable() drops it
+            try:
+                pq.read_metadata(path)
+            except Exception:  # noqa: BLE001 - pyarrow raises several types for one fault
+                bad.add(month)
+    return bad
 
 
 def _plan(snap: Snapshot, old: VolumeState, full: bool) -> Work:
@@ -182,7 +215,9 @@ def refresh(
             return RefreshResult(skipped=True, seconds=time.perf_counter() - started)
         snap = store.snapshot()
         before = read_state(store.root)
-        old = usable(vdir, _collect_garbage(vdir, before))
+        collected = _collect_garbage(vdir, before)
+        # A damaged month is repaired like a lost one: its partitions are recounted whole.
+        old = usable(vdir, collected, _damaged_months(vdir, collected))
         work = _plan(snap, old, full)
         result = RefreshResult(store_version=snap.version)
         entries = dict(old.partitions)

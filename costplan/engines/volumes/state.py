@@ -188,13 +188,14 @@ def _missing_months(vdir: Path, state: VolumeState) -> set[str]:
     }
 
 
-def usable(vdir: Path, state: VolumeState) -> VolumeState:
-    """The state without months whose files are missing and the partitions those months held.
+def usable(vdir: Path, state: VolumeState, damaged: Iterable[str] = ()) -> VolumeState:
+    """The state without months whose files are missing (or `damaged`, months a refresh found
+    unreadable) and the partitions those months held.
 
     Those partitions read as stale, so readers count them from the store and the next refresh
     recounts them whole: a lost volume file costs time, never a wrong count.
     """
-    missing = _missing_months(vdir, state)
+    missing = _missing_months(vdir, state) | set(damaged)
     if not missing:
         return state
     lost = {k for m in missing for k in state.months[m].counts}
