@@ -49,6 +49,11 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 else:
     pl = lazy("polars")
+# pyspark warns on stderr about pandas 3 when it loads (locally and as a Connect client);
+# costplan never hands Spark a pandas frame (results come back through Arrow): noise here.
+warnings.filterwarnings(
+    "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+)
 
 # Where Spark reads the snapshot's files from, when not from the local store path.
 DATA_ROOT_ENV = "COSTPLAN_SPARK_DATA_ROOT"
@@ -114,11 +119,6 @@ def require_connect() -> None:
         EngineUnavailableError: the client or one of its packages (grpcio, pandas...) is missing.
     """
     _import("sqlglot")
-    # pyspark warns on stderr about pandas 3 when the client loads; costplan never hands
-    # Spark a pandas frame (results come back through Arrow), so the warning is noise here.
-    warnings.filterwarnings(
-        "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
-    )
     try:
         importlib.import_module("pyspark.sql.connect.session")
     except ImportError:  # pyspark's own PySparkImportError is an ImportError too
