@@ -394,7 +394,7 @@ def main() -> None:
 def _table(store: Store) -> pl.DataFrame:
     state = volumes.read_state(store.root)
     vdir = volumes.volumes_dir(store.root)
-    df = pl.read_parquet([str(vdir / e.path) for e in state.months.values()])
+    df = pl.read_parquet([str(vdir / f) for e in state.months.values() for f in e.volume_files])
     return df.sort(pl.all())
 
 

@@ -169,6 +169,8 @@ CASES: dict[str, list[dict[str, Any]]] = {
     # Over `volume_old` and `volume_new` (both volume_counts here) and `refresh_days`.
     "volume_month_merge": [{}],
     "daily_totals": [{}],
+    # Over `month_totals` (daily_totals here) and `refresh_days`.
+    "volume_month_counts": [{}],
     "volume_counts_days": [
         {"day_from": D(2020, 6, 24), "day_to": D(2021, 1, 2)},
         {"day_from": D(2020, 6, 25), "day_to": D(2020, 6, 25)},
@@ -391,6 +393,7 @@ def both(planner_store: Store, spark: Any) -> Iterator[tuple[QueryEngine, QueryE
     for eng in engines:
         eng.create_view("daily_volume", "volume_counts")
         eng.create_view("daily_total", "daily_totals")
+        eng.create_view("month_totals", "daily_totals")
         eng.register("refresh_days", REFRESH_DAYS)
         eng.create_view("volume_old", "volume_counts")
         eng.create_view("volume_new", "volume_counts")

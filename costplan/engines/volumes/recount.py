@@ -32,7 +32,6 @@ from costplan.engines.volumes.state import (
     VolumeState,
     data_days,
     month_days,
-    month_key,
     months_of,
     part_key,
     year_days,
@@ -279,36 +278,28 @@ class Refresher:
         """
         eng = self.eng
         append = self._appendable(months, ranges)
-        if append:  # the new days' counts alone, written beside their months
+        old = [
+            str(self.vdir / f)
+            for m in ([] if append else months)
+            if m in self.old.months and not self._replaced_whole(m, ranges)
+            for f in self.old.months[m].volume_files
+        ]
+        if old:  # the merged months
+            eng.read_parquet(old, VOLUME_COLUMNS).create_view("volume_old", replace=True)
+            eng.relation("volume_month_merge").create_view("daily_volume", replace=True)
+        else:  # appended days, or nothing old survives (a rebuild): the new counts alone
             columns = [duckdb.ColumnExpression(c) for c in VOLUME_COLUMNS]
             eng.table("volume_new").project(*columns).create_view("daily_volume", replace=True)
-        else:
-            old = [
-                str(self.vdir / f)
-                for m in months
-                if m in self.old.months and not self._replaced_whole(m, ranges)
-                for f in self.old.months[m].volume_files
-            ]
-            if old:
-                eng.read_parquet(old, VOLUME_COLUMNS).create_view("volume_old", replace=True)
-            else:  # nothing of the old months survives (a rebuild): do not read them
-                eng.table("volume_new").limit(0).create_view("volume_old", replace=True)
-            # The merged months.
-            eng.relation("volume_month_merge").create_view("daily_volume", replace=True)
-        # Their CADs per borough-day, computed once from them.
+        # Their CADs per borough-day, computed once from them, and what the state records.
         eng.materialise("month_totals", "daily_totals")
-        totals = eng.table("month_totals").fetchall()
-        recounted = {(b, y): (lo, hi) for b, y, lo, hi in ranges}
-        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        counts: dict[str, dict[str, int]] = defaultdict(dict)
         last: dict[str, str] = {}
         counted = 0
-        for borough, day, n in totals:
-            month = month_key(day)
-            counts[month][partition_key(borough, day.year)] += int(n)
-            last[month] = max(last.get(month, ""), day.isoformat())
-            span = recounted.get((borough, day.year))
-            if span is not None and span[0] <= day <= span[1]:
-                counted += int(n)
+        for yyyymm, borough, year, n, last_day, on_days in eng.rows("volume_month_counts"):
+            month = f"{yyyymm // 100:04d}-{yyyymm % 100:02d}"
+            counts[month][partition_key(borough, year)] = int(n)
+            last[month] = max(last.get(month, ""), last_day.isoformat())
+            counted += int(on_days)
         filled = sorted(counts)
         vol = self._write_split(eng.table("daily_volume"), VOLUME_COLUMNS, filled, "vol")
         tot = self._write_split(eng.table("month_totals"), TOTAL_COLUMNS, filled, "tot")
