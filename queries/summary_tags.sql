@@ -1,6 +1,6 @@
 -- name: summary_tags
 -- CAD counts per period and group straight from the records (`cad`), for a summary grouped by
--- tag: the daily volume table holds no tags (a tag set dimension made its rebuild 10-12x the
+-- tag: the daily volume table holds no tags (a tag set dimension made its rebuild 16-26x the
 -- raw GROUP BY borough, day), so these are counted from the partitions, as summary_cellkeys
 -- counts. A CAD counts once under each distinct tag it carries, untagged CADs under a NULL
 -- tag. Same columns, periods and date bounds as summary_volumes.
