@@ -325,6 +325,14 @@ def test_nightly_days_are_appended_beside_the_month_then_merged(store: Store) ->
             assert entry.deltas == () and entry.path != base.path
         assert entry.last_day == day.isoformat()
         assert table_frame(store.root).equals(expected_table(store.snapshot()))
+        if i == 2:  # summaries read the day files too: every day's count is exact
+            snap = store.snapshot()
+            for by in (["borough"], ["grading"]):
+                s = summarise(snap, period="day", by=by, date_from=DAYS[-1], date_to=day)
+                assert s.source["partitions_counted_directly"] == 0
+                for d in (DAYS[-1], day):
+                    got = sum(c.count or 0 for c in s.cells if c.period_start == d)
+                    assert got == direct_count(snap, list(BOROUGHS), d, d), (by, d)
     # A late file to a day the month already holds: merged, never appended twice.
     add_rows(store, late_rows(["Camden"], [DAYS[-1] + dt.timedelta(days=2)], seed=99))
     result = volumes.refresh(store)
@@ -592,10 +600,13 @@ def test_exception_before_the_state_swap_keeps_the_previous_table(
     assert on_disk == table_files(store.root)
 
 
-def test_sigkilled_refresh_leaves_the_previous_table(store: Store) -> None:
+# A day of a month the table lacks (new month files), and a day after the last one of a month
+# it holds (a pair of day files beside that month's files).
+@pytest.mark.parametrize("day", [EXTRA_DAY, DAYS[-1] + dt.timedelta(days=1)], ids=["new", "day"])
+def test_sigkilled_refresh_leaves_the_previous_table(store: Store, day: dt.date) -> None:
     volumes.refresh(store)
     old_table = table_frame(store.root)
-    add_rows(store, make_frame(list(BOROUGHS), [EXTRA_DAY], seed=7))
+    add_rows(store, make_frame(list(BOROUGHS), [day], seed=7))
     script = textwrap.dedent(
         """
         import os, signal, sys
@@ -618,6 +629,8 @@ def test_sigkilled_refresh_leaves_the_previous_table(store: Store) -> None:
     assert table_frame(store.root).equals(expected_table(store.snapshot()))
     on_disk = {f"parts/{p.name}" for p in parts.iterdir()}
     assert on_disk == table_files(store.root)  # ...and the next refresh removed them
+    deltas = volumes.read_state(store.root).months[volumes.month_key(day)].deltas
+    assert len(deltas) == (day > DAYS[-1])  # the day was appended, not merged
 
 
 def test_a_failed_partition_is_reported_and_the_rest_committed(store: Store) -> None:
