@@ -45,7 +45,6 @@ SUMMARY = {
     "by_borough": True,
     "by_call_source": False,
     "by_grading": False,
-    "by_tag": False,
     "date_from": None,
     "date_to": None,
 }

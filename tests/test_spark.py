@@ -169,6 +169,8 @@ CASES: dict[str, list[dict[str, Any]]] = {
     # Over `volume_old` and `volume_new` (both volume_counts here) and `refresh_days`.
     "volume_month_merge": [{}],
     "daily_totals": [{}],
+    # Over `month_totals` (daily_totals here) and `refresh_days`.
+    "volume_month_counts": [{}],
     "volume_counts_days": [
         {"day_from": D(2020, 6, 24), "day_to": D(2021, 1, 2)},
         {"day_from": D(2020, 6, 25), "day_to": D(2020, 6, 25)},
@@ -178,9 +180,8 @@ CASES: dict[str, list[dict[str, Any]]] = {
         {
             "period": period,
             "by_borough": by_b,
-            "by_call_source": False,
+            "by_call_source": by_t,
             "by_grading": by_g,
-            "by_tag": by_t,
             "date_from": d0,
             "date_to": d1,
         }
@@ -189,6 +190,22 @@ CASES: dict[str, list[dict[str, Any]]] = {
             ("week", False, True, True, D(2020, 6, 25), None),
             ("month", True, True, True, None, D(2020, 12, 31)),
             ("week", False, False, False, D(2020, 10, 25), D(2021, 1, 2)),
+        ]
+    ],
+    # Straight from `cad`: the volume table holds no tags.
+    "summary_tags": [
+        {
+            "period": period,
+            "by_borough": by_b,
+            "by_call_source": by_c,
+            "by_grading": by_g,
+            "date_from": d0,
+            "date_to": d1,
+        }
+        for period, by_b, by_c, by_g, d0, d1 in [
+            ("day", True, False, False, None, None),
+            ("week", False, True, True, D(2020, 6, 25), None),
+            ("month", True, True, True, None, D(2020, 12, 31)),
         ]
     ],
     # Over `daily_total` (built from daily_totals over daily_volume on both engines).
@@ -225,21 +242,18 @@ CASES: dict[str, list[dict[str, Any]]] = {
             "date_from": D(2020, 6, 24),
             "date_to": D(2021, 1, 2),
             "call_sources": None,
-            "tags": None,
         },
         {
             "boroughs": ["Lambeth"],
             "date_from": D(2020, 6, 25),
             "date_to": D(2020, 6, 26),
             "call_sources": ["999", "online"],
-            "tags": ["UME", "DV"],
         },
         {
             "boroughs": [],
             "date_from": D(2020, 6, 25),
             "date_to": D(2020, 6, 25),
             "call_sources": None,
-            "tags": ["UME"],
         },
     ],
 }
@@ -379,6 +393,7 @@ def both(planner_store: Store, spark: Any) -> Iterator[tuple[QueryEngine, QueryE
     for eng in engines:
         eng.create_view("daily_volume", "volume_counts")
         eng.create_view("daily_total", "daily_totals")
+        eng.create_view("month_totals", "daily_totals")
         eng.register("refresh_days", REFRESH_DAYS)
         eng.create_view("volume_old", "volume_counts")
         eng.create_view("volume_new", "volume_counts")

@@ -98,7 +98,8 @@ def compute_counts(
     not seen are counted from the store); on Spark every partition in range is counted from
     the store by the same query the table is built with. A grouping by borough alone (or
     none) reads the per-borough-day totals (`daily_total`, query summary_totals): the same
-    answer as summary_volumes over `daily_volume`, from a fraction of the rows.
+    answer as summary_volumes over `daily_volume`, from a fraction of the rows. A grouping by
+    tag is counted from the partitions (summary_tags over `cad`): the table holds no tags.
 
     Returns:
         Rows (period_start, by values in `by` order, count), in no particular order, and a
@@ -130,9 +131,14 @@ def compute_counts(
     if uses_totals(by):
         query = "summary_totals"
     else:
-        query = "summary_volumes"
-        params |= {f"by_{c}": c in by for c in ("call_source", "grading", "tag")}
-    eng, used = engine.daily_volumes(snap, years=years)
+        query = "summary_tags" if "tag" in by else "summary_volumes"
+        params |= {f"by_{c}": c in by for c in ("call_source", "grading")}
+    if "tag" in by:
+        # The volume table holds no tags (its grain is what a rebuild can afford): a summary by
+        # tag is counted from the partitions, every one in range, on every engine.
+        eng, used = engine.open(snap, years=years), (0, len(snap.select(years=years)))
+    else:
+        eng, used = engine.daily_volumes(snap, years=years)
     with eng:
         rows = eng.rows(query, **params)
     source = {

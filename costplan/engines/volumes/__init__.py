@@ -1,24 +1,32 @@
-"""The materialised daily volume table: CAD counts per borough, London day, source, grading, tags.
+"""The materialised daily volume table: CAD counts per borough, London day, source and grading.
 
 Layout, beside the store it summarises::
 
     STORE/volumes/
       state.json                          the commit point: the month files, and which store
                                           files each partition was counted from
-      parts/vol-<yyyy-mm>-<token>.parquet   one month of volume rows, every borough
-      parts/tot-<yyyy-mm>-<token>.parquet   the same month's CADs per borough-day
+      parts/vol-<yyyy-mm>-<token>.parquet   one month of volume rows, every borough (a base
+                                          file, and up to MAX_DELTAS day files)
+      parts/tot-<yyyy-mm>-<token>.parquet   the same rows' CADs per borough-day
       .lock                               the refresh lock (flock), separate from the writer lock
 
-Each volume row is (borough, day, call_source, grading, tagset, n): ``tagset`` is the sorted
-list of a CAD's distinct tags ([] for none), so every CAD lands in exactly one row. Totals are
-sums over all rows, "tag T" is a sum over tag sets containing T, and "any of tags T1, T2" is a
-sum over tag sets meeting {T1, T2}: all exact, with no double counting of multi-tag CADs. The
-totals files (borough, day, n) answer the commonest summary, volumes per borough, from one row
-per borough-day.
+Each volume row is (borough, day, call_source, grading, n): every CAD lands in exactly one
+row, so any sum over rows is exact. The totals files (borough, day, n) answer the commonest
+summary, volumes per borough, from one row per borough-day.
+
+The grain is what the table's readers group by, and no finer. Tags are not in it: a tag set
+dimension (the sorted distinct tags of each CAD) tripled the rows and made a rebuild 16-26x
+the raw GROUP BY borough, day instead of about 3.5-5x (docs/benchmarks.md). So these are counted
+from the partitions, exactly as stale partitions are:
+
+* a summary grouped by tag (queries/summary_tags.sql, costplan.summary.counts);
+* a fast count filtered by tags (count() returns None; the caller runs count_scope);
+* a summary with cell-key disclosure control (the table holds no record keys).
 
 Why month files across boroughs: a nightly ingest touches one day of every borough, so it
-rewrites one month file (about 50 k rows) instead of one file per borough-year, and a rebuild
-writes a file per month. Freshness is still kept per store partition (borough, year).
+writes one month's day files (a few hundred rows, beside the month: recount.py) instead of a
+file per borough-year, and a rebuild writes a file per month. Freshness is still kept per
+store partition (borough, year).
 
 Freshness: state.json records, per store partition, the manifest ``version`` and the file paths
 it was counted from, and per month the CADs it holds for each partition. A partition whose
@@ -75,6 +83,7 @@ if TYPE_CHECKING:
         refresh,
     )
     from costplan.engines.volumes.state import (
+        MAX_DELTAS,
         PARTS_DIR,
         STATE,
         STATE_FORMAT,
@@ -103,6 +112,7 @@ _EXPORTS = {
     "RefreshFailedError": "refreshing",
     "RefreshResult": "refreshing",
     "refresh": "refreshing",
+    "MAX_DELTAS": "state",
     "PARTS_DIR": "state",
     "STATE": "state",
     "STATE_FORMAT": "state",
@@ -124,6 +134,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = [
     "BATCH_ROWS",
     "Days",
+    "MAX_DELTAS",
     "MonthEntry",
     "PARTS_DIR",
     "Progress",

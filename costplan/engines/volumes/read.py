@@ -108,8 +108,8 @@ def create_daily_view(
         rel = engine.read_parquet([str(vdir / f) for f in files], cols)
         return rel.filter(keep) if keep is not None else rel
 
-    volume = table([e.path for e in months], VOLUME_COLUMNS)
-    total = table([e.totals for e in months], TOTAL_COLUMNS)
+    volume = table([f for e in months for f in e.volume_files], VOLUME_COLUMNS)
+    total = table([f for e in months for f in e.total_files], TOTAL_COLUMNS)
     if stale or volume is None:
         # Count the stale partitions (or nothing: an empty, well-typed relation) from the store.
         engine.bind_files([str(snapshot.root / f.path) for p in stale for f in p.files])
@@ -167,14 +167,16 @@ def count(
     """Count CADs from the daily volume table, or None when the table is not fresh for the scope.
 
     Counts CADs in `boroughs` whose London day is in [date_from, date_to], optionally only from
-    `call_sources`, and only those carrying ANY of `tags` (a CAD with two matching tags counts
-    once). None or an empty sequence means no filter. Returns None when any partition of the
-    scope (borough x year) changed since the last refresh, was never counted, or the table
-    cannot be read: the caller then counts from the partitions instead.
+    `call_sources`. None or an empty sequence means no filter. Returns None when `tags` are
+    given (the table holds no tags: a count by tag is counted from the partitions), when any
+    partition of the scope (borough x year) changed since the last refresh, was never
+    counted, or the table cannot be read: the caller then counts from the partitions instead.
     """
     snap = _snapshot(store_or_snapshot)
     if not boroughs or date_from > date_to:
         return 0
+    if tags:
+        return None
     years = range(date_from.year, date_to.year + 1)
     parts = snap.select(boroughs, years)
     if not parts:
@@ -194,7 +196,6 @@ def count(
                 date_from=date_from,
                 date_to=date_to,
                 call_sources=list(call_sources) if call_sources else None,
-                tags=list(tags) if tags else None,
             )
     except (CostplanError, duckdb.Error):
         return None  # a missing or damaged volume file: let the caller read the partitions

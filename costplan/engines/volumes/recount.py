@@ -1,9 +1,12 @@
-"""One refresh's DuckDB session: count the changed days, rewrite the months that hold them.
+"""One refresh's DuckDB session: count the changed days, write the months that hold them.
 
-The counts of the changed partitions (by day, or whole) go into the table `volume_new`; each
-touched month is then the old month's rows less the recounted days, plus the new counts
-(volume_month_merge), written under new unique names. Nothing here commits: refreshing.refresh
-swaps state.json once these files are durable.
+The counts of the changed partitions (by day, or whole) go into the table `volume_new`. When
+every recounted day is after the last day of each month it falls in (a nightly ingest), the
+new counts are written as a pair of day files beside each month (its `deltas`), and nothing
+old is read or rewritten. Otherwise, or once a month has MAX_DELTAS day files, each touched
+month is rewritten: the old month's rows less the recounted days, plus the new counts
+(volume_month_merge), under new unique names. Nothing here commits: refreshing.refresh swaps
+state.json once these files are durable.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from costplan._deps import lazy
 from costplan.engines.volumes.state import (
+    MAX_DELTAS,
     PARTS_DIR,
     TOTAL_COLUMNS,
     VOLUME_COLUMNS,
@@ -28,7 +32,6 @@ from costplan.engines.volumes.state import (
     VolumeState,
     data_days,
     month_days,
-    month_key,
     months_of,
     part_key,
     year_days,
@@ -50,7 +53,6 @@ _NEW_TABLE = {
     "day": "DATE",
     "call_source": "VARCHAR",
     "grading": "VARCHAR",
-    "tagset": "VARCHAR[]",
     "n": "BIGINT",
 }
 _RANGE_TABLE = {"borough": "VARCHAR", "year": "SMALLINT", "lo": "DATE", "hi": "DATE"}
@@ -206,14 +208,16 @@ class Refresher:
         by_day, whole = list(work.by_day), list(work.whole)
         while True:
             self.done, self.total = 0, len(by_day) + len(whole) + 1  # +1: writing the months
+            written = len(self.written)
             done = self._pass(work.dropped, by_day, whole)
             totals = self._partition_totals(done.months)
             good = [(p, d) for p, d in done.by_day if totals.get(part_key(p), 0) == p.rows]
             if len(good) == len(done.by_day):
                 return done
-            for entry in done.months.values():
-                for rel in entry.files if entry else ():
-                    (self.vdir / rel).unlink(missing_ok=True)
+            # Only this pass's files: an appended month's entry also names its old files.
+            for path in self.written[written:]:
+                path.unlink(missing_ok=True)
+            del self.written[written:]
             # Everything not verified by day (including failed counts) goes whole next pass.
             kept = {part_key(p) for p, _ in good}
             whole += [p for p, _ in by_day if part_key(p) not in kept]
@@ -273,38 +277,73 @@ class Refresher:
             written CADs were counted from the store (those on the recounted days).
         """
         eng = self.eng
+        append = self._appendable(months, ranges)
         old = [
-            str(self.vdir / self.old.months[m].path)
-            for m in months
+            str(self.vdir / f)
+            for m in ([] if append else months)
             if m in self.old.months and not self._replaced_whole(m, ranges)
+            for f in self.old.months[m].volume_files
         ]
-        if old:
+        if old:  # the merged months
             eng.read_parquet(old, VOLUME_COLUMNS).create_view("volume_old", replace=True)
-        else:  # nothing of the old months survives (a rebuild): do not read them
-            eng.table("volume_new").limit(0).create_view("volume_old", replace=True)
-        # The merged months, and their CADs per borough-day computed once from them.
-        eng.relation("volume_month_merge").create_view("daily_volume", replace=True)
+            eng.relation("volume_month_merge").create_view("daily_volume", replace=True)
+        else:  # appended days, or nothing old survives (a rebuild): the new counts alone
+            columns = [duckdb.ColumnExpression(c) for c in VOLUME_COLUMNS]
+            eng.table("volume_new").project(*columns).create_view("daily_volume", replace=True)
+        # Their CADs per borough-day, computed once from them, and what the state records.
         eng.materialise("month_totals", "daily_totals")
-        totals = eng.table("month_totals").fetchall()
-        recounted = {(b, y): (lo, hi) for b, y, lo, hi in ranges}
-        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        counts: dict[str, dict[str, int]] = defaultdict(dict)
+        last: dict[str, str] = {}
         counted = 0
-        for borough, day, n in totals:
-            counts[month_key(day)][partition_key(borough, day.year)] += int(n)
-            span = recounted.get((borough, day.year))
-            if span is not None and span[0] <= day <= span[1]:
-                counted += int(n)
+        for yyyymm, borough, year, n, last_day, on_days in eng.rows("volume_month_counts"):
+            month = f"{yyyymm // 100:04d}-{yyyymm % 100:02d}"
+            counts[month][partition_key(borough, year)] = int(n)
+            last[month] = max(last.get(month, ""), last_day.isoformat())
+            counted += int(on_days)
         filled = sorted(counts)
         vol = self._write_split(eng.table("daily_volume"), VOLUME_COLUMNS, filled, "vol")
         tot = self._write_split(eng.table("month_totals"), TOTAL_COLUMNS, filled, "tot")
-        entries: dict[str, MonthEntry | None] = {
-            m: MonthEntry(path=vol[m], totals=tot[m], counts=dict(counts[m]))
-            if m in counts
-            else None
-            for m in months
-        }
+        entries: dict[str, MonthEntry | None] = {}
+        for m in months:
+            before = self.old.months.get(m) if append else None
+            if before is not None:  # the month's files stay; the new pair joins them
+                merged = dict(before.counts)
+                for key, n in counts[m].items():
+                    merged[key] = merged.get(key, 0) + n
+                entries[m] = MonthEntry(
+                    path=before.path,
+                    totals=before.totals,
+                    counts=merged,
+                    last_day=max(before.last_day, last.get(m, "")),
+                    deltas=(*before.deltas, (vol[m], tot[m])) if m in counts else before.deltas,
+                )
+            elif m in counts:
+                entries[m] = MonthEntry(vol[m], tot[m], dict(counts[m]), last[m])
+            else:
+                entries[m] = None
         self._tick(1, "months")
         return entries, counted
+
+    def _appendable(
+        self, months: Sequence[str], ranges: Sequence[tuple[str, int, dt.date, dt.date]]
+    ) -> bool:
+        """True if the new counts can be written beside the months without touching them.
+
+        That is when every recounted range starts after the last day of each old month it
+        overlaps (so no old row is on a recounted day: nothing needs removing), and no such
+        month has MAX_DELTAS day files already (then it is merged: compaction).
+        """
+        for m in months:
+            entry = self.old.months.get(m)
+            if entry is None:
+                continue
+            if len(entry.deltas) >= MAX_DELTAS:
+                return False
+            first, last = month_days(m)
+            for _, _, lo, hi in ranges:
+                if lo <= last and first <= hi and lo.isoformat() <= entry.last_day:
+                    return False
+        return True
 
     def _write_split(
         self,

@@ -22,10 +22,10 @@ Days = tuple[dt.date, dt.date]
 
 VOLUMES_DIR = "volumes"
 STATE = "state.json"
-STATE_FORMAT = 2  # 1: one file per store partition (read as empty: the next refresh rebuilds)
+STATE_FORMAT = 3  # 1: a file per store partition; 2: with tag sets (both read as empty: rebuilt)
 PARTS_DIR = "parts"
 
-VOLUME_COLUMNS: tuple[str, ...] = ("borough", "day", "call_source", "grading", "tagset", "n")
+VOLUME_COLUMNS: tuple[str, ...] = ("borough", "day", "call_source", "grading", "n")
 TOTAL_COLUMNS: tuple[str, ...] = ("borough", "day", "n")
 
 
@@ -48,17 +48,38 @@ class VolumeEntry:
         )
 
 
+# Day files a month may gather before a refresh merges them into its month files (one night
+# in MAX_DELTAS pays for a month rewrite; a reader opens at most MAX_DELTAS + 1 pairs a month).
+MAX_DELTAS = 8
+
+
 @dataclass(frozen=True)
 class MonthEntry:
-    """One month of the table: its two files and the CADs it holds per partition."""
+    """One month of the table: its files and the CADs it holds per partition.
+
+    The month's rows are those of its base pair (path, totals) plus those of its `deltas`:
+    pairs a nightly refresh wrote beside the month for days after the month's last day, so a
+    new day costs a file of its own rows instead of a rewrite of the month. No two pairs hold
+    rows of the same borough-day.
+    """
 
     path: str  # volume rows, relative to STORE/volumes
     totals: str  # CADs per borough-day, relative to STORE/volumes
     counts: dict[str, int]  # partition key -> CADs of that partition in this month
+    last_day: str = ""  # the latest London day (ISO) with rows in any of the month's files
+    deltas: tuple[tuple[str, str], ...] = ()  # (volume rows, totals) of appended days
 
     @property
-    def files(self) -> tuple[str, str]:
-        return (self.path, self.totals)
+    def volume_files(self) -> tuple[str, ...]:
+        return (self.path, *(d[0] for d in self.deltas))
+
+    @property
+    def total_files(self) -> tuple[str, ...]:
+        return (self.totals, *(d[1] for d in self.deltas))
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return self.volume_files + self.total_files
 
 
 @dataclass(frozen=True)
@@ -147,6 +168,8 @@ def read_state(root: Path | str) -> VolumeState:
                 path=e["path"],
                 totals=e["totals"],
                 counts={k: int(n) for k, n in e["counts"].items()},
+                last_day=str(e["last_day"]),
+                deltas=tuple((str(v), str(t)) for v, t in e["deltas"]),
             )
             for month, e in doc["months"].items()
         }
@@ -172,7 +195,11 @@ def write_state(vdir: Path, state: VolumeState) -> None:
             for key, e in sorted(state.partitions.items())
         },
         "months": {
-            month: {**e.__dict__, "counts": dict(sorted(e.counts.items()))}
+            month: {
+                **e.__dict__,
+                "counts": dict(sorted(e.counts.items())),
+                "deltas": [list(d) for d in e.deltas],
+            }
             for month, e in sorted(state.months.items())
         },
         "retired": list(state.retired),
