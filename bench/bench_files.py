@@ -27,7 +27,7 @@ import polars as pl
 
 from costplan import synth
 from costplan.engines.duckdb_engine import Engine
-from costplan.store import Store
+from costplan.store import Store, transaction
 
 
 def build(root: Path, frame: pl.DataFrame, k: int) -> Store:
@@ -65,6 +65,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="Work here and keep the stores.")
     args = parser.parse_args()
 
+    # Every store built here holds exactly k files a partition: no automatic compaction.
+    transaction.COMPACT_FILES = max(args.files) + 1
     work = args.workdir or Path(tempfile.mkdtemp(prefix="costplan-bench-files-"))
     work.mkdir(parents=True, exist_ok=True)
     frame = pl.concat(list(synth.generate(args.start, args.end, seed=2020)))

@@ -239,7 +239,7 @@ def compact(
     """Rewrite each partition's appended files as one file (same rows, fewer files).
 
     Every ingest adds one file per borough-year it adds rows to; reading many small files is
-    slower, so an ingest also compacts a partition on its own once it holds 32. Crash-safe like
+    slower, so an ingest also compacts a partition on its own once it holds 16. Crash-safe like
     every write: readers see the store before or after, never half of it.
 
     Example:

@@ -42,7 +42,7 @@ LOCK_WAIT_SECONDS = 30.0
 SPILL_ROWS = 4_000_000
 # Files a partition may hold before the next append to it rewrites it as one (automatic
 # compaction): every append adds a file, and a reader opens each (docs/benchmarks.md).
-COMPACT_FILES = 32
+COMPACT_FILES = 16
 # Rows per Parquet row group in stored files (about a fortnight of one borough).
 ROW_GROUP_ROWS = 16_384
 
