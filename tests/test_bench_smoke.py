@@ -39,8 +39,13 @@ def _args(tmp: Path, store: Path) -> dict[str, list[str]]:
         "bench_commands.py": ["--store", str(store), "--runs", "1"],
         "bench_engines.py": ["--store", str(store), "--runs", "1", "--process-runs", "1"]
         + ["--engines", "duckdb"],
+        "bench_files.py": ["--start", "2020-01-01", "--end", "2020-01-05", "--files", "1", "2"]
+        + ["--runs", "1"],
         "bench_generate.py": [*week, "--runs", "1"],
         "bench_ingest.py": ["--start", "2021-01-01", "--end", "2021-01-03", "--runs", "1"],
+        "bench_nightly.py": ["--start", "2020-01-01", "--end", "2020-01-04", "--runs", "1"]
+        + ["--boroughs", "Camden", "--workdir", str(tmp / "nightly")],
+        "bench_keys.py": ["--batches", "3", "--batch-rows", "1000"],
         "bench_layout.py": ["--out", str(tmp / "layout"), *week, "--runs", "1"],
         "bench_plan_items.py": ["--tiny"],
         "bench_planner.py": ["--store", str(store), "--runs", "1"],

@@ -24,6 +24,7 @@ RENDERS = {
     "coverage": ("CoverageReport", ()),
     "summary": ("Summary", ()),
     "sql": ("SqlResult", ()),
+    "compact": ("CompactReport", ()),
 }
 
 

@@ -56,7 +56,7 @@ def run_json(args: list[str], stdin: str | None = None) -> str:
 # added here, with a schema, for the test below to pass.
 VALIDATED = {
     "estimate", "deadline", "aggregate", "check", "plan", "coverage", "summary", "generate",
-    "ingest", "sql",
+    "ingest", "sql", "compact",
 }  # fmt: skip
 
 
@@ -146,6 +146,8 @@ def test_generate_and_ingest_outputs_validate(tmp_path: Path) -> None:
     export.write_text(EXPORT + "\n", encoding="utf-8")
     doc = check("ingest", run_json(["ingest", str(export), "--store", str(tmp_path / "s")]))
     assert doc["stored"] == 1 and doc["quarantined"] == 1
+    doc = check("compact", run_json(["compact", "--store", str(tmp_path / "g")]))
+    assert doc["partitions"] == 0 and doc["manifest_version"] == 1
 
 
 def test_check_json_keeps_utf8_like_every_other_command(planner_store: Store) -> None:

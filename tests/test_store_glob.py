@@ -48,7 +48,7 @@ def manifest_count(root: Path) -> int:
 
 
 def extra_rows(borough_years: list[tuple[str, int]]) -> pl.DataFrame:
-    """One new CAD in each (borough, year): a write that replaces those partitions' files."""
+    """One new CAD in each (borough, year): a write that adds a file to those partitions."""
     rows = []
     for i, (borough, year) in enumerate(borough_years):
         day = dt.date(year, 3, 3)
@@ -76,9 +76,10 @@ def test_glob_equals_manifest_after_replacements(tmp_path: Path) -> None:
     root = tmp_path / "store"
     store = write_store(root, fixture_frame())
     first = store.snapshot()
-    for n in range(3):  # the same partitions replaced again and again
+    for n in range(3):  # the same partitions replaced again and again (compaction)
         with store.writer() as txn:
             txn.add(extra_rows([("Lambeth", 2020 + n % 2), ("Haringey", 2020)]))
+            txn.compact(min_files=1, keys=[f"Lambeth|{2020 + n % 2}", "Haringey|2020"])
             txn.commit()
         total = manifest_count(root)
         assert glob_counts(root) == (total, total)
@@ -102,6 +103,7 @@ def test_reader_session_survives_its_files_being_retired(tmp_path: Path) -> None
         assert eng.query("SELECT count(*) FROM cad")[0][0] == snap.total_rows
         with store.writer() as txn:
             txn.add(extra_rows([("Lambeth", 2020)]))
+            txn.compact(min_files=1, keys=["Lambeth|2020"])
             txn.commit()
         assert not all(Path(f).exists() for f in eng.files)  # a file it was bound to moved
         assert eng.query("SELECT count(*) FROM cad")[0][0] == snap.total_rows
@@ -123,7 +125,7 @@ WRITER = textwrap.dedent(
             os.kill(os.getpid(), signal.SIGKILL)
         real_replace(src, dst)
 
-    def merge(self, key, out):
+    def merge(self, key, out, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
 
     if step == 0:  # killed while writing its new files
@@ -131,22 +133,28 @@ WRITER = textwrap.dedent(
     os.replace = replace
     with Store.open(root).writer() as txn:
         txn.add(rows)
+        if sys.argv[4] == "compact":  # the partitions rewritten whole, their files replaced
+            txn.compact(min_files=1, keys=["Lambeth|2020", "Haringey|2021"])
         txn.commit()
     """
 )
 
 
 # The renames of a commit of two partitions, in order: 1 the commit marker, 2-3 the new files
-# into data/, 4 the manifest (the commit point), 5-6 the replaced files out to retired/.
-@pytest.mark.parametrize("step", [0, 1, 2, 3, 4, 5, 6])
-def test_glob_equals_manifest_after_killed_writer(tmp_path: Path, step: int) -> None:
+# into data/, 4 the manifest (the commit point), and in a compaction 5-6 the replaced files
+# out to retired/ (an append replaces none).
+@pytest.mark.parametrize(
+    ("mode", "step"),
+    [("append", s) for s in range(5)] + [("compact", s) for s in range(7)],
+)
+def test_glob_equals_manifest_after_killed_writer(tmp_path: Path, mode: str, step: int) -> None:
     root = tmp_path / "store"
     store = write_store(root, fixture_frame())
     old = store.snapshot()
     before = old.total_rows
     rows = tmp_path / "rows.arrow"
     extra_rows([("Lambeth", 2020), ("Haringey", 2021)]).write_ipc(rows)
-    proc = subprocess.run([sys.executable, "-c", WRITER, str(step), str(root), str(rows)])
+    proc = subprocess.run([sys.executable, "-c", WRITER, str(step), str(root), str(rows), mode])
     assert proc.returncode == -9
     total = manifest_count(root)
     assert total == (before + 2 if step > 4 else before)

@@ -1,4 +1,4 @@
-"""Commands that write a store: `ingest` and `generate`."""
+"""Commands that write a store: `ingest`, `generate` and `compact`."""
 
 import datetime as dt
 from pathlib import Path
@@ -220,3 +220,33 @@ def coverage(
     from costplan.render import render_text
 
     emit(render_text(open_store(store).snapshot().coverage_report(), fmt.value))
+
+
+@app.command()
+def compact(
+    store: Annotated[Path, typer.Option("--store", metavar="DIR", help="The store to compact.")],
+    min_files: Annotated[
+        int,
+        typer.Option(
+            "--min-files",
+            metavar="N",
+            min=1,
+            help="Rewrite partitions holding at least N files (default 2).",
+        ),
+    ] = 2,
+    fmt: TableOrJsonOption = TableOrJson.table,
+) -> None:
+    """Rewrite each partition's appended files as one file (same rows, fewer files).
+
+    Every ingest adds one file per borough-year it adds rows to; reading many small files is
+    slower, so an ingest also compacts a partition on its own once it holds 16. Crash-safe like
+    every write: readers see the store before or after, never half of it.
+
+    Example:
+
+        costplan compact --store ./cad
+    """
+    from costplan.render import render_text
+    from costplan.store import Store
+
+    emit(render_text(Store.open(store).compact(min_files), fmt.value))

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from costplan.errors import InputError
 from costplan.ingest.dbsource import SqlSource, inspect_sql
 from costplan.ingest.fill import check_targets, supply
+from costplan.ingest.keys import KeyIndex
 from costplan.ingest.mapping import Mapping, load_mapping
 from costplan.ingest.normalise import (
     _REFUSED,
@@ -70,7 +71,7 @@ class _Run:
         self.progress = progress
         self.total = max(total, 1)
         self.done = 0
-        self.seen: list[pl.Series] = []  # cad_ref keys of every row staged by this run
+        self.seen = KeyIndex()  # cad_ref keys of every row staged by this run
         self._recent: pl.DataFrame | None = None  # the last staged batch (COMPARE_FIELDS)
         self._spilled: list[Path] = []  # earlier staged batches, as Arrow IPC
         self.last_file = False  # set while the run reads its last file
@@ -221,13 +222,13 @@ class _Run:
 
         # 2. Against rows staged by earlier batches and files of this run.
         if not good.is_empty() and self.seen:
-            seen = pl.concat(self.seen).to_frame("_key")
-            hit = good.join(seen, on="_key", how="semi")
-            if not hit.is_empty():
+            known = self.seen.contains(good["_key"])
+            if known.any():
+                hit = good.filter(known)
                 earlier = self._staged_rows(hit["_key"])
                 pair = hit.join(earlier, on="_key", how="inner", suffix="_ref")
                 refused.append(self._compare(pair, "an earlier row of this ingest", report))
-                good = good.join(seen, on="_key", how="anti")
+                good = good.filter(~known)
 
         # 3. Within this batch: the first occurrence of a cad_ref wins.
         if not good.is_empty() and good["_key"].n_unique() < good.height:
@@ -284,7 +285,7 @@ class _Run:
                 self._recent.write_ipc(path, compression="uncompressed")
             self._spilled.append(path)
         self._recent = staged.select("_key", *COMPARE_FIELDS)
-        self.seen.append(staged["_key"])
+        self.seen.add(staged["_key"])
 
     def _staged_rows(self, keys: pl.Series) -> pl.DataFrame:
         """The rows this run staged for these cad_ref keys (COMPARE_FIELDS), memory or spill."""

@@ -7,7 +7,7 @@ keyed by the result's type name):
 * costplan.render.letter      Response (text, markdown: the letter; annex: the case file's)
 * costplan.render.costs       EstimateReport, Deadline, AggregateReport
 * costplan.render.summary     Summary (table, csv, json, markdown, html)
-* costplan.render.store       IngestReport, GenerateReport, CoverageReport
+* costplan.render.store       IngestReport, GenerateReport, CoverageReport, CompactReport
 * costplan.render.disclosure  Schedule (csv, xlsx: bytes)
 * costplan.render.sql         SqlResult (table, csv, json): `costplan sql`
 
@@ -32,6 +32,7 @@ _MODULES: dict[str, str] = {
     "IngestReport": "store",
     "GenerateReport": "store",
     "CoverageReport": "store",
+    "CompactReport": "store",
     "Response": "letter",
     "Schedule": "disclosure",
     "SqlResult": "sql",

@@ -27,6 +27,7 @@ SCHEMAS: dict[str, str] = {
     "IngestReport": "ingest",
     "GenerateReport": "generate",
     "CoverageReport": "coverage",
+    "CompactReport": "compact",
     "SqlResult": "sql",
     "error": "error",
 }

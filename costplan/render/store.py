@@ -1,4 +1,4 @@
-"""Store-writing results: the `ingest` report and the `generate` summary (table or JSON)."""
+"""Store results: the `ingest` report, the `generate` and `compact` summaries, the coverage."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from tabulate import tabulate
 
 from costplan.ingest import IngestReport
 from costplan.render.json_doc import to_json
+from costplan.store import CompactReport
 from costplan.store.coverage import CoverageReport
 from costplan.synth.demo import GenerateReport
 
@@ -23,17 +24,19 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "IngestReport": ("table", "json"),
     "GenerateReport": ("table", "json"),
     "CoverageReport": ("table", "json"),
+    "CompactReport": ("table", "json"),
 }
 
 
-def render(result: IngestReport | GenerateReport | CoverageReport, fmt: str) -> str:
-    """An ingest report or a generate summary as 'table' (people) or 'json' (scripts)."""
+def render(result: IngestReport | GenerateReport | CoverageReport | CompactReport, fmt: str) -> str:
+    """An ingest report, a generate or compact summary, or the coverage, as 'table' (people)
+    or 'json' (scripts)."""
     doc = result.to_dict()
     if fmt == "json":
         return to_json(doc)
     if isinstance(result, CoverageReport):
         return _coverage_table(doc)
-    if isinstance(result, GenerateReport):
+    if isinstance(result, GenerateReport | CompactReport):
         table: str = tabulate(list(doc.items()), tablefmt="simple", disable_numparse=True)
         return table
     return render_table(doc)

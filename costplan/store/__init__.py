@@ -19,8 +19,11 @@ manifest may still be reading them (manifest.locate finds them there); later wri
 them. So `data/` holds exactly the current snapshot's files and a plain glob over it (DuckDB,
 Polars, Spark) counts what the manifest does (docs/store.md), except during the few renames
 of a commit; a writer killed there leaves `.commit`, and the next writer tidies the tree.
-Every partition is rewritten as one file sorted by created_at
-(compaction on write), so daily ingests never leave small files behind.
+A write appends: it adds one new file (rows sorted by created_at) to each partition it adds
+rows to and never rewrites the stored ones, so a nightly ingest writes about the day's own
+size. Compaction rewrites a partition's files as one: `Store.compact` (`costplan compact`),
+and automatically when an append would take a partition past COMPACT_FILES files; it goes
+through the same staging, manifest swap and retired/ as every write.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +43,7 @@ from costplan.errors import StoreError, StoreLockedError
 from costplan.profile import Profile, mps
 from costplan.store.faults import reading, writing
 from costplan.store.manifest import (
+    COMPACT_FILES,
     FORMAT_VERSION,
     LOCK_WAIT_SECONDS,
     MANIFEST,
@@ -63,6 +69,8 @@ _DAMAGED_MANIFEST_HINT = (
 )
 
 __all__ = [
+    "COMPACT_FILES",
+    "CompactReport",
     "LOCK_WAIT_SECONDS",
     "MANIFEST",
     "QUARANTINE_COLUMNS",
@@ -76,6 +84,29 @@ __all__ = [
     "reading",
     "writing",
 ]
+
+
+@dataclass(frozen=True)
+class CompactReport:
+    """What `costplan compact` rewrote."""
+
+    store: Path
+    version: int
+    partitions: int  # partitions rewritten, each as one file
+    files_before: int  # their files before
+    rows: int  # their rows (unchanged by compaction)
+    seconds: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "store": str(self.store),
+            "manifest_version": self.version,
+            "partitions": self.partitions,
+            "files_before": self.files_before,
+            "files_after": self.partitions,
+            "rows": self.rows,
+            "seconds": round(self.seconds, 2),
+        }
 
 
 class Store:
@@ -225,6 +256,27 @@ class Store:
                 yield txn
             finally:
                 shutil.rmtree(txn.staging, ignore_errors=True)
+
+    def compact(self, min_files: int = 2, *, wait: float = LOCK_WAIT_SECONDS) -> CompactReport:
+        """Rewrite every partition holding `min_files` files or more as one file, in one
+        transaction (crash-safe as every write; readers of older snapshots keep theirs).
+
+        Raises:
+            StoreLockedError: another writer held the lock for `wait` seconds.
+        """
+        t0 = time.perf_counter()
+        with self.writer(wait=wait) as txn:
+            keys = txn.compact(min_files)
+            parts = [txn.base.partitions[k] for k in keys]
+            result = txn.commit()
+        return CompactReport(
+            self.root,
+            result.version,
+            len(keys),
+            sum(len(p.files) for p in parts),
+            sum(p.rows for p in parts),
+            time.perf_counter() - t0,
+        )
 
 
 def read_quarantine(store: Store) -> pl.DataFrame:

@@ -40,6 +40,9 @@ LAYOUT = "borough/year"
 LOCK_WAIT_SECONDS = 30.0
 # Rows a transaction buffers in memory before spilling them to the staging directory.
 SPILL_ROWS = 4_000_000
+# Files a partition may hold before the next append to it rewrites it as one (automatic
+# compaction): every append adds a file, and a reader opens each (docs/benchmarks.md).
+COMPACT_FILES = 16
 # Rows per Parquet row group in stored files (about a fortnight of one borough).
 ROW_GROUP_ROWS = 16_384
 
@@ -111,11 +114,14 @@ class Partition:
     borough: str
     year: int
     files: tuple[FileEntry, ...]
-    version: int  # manifest version that last rewrote this partition
-    # What that rewrite changed, so derived tables can refresh just the changed days: the files
-    # it replaced, and the London days of the rows it added (None: unknown, recount it all).
+    version: int  # manifest version that last wrote to this partition
+    # What that write changed, so derived tables can refresh just the changed days: the files
+    # it replaced (a compaction), the London days of the rows it added (None: none, or
+    # unknown: recount it all), and the files it wrote (empty in older manifests, whose
+    # every write replaced the partition's files with one).
     replaced: tuple[str, ...] = ()
     added_days: tuple[str, str] | None = None
+    added_files: tuple[str, ...] = ()
 
     @property
     def rows(self) -> int:
@@ -254,6 +260,10 @@ def _partition(key: str, p: Any) -> Partition:
             for r in _shaped(p.get("replaced", []), list, f"{what}.replaced")
         ),
         added_days=added,
+        added_files=tuple(
+            _relative_path(r, f"{what}.added_files")
+            for r in _shaped(p.get("added_files", []), list, f"{what}.added_files")
+        ),
     )
 
 
@@ -320,6 +330,7 @@ def _snapshot_doc(snap: Snapshot) -> dict[str, Any]:
                 "files": [f.__dict__ for f in p.files],
                 "replaced": list(p.replaced),
                 "added_days": list(p.added_days) if p.added_days else None,
+                "added_files": list(p.added_files),
             }
             for key, p in sorted(snap.partitions.items())
         },

@@ -26,6 +26,7 @@ from costplan.schema import PARTITION_KEYS, RECORD_COLUMNS, STORED_COLUMNS
 from costplan.store.faults import reading, writing
 from costplan.store.manifest import (
     COMMIT_MARKER,
+    COMPACT_FILES,
     DATA_DIR,
     MANIFEST,
     QUARANTINE_COLUMNS,
@@ -75,6 +76,9 @@ class Transaction:
     _days: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     _coverage: list[tuple[tuple[str, ...], Any, Any]] = field(default_factory=list)
     _merged: dict[str, FileEntry] = field(default_factory=dict)  # final files, written
+    # Partitions whose new file holds their stored rows too (compaction), not just the added.
+    _rewritten: set[str] = field(default_factory=set)
+    _compact: set[str] = field(default_factory=set)  # partitions asked to be compacted
     _buffered: int = 0
     _n: int = 0
     _pruned: bool = False  # housekeeping dropped retired files: the manifest must say so
@@ -186,18 +190,19 @@ class Transaction:
         self._buffer.clear()
         self._buffered = 0
 
-    def _merge_partition(self, key: str, out: Path) -> FileEntry:
-        """Write one partition: stored rows + staged rows, sorted by created_at, one file."""
+    def _merge_partition(self, key: str, out: Path, *, rewrite: bool) -> FileEntry:
+        """Write one new file of a partition: its staged rows sorted by created_at, and with
+        `rewrite` (compaction) its stored rows too.
+
+        An append writes the added rows only, so a nightly ingest writes about the day's own
+        size however long the history (docs/benchmarks.md); the stored files stay as they are.
+        """
         old = self.base.partitions.get(key)
         parts: list[pl.LazyFrame] = []
-        stored = [str(self.store.root / f.path) for f in old.files] if old is not None else []
-        if old is not None:
+        stored = [str(self.store.root / f.path) for f in old.files] if old and rewrite else []
+        if stored:
             # The keys are in the hive path, not the files; read the files as plain Parquet.
-            parts.append(
-                pl.scan_parquet(
-                    [str(self.store.root / f.path) for f in old.files], hive_partitioning=False
-                )
-            )
+            parts.append(pl.scan_parquet(stored, hive_partitioning=False))
         if self._chunks.get(key):
             parts.append(pl.scan_ipc([str(c) for c in self._chunks[key]]))
         if self._buffer.get(key):
@@ -267,11 +272,40 @@ class Transaction:
             {k for k in set(self._chunks) | set(self._buffer) if k.endswith(f"|{year}")}
         )
 
+    def compact(self, min_files: int = 2, keys: Iterable[str] | None = None) -> list[str]:
+        """Ask the commit to rewrite every partition (of `keys`, default all) holding
+        `min_files` files or more as one file, its rows sorted by created_at, with any rows
+        this transaction adds to it. Returns the partitions' keys.
+
+        Compaction changes no row: readers of the old snapshot keep reading the old files
+        (retired, like every replaced file); readers of the new one read fewer.
+        """
+        wanted = set(keys) if keys is not None else None
+        keys = sorted(
+            k
+            for k, p in self.base.partitions.items()
+            if len(p.files) >= max(min_files, 1) and (wanted is None or k in wanted)
+        )
+        self._compact.update(keys)
+        return keys
+
+    def _needs_rewrite(self, key: str) -> bool:
+        """Rewrite a partition whole when asked to, or when one more appended file would take
+        it past COMPACT_FILES (automatic compaction; the threshold is measured in
+        docs/benchmarks.md)."""
+        old = self.base.partitions.get(key)
+        if old is None or not old.files:
+            return False
+        return key in self._compact or len(old.files) + 1 > COMPACT_FILES
+
     def _merge_now(self, keys: set[str]) -> None:
         def merge(key: str) -> tuple[str, FileEntry]:
             borough, year = key.split("|")
             rel = f"{partition_dir(borough, int(year))}/part-{self.txn}.parquet"
-            return key, self._merge_partition(key, self.staging / "out" / rel)
+            rewrite = self._needs_rewrite(key)
+            if rewrite:
+                self._rewritten.add(key)
+            return key, self._merge_partition(key, self.staging / "out" / rel, rewrite=rewrite)
 
         # Partitions are independent: merge two at a time (Polars releases the GIL).
         from concurrent.futures import ThreadPoolExecutor  # only this write path needs it
@@ -292,7 +326,7 @@ class Transaction:
         are not recorded.
         """
         root = self.store.root
-        self._merge_now(set(self._chunks) | set(self._buffer))
+        self._merge_now((set(self._chunks) | set(self._buffer) | self._compact) - set(self._merged))
         coverage_doc = self._new_coverage()
         if (
             not self._merged
@@ -314,18 +348,23 @@ class Transaction:
         for key, entry in sorted(self._merged.items()):
             borough, year_s = key.split("|")
             old = parts.get(key)
-            lo, hi = self._days[key]
+            days = self._days.get(key)
+            # An append adds a file beside the stored ones; a rewrite (compaction) replaces
+            # them, and they wait in retired/ for the readers of older snapshots.
+            rewrite = old is not None and key in self._rewritten
+            kept = old.files if old is not None and not rewrite else ()
             parts[key] = Partition(
                 borough,
                 int(year_s),
-                (entry,),
+                (*kept, entry),
                 version,
-                replaced=tuple(f.path for f in old.files) if old else (),
-                added_days=(lo.isoformat(), hi.isoformat()),
+                replaced=tuple(f.path for f in old.files) if old and rewrite else (),
+                added_days=(days[0].isoformat(), days[1].isoformat()) if days else None,
+                added_files=(entry.path,),
             )
             staged_moves.append((self.staging / "out" / entry.path, root / entry.path))
-            rows_written += self._rows[key]
-            if old is not None:
+            rows_written += self._rows.get(key, 0)
+            if old is not None and rewrite:
                 retired += [{"path": f.path, "retired_at": now} for f in old.files]
 
         quarantine = list(self.base.quarantine)
@@ -381,6 +420,8 @@ class Transaction:
         self._days.clear()
         self._coverage.clear()
         self._merged.clear()
+        self._rewritten.clear()
+        self._compact.clear()
         self._quarantine.clear()
         self._ingests.clear()
         return CommitResult(

@@ -36,12 +36,14 @@ The per-month counts, which a refresh checks against the manifest's row counts, 
 whole-month summary by borough without opening a Parquet file or loading DuckDB
 (monthly_counts).
 
-Day-granular refresh: the store rewrites a whole partition on every commit, but it only ever
-appends rows, and it records which files a rewrite replaced and which London days its new rows
-fall on. When the table counted exactly the replaced files (it is one rewrite behind), every day
-outside the added range is unchanged: a refresh recounts just those days and carries the rest
-over. Anything else (never counted, two or more rewrites behind, no recorded days, or a result
-whose total disagrees with the manifest's row count) is recounted for the whole year.
+Day-granular refresh: the store only ever appends rows (a commit adds a file to each partition
+it writes to; a compaction rewrites a partition's files as one), and it records which files a
+write added and replaced and which London days its new rows fall on. When the table counted
+exactly the files the partition held before its latest write (it is one write behind), every
+day outside the added range is unchanged: a refresh recounts just those days and carries the
+rest over. Anything else (never counted, two or more writes behind, no recorded days: a
+compaction alone, or a result whose total disagrees with the manifest's row count) is
+recounted for the whole year.
 
 Crash safety mirrors the store: new files get unique names, state.json is replaced with
 os.replace() last, and files the new state no longer needs are kept for a grace period (a reader

@@ -90,13 +90,18 @@ def _first_line(exc: Exception) -> str:
 def _day_range(part: Partition, entry: VolumeEntry | None) -> Days | None:
     """The London days to recount if the table is exactly one rewrite behind `part`, else None.
 
-    That is when the table's entry was counted from exactly the files the partition's latest
-    rewrite replaced, and the rewrite recorded the days of the rows it added. The store only
-    appends, so every row on another day is one the entry already counted.
+    That is when the table's entry was counted from exactly the files the partition held
+    before its latest write (the files an append kept plus those a compaction replaced), and
+    the write recorded the days of the rows it added. The store only appends, so every row on
+    another day is one the entry already counted.
     """
-    if entry is None or part.added_days is None or not part.replaced:
+    if entry is None or part.added_days is None:
         return None
-    if entry.source_files != part.replaced:
+    if part.added_files:
+        before = {f.path for f in part.files} - set(part.added_files) | set(part.replaced)
+    else:  # an older manifest: every write replaced the partition's files with one
+        before = set(part.replaced)
+    if not before or set(entry.source_files) != before:
         return None
     try:
         lo, hi = (dt.date.fromisoformat(d) for d in part.added_days)
