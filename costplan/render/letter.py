@@ -16,7 +16,6 @@ file names and the officer's warnings go to the annex (`fmt="annex"`), for the c
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,6 +27,7 @@ from costplan.errors import ConfigError, InputError
 from costplan.planner.advice import NONE_FITS, Advice, alternatives
 from costplan.planner.response import Response, held_finding
 from costplan.planner.strategies import FULL_REVIEW, ItemPlan
+from costplan.planner.wording import and_list, day_words, days_words
 from costplan.render.plan import (
     _coverage_lines,
     _due_line,
@@ -42,15 +42,6 @@ FORMATS: dict[str, tuple[str, ...]] = {"Response": ("text", "markdown", "annex")
 
 _COMMENT = "%%"
 _HEADING = "## "
-
-
-def en_date(day: dt.date) -> str:
-    """A date as a British letter writes it: 6 December 2021."""
-    return f"{day.day} {day:%B %Y}"
-
-
-def _and(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _hours(value: Decimal) -> str:
@@ -124,15 +115,7 @@ def fill(text: str, values: Mapping[str, str], where: str) -> str:
 
 def scope_words(item: Item) -> str:
     """An item's scope as a requester reads it: Lambeth, 25 June 2020, 20:00 to 04:00."""
-    where = _and(list(item.boroughs))
-    a, b = item.date_from, item.date_to
-    if a == b:
-        when = en_date(a)
-    elif (a.year, a.month) == (b.year, b.month):
-        when = f"{a.day} to {en_date(b)}"
-    else:
-        when = f"{en_date(a)} to {en_date(b)}"
-    text = f"{where}, {when}"
+    text = f"{and_list(item.boroughs)}, {days_words(item.date_from, item.date_to)}"
     if item.window is not None:
         start, end = (clock(m) for m in item.window)
         text += f", {start} to {end}" + (" (overnight)" if item.overnight else "")
@@ -156,11 +139,11 @@ def _restated(r: Response) -> str:
     for it in req.items:
         about = []
         if it.tags:
-            about.append("incidents recorded as " + _and(list(it.tags)))
+            about.append("incidents recorded as " + and_list(list(it.tags)))
         if it.keywords or it.opening_codes:
             about.append("incidents described in the terms you gave")
         subject = f" ({' or '.join(about)})" if about else ""
-        wants = _and([_FIELD_WORDS[f] for f in it.fields])
+        wants = and_list([_FIELD_WORDS[f] for f in it.fields])
         name = f"{it.name}: " if len(req.items) > 1 else ""
         lines.append(f"- {name}{scope_words(it)}{subject}; {wants}.")
     return "\n".join(lines)
@@ -171,8 +154,8 @@ def _due(r: Response) -> str:
     if d is None:
         return ""
     text = (
-        f"We received your request on {en_date(d.received)}. Under {d.provision or 'the law'}, "
-        f"our response is due by {en_date(d.due)}"
+        f"We received your request on {day_words(d.received)}. Under {d.provision or 'the law'}, "
+        f"our response is due by {day_words(d.due)}"
     )
     if d.overdue:
         return text + ". We are sorry that this response is late."
@@ -235,10 +218,10 @@ def _cost_rules(r: Response) -> str:
     if reg.advisory_only:
         return (
             "The Regulations set no cost limit; this estimate shows the work involved in "
-            f"{_and(counted)} the information."
+            f"{and_list(counted)} the information."
         )
     rules = f"the rules in {notice.fees_regulations}" if notice.fees_regulations else "the law"
-    out = f"Only the activities {rules} allow us to count are included: {_and(counted)}."
+    out = f"Only the activities {rules} allow us to count are included: {and_list(counted)}."
     if "determine_held" not in reg.countable:
         out += " The cost of determining whether we hold the information is not counted."
     return out + " Time for redacting information or considering exemptions is not included."
@@ -261,7 +244,7 @@ def _estimate(r: Response) -> str:
     paras.append("\n".join(_item_line(ip, r) for ip in plan.items))
     if len(plan.parts) > 1:
         paras.append(
-            "\n".join(f"- {_and(list(p.names))}: {p.estimate.arithmetic}" for p in plan.parts)
+            "\n".join(f"- {and_list(list(p.names))}: {p.estimate.arithmetic}" for p in plan.parts)
         )
     else:
         paras.append(plan.total.arithmetic)
@@ -273,7 +256,7 @@ def _aggregation(r: Response) -> str:
     joined = [p for p in r.plan.parts if len(p.names) > 1]
     if not joined:
         return ""
-    names = "; ".join(_and([f"'{n}'" for n in p.names]) for p in joined)
+    names = "; ".join(and_list([f"'{n}'" for n in p.names]) for p in joined)
     done = (
         f"we have added their costs together, as {r.plan.regime.aggregation} allows"
         if r.plan.regime.aggregation
@@ -341,7 +324,7 @@ def _parts(r: Response, decision: str) -> str:
     named = [n for p in plan.parts if p.decision == decision for n in p.names]
     if not named or len(plan.parts) < 2:
         return ""
-    quoted = _and([f"'{n}'" for n in named])
+    quoted = and_list([f"'{n}'" for n in named])
     limit = plan.regime.limit_name
     if decision == ANSWER:
         return (
@@ -384,7 +367,7 @@ def _values(r: Response, markdown: bool) -> _Values:
     head = [auth.name, auth.unit, *auth.address] + ([auth.email] if auth.email else [])
     makers: dict[str, Callable[[], str]] = {
         "letterhead": lambda: brk.join(head),
-        "letter_date": lambda: en_date(r.date),
+        "letter_date": lambda: day_words(r.date),
         # A quick request has no case reference: the letter then has no reference line.
         "reference_line": lambda: (
             ""

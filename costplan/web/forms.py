@@ -18,6 +18,7 @@ from typing import Any
 from starlette.datastructures import ImmutableMultiDict
 
 from costplan.errors import FIELD_OPTIONS, CostplanError, wording
+from costplan.planner.wording import day_words
 
 # A key of a request item (as the core's strict reader names it in an error) -> the input
 # that sets it on the triage form.
@@ -122,7 +123,7 @@ def gb_date(value: str | dt.date | None) -> str:
     if value is None:
         return ""
     day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-    return f"{day.day} {day:%B %Y}"
+    return day_words(day)
 
 
 def gb_number(value: float | int | None, places: int = 0) -> str:
