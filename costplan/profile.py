@@ -39,6 +39,8 @@ DEFAULT_FORCE = "mps"
 REFERENCE_FORMATS = ("serial/DDMONYY", "unique", "pattern")
 # Words a user may type for every area of the force.
 ALL_WORDS = frozenset({"all", "*"})
+_PUNCTUATION = re.compile(r"[^a-z0-9 ]+")
+_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -127,14 +129,19 @@ class Profile:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
 
+    @functools.cached_property
+    def _strip(self) -> re.Pattern[str] | None:
+        # Compiled once: every area, alias and place of the profile is keyed when it is read.
+        if not self.strip_words:
+            return None
+        return re.compile(rf"\b({'|'.join(re.escape(w) for w in self.strip_words)})\b")
+
     def key(self, text: str) -> str:
         """Normalise a spelling for lookup: case, '&', punctuation, spaces, the strip words."""
-        text = text.strip().lower().replace("&", " and ")
-        text = re.sub(r"[^a-z0-9 ]+", " ", text)
-        if self.strip_words:
-            words = "|".join(re.escape(w) for w in self.strip_words)
-            text = re.sub(rf"\b({words})\b", " ", text)
-        return re.sub(r"\s+", " ", text).strip()
+        text = _PUNCTUATION.sub(" ", text.strip().lower().replace("&", " and "))
+        if self._strip is not None:
+            text = self._strip.sub(" ", text)
+        return _SPACES.sub(" ", text).strip()
 
     def canonical(self, text: str) -> str | None:
         """The area a spelling, code or alias names, or None (places are not areas here)."""

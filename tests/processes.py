@@ -23,11 +23,14 @@ def modules_loaded(
         modules: the module names to look for in sys.modules afterwards.
         exit_code: the exit code the command must end with (None: any).
     """
+    # Through the console script's entry point, as a user runs it (it registers only the named
+    # command's family; `costplan.cli.app` would register them all).
     code = (
         "import sys\n"
-        "from costplan.cli import app\n"
+        "from costplan.cli import main\n"
+        f"sys.argv = ['costplan', *{list(args)!r}]\n"
         "try:\n"
-        f"    app({list(args)!r})\n"
+        "    main()\n"
         "except SystemExit as e:\n"
         f"    assert {exit_code!r} is None or e.code == {exit_code!r}, e.code\n"
         f"print('LOADED', sorted(m for m in {tuple(modules)!r} if m in sys.modules))"

@@ -244,12 +244,27 @@ def regime_of(
     return load_regimes(regime_file).get(name).with_overrides(limit=limit, rate=rate)
 
 
-def store_profile(path: Path | None) -> "Profile":
-    """The force profile of the store a command reads, from its manifest alone (the demo
-    archive is the MPS's and is not built for this), so a request is checked first."""
-    from costplan.profile import mps
+class StoreRead:
+    """The store a command reads, its manifest read once: the force profile to check the
+    request with before any work (for the demo archive, the MPS profile, before the archive is
+    built on first use), and one snapshot for the whole command, so the decision and any file
+    written from it agree."""
 
-    return Store.open(path).snapshot().profile if path is not None else mps()
+    def __init__(self, path: Path | None) -> None:
+        self._snapshot = Store.open(path).snapshot() if path is not None else None
+
+    @property
+    def profile(self) -> "Profile":
+        if self._snapshot is not None:
+            return self._snapshot.profile
+        from costplan.profile import mps
+
+        return mps()
+
+    def snapshot(self) -> "Snapshot":
+        if self._snapshot is None:
+            self._snapshot = open_store(None).snapshot()
+        return self._snapshot
 
 
 def open_store(path: Path | None) -> Store:

@@ -20,6 +20,7 @@ from costplan.cli._options import (
     SampleOption,
     SparkMasterOption,
     StoreOption,
+    StoreRead,
     TableJsonOrMarkdown,
     TableOrJson,
     TableOrJsonOption,
@@ -33,7 +34,6 @@ from costplan.cli._options import (
     one_stdin,
     open_store,
     regime_of,
-    store_profile,
     window_of,
     write_output,
 )
@@ -198,7 +198,8 @@ def plan(
             "nothing to plan", "give REQUEST.toml, or --borough and --date for a quick request"
         )
     # The store's force profile names the areas (read before the demo archive is built).
-    profile = store_profile(store)
+    source = StoreRead(store)
+    profile = source.profile
     if request_file is not None:
         req = load_request(request_file, profile)
     else:
@@ -226,8 +227,7 @@ def plan(
     per = reading_time(
         reg, sample=sample, minutes=minutes_per_record, request_minutes=req.minutes_per_record
     )
-    # One snapshot for the whole command: the decision and any file written from it agree.
-    snapshot = open_store(store).snapshot()
+    snapshot = source.snapshot()
     eng = engine_of(engine, spark_master, snapshot)
     as_of = parse_date(today, "--today") if today else None
     result = build_plan(snapshot, req, reg, per, engine=eng, today=as_of)
@@ -288,14 +288,15 @@ def check(
     from costplan.render import render_text
     from costplan.request import parse_date, resolve_areas
 
-    boroughs, notes = resolve_areas(borough, "--area", store_profile(store))
+    source = StoreRead(store)
+    boroughs, notes = resolve_areas(borough, "--area", source.profile)
     d0 = parse_date(date, "--date")
     d1 = parse_date(to, "--to") if to else d0
     if d1 < d0:
         raise InputError(f"--to {d1} is before --date {d0}", "swap the dates")
     reg = regime_of(regime, None)
     per = reading_time(reg, minutes=minutes_per_record)
-    snapshot = open_store(store).snapshot()
+    snapshot = source.snapshot()
     eng = engine_of(engine, spark_master, snapshot)
     # Tags in the form ingest stores them (schema.canonical_label): --tag ' ume' asks for UME.
     from costplan.schema import canonical_label

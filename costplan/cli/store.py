@@ -239,8 +239,9 @@ def compact(
     """Rewrite each partition's appended files as one file (same rows, fewer files).
 
     Every ingest adds one file per borough-year it adds rows to; reading many small files is
-    slower, so an ingest also compacts a partition on its own once it holds 16. Crash-safe like
-    every write: readers see the store before or after, never half of it.
+    slower, so an ingest also merges a partition's newest files on its own once it holds 16.
+    This command merges them all. Crash-safe like every write: readers see the store before
+    or after, never half of it.
 
     Example:
 

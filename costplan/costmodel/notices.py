@@ -11,15 +11,15 @@ cost a request but cannot write a letter.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 
+from costplan._files import config_path
 from costplan._toml import Table
 
 # The template families shipped in costplan/config/letters (one folder each).
 LETTER_FAMILIES: tuple[str, ...] = tuple(
     sorted(
         p.name
-        for p in resources.files("costplan").joinpath("config", "letters").iterdir()
+        for p in config_path("letters").iterdir()
         if p.is_dir() and not p.name.startswith(("_", "."))
     )
 )

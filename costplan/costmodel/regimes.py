@@ -18,11 +18,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from costplan._files import read_text
+from costplan._files import config_path, read_text
 from costplan._toml import Table, parse_toml
 from costplan.costmodel.calendars import CALENDARS
 from costplan.costmodel.notices import Notice, parse_notice
@@ -451,7 +450,7 @@ def load_regimes(extra_path: Path | str | None = None) -> RegimeSet:
         InputError: the extra file is missing or unreadable.
         ConfigError: either file is invalid, or `default` names no regime.
     """
-    builtin = resources.files("costplan").joinpath("config", BUILTIN_FILE)
+    builtin = config_path(BUILTIN_FILE)
     regimes, default = parse_regimes(builtin.read_text(encoding="utf-8"), BUILTIN_FILE)
     if extra_path is not None:
         path = Path(extra_path)

@@ -10,14 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from costplan._files import is_stdio
 from costplan.costmodel.regimes import Regime, reading_minutes
-from costplan.costmodel.sample_file import read_sample
-from costplan.costmodel.sampling import SampleStats, summarize
 from costplan.errors import InputError
 from costplan.request import Item
 from costplan.units import Number, round_to
+
+if TYPE_CHECKING:
+    from costplan.costmodel.sampling import SampleStats
 
 DEFAULT_SOURCE = (
     "the default reading time for one CAD, from published police estimates "
@@ -59,6 +61,10 @@ def reading_time(
             field="minutes_per_record",
         )
     if sample is not None:
+        # Imported here: most runs take the published figure and never read a sample.
+        from costplan.costmodel.sample_file import read_sample
+        from costplan.costmodel.sampling import summarize
+
         name = "stdin" if is_stdio(sample) else sample.name
         stats = summarize(read_sample(sample), source="stdin" if is_stdio(sample) else str(sample))
         # The exact mean is the figure; the interval is rounded here for reading only.

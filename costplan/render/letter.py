@@ -20,8 +20,8 @@ import re
 import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from importlib import resources
 
+from costplan._files import config_path
 from costplan.costmodel.estimate import ACTIVITY_PHRASES, ANSWER, REFUSE, UNCOVERED
 from costplan.errors import ConfigError, InputError
 from costplan.planner.advice import NONE_FITS, Advice, alternatives
@@ -55,7 +55,7 @@ def template(family: str, name: str) -> str:
         ConfigError: the family has no such template (a regime reaches an outcome its family
             does not word).
     """
-    folder = resources.files("costplan").joinpath("config", "letters")
+    folder = config_path("letters")
     path = (
         folder.joinpath(name + ".txt") if family == "" else folder.joinpath(family, name + ".txt")
     )

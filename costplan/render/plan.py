@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from costplan.planner.advice import NONE_FITS, Advice, alternatives
 from costplan.planner.triage import CheckResult
 from costplan.render.json_doc import to_json
 from costplan.request import clock
@@ -19,6 +18,7 @@ from costplan.units import fmt_number, round2
 
 if TYPE_CHECKING:
     from costplan.costmodel.estimate import Estimate
+    from costplan.planner.advice import Advice
     from costplan.planner.plan import Plan
 
 
@@ -151,12 +151,16 @@ def _warnings(warnings: tuple[str, ...]) -> list[str]:
 
 def _asks(advice: Sequence[Advice]) -> list[tuple[int, Advice]]:
     """The suggestions, numbered from 1 (the statement that none fits is not one)."""
+    from costplan.planner.advice import NONE_FITS  # plans only: `check` never loads advice
+
     return list(enumerate((a for a in advice if a.kind != NONE_FITS), start=1))
 
 
 def _advice_prose(advice: Sequence[Advice]) -> list[str]:
     """The paragraphs before the list: that nothing fits (if so), and that these are
     alternatives (and which, if any, could be combined)."""
+    from costplan.planner.advice import NONE_FITS, alternatives
+
     out = [a.description for a in advice if a.kind == NONE_FITS]
     intro = alternatives(advice)
     return [*out, intro] if intro else out

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from costplan._deps import lazy
+from costplan._deps import lazy, lazy_exports
 from costplan._files import file_lock, now_iso, write_atomic
 from costplan.errors import StoreError, StoreLockedError
 from costplan.profile import Profile, mps
@@ -56,12 +56,18 @@ from costplan.store.manifest import (
     partition_key,
     quarantine_schema,
 )
-from costplan.store.transaction import CommitResult, Transaction
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from costplan.store.transaction import CommitResult, Transaction
 else:
     pl = lazy("polars")
+
+# The write path is imported by writers only: a reader (`check`) never loads it.
+__getattr__, _ = lazy_exports(
+    __name__, {"CommitResult": "transaction", "Transaction": "transaction"}
+)
 
 # What to do about a manifest that cannot be read: it is the store's only index of its files.
 _DAMAGED_MANIFEST_HINT = (
@@ -250,6 +256,8 @@ class Store:
                 # if the directory holds nothing else (never a store that lost its manifest).
                 self._check_empty()
                 base = Snapshot(self.root, 0, None, now_iso(), {}, coverage_doc={})
+            from costplan.store.transaction import Transaction
+
             txn = Transaction(self, base)
             txn._collect_garbage()
             try:
