@@ -36,6 +36,7 @@ def _args(tmp: Path, store: Path) -> dict[str, list[str]]:
     week = ["--start", "2020-06-22", "--end", "2020-06-28"]
     return {
         "bench_advice.py": ["--tiny"],
+        "bench_compaction.py": ["--tiny", "--workdir", str(tmp / "compaction")],
         "bench_commands.py": ["--store", str(store), "--runs", "1"],
         "bench_engines.py": ["--store", str(store), "--runs", "1", "--process-runs", "1"]
         + ["--engines", "duckdb"],

@@ -14,13 +14,16 @@ from pathlib import Path
 import polars as pl
 import pytest
 from conftest import fixture_frame, write_store
+from hypothesis import given
+from hypothesis import strategies as st
 from test_store_glob import extra_rows, glob_counts, manifest_count
 from typer.testing import CliRunner
 
 from costplan.cli import app
 from costplan.engines.duckdb_engine import Engine
-from costplan.store import Store, transaction
-from costplan.store.manifest import COMMIT_MARKER
+from costplan.store import Store, tiers, transaction
+from costplan.store.manifest import COMMIT_MARKER, FileEntry
+from costplan.store.tiers import tiered_files
 
 runner = CliRunner()
 
@@ -94,27 +97,77 @@ def test_compact_command_rewrites_each_partition_as_one_file(tmp_path: Path) -> 
     assert store.snapshot().version == snap.version
 
 
-def test_an_append_past_the_threshold_compacts_the_partition(
+def test_an_append_past_the_threshold_compacts_the_newest_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(transaction, "COMPACT_FILES", 3)
     root = tmp_path / "store"
     store = write_store(root, fixture_frame())
+    first = store.snapshot().partitions["Lambeth|2020"].files[0]
     counts = []
     for _ in range(5):
         _append(store, [("Lambeth", 2020)])
         counts.append(len(store.snapshot().partitions["Lambeth|2020"].files))
-    assert counts == [2, 3, 1, 2, 3]  # the third append rewrote the partition with its row
+    # The third and fifth appends merged the appended files with their row; the partition's
+    # first, large file stayed where it was (tiered compaction).
+    assert counts == [2, 3, 2, 3, 2]
     snap = store.snapshot()
+    files = snap.partitions["Lambeth|2020"].files
+    assert files[0] == first and files[1].rows == 5
     assert glob_counts(root) == (snap.total_rows, snap.total_rows)
     assert manifest_count(root) == snap.total_rows
+
+
+def test_an_append_rewrites_the_large_file_once_the_merged_ones_are_big_enough(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transaction, "COMPACT_FILES", 3)
+    monkeypatch.setattr(tiers, "TIER_RATIO", 10_000)  # every file is "small"
+    root = tmp_path / "store"
+    store = write_store(root, fixture_frame())
+    for _ in range(3):
+        _append(store, [("Lambeth", 2020)])
+    assert len(store.snapshot().partitions["Lambeth|2020"].files) == 1
+
+
+def _entries(rows: list[int]) -> tuple[FileEntry, ...]:
+    return tuple(FileEntry(f"f{i}.parquet", n, 1, None, None) for i, n in enumerate(rows))
+
+
+@given(st.lists(st.integers(1, 200_000), min_size=1, max_size=40), st.integers(0, 20_000))
+def test_tiered_files_are_the_newest_and_at_least_half(rows: list[int], added: int) -> None:
+    files = _entries(rows)
+    chosen = tiered_files(files, added)
+    assert chosen == files[len(files) - len(chosen) :]  # a suffix: the newest files
+    assert len(chosen) >= max(1, len(files) // 2)
+    merged = added + sum(f.rows for f in chosen)
+    if len(chosen) < len(files):  # it stopped at a file too large to be worth rewriting
+        assert files[len(files) - len(chosen) - 1].rows > tiers.TIER_RATIO * merged
+
+
+def test_nightly_appends_rewrite_the_year_file_rarely() -> None:
+    # A year's file of 110,000 rows, then nightly appends of 300: compactions at 16 files
+    # merge the appended files and leave the year's file alone for several cycles.
+    files = list(_entries([110_000]))
+    rewrites_of_the_year = 0
+    for night in range(16 * 12):
+        if len(files) + 1 > 16:
+            chosen = tiered_files(files, 300)
+            rewrites_of_the_year += files[0] in chosen
+            merged = _entries([300 + sum(f.rows for f in chosen)])
+            files = [*files[: len(files) - len(chosen)], *merged]
+        else:
+            files.append(FileEntry(f"n{night}.parquet", 300, 1, None, None))
+        assert len(files) <= 16
+    assert 0 < rewrites_of_the_year <= 3
 
 
 # Kill points inside a compaction: writing the new file, moving files into data/, swapping
 # the manifest, retiring the replaced files, after the commit.
 COMPACT_SCRIPT = """
 import os, signal, sys
-from costplan.store import Store, transaction
+from costplan.store import Store, tiers, transaction
+from costplan.store.tiers import tiered_files
 
 point = sys.argv[2]
 die = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)

@@ -40,9 +40,14 @@ LAYOUT = "borough/year"
 LOCK_WAIT_SECONDS = 30.0
 # Rows a transaction buffers in memory before spilling them to the staging directory.
 SPILL_ROWS = 4_000_000
-# Files a partition may hold before the next append to it rewrites it as one (automatic
+# Files a partition may hold before the next append to it compacts it (automatic
 # compaction): every append adds a file, and a reader opens each (docs/benchmarks.md).
 COMPACT_FILES = 16
+# An automatic compaction merges the newest files only (at least half of them), and an older
+# file as well while it holds at most TIER_RATIO times the rows merged so far: the year's
+# large file is not rewritten for a fortnight of nightly appends, and is rewritten once the
+# merged files have grown to a TIER_RATIO-th of it (size-tiered, as LSM stores do).
+TIER_RATIO = 4
 # Rows per Parquet row group in stored files (about a fortnight of one borough).
 ROW_GROUP_ROWS = 16_384
 

@@ -41,6 +41,7 @@ from costplan.store.manifest import (
     quarantine_schema,
     retired_path,
 )
+from costplan.store.tiers import tiered_files
 
 if TYPE_CHECKING:
     import polars as pl
@@ -76,8 +77,8 @@ class Transaction:
     _days: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     _coverage: list[tuple[tuple[str, ...], Any, Any]] = field(default_factory=list)
     _merged: dict[str, FileEntry] = field(default_factory=dict)  # final files, written
-    # Partitions whose new file holds their stored rows too (compaction), not just the added.
-    _rewritten: set[str] = field(default_factory=set)
+    # Stored files a partition's new file holds the rows of too (compaction), and so replaces.
+    _rewritten: dict[str, tuple[FileEntry, ...]] = field(default_factory=dict)
     _compact: set[str] = field(default_factory=set)  # partitions asked to be compacted
     _buffered: int = 0
     _n: int = 0
@@ -190,16 +191,17 @@ class Transaction:
         self._buffer.clear()
         self._buffered = 0
 
-    def _merge_partition(self, key: str, out: Path, *, rewrite: bool) -> FileEntry:
-        """Write one new file of a partition: its staged rows sorted by created_at, and with
-        `rewrite` (compaction) its stored rows too.
+    def _merge_partition(
+        self, key: str, out: Path, *, rewrite: tuple[FileEntry, ...] = ()
+    ) -> FileEntry:
+        """Write one new file of a partition: its staged rows sorted by created_at, with the
+        rows of the stored files `rewrite` (compaction) too.
 
         An append writes the added rows only, so a nightly ingest writes about the day's own
         size however long the history (docs/benchmarks.md); the stored files stay as they are.
         """
-        old = self.base.partitions.get(key)
         parts: list[pl.LazyFrame] = []
-        stored = [str(self.store.root / f.path) for f in old.files] if old and rewrite else []
+        stored = [str(self.store.root / f.path) for f in rewrite]
         if stored:
             # The keys are in the hive path, not the files; read the files as plain Parquet.
             parts.append(pl.scan_parquet(stored, hive_partitioning=False))
@@ -289,22 +291,27 @@ class Transaction:
         self._compact.update(keys)
         return keys
 
-    def _needs_rewrite(self, key: str) -> bool:
-        """Rewrite a partition whole when asked to, or when one more appended file would take
-        it past COMPACT_FILES (automatic compaction; the threshold is measured in
-        docs/benchmarks.md)."""
+    def _to_rewrite(self, key: str) -> tuple[FileEntry, ...]:
+        """The stored files of a partition its new file replaces: all of them when asked to
+        compact it; when one more appended file would take it past COMPACT_FILES (automatic
+        compaction, the threshold measured in docs/benchmarks.md), the newest ones
+        (tiered_files); none for a plain append."""
         old = self.base.partitions.get(key)
         if old is None or not old.files:
-            return False
-        return key in self._compact or len(old.files) + 1 > COMPACT_FILES
+            return ()
+        if key in self._compact:
+            return old.files
+        if len(old.files) + 1 <= COMPACT_FILES:
+            return ()
+        return tiered_files(old.files, self._rows.get(key, 0))
 
     def _merge_now(self, keys: set[str]) -> None:
         def merge(key: str) -> tuple[str, FileEntry]:
             borough, year = key.split("|")
             rel = f"{partition_dir(borough, int(year))}/part-{self.txn}.parquet"
-            rewrite = self._needs_rewrite(key)
+            rewrite = self._to_rewrite(key)
             if rewrite:
-                self._rewritten.add(key)
+                self._rewritten[key] = rewrite
             return key, self._merge_partition(key, self.staging / "out" / rel, rewrite=rewrite)
 
         # Partitions are independent: merge two at a time (Polars releases the GIL).
@@ -349,23 +356,23 @@ class Transaction:
             borough, year_s = key.split("|")
             old = parts.get(key)
             days = self._days.get(key)
-            # An append adds a file beside the stored ones; a rewrite (compaction) replaces
-            # them, and they wait in retired/ for the readers of older snapshots.
-            rewrite = old is not None and key in self._rewritten
-            kept = old.files if old is not None and not rewrite else ()
+            # An append adds a file beside the stored ones; a compaction replaces some or all
+            # of them, and those wait in retired/ for the readers of older snapshots.
+            replaced = self._rewritten.get(key, ())
+            gone = {f.path for f in replaced}
+            kept = tuple(f for f in old.files if f.path not in gone) if old is not None else ()
             parts[key] = Partition(
                 borough,
                 int(year_s),
                 (*kept, entry),
                 version,
-                replaced=tuple(f.path for f in old.files) if old and rewrite else (),
+                replaced=tuple(f.path for f in replaced),
                 added_days=(days[0].isoformat(), days[1].isoformat()) if days else None,
                 added_files=(entry.path,),
             )
             staged_moves.append((self.staging / "out" / entry.path, root / entry.path))
             rows_written += self._rows.get(key, 0)
-            if old is not None and rewrite:
-                retired += [{"path": f.path, "retired_at": now} for f in old.files]
+            retired += [{"path": f.path, "retired_at": now} for f in replaced]
 
         quarantine = list(self.base.quarantine)
         q_rows = 0
