@@ -372,3 +372,54 @@ def test_letter_options_through_the_cli(planner_store: Store) -> None:
     untagged = run(*keyword)
     assert untagged.exit_code == 2 and "--held" in untagged.output, untagged.output
     assert "We can confirm" in run(*keyword, "--held").output
+
+
+# A partial answer's refused parts: the duty to confirm or deny survives each refusal under
+# s.12(1) (law.md §1.5), unless determining whether that part is held alone exceeds (s.12(2)).
+def test_a_partial_letter_confirms_the_refused_part_is_held(planner_store: Store) -> None:
+    text = letter_of(plan_for(planner_store, "uk-foia-other", "partial"))
+    assert "does not remove our duty to tell you whether we hold" in text
+    assert "We can confirm that we hold information within the scope of 'Lambeth rave'." in text
+    assert "neither confirm nor deny" not in text
+
+
+def test_a_partial_letter_neither_confirms_nor_denies_a_part_past_s12_2(
+    planner_store: Store,
+) -> None:
+    plan = plan_for(planner_store, "uk-foia-other", "partial")
+    parts = tuple(
+        dataclasses.replace(p, estimate=dataclasses.replace(p.estimate, held_exceeds=True))
+        if p.decision == "refuse"
+        else p
+        for p in plan.parts
+    )
+    text = letter_of(dataclasses.replace(plan, parts=parts))
+    assert "'Lambeth rave' we also rely on section 12(2)" in text
+    assert "we neither confirm nor deny that we hold the information" in text
+    assert "We can confirm that we hold information within the scope of 'Lambeth rave'" not in text
+
+
+def test_a_partial_letter_cannot_refuse_a_part_said_not_to_be_held(planner_store: Store) -> None:
+    plan = plan_for(planner_store, "uk-foia-other", "partial", held=False)
+    with pytest.raises(InputError, match="not held"):
+        letter_of(plan)
+
+
+def test_a_partial_letter_takes_the_held_finding_of_the_refused_parts_only(
+    planner_store: Store,
+) -> None:
+    untagged = {**LAMBETH, "related": False, "tags": []}
+    items = [untagged, {**HARINGEY, "related": False}]
+    data = {"reference": "T-17", "received": "2021-12-06", "items": items}
+    per = MinutesPerRecord(Decimal(20), "set in the request", kind="request")
+    plan = build_plan(
+        planner_store.snapshot(),
+        build_request(data, "test"),
+        REGIMES.get("uk-foia-other"),
+        per,
+        today=LETTER_DATE,
+    )
+    assert plan.decision == "partial"
+    # Haringey's tagged records say nothing about whether the Lambeth part is held.
+    with pytest.raises(InputError, match="confirm or deny"):
+        letter_of(plan)

@@ -8,6 +8,7 @@ templates (config/letters) and is filled by `render.letter`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -70,11 +71,14 @@ class Held:
     basis: str
 
 
-def held_finding(plan: Plan) -> Held:
-    """The officer's finding from the request, else the tagged records the plan counted."""
+def held_finding(plan: Plan, names: Collection[str] | None = None) -> Held:
+    """The officer's finding from the request, else the tagged records the plan counted (in
+    the items `names`, when only some parts are in question: a partial answer's refused ones).
+    """
     if plan.request.held is not None:
         return Held(plan.request.held, "the officer's finding in the request (held)")
-    tagged = sum(s.records for ip in plan.items for s in ip.strategies if s.strategy == TAG_QUERY)
+    items = [ip for ip in plan.items if names is None or ip.item.name in names]
+    tagged = sum(s.records for ip in items for s in ip.strategies if s.strategy == TAG_QUERY)
     if tagged > 0:
         return Held(True, f"{tagged:,} records in scope carry the tag(s) asked about")
     return Held(None, "not determined: no record carries a tag asked about")

@@ -291,10 +291,13 @@ def _advice(r: Response) -> str:
     return advice_section(r.plan.advice, r.notice.advice)
 
 
-def _held_statement(r: Response) -> str:
-    finding = held_finding(r.plan)
+def _held_statement(r: Response, names: Sequence[str] | None = None) -> str:
+    """That the information is held (s.1(1)(a)): of the whole request, or of the parts
+    `names` (a partial answer's refused parts)."""
+    finding = held_finding(r.plan, names)
     if finding.held is True:
-        return "We can confirm that we hold information within the scope of your request."
+        scope = "your request" if names is None else and_list([f"'{n}'" for n in names])
+        return f"We can confirm that we hold information within the scope of {scope}."
     if finding.held is False:
         raise InputError(
             "the request says the information is not held (held = false), but this letter "
@@ -341,6 +344,38 @@ def _parts(r: Response, decision: str) -> str:
         f"For {quoted} we have not yet established whether we hold all of the information; we "
         "will send our decision within the time the law allows."
     )
+
+
+def _parts_held(r: Response) -> str:
+    """Whether the refused parts of a partial answer are held. The duty to confirm or deny
+    survives a refusal under the cost limit for each part, unless determining whether that
+    part's information is held would by itself exceed the limit (FOIA s.12(2), law.md §1.5):
+    then that part is neither confirmed nor denied."""
+    plan = r.plan
+    refused = [p for p in plan.parts if p.decision == REFUSE]
+    if len(plan.parts) < 2 or not refused or plan.regime.hold_section is None:
+        return ""
+    ncnd = [n for p in refused if p.estimate.held_exceeds for n in p.names]
+    confirm = [n for p in refused if not p.estimate.held_exceeds for n in p.names]
+    out = []
+    if confirm:
+        quoted = and_list([f"'{n}'" for n in confirm])
+        they = "it asks" if len(confirm) == 1 else "they ask"
+        out.append(
+            f"Refusing {quoted} under the cost limit does not remove our duty to tell you "
+            f"whether we hold the information {they} for. {_held_statement(r, confirm)}"
+        )
+    if ncnd:
+        quoted = and_list([f"'{n}'" for n in ncnd])
+        hold = r.notice.hold_refusal or ""
+        out.append(
+            f"For {quoted} we also rely on {plan.regime.hold_provision}: we neither confirm nor "
+            f"deny that we hold the information. {hold} We estimate that the cost of determining "
+            f"whether we hold it would by itself exceed the {plan.regime.limit_name}.".replace(
+                "  ", " "
+            )
+        )
+    return "\n\n".join(out)
 
 
 def _uncovered_scopes(r: Response) -> str:
@@ -397,6 +432,7 @@ def _values(r: Response, markdown: bool) -> _Values:
         "parts_answered": lambda: _parts(r, ANSWER),
         "parts_refused": lambda: _parts(r, REFUSE),
         "parts_uncovered": lambda: _parts(r, UNCOVERED),
+        "parts_held": lambda: _parts_held(r),
         "uncovered_scopes": lambda: _uncovered_scopes(r),
     }
     values = _Values(makers)
