@@ -130,6 +130,7 @@ def test_no_letter_says_anything_internal(planner_store: Store, regime: str, out
     # A path has a name on each side of a slash ("SI 2004/3244" is a citation, not a path).
     assert not re.search(r"[A-Za-z_][\w.-]*/[A-Za-z_]|\.(toml|csv|sql|xlsx)\b", plain), "a path"
     assert "(command line)" not in text and "None" not in text
+    assert not re.search(r"\b\d{4}-\d{2}-\d{2}\b", text), "an ISO date: letters word dates"
     assert "Warning" not in text and "may be refused" not in text
     assert "Dear Sir or Madam," in text and "Yours sincerely," in text
     assert "20 December 2021" in text and "Our reference: T-17" in text
@@ -423,3 +424,19 @@ def test_a_partial_letter_takes_the_held_finding_of_the_refused_parts_only(
     # Haringey's tagged records say nothing about whether the Lambeth part is held.
     with pytest.raises(InputError, match="confirm or deny"):
         letter_of(plan)
+
+
+def test_a_partly_held_scope_is_worded_with_dates_in_words() -> None:
+    from costplan.render.letter import _coverage_words
+    from costplan.store.coverage import PARTIAL, Verdict
+
+    v = Verdict(
+        PARTIAL,
+        dt.date(2020, 6, 1),
+        dt.date(2020, 6, 30),
+        {"Lambeth": ((dt.date(2020, 6, 1), dt.date(2020, 6, 3)), (dt.date(2020, 6, 9),) * 2)},
+    )
+    assert _coverage_words(v) == (
+        "The records we hold do not yet include Lambeth: 1 to 3 June 2020 and 9 June 2020; "
+        "the figures in this letter cover only the days they do include."
+    )

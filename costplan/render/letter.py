@@ -36,6 +36,7 @@ from costplan.render.plan import (
     _warnings,
 )
 from costplan.request import QUICK_REFERENCE, Item, clock
+from costplan.store.coverage import NOT_COVERED, Verdict
 from costplan.units import fmt_number, round2
 
 FORMATS: dict[str, tuple[str, ...]] = {"Response": ("text", "markdown", "annex")}
@@ -378,10 +379,25 @@ def _parts_held(r: Response) -> str:
     return "\n\n".join(out)
 
 
+def _coverage_words(v: Verdict) -> str:
+    """What the archive lacks of a scope, with dates as a requester reads them (the
+    verdict's own sentence, for reports, gives ISO dates)."""
+    missing = "; ".join(
+        f"{area}: {and_list([days_words(lo, hi) for lo, hi in days])}"
+        for area, days in v.missing.items()
+    )
+    if v.status == NOT_COVERED:
+        return f"The records we hold do not yet include any of the days asked about ({missing})."
+    return (
+        f"The records we hold do not yet include {missing}; the figures in this letter cover "
+        "only the days they do include."
+    )
+
+
 def _uncovered_scopes(r: Response) -> str:
     plan = r.plan
     return " ".join(
-        f"{ip.item.name} ({scope_words(ip.item)}): {v.describe()}"
+        f"{ip.item.name} ({scope_words(ip.item)}): {_coverage_words(v)}"
         for ip, v in zip(plan.items, plan.coverage, strict=True)
         if not v.covered
     )
