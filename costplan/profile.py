@@ -288,7 +288,8 @@ def from_store_doc(doc: Mapping[str, Any] | None) -> Profile:
                 "upgrade costplan, or use the costplan that wrote the store",
             )
         return _bundled(name)
-    return _recorded(str(doc.get("name")), str(doc.get("toml", "")), str(doc.get("source", "")))
+    name = doc.get("name") or "(unnamed)"
+    return _recorded(str(name), str(doc.get("toml", "")), str(doc.get("source", "")))
 
 
 @functools.lru_cache(maxsize=8)

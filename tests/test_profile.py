@@ -180,6 +180,34 @@ def test_store_records_its_force(tmp_path: Path, la_profile: Path):
     assert Store.open(old).snapshot().profile.name == "mps"
 
 
+@pytest.mark.parametrize(
+    "force",
+    [
+        {"bundled": False},  # no name, no text
+        {"bundled": False, "name": "x", "toml": "name = 1"},
+        {"bundled": False, "name": "x", "toml": "[[["},
+    ],
+)
+def test_a_damaged_recorded_profile_is_a_damaged_manifest(
+    tmp_path: Path, la_profile: Path, force: dict
+) -> None:
+    export = _csv(
+        tmp_path / "la.csv",
+        "cad_ref,created_at,borough,call_source,grading",
+        ["LA20200625-0001,2020-06-25 20:00:00,Hollywood,999,1"],
+    )
+    root = tmp_path / "store"
+    ingest(root, [export], force=la_profile)
+    doc = json.loads((root / "manifest.json").read_text())
+    (root / "manifest.json").write_text(json.dumps({**doc, "force": force}))
+    args = ["check", "--store", str(root), "--area", "Hollywood", "--date", "2020-06-25"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2
+    assert res.stderr.count("\n") == 1 and "None" not in res.stderr
+    assert "manifest.json is damaged: the force profile it records is not valid" in res.stderr
+    assert "restore manifest.json from a backup" in res.stderr
+
+
 def test_the_engine_never_uses_two_clocks(tmp_path: Path, la_profile: Path):
     export = _csv(
         tmp_path / "la.csv",

@@ -44,6 +44,7 @@ from costplan.profile import Profile, mps
 from costplan.store.faults import reading, writing
 from costplan.store.manifest import (
     COMPACT_FILES,
+    DAMAGED_MANIFEST_HINT,
     FORMAT_VERSION,
     LOCK_WAIT_SECONDS,
     MANIFEST,
@@ -69,10 +70,6 @@ __getattr__, _ = lazy_exports(
     __name__, {"CommitResult": "transaction", "Transaction": "transaction"}
 )
 
-# What to do about a manifest that cannot be read: it is the store's only index of its files.
-_DAMAGED_MANIFEST_HINT = (
-    "restore manifest.json from a backup, or ingest the exports again into a new store directory"
-)
 
 __all__ = [
     "COMPACT_FILES",
@@ -204,7 +201,7 @@ class Store:
             raise StoreError(f"no costplan store at {self.root}") from None
         except (OSError, ValueError) as exc:
             raise StoreError(
-                f"store manifest is unreadable: {path}: {exc}", _DAMAGED_MANIFEST_HINT
+                f"store manifest is unreadable: {path}: {exc}", DAMAGED_MANIFEST_HINT
             ) from None
         if not isinstance(doc, dict) or doc.get("format") != FORMAT_VERSION:
             found = doc.get("format") if isinstance(doc, dict) else None
@@ -212,7 +209,7 @@ class Store:
                 raise StoreError(
                     f"store manifest {path} is not a costplan manifest "
                     f"(a JSON {type(doc).__name__} without 'format')",
-                    _DAMAGED_MANIFEST_HINT,
+                    DAMAGED_MANIFEST_HINT,
                 )
             raise StoreError(
                 f"store format {found!r} of {path} is not supported by this costplan",
@@ -222,7 +219,7 @@ class Store:
             return _parse_snapshot(self.root, doc)
         except ManifestShapeError as exc:
             raise StoreError(
-                f"store manifest {path} is damaged: {exc}", _DAMAGED_MANIFEST_HINT
+                f"store manifest {path} is damaged: {exc}", DAMAGED_MANIFEST_HINT
             ) from None
 
     def quarantine_files(self, snap: Snapshot | None = None) -> list[str]:

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from costplan._deps import lazy
 from costplan._files import inside
+from costplan.errors import ConfigError, StoreError
 from costplan.profile import Profile, from_store_doc
 from costplan.store.coverage import Coverage, CoverageReport, Days, merge
 
@@ -25,6 +26,10 @@ else:
     pl = lazy("polars")  # readers of the manifest alone (`check`) never import Polars
 
 MANIFEST = "manifest.json"
+# What to do about a manifest that cannot be read: it is the store's only index of its files.
+DAMAGED_MANIFEST_HINT = (
+    "restore manifest.json from a backup, or ingest the exports again into a new store directory"
+)
 # Where replaced files wait out their grace period: outside `data/`, so that a glob over the
 # data tree (DuckDB's read_parquet('data/**/*.parquet'), Polars' scan_parquet('data/'))
 # finds exactly the current snapshot's files. The hive part of the path is kept.
@@ -154,8 +159,24 @@ class Snapshot:
 
     @property
     def profile(self) -> Profile:
-        """The store's force profile: its areas, area word, time zone and vocabularies."""
-        return from_store_doc(self.force_doc)
+        """The store's force profile: its areas, area word, time zone and vocabularies.
+
+        Raises:
+            StoreError: the profile the manifest records as text is not a valid profile (the
+                manifest is damaged: a writer only records a profile it has validated).
+            ConfigError: the manifest names a shipped profile this costplan does not have.
+        """
+        doc = self.force_doc
+        try:
+            return from_store_doc(doc)
+        except ConfigError as exc:
+            if doc is None or doc.get("bundled"):
+                raise
+            raise StoreError(
+                f"store manifest {self.root / MANIFEST} is damaged: the force profile it "
+                f"records is not valid ({exc.message})",
+                DAMAGED_MANIFEST_HINT,
+            ) from None
 
     @property
     def coverage(self) -> Coverage:
