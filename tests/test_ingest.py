@@ -747,3 +747,21 @@ def test_canonical_label_is_what_ingest_looks_for() -> None:
         assert canonical_label(text) == text
         assert not pl.Series([text]).str.contains(LABEL_NOT_CANONICAL)[0]
     assert canonical_label(" ume\t") == "UME" and canonical_label("\u3000Ume") == "UME"
+
+
+def test_trailing_empty_fields_lose_nothing_and_extra_values_are_quarantined(tmp_path: Path):
+    # Spreadsheets pad rows with trailing commas: those rows are stored (every extra field is
+    # empty, so nothing is lost); a row with extra values is refused, never stored in part.
+    export = tmp_path / "pad.csv"
+    export.write_text(
+        "cad_ref,created_at,borough,call_source,grading\n"
+        "1/25JUN20,2020-06-25 20:00:00,Lambeth,999,I\n"
+        "2/25JUN20,2020-06-25 20:05:00,Lambeth,999,I" + "," * 5000 + "\n"
+        "3/25JUN20,2020-06-25 20:06:00,Lambeth,999,I,extra,values\n",
+        encoding="utf-8",
+    )
+    root = tmp_path / "s"
+    result = runner.invoke(app, ["ingest", str(export), "--store", str(root), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert rows_of(root)["cad_ref"].to_list() == ["1/25JUN20", "2/25JUN20"]
+    assert str(by_line(root)[4]["reason"]).startswith("wrong column count")
