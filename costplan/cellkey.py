@@ -78,9 +78,5 @@ def keyed_counts(
             date_to=date_to,
             **flags,
         )
-    source = {
-        **snap.describe(),
-        "partitions_from_table": 0,
-        "partitions_counted_directly": len(snap.select(years=years)),
-    }
+    source = snap.describe_counts(0, len(snap.select(years=years)))
     return rows, source

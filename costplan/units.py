@@ -2,12 +2,14 @@
 
 Arithmetic stays in `decimal.Decimal` from input to output so that 3,715 × 3 minutes is
 185.75 hours exactly and £450 / £25 is 18 hours exactly; rounding happens only here, for
-display (hours and money to 2 decimal places, half-up as people round by hand).
+display (hours and money to 2 decimal places, half-up as people round by hand). The few words
+numbers are shown with live here too (plural, lists), so every layer words them alike.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 from costplan.errors import InputError
@@ -142,6 +144,16 @@ def fmt_money(value: Decimal, currency: str) -> str:
 def is_exact_at(value: Decimal, max_dp: int = 2) -> bool:
     """True when `value` needs no rounding to show it with `max_dp` places."""
     return value == _quantize(value, Decimal(1).scaleb(-max_dp))
+
+
+def and_list(names: Sequence[str], word: str = "and") -> str:
+    """A, B and C (how every report, letter and message lists things)."""
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {word} {names[-1]}"
+
+
+def or_list(names: Sequence[str]) -> str:
+    return and_list(names, "or")
 
 
 def plural(count: Decimal | int, word: str, max_dp: int = 2) -> str:

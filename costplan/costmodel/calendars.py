@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from costplan.errors import InputError
+from costplan.units import and_list
 
 UK_ANY, SCOTLAND, IRELAND = "uk-any", "scotland", "ireland"
 
@@ -153,9 +154,7 @@ def _easter_sunday(year: int) -> dt.date:
 def _nations_phrase(codes: list[str]) -> str:
     if len(codes) == len(NATIONS):
         return "bank holiday in all of the UK"
-    names = [NATIONS[c] for c in NATIONS if c in codes]
-    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    return f"bank holiday in {joined}"
+    return f"bank holiday in {and_list([NATIONS[c] for c in NATIONS if c in codes])}"
 
 
 @lru_cache(maxsize=256)

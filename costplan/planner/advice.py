@@ -38,8 +38,8 @@ from costplan.costmodel.estimate import over_limit, records_within_limit
 from costplan.costmodel.regimes import Regime
 from costplan.planner.slices import Grid, Slice, cheapest_unit, grid, search, union_records
 from costplan.planner.strategies import FULL_REVIEW, TAG_QUERY, ItemPlan, PlannerConfig
-from costplan.planner.wording import and_list, item_scope, or_list, subject, when, where
-from costplan.units import fmt_number, round2
+from costplan.planner.wording import item_scope, subject, when, where
+from costplan.units import and_list, fmt_number, or_list, round2
 
 NONE_FITS = "none_fits"
 # The most parts of a long request offered narrowed (each as its best slice).

@@ -12,20 +12,11 @@ from collections.abc import Sequence
 
 from costplan.planner.slices import Grid, Slice
 from costplan.request import Item, clock
+from costplan.units import and_list, or_list
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")  # fmt: skip
 DAY = dt.timedelta(days=1)
-
-
-def and_list(names: Sequence[str], word: str = "and") -> str:
-    """A, B and C."""
-    names = list(names)
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {word} {names[-1]}"
-
-
-def or_list(names: Sequence[str]) -> str:
-    return and_list(names, "or")
 
 
 def day_words(day: dt.date, year: bool = True) -> str:

@@ -27,7 +27,7 @@ from costplan.errors import ConfigError, InputError
 from costplan.planner.advice import NONE_FITS, Advice, alternatives
 from costplan.planner.response import Response, held_finding
 from costplan.planner.strategies import FULL_REVIEW, ItemPlan
-from costplan.planner.wording import and_list, day_words, days_words
+from costplan.planner.wording import day_words, days_words
 from costplan.render.plan import (
     _coverage_lines,
     _due_line,
@@ -37,7 +37,7 @@ from costplan.render.plan import (
 )
 from costplan.request import QUICK_REFERENCE, Item, clock
 from costplan.store.coverage import NOT_COVERED, Verdict
-from costplan.units import fmt_number, round2
+from costplan.units import and_list, fmt_number, round2
 
 FORMATS: dict[str, tuple[str, ...]] = {"Response": ("text", "markdown", "annex")}
 

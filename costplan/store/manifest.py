@@ -231,6 +231,15 @@ class Snapshot:
             "partitions": len(self.partitions),
         }
 
+    def describe_counts(self, from_table: int, counted: int) -> dict[str, Any]:
+        """What a summary records: the snapshot, and how many partitions its counts came from
+        the volume table and how many were counted from the partitions themselves."""
+        return {
+            **self.describe(),
+            "partitions_from_table": from_table,
+            "partitions_counted_directly": counted,
+        }
+
 
 class ManifestShapeError(ValueError):
     """A manifest that is valid JSON but not the shape this costplan writes."""

@@ -141,11 +141,7 @@ def compute_counts(
         eng, used = engine.daily_volumes(snap, years=years)
     with eng:
         rows = eng.rows(query, **params)
-    source = {
-        **snap.describe(),
-        "partitions_from_table": used[0],
-        "partitions_counted_directly": used[1],
-    }
+    source = snap.describe_counts(*used)
     # Both engines give DATE as datetime.date, VARCHAR as str and BIGINT as int, so the
     # values pass through as they are; only the `by` columns are picked out, in `by` order.
     period_at, count_at = QUERY_COLUMNS.index("period_start"), QUERY_COLUMNS.index("count")
@@ -188,11 +184,7 @@ def _monthly_from_state(
     for start, borough, n in monthly:
         if (date_from is None or start >= date_from) and (date_to is None or start <= date_to):
             totals[(start, (borough,) if by else ())] += n
-    source = {
-        **snap.describe(),
-        "partitions_from_table": len(snap.select(years=years)),
-        "partitions_counted_directly": 0,
-    }
+    source = snap.describe_counts(len(snap.select(years=years)), 0)
     return [(p, g, n) for (p, g), n in totals.items()], source
 
 
