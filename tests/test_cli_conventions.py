@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -22,6 +23,7 @@ from costplan import __version__
 from costplan.cli import app
 from costplan.cli._options import complete_area, complete_by, complete_regime
 from costplan.costmodel.regimes import load_regimes
+from costplan.profile import load_profile
 from costplan.schema import BOROUGHS, canonical_borough
 from costplan.store import Store, read_quarantine
 
@@ -279,15 +281,33 @@ def test_every_file_option_documents_dash() -> None:
 # ---- shell completion -------------------------------------------------------------------------
 
 
+class _Ctx:
+    """What a completion function reads of Click's context: the options parsed so far."""
+
+    def __init__(self, **params: object) -> None:
+        self.params = params
+
+
 def test_completion_of_areas() -> None:
-    assert complete_area("Barn") == ["Barnet"]
-    assert complete_area("barking") == ["barking-and-dagenham"]
-    assert complete_area("Kingston") == ["Kingston-upon-Thames"]
+    ctx: Any = _Ctx()
+    assert complete_area(ctx, "Barn") == ["Barnet"]
+    assert complete_area(ctx, "barking") == ["barking-and-dagenham"]
+    assert complete_area(ctx, "Kingston") == ["Kingston-upon-Thames"]
     # Every borough is offered, each as one shell word that the CLI reads back as itself.
-    offered = complete_area("")
+    offered = complete_area(ctx, "")
     assert len(offered) == len(BOROUGHS) and all(" " not in name for name in offered)
     assert [canonical_borough(n) for n in offered] == [b.name for b in BOROUGHS]
-    assert complete_area("Gotham") == []
+    assert complete_area(ctx, "Gotham") == []
+    # A store that cannot be read offers the default's areas, never an error.
+    assert complete_area(_Ctx(store=Path("/nonexistent/store")), "Barn") == ["Barnet"]
+
+
+def test_completion_offers_the_stores_own_areas(tmp_path: Path) -> None:
+    root = tmp_path / "wyp"
+    Store.open(root, create=True, force=load_profile("wyp"))
+    offered = complete_area(_Ctx(store=root), "")
+    assert offered and "Lambeth" not in offered
+    assert offered == [n.replace(" ", "-") for n in Store.open(root).snapshot().profile.area_names]
 
 
 def test_completion_of_regimes_and_columns() -> None:

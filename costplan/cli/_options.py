@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from costplan.errors import CostplanError
 from costplan.store import Snapshot, Store
 
 if TYPE_CHECKING:
@@ -22,16 +23,25 @@ if TYPE_CHECKING:
 # completion process, so each imports only what it needs.
 
 
-def complete_area(incomplete: str) -> list[str]:
-    """Borough names starting with what was typed (in any case), hyphenated so a shell keeps
-    each one word (resolve_borough reads Barking-and-Dagenham as Barking and Dagenham).
+def complete_area(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Area names starting with what was typed (in any case), hyphenated so a shell keeps
+    each one word (a profile reads Barking-and-Dagenham as Barking and Dagenham).
 
-    Typer keeps only candidates that start with the typed text exactly, so a name is offered
-    in lower case when that is how the user began it ("barking" -> barking-and-dagenham)."""
-    from costplan.schema import BOROUGHS
+    The areas are those of the store the command line names with --store before the area
+    (its force profile), else the MPS boroughs (the default archive's). Typer keeps only
+    candidates that start with the typed text exactly, so a name is offered in lower case
+    when that is how the user began it ("barking" -> barking-and-dagenham)."""
+    from costplan.profile import mps
 
+    store = (ctx.params or {}).get("store")
+    profile = mps()
+    if store is not None:
+        try:
+            profile = Store.open(store).snapshot().profile
+        except CostplanError:
+            pass  # a completion never fails: a store that cannot be read offers the default
     typed = incomplete.replace(" ", "-")
-    names = (b.name.replace(" ", "-") for b in BOROUGHS)
+    names = (name.replace(" ", "-") for name in profile.area_names)
     matches = [n for n in names if n.lower().startswith(typed.lower())]
     return [n if n.startswith(typed) else n.lower() for n in matches]
 
