@@ -228,6 +228,10 @@ class Refresher:
     ) -> _Done:
         eng = self.eng
         eng.register_rows("volume_new", _NEW_TABLE, [])
+        if whole and not by_day:
+            rebuilt = self._rebuild(dropped, whole)
+            if rebuilt is not None:
+                return rebuilt
         counted_days, failed = _count_into(eng, by_day, whole=False, tick=self._tick)
         # A by-day count that fails is retried whole: that reports the error if it persists.
         retry = [p for p, _ in by_day if part_key(p) in failed]
@@ -290,16 +294,7 @@ class Refresher:
         else:  # appended days, or nothing old survives (a rebuild): the new counts alone
             columns = [duckdb.ColumnExpression(c) for c in VOLUME_COLUMNS]
             eng.table("volume_new").project(*columns).create_view("daily_volume", replace=True)
-        # Their CADs per borough-day, computed once from them, and what the state records.
-        eng.materialise("month_totals", "daily_totals")
-        counts: dict[str, dict[str, int]] = defaultdict(dict)
-        last: dict[str, str] = {}
-        counted = 0
-        for yyyymm, borough, year, n, last_day, on_days in eng.rows("volume_month_counts"):
-            month = f"{yyyymm // 100:04d}-{yyyymm % 100:02d}"
-            counts[month][partition_key(borough, year)] = int(n)
-            last[month] = max(last.get(month, ""), last_day.isoformat())
-            counted += int(on_days)
+        counts, last, counted = self._month_counts()
         filled = sorted(counts)
         vol = self._write_split(eng.table("daily_volume"), VOLUME_COLUMNS, filled, "vol")
         tot = self._write_split(eng.table("month_totals"), TOTAL_COLUMNS, filled, "tot")
@@ -323,6 +318,76 @@ class Refresher:
                 entries[m] = None
         self._tick(1, "months")
         return entries, counted
+
+    def _month_counts(self) -> tuple[dict[str, dict[str, int]], dict[str, str], int]:
+        """The months' CADs per borough-day (the table month_totals, from the view
+        daily_volume: computed once, from the grouped rows, never from the store), and what the
+        state records of them: per month, each partition's CADs and the latest day; and how
+        many of the CADs are on the recounted days (`refresh_days`)."""
+        eng = self.eng
+        eng.materialise("month_totals", "daily_totals")
+        counts: dict[str, dict[str, int]] = defaultdict(dict)
+        last: dict[str, str] = {}
+        counted = 0
+        for yyyymm, borough, year, n, last_day, on_days in eng.rows("volume_month_counts"):
+            month = f"{yyyymm // 100:04d}-{yyyymm % 100:02d}"
+            counts[month][partition_key(borough, year)] = int(n)
+            last[month] = max(last.get(month, ""), last_day.isoformat())
+            counted += int(on_days)
+        return counts, last, counted
+
+    def _rebuild(self, dropped: list[str], whole: list[Partition]) -> _Done | None:
+        """Recount partitions whole in one pass: the GROUP BY written straight to the month
+        files by one partitioned write, without materialising the counts first.
+
+        The totals and the state's per-partition counts are derived from the written rows
+        (one row per group: 50-100 source rows each), never from a second scan of the store.
+        This is a rebuild's path (docs/benchmarks.md section 14). It declines (None), and the
+        batch path runs instead, when the source rows exceed one batch, when an old month
+        keeps rows of partitions not recounted (a merge), or when the count or its write fails:
+        the batch path retries partition by partition and pins an unreadable file to its own.
+        """
+        items = [(p, year_days(p.year)) for p in whole]
+        if sum(p.rows for p in whole) > BATCH_ROWS:
+            return None
+        ranges = [(p.borough, p.year, lo, hi) for p, (lo, hi) in items]
+        for key in dropped:
+            borough, year = key.rsplit("|", 1)
+            ranges.append((borough, int(year), *year_days(int(year))))
+        months = self._months_touched(items, ranges)
+        if any(m in self.old.months and not self._replaced_whole(m, ranges) for m in months):
+            return None
+        eng = self.eng
+        columns = [duckdb.ColumnExpression(c) for c in VOLUME_COLUMNS]
+        staging = self.vdir / f".staging-{uuid.uuid4().hex}"
+        staging.mkdir(parents=True)
+        try:
+            try:
+                eng.bind_files([str(eng.snapshot.root / f.path) for p in whole for f in p.files])
+                counted_rel = eng.relation("volume_counts").project(_month_of_day(), *columns)
+                eng.write_parquet(counted_rel, str(staging), partition_by=["month"])
+            except _count_errors():
+                return None
+            self._tick(len(whole), part_key(whole[-1]))
+            staged = sorted(staging.glob("month=*/*.parquet"))
+            if staged:
+                rel = eng.read_parquet([str(f) for f in staged], VOLUME_COLUMNS)
+            else:  # nothing counted (partitions without rows): an empty, well-typed view
+                rel = eng.table("volume_new").project(*columns)
+            rel.create_view("daily_volume", replace=True)
+            eng.register_rows("refresh_days", _RANGE_TABLE, ranges)
+            counts, last, counted = self._month_counts()
+            filled = sorted(counts)
+            tot = self._write_split(eng.table("month_totals"), TOTAL_COLUMNS, filled, "tot")
+            vol = {m: self._adopt(staging / f"month={m.replace('-', '')}", m, "vol") for m in filled}
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        entries: dict[str, MonthEntry | None] = {
+            m: MonthEntry(vol[m], tot[m], dict(counts[m]), last[m]) if m in counts else None
+            for m in months
+        }
+        self._tick(1, "months")
+        return _Done(months=entries, by_day=[], whole=whole, failed={}, rows_counted=counted)
 
     def _appendable(
         self, months: Sequence[str], ranges: Sequence[tuple[str, int, dt.date, dt.date]]
