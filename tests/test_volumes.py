@@ -148,7 +148,6 @@ VOLUME_SCHEMA = {
     "borough": pl.String(),
     "day": pl.Date(),
     "call_source": pl.String(),
-    "grading": pl.String(),
     "n": pl.Int64(),
 }
 
@@ -195,7 +194,7 @@ def expected_table(snap: Snapshot) -> pl.DataFrame:
     """What the volume table must hold, from an independent Polars group-by."""
     return (
         scan(snap)
-        .group_by("borough", "day", "call_source", "grading")
+        .group_by("borough", "day", "call_source")
         .agg(pl.len().cast(pl.Int64).alias("n"))
         .select(list(VOLUME_SCHEMA))
         .sort(pl.all())
@@ -327,7 +326,7 @@ def test_nightly_days_are_appended_beside_the_month_then_merged(store: Store) ->
         assert table_frame(store.root).equals(expected_table(store.snapshot()))
         if i == 2:  # summaries read the day files too: every day's count is exact
             snap = store.snapshot()
-            for by in (["borough"], ["grading"]):
+            for by in (["borough"], ["call_source"]):
                 s = summarise(snap, period="day", by=by, date_from=DAYS[-1], date_to=day)
                 assert s.source["partitions_counted_directly"] == 0
                 for d in (DAYS[-1], day):
@@ -424,7 +423,7 @@ def test_a_damaged_month_file_is_one_error_never_a_count(store: Store) -> None:
     scope = {"boroughs": ["Camden"], "date_from": DAYS[2], "date_to": DAYS[4]}
     assert volumes.count(snap, **scope) is None  # the caller counts from the partitions
     with pytest.raises(QueryError):  # one costplan error, not a DuckDB traceback
-        summarise(snap, period="week", by=["grading"])  # reads the volume rows
+        summarise(snap, period="week", by=["call_source"])  # reads the volume rows
 
 
 def test_full_refresh_never_recounts_by_day(store: Store) -> None:

@@ -52,7 +52,6 @@ _NEW_TABLE = {
     "year": "SMALLINT",
     "day": "DATE",
     "call_source": "VARCHAR",
-    "grading": "VARCHAR",
     "n": "BIGINT",
 }
 _RANGE_TABLE = {"borough": "VARCHAR", "year": "SMALLINT", "lo": "DATE", "hi": "DATE"}
@@ -379,7 +378,9 @@ class Refresher:
             counts, last, counted = self._month_counts()
             filled = sorted(counts)
             tot = self._write_split(eng.table("month_totals"), TOTAL_COLUMNS, filled, "tot")
-            vol = {m: self._adopt(staging / f"month={m.replace('-', '')}", m, "vol") for m in filled}
+            vol = {
+                m: self._adopt(staging / f"month={m.replace('-', '')}", m, "vol") for m in filled
+            }
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         entries: dict[str, MonthEntry | None] = {

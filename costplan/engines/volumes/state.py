@@ -22,10 +22,12 @@ Days = tuple[dt.date, dt.date]
 
 VOLUMES_DIR = "volumes"
 STATE = "state.json"
-STATE_FORMAT = 3  # 1: a file per store partition; 2: with tag sets (both read as empty: rebuilt)
+# 1: a file per store partition; 2: with tag sets; 3: with grading. Older formats read as
+# empty (readers count from the partitions) and the next refresh rebuilds the table, saying so.
+STATE_FORMAT = 4
 PARTS_DIR = "parts"
 
-VOLUME_COLUMNS: tuple[str, ...] = ("borough", "day", "call_source", "grading", "n")
+VOLUME_COLUMNS: tuple[str, ...] = ("borough", "day", "call_source", "n")
 TOTAL_COLUMNS: tuple[str, ...] = ("borough", "day", "n")
 
 
@@ -182,6 +184,17 @@ def read_state(root: Path | str) -> VolumeState:
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return VolumeState()
+
+
+def older_format(root: Path | str) -> int | None:
+    """The format of a state.json older than STATE_FORMAT (which read_state reads as empty:
+    the table is rebuilt at the current grain), else None."""
+    try:
+        doc = json.loads((volumes_dir(root) / STATE).read_text(encoding="utf-8"))
+        found = doc.get("format", 1)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return found if isinstance(found, int) and found < STATE_FORMAT else None
 
 
 def write_state(vdir: Path, state: VolumeState) -> None:
