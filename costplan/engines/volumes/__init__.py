@@ -60,6 +60,8 @@ path):
 
     state       the layout, state.json (read and written), months, freshness
     recount     one refresh's DuckDB session: counts changed days, rewrites their months
+                (a rebuild in one pass: the GROUP BY written straight to the month files)
+    files       the table's files: unique names, fsyncs together, staging directories
     refreshing  refresh(): plan, lock, collect garbage, commit
     read        the views daily_volume / daily_total, count, monthly_counts
 """

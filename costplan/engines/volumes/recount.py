@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -22,9 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from costplan._deps import lazy
+from costplan.engines.volumes.files import fsync, in_threads, new_path, remove_staging
 from costplan.engines.volumes.state import (
     MAX_DELTAS,
-    PARTS_DIR,
     TOTAL_COLUMNS,
     VOLUME_COLUMNS,
     Days,
@@ -138,16 +137,6 @@ def _count_into(
     return done, failed
 
 
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
-
-
-def _new_path(month: str, kind: str) -> str:
-    # Names carry the month and a unique token, never borough text.
-    return f"{PARTS_DIR}/{kind}-{month}-{uuid.uuid4().hex}.parquet"
-
-
 @dataclass
 class Work:
     """What a refresh recounts: partitions by day or whole, and keys of dropped partitions."""
@@ -192,6 +181,7 @@ class Refresher:
         self.done = 0
         self.total = 0
         self.written: list[Path] = []  # files of this refresh, removed again if it fails
+        self.unsynced: list[Path] = []  # written files not yet fsynced (run() syncs them)
 
     def _tick(self, n: int, what: str) -> None:
         self.done += n
@@ -212,6 +202,10 @@ class Refresher:
             totals = self._partition_totals(done.months)
             good = [(p, d) for p, d in done.by_day if totals.get(part_key(p), 0) == p.rows]
             if len(good) == len(done.by_day):
+                # Durable before refresh() commits the state that names them.
+                alive = set(self.written)  # a retried pass's files were deleted
+                in_threads(fsync, [p for p in self.unsynced if p in alive])
+                self.unsynced.clear()
                 return done
             # Only this pass's files: an appended month's entry also names its old files.
             for path in self.written[written:]:
@@ -382,7 +376,7 @@ class Refresher:
                 m: self._adopt(staging / f"month={m.replace('-', '')}", m, "vol") for m in filled
             }
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            remove_staging(staging)
         entries: dict[str, MonthEntry | None] = {
             m: MonthEntry(vol[m], tot[m], dict(counts[m]), last[m]) if m in counts else None
             for m in months
@@ -425,12 +419,12 @@ class Refresher:
         """
         columns = [duckdb.ColumnExpression(c) for c in cols]
         if len(months) == 1:
-            path = _new_path(months[0], kind)
+            path = new_path(months[0], kind)
             target = self.vdir / path
             target.parent.mkdir(parents=True, exist_ok=True)
             self.written.append(target)
             self.eng.write_parquet(rel.project(*columns), str(target))
-            _fsync(target)
+            self.unsynced.append(target)
             return {months[0]: path}
         out: dict[str, str] = {}
         if not months:
@@ -444,7 +438,7 @@ class Refresher:
             for month in months:
                 out[month] = self._adopt(staging / f"month={month.replace('-', '')}", month, kind)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            remove_staging(staging)
         return out
 
     def _adopt(self, directory: Path, month: str, kind: str) -> str:
@@ -452,12 +446,12 @@ class Refresher:
         files = sorted(directory.glob("*.parquet"))
         if len(files) != 1:  # DuckDB writes one file per partition unless told to split
             raise VolumeError(f"expected one staged file for {month}, found {len(files)}")
-        rel = _new_path(month, kind)
+        rel = new_path(month, kind)
         target = self.vdir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(files[0], target)
         self.written.append(target)
-        _fsync(target)
+        self.unsynced.append(target)
         return rel
 
     def _replaced_whole(
