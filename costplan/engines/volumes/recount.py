@@ -48,7 +48,6 @@ else:
 # The counts a refresh collects (volume_counts' columns) and the day ranges they replace.
 _NEW_TABLE = {
     "borough": "VARCHAR",
-    "year": "SMALLINT",
     "day": "DATE",
     "call_source": "VARCHAR",
     "n": "BIGINT",
@@ -255,13 +254,18 @@ class Refresher:
         ranges: Sequence[tuple[str, int, dt.date, dt.date]],
     ) -> list[str]:
         """Months that hold replaced rows (in the old table) or new rows (in the store)."""
+        # Each distinct span once: a rebuild's are a few whole years, shared by every borough.
+        old = set(self.old.months)
         touched: set[str] = set()
-        for _, _, lo, hi in ranges:
-            touched |= set(self.old.months) & set(months_of((lo, hi)))
+        for span in {(lo, hi) for _, _, lo, hi in ranges}:
+            touched |= old & set(months_of(span))
+        spans = set()
         for part, (lo, hi) in counted:
-            span = data_days(part)
-            if span is not None and max(lo, span[0]) <= min(hi, span[1]):
-                touched |= set(months_of((max(lo, span[0]), min(hi, span[1]))))
+            data = data_days(part)
+            if data is not None and max(lo, data[0]) <= min(hi, data[1]):
+                spans.add((max(lo, data[0]), min(hi, data[1])))
+        for span in spans:
+            touched |= set(months_of(span))
         return sorted(touched)
 
     def _write_months(
