@@ -7,12 +7,11 @@ Layout, beside the store it summarises::
                                           files each partition was counted from
       parts/vol-<yyyy-mm>-<token>.parquet   one month of volume rows, every borough (a base
                                           file, and up to MAX_DELTAS day files)
-      parts/tot-<yyyy-mm>-<token>.parquet   the same rows' CADs per borough-day
       .lock                               the refresh lock (flock), separate from the writer lock
 
 Each volume row is (borough, day, call_source, n): every CAD lands in exactly one row, so any
-sum over rows is exact. The totals files (borough, day, n) answer the commonest summary,
-volumes per borough, from one row per borough-day.
+sum over rows is exact. The view daily_total (borough, day, n), which the commonest summary
+(volumes per borough) reads, is summed from them when read: about five rows a borough-day.
 
 The grain is what a rebuild can afford, within 3x the raw GROUP BY borough, day. Tags are not
 in it: a tag set dimension (the sorted distinct tags of each CAD) tripled the rows and made a
@@ -26,7 +25,7 @@ counted from the partitions, exactly as stale partitions are:
 * a summary with cell-key disclosure control (the table holds no record keys).
 
 Why month files across boroughs: a nightly ingest touches one day of every borough, so it
-writes one month's day files (a few hundred rows, beside the month: recount.py) instead of a
+writes one month's day file (a few hundred rows, beside the month: recount.py) instead of a
 file per borough-year, and a rebuild writes a file per month. Freshness is still kept per
 store partition (borough, year).
 

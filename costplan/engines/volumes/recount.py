@@ -2,7 +2,7 @@
 
 The counts of the changed partitions (by day, or whole) go into the table `volume_new`. When
 every recounted day is after the last day of each month it falls in (a nightly ingest), the
-new counts are written as a pair of day files beside each month (its `deltas`), and nothing
+new counts are written as a day file beside each month (its `deltas`), and nothing
 old is read or rewritten. Otherwise, or once a month has MAX_DELTAS day files, each touched
 month is rewritten: the old month's rows less the recounted days, plus the new counts
 (volume_month_merge), under new unique names. Nothing here commits: refreshing.refresh swaps
@@ -24,7 +24,6 @@ from costplan._deps import lazy
 from costplan.engines.volumes.files import fsync, in_threads, new_path, remove_staging
 from costplan.engines.volumes.state import (
     MAX_DELTAS,
-    TOTAL_COLUMNS,
     VOLUME_COLUMNS,
     Days,
     MonthEntry,
@@ -271,7 +270,7 @@ class Refresher:
     def _write_months(
         self, months: Sequence[str], ranges: Sequence[tuple[str, int, dt.date, dt.date]]
     ) -> tuple[dict[str, MonthEntry | None], int]:
-        """Write the new volume and totals files of `months`.
+        """Write the new volume files of `months`.
 
         Returns:
             Each month's new entry (None if the month is now empty), and how many of the
@@ -294,35 +293,32 @@ class Refresher:
         counts, last, counted = self._month_counts()
         filled = sorted(counts)
         vol = self._write_split(eng.table("daily_volume"), VOLUME_COLUMNS, filled, "vol")
-        tot = self._write_split(eng.table("month_totals"), TOTAL_COLUMNS, filled, "tot")
         entries: dict[str, MonthEntry | None] = {}
         for m in months:
             before = self.old.months.get(m) if append else None
-            if before is not None:  # the month's files stay; the new pair joins them
+            if before is not None:  # the month's files stay; the new day file joins them
                 merged = dict(before.counts)
                 for key, n in counts[m].items():
                     merged[key] = merged.get(key, 0) + n
                 entries[m] = MonthEntry(
                     path=before.path,
-                    totals=before.totals,
                     counts=merged,
                     last_day=max(before.last_day, last.get(m, "")),
-                    deltas=(*before.deltas, (vol[m], tot[m])) if m in counts else before.deltas,
+                    deltas=(*before.deltas, vol[m]) if m in counts else before.deltas,
                 )
             elif m in counts:
-                entries[m] = MonthEntry(vol[m], tot[m], dict(counts[m]), last[m])
+                entries[m] = MonthEntry(vol[m], dict(counts[m]), last[m])
             else:
                 entries[m] = None
         self._tick(1, "months")
         return entries, counted
 
     def _month_counts(self) -> tuple[dict[str, dict[str, int]], dict[str, str], int]:
-        """The months' CADs per borough-day (the table month_totals, from the view
-        daily_volume: computed once, from the grouped rows, never from the store), and what the
-        state records of them: per month, each partition's CADs and the latest day; and how
-        many of the CADs are on the recounted days (`refresh_days`)."""
+        """What the state records of the months in the view daily_volume (summed from its grouped
+        rows, never from the store): per month, each partition's CADs and the latest day; and
+        how many of the CADs are on the recounted days (`refresh_days`)."""
         eng = self.eng
-        eng.materialise("month_totals", "daily_totals")
+        eng.create_view("month_totals", "daily_totals")  # read once, by the query below
         counts: dict[str, dict[str, int]] = defaultdict(dict)
         last: dict[str, str] = {}
         counted = 0
@@ -337,8 +333,8 @@ class Refresher:
         """Recount partitions whole in one pass: the GROUP BY written straight to the month
         files by one partitioned write, without materialising the counts first.
 
-        The totals and the state's per-partition counts are derived from the written rows
-        (one row per group: 50-100 source rows each), never from a second scan of the store.
+        The state's per-partition counts are derived from the written rows (one per group:
+        about 60 source rows each), never from a second scan of the store.
         This is a rebuild's path (docs/benchmarks.md section 14). It declines (None), and the
         batch path runs instead, when the source rows exceed one batch, when an old month
         keeps rows of partitions not recounted (a merge), or when the count or its write fails:
@@ -374,16 +370,13 @@ class Refresher:
             rel.create_view("daily_volume", replace=True)
             eng.register_rows("refresh_days", _RANGE_TABLE, ranges)
             counts, last, counted = self._month_counts()
-            filled = sorted(counts)
-            tot = self._write_split(eng.table("month_totals"), TOTAL_COLUMNS, filled, "tot")
             vol = {
-                m: self._adopt(staging / f"month={m.replace('-', '')}", m, "vol") for m in filled
+                m: self._adopt(staging / f"month={m.replace('-', '')}", m, "vol") for m in counts
             }
         finally:
             remove_staging(staging)
         entries: dict[str, MonthEntry | None] = {
-            m: MonthEntry(vol[m], tot[m], dict(counts[m]), last[m]) if m in counts else None
-            for m in months
+            m: MonthEntry(vol[m], dict(counts[m]), last[m]) if m in counts else None for m in months
         }
         self._tick(1, "months")
         return _Done(months=entries, by_day=[], whole=whole, failed={}, rows_counted=counted)
