@@ -370,6 +370,7 @@ class Refresher:
             rel.create_view("daily_volume", replace=True)
             eng.register_rows("refresh_days", _RANGE_TABLE, ranges)
             counts, last, counted = self._month_counts()
+            months = sorted(set(months) | set(counts))  # every written month gets its entry
             vol = {
                 m: self._adopt(staging / f"month={m.replace('-', '')}", m, "vol") for m in counts
             }
