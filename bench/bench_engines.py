@@ -44,7 +44,6 @@ SUMMARY = {
     "period": "day",
     "by_borough": True,
     "by_call_source": False,
-    "by_grading": False,
     "date_from": None,
     "date_to": None,
 }

@@ -1,8 +1,8 @@
 -- name: summary_totals
 -- CAD counts per period from the per-borough-day totals (the view `daily_total`), for a summary
 -- grouped by borough alone or not at all: the same rows and columns as summary_volumes with
--- by_call_source, by_grading and by_tag false (those columns come back NULL), from a few rows
--- per borough-day instead of every call source x grading x tag set combination. period is
+-- by_call_source false (call source, grading and tag come back NULL), from one row per
+-- borough-day (summed from its call-source rows) instead of one per call source. period is
 -- 'day' (London calendar day), 'week' (ISO week, period_start is the Monday) or 'month';
 -- date_from / date_to (inclusive London days) may be NULL for no bound.
 -- params: period VARCHAR, by_borough BOOLEAN, date_from DATE, date_to DATE

@@ -5,7 +5,7 @@
 -- day_from and day_to are the smallest lo and largest hi, so the Parquet scan drops other days
 -- (and row groups) before the per-partition join.
 -- params: day_from DATE, day_to DATE
-SELECT c.borough, c.year, c.day, c.call_source, c.grading, count(*)::BIGINT AS n
+SELECT c.borough, c.day, c.call_source, count(*)::BIGINT AS n
 FROM refresh_days AS r
 JOIN cad AS c
     ON c.borough = r.borough

@@ -1,5 +1,5 @@
 -- name: volume_month_counts
--- What a refresh records of the months it writes, from their CADs per borough-day (the table
+-- What a refresh records of the months it writes, from their CADs per borough-day (the view
 -- `month_totals`, from daily_totals): per month (yyyymm) and store partition (borough, year),
 -- the CADs, the latest London day, and how many of them are on days the refresh recounted
 -- (those in `refresh_days`: borough, year, lo, hi; at most one row per partition). A few

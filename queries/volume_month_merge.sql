@@ -4,7 +4,7 @@
 -- partition (the table `refresh_days`: borough, year, lo, hi), plus the fresh counts of those
 -- days (the table `volume_new`, from volume_counts or volume_counts_days).
 -- params: none
-SELECT o.borough, o.day, o.call_source, o.grading, o.n
+SELECT o.borough, o.day, o.call_source, o.n
 FROM volume_old AS o
 WHERE NOT EXISTS (
     SELECT 1
@@ -14,5 +14,5 @@ WHERE NOT EXISTS (
       AND o.day BETWEEN r.lo AND r.hi
 )
 UNION ALL
-SELECT c.borough, c.day, c.call_source, c.grading, c.n
+SELECT c.borough, c.day, c.call_source, c.n
 FROM volume_new AS c

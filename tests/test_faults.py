@@ -439,7 +439,7 @@ def test_a_plain_refresh_rebuilds_a_damaged_month(refreshed: Store, damage: str)
 
     state = volumes.read_state(refreshed.root)
     month = sorted(state.months)[0]
-    victim = volumes.volumes_dir(refreshed.root) / state.months[month].totals
+    victim = volumes.volumes_dir(refreshed.root) / state.months[month].path
     body = victim.read_bytes()
     victim.write_bytes(
         {"truncate": body[: len(body) // 2], "garbage": b"x" * 64, "empty": b""}[damage]

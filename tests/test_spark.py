@@ -180,16 +180,31 @@ CASES: dict[str, list[dict[str, Any]]] = {
         {
             "period": period,
             "by_borough": by_b,
-            "by_call_source": by_t,
+            "by_call_source": by_c,
+            "date_from": d0,
+            "date_to": d1,
+        }
+        for period, by_b, by_c, d0, d1 in [
+            ("day", True, False, None, None),
+            ("week", False, True, D(2020, 6, 25), None),
+            ("month", True, True, None, D(2020, 12, 31)),
+            ("week", False, False, D(2020, 10, 25), D(2021, 1, 2)),
+        ]
+    ],
+    # Straight from `cad`: the volume table holds no gradings.
+    "summary_records": [
+        {
+            "period": period,
+            "by_borough": by_b,
+            "by_call_source": by_c,
             "by_grading": by_g,
             "date_from": d0,
             "date_to": d1,
         }
-        for period, by_b, by_g, by_t, d0, d1 in [
-            ("day", True, False, False, None, None),
+        for period, by_b, by_c, by_g, d0, d1 in [
+            ("day", True, False, True, None, None),
             ("week", False, True, True, D(2020, 6, 25), None),
             ("month", True, True, True, None, D(2020, 12, 31)),
-            ("week", False, False, False, D(2020, 10, 25), D(2021, 1, 2)),
         ]
     ],
     # Straight from `cad`: the volume table holds no tags.

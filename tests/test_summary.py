@@ -86,8 +86,8 @@ def test_summary_equals_polars_for_every_by_combination(store: Store, period: st
             s = summarise(snap, period=period, by=by)
             # Same rows in the same order: periods, then by values ascending with None last.
             assert cell_rows(s) == polars_counts(snap, period, by).rows(), (period, by)
-            # The table holds no tags: a summary by tag is counted from every partition.
-            direct = len(snap.partitions) if "tag" in by else 0
+            # The table holds no tags or gradings: such a summary counts from every partition.
+            direct = len(snap.partitions) if {"tag", "grading"} & set(by) else 0
             assert s.source["partitions_counted_directly"] == direct, by
             assert s.source["partitions_from_table"] == len(snap.partitions) - direct, by
 
@@ -109,7 +109,7 @@ def test_borough_totals_query_equals_the_volume_query(store: Store, period: str)
     with eng:
         for by_borough, (d0, d1) in itertools.product((True, False), ranges):
             common = {"period": period, "by_borough": by_borough, "date_from": d0, "date_to": d1}
-            flags = {"by_call_source": False, "by_grading": False}
+            flags = {"by_call_source": False}
             want = sorted(eng.rows("summary_volumes", **common, **flags), key=repr)
             got = sorted(eng.rows("summary_totals", **common), key=repr)
             assert got == want, common

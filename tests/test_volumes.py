@@ -148,7 +148,6 @@ VOLUME_SCHEMA = {
     "borough": pl.String(),
     "day": pl.Date(),
     "call_source": pl.String(),
-    "grading": pl.String(),
     "n": pl.Int64(),
 }
 
@@ -156,27 +155,20 @@ VOLUME_SCHEMA = {
 def table_frame(root: Path) -> pl.DataFrame:
     """The committed volume table, in a canonical order.
 
-    Also checks the month files agree with themselves: each month's totals file is its volume
-    rows summed per borough-day, and the state's per-partition counts match both.
+    Also checks the month files agree with themselves: no two of a month's files hold the same
+    borough-day, and the state's per-partition counts and last day match the rows.
     """
     state = volumes.read_state(root)
     vdir = volumes.volumes_dir(root)
     frames = [pl.DataFrame(schema=VOLUME_SCHEMA)]
     for month, e in state.months.items():
-        pairs = [(e.path, e.totals), *e.deltas]
-        days = [pl.read_parquet(vdir / t).select("borough", "day") for _, t in pairs]
-        # No two of a month's pairs hold the same borough-day (appends never overlap).
+        parts = [pl.read_parquet(vdir / v).cast(VOLUME_SCHEMA) for v in e.volume_files]  # type: ignore[arg-type]
+        days = [p.select("borough", "day").unique() for p in parts]
+        # No two of a month's files hold the same borough-day (appends never overlap).
         assert pl.concat(days).is_duplicated().sum() == 0, month
-        df = pl.concat(
-            [pl.read_parquet(vdir / v).cast(VOLUME_SCHEMA) for v in e.volume_files]  # type: ignore[arg-type]
-        )
+        df = pl.concat(parts)
         assert df["day"].dt.strftime("%Y-%m").unique().to_list() == [month]
         assert e.last_day == df["day"].max().isoformat()  # type: ignore[union-attr]
-        totals = pl.concat([pl.read_parquet(vdir / t) for t in e.total_files]).sort(
-            "day", "borough"
-        )
-        want = df.group_by("borough", "day").agg(pl.col("n").sum()).sort("day", "borough")
-        assert totals.equals(want.cast(totals.schema))  # type: ignore[arg-type]
         per_part = df.group_by(
             pl.concat_str("borough", pl.lit("|"), pl.col("day").dt.year()).alias("key")
         ).agg(pl.col("n").sum())
@@ -186,7 +178,7 @@ def table_frame(root: Path) -> pl.DataFrame:
 
 
 def table_files(root: Path) -> set[str]:
-    """Files the committed state needs: every month's two files and the retired ones."""
+    """Files the committed state needs: every month's files and the retired ones."""
     state = volumes.read_state(root)
     return {f for e in state.months.values() for f in e.files} | {r["path"] for r in state.retired}
 
@@ -195,7 +187,7 @@ def expected_table(snap: Snapshot) -> pl.DataFrame:
     """What the volume table must hold, from an independent Polars group-by."""
     return (
         scan(snap)
-        .group_by("borough", "day", "call_source", "grading")
+        .group_by("borough", "day", "call_source")
         .agg(pl.len().cast(pl.Int64).alias("n"))
         .select(list(VOLUME_SCHEMA))
         .sort(pl.all())
@@ -318,7 +310,7 @@ def test_nightly_days_are_appended_beside_the_month_then_merged(store: Store) ->
         entry = volumes.read_state(store.root).months[month]
         assert result.months_written == [month] and result.incremental
         if i < volumes.MAX_DELTAS:  # appended: the month's own files are kept as they were
-            assert (entry.path, entry.totals) == (base.path, base.totals)
+            assert entry.path == base.path
             assert len(entry.deltas) == i + 1
             assert set(base.files) <= table_files(store.root)  # nothing of it was retired
         else:  # compaction: one pair again, and the old ones retired
@@ -327,7 +319,7 @@ def test_nightly_days_are_appended_beside_the_month_then_merged(store: Store) ->
         assert table_frame(store.root).equals(expected_table(store.snapshot()))
         if i == 2:  # summaries read the day files too: every day's count is exact
             snap = store.snapshot()
-            for by in (["borough"], ["grading"]):
+            for by in (["borough"], ["call_source"]):
                 s = summarise(snap, period="day", by=by, date_from=DAYS[-1], date_to=day)
                 assert s.source["partitions_counted_directly"] == 0
                 for d in (DAYS[-1], day):
@@ -424,7 +416,7 @@ def test_a_damaged_month_file_is_one_error_never_a_count(store: Store) -> None:
     scope = {"boroughs": ["Camden"], "date_from": DAYS[2], "date_to": DAYS[4]}
     assert volumes.count(snap, **scope) is None  # the caller counts from the partitions
     with pytest.raises(QueryError):  # one costplan error, not a DuckDB traceback
-        summarise(snap, period="week", by=["grading"])  # reads the volume rows
+        summarise(snap, period="week", by=["call_source"])  # reads the volume rows
 
 
 def test_full_refresh_never_recounts_by_day(store: Store) -> None:

@@ -216,6 +216,12 @@ def summary_refresh(
     if result.skipped:
         click.echo("another refresh is running; nothing to do", err=True)
     elif sys.stderr.isatty():
+        if result.upgraded_from is not None:
+            click.echo(
+                f"volumes: the table was in an older format ({result.upgraded_from}); "
+                "rebuilt at the current grain (borough, day, call source)",
+                err=True,
+            )
         click.echo(
             f"volumes: recounted {len(result.recounted)}, dropped {len(result.dropped)}, "
             f"unchanged {result.unchanged} partition(s); store manifest version "

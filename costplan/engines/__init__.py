@@ -141,9 +141,10 @@ class Engine(ABC):
     def daily_volumes(
         self, snapshot: Snapshot, *, years: Iterable[int] | None = None
     ) -> tuple[QueryEngine, Provenance]:
-        """A session with views `daily_volume` (borough, day, call_source, grading, n) and
+        """A session with views `daily_volume` (borough, day, call_source, n) and
         `daily_total` (borough, day, n) over the partitions in scope; the caller closes it.
-        Neither has tags: a summary by tag counts from the partitions (`open`, summary_tags).
+        Neither has tags or gradings: a summary by either counts from the partitions (`open`,
+        summary_tags, summary_records).
 
         From the volume table where the engine keeps it (partitions it has not seen are counted
         from the store), else by the queries the table is built with, over the partitions.

@@ -83,6 +83,12 @@ def uses_totals(by: Sequence[str]) -> bool:
     return set(by) <= {"borough"}
 
 
+def from_partitions(by: Sequence[str]) -> bool:
+    """Whether a grouping is counted from the partitions: the volume table's grain is borough,
+    day and call source, so a grouping by tag or by grading is not in it (docs/scheduling.md)."""
+    return bool({"tag", "grading"} & set(by))
+
+
 def compute_counts(
     store_or_snapshot: Store | Snapshot,
     *,
@@ -99,7 +105,8 @@ def compute_counts(
     the store by the same query the table is built with. A grouping by borough alone (or
     none) reads the per-borough-day totals (`daily_total`, query summary_totals): the same
     answer as summary_volumes over `daily_volume`, from a fraction of the rows. A grouping by
-    tag is counted from the partitions (summary_tags over `cad`): the table holds no tags.
+    tag or by grading is counted from the partitions (summary_tags or summary_records over
+    `cad`): the table holds neither.
 
     Returns:
         Rows (period_start, by values in `by` order, count), in no particular order, and a
@@ -130,12 +137,16 @@ def compute_counts(
     }
     if uses_totals(by):
         query = "summary_totals"
-    else:
-        query = "summary_tags" if "tag" in by else "summary_volumes"
+    elif from_partitions(by):
+        query = "summary_tags" if "tag" in by else "summary_records"
         params |= {f"by_{c}": c in by for c in ("call_source", "grading")}
-    if "tag" in by:
-        # The volume table holds no tags (its grain is what a rebuild can afford): a summary by
-        # tag is counted from the partitions, every one in range, on every engine.
+    else:
+        query = "summary_volumes"
+        params |= {"by_call_source": "call_source" in by}
+    if from_partitions(by):
+        # The volume table holds neither tags nor gradings (its grain is what a rebuild can
+        # afford): such a summary is counted from the partitions, every one in range, on every
+        # engine.
         eng, used = engine.open(snap, years=years), (0, len(snap.select(years=years)))
     else:
         eng, used = engine.daily_volumes(snap, years=years)

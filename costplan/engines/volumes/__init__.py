@@ -1,4 +1,4 @@
-"""The materialised daily volume table: CAD counts per borough, London day, source and grading.
+"""The materialised daily volume table: CAD counts per borough, London day and call source.
 
 Layout, beside the store it summarises::
 
@@ -7,24 +7,25 @@ Layout, beside the store it summarises::
                                           files each partition was counted from
       parts/vol-<yyyy-mm>-<token>.parquet   one month of volume rows, every borough (a base
                                           file, and up to MAX_DELTAS day files)
-      parts/tot-<yyyy-mm>-<token>.parquet   the same rows' CADs per borough-day
       .lock                               the refresh lock (flock), separate from the writer lock
 
-Each volume row is (borough, day, call_source, grading, n): every CAD lands in exactly one
-row, so any sum over rows is exact. The totals files (borough, day, n) answer the commonest
-summary, volumes per borough, from one row per borough-day.
+Each volume row is (borough, day, call_source, n): every CAD lands in exactly one row, so any
+sum over rows is exact. The view daily_total (borough, day, n), which the commonest summary
+(volumes per borough) reads, is summed from them when read: about five rows a borough-day.
 
-The grain is what the table's readers group by, and no finer. Tags are not in it: a tag set
-dimension (the sorted distinct tags of each CAD) tripled the rows and made a rebuild 16-26x
-the raw GROUP BY borough, day instead of about 3.5-5x (docs/benchmarks.md). So these are counted
-from the partitions, exactly as stale partitions are:
+The grain is what a rebuild can afford, within 3x the raw GROUP BY borough, day. Tags are not
+in it: a tag set dimension (the sorted distinct tags of each CAD) tripled the rows and made a
+rebuild 16-26x that floor; nor is grading: as a fourth key it kept a rebuild at 3.5-5x, the
+GROUP BY alone 2-3x before any write (docs/benchmarks.md sections 4 and 14). So these are
+counted from the partitions, exactly as stale partitions are:
 
-* a summary grouped by tag (queries/summary_tags.sql, costplan.summary.counts);
+* a summary grouped by tag or by grading (queries/summary_tags.sql, summary_records.sql;
+  costplan.summary.counts);
 * a fast count filtered by tags (count() returns None; the caller runs count_scope);
 * a summary with cell-key disclosure control (the table holds no record keys).
 
 Why month files across boroughs: a nightly ingest touches one day of every borough, so it
-writes one month's day files (a few hundred rows, beside the month: recount.py) instead of a
+writes one month's day file (a few hundred rows, beside the month: recount.py) instead of a
 file per borough-year, and a rebuild writes a file per month. Freshness is still kept per
 store partition (borough, year).
 
@@ -58,6 +59,8 @@ path):
 
     state       the layout, state.json (read and written), months, freshness
     recount     one refresh's DuckDB session: counts changed days, rewrites their months
+                (a rebuild in one pass: the GROUP BY written straight to the month files)
+    files       the table's files: unique names, fsyncs together, staging directories
     refreshing  refresh(): plan, lock, collect garbage, commit
     read        the views daily_volume / daily_total, count, monthly_counts
 """

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from costplan._deps import lazy
 from costplan.engines.volumes.state import (
-    TOTAL_COLUMNS,
     VOLUME_COLUMNS,
     Days,
     VolumeState,
@@ -102,25 +101,19 @@ def create_daily_view(
         )
         keep = ~duckdb.FunctionExpression("list_contains", duckdb.ConstantExpression(hidden), key)
 
-    def table(files: list[str], cols: Sequence[str]) -> duckdb.DuckDBPyRelation | None:
-        if not files:
-            return None
-        rel = engine.read_parquet([str(vdir / f) for f in files], cols)
-        return rel.filter(keep) if keep is not None else rel
-
-    volume = table([f for e in months for f in e.volume_files], VOLUME_COLUMNS)
-    total = table([f for e in months for f in e.total_files], TOTAL_COLUMNS)
+    files = [str(vdir / f) for e in months for f in e.volume_files]
+    volume = None
+    if files:
+        volume = engine.read_parquet(files, VOLUME_COLUMNS)
+        volume = volume.filter(keep) if keep is not None else volume
     if stale or volume is None:
         # Count the stale partitions (or nothing: an empty, well-typed relation) from the store.
         engine.bind_files([str(snapshot.root / f.path) for p in stale for f in p.files])
-        counted = engine.relation("volume_counts").project(", ".join(VOLUME_COLUMNS))
+        counted = engine.relation("volume_counts")
         volume = counted if volume is None else volume.union(counted)
-        volume.create_view("daily_volume", replace=True)
-        total = engine.relation("daily_totals")  # exact, from the combined volumes
-    else:
-        volume.create_view("daily_volume", replace=True)
-    assert total is not None
-    total.create_view("daily_total", replace=True)
+    volume.create_view("daily_volume", replace=True)
+    # CADs per borough-day, summed from the volume rows when read (about five a borough-day).
+    engine.relation("daily_totals").create_view("daily_total", replace=True)
     return len(scope) - len(stale), len(stale)
 
 

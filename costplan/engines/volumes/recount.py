@@ -2,7 +2,7 @@
 
 The counts of the changed partitions (by day, or whole) go into the table `volume_new`. When
 every recounted day is after the last day of each month it falls in (a nightly ingest), the
-new counts are written as a pair of day files beside each month (its `deltas`), and nothing
+new counts are written as a day file beside each month (its `deltas`), and nothing
 old is read or rewritten. Otherwise, or once a month has MAX_DELTAS day files, each touched
 month is rewritten: the old month's rows less the recounted days, plus the new counts
 (volume_month_merge), under new unique names. Nothing here commits: refreshing.refresh swaps
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -22,10 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from costplan._deps import lazy
+from costplan.engines.volumes.files import fsync, in_threads, new_path, remove_staging
 from costplan.engines.volumes.state import (
     MAX_DELTAS,
-    PARTS_DIR,
-    TOTAL_COLUMNS,
     VOLUME_COLUMNS,
     Days,
     MonthEntry,
@@ -49,10 +47,8 @@ else:
 # The counts a refresh collects (volume_counts' columns) and the day ranges they replace.
 _NEW_TABLE = {
     "borough": "VARCHAR",
-    "year": "SMALLINT",
     "day": "DATE",
     "call_source": "VARCHAR",
-    "grading": "VARCHAR",
     "n": "BIGINT",
 }
 _RANGE_TABLE = {"borough": "VARCHAR", "year": "SMALLINT", "lo": "DATE", "hi": "DATE"}
@@ -139,16 +135,6 @@ def _count_into(
     return done, failed
 
 
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
-
-
-def _new_path(month: str, kind: str) -> str:
-    # Names carry the month and a unique token, never borough text.
-    return f"{PARTS_DIR}/{kind}-{month}-{uuid.uuid4().hex}.parquet"
-
-
 @dataclass
 class Work:
     """What a refresh recounts: partitions by day or whole, and keys of dropped partitions."""
@@ -193,6 +179,7 @@ class Refresher:
         self.done = 0
         self.total = 0
         self.written: list[Path] = []  # files of this refresh, removed again if it fails
+        self.unsynced: list[Path] = []  # written files not yet fsynced (run() syncs them)
 
     def _tick(self, n: int, what: str) -> None:
         self.done += n
@@ -213,6 +200,10 @@ class Refresher:
             totals = self._partition_totals(done.months)
             good = [(p, d) for p, d in done.by_day if totals.get(part_key(p), 0) == p.rows]
             if len(good) == len(done.by_day):
+                # Durable before refresh() commits the state that names them.
+                alive = set(self.written)  # a retried pass's files were deleted
+                in_threads(fsync, [p for p in self.unsynced if p in alive])
+                self.unsynced.clear()
                 return done
             # Only this pass's files: an appended month's entry also names its old files.
             for path in self.written[written:]:
@@ -228,6 +219,10 @@ class Refresher:
     ) -> _Done:
         eng = self.eng
         eng.register_rows("volume_new", _NEW_TABLE, [])
+        if whole and not by_day:
+            rebuilt = self._rebuild(dropped, whole)
+            if rebuilt is not None:
+                return rebuilt
         counted_days, failed = _count_into(eng, by_day, whole=False, tick=self._tick)
         # A by-day count that fails is retried whole: that reports the error if it persists.
         retry = [p for p, _ in by_day if part_key(p) in failed]
@@ -258,19 +253,24 @@ class Refresher:
         ranges: Sequence[tuple[str, int, dt.date, dt.date]],
     ) -> list[str]:
         """Months that hold replaced rows (in the old table) or new rows (in the store)."""
+        # Each distinct span once: a rebuild's are a few whole years, shared by every borough.
+        old = set(self.old.months)
         touched: set[str] = set()
-        for _, _, lo, hi in ranges:
-            touched |= set(self.old.months) & set(months_of((lo, hi)))
+        for span in {(lo, hi) for _, _, lo, hi in ranges}:
+            touched |= old & set(months_of(span))
+        spans = set()
         for part, (lo, hi) in counted:
-            span = data_days(part)
-            if span is not None and max(lo, span[0]) <= min(hi, span[1]):
-                touched |= set(months_of((max(lo, span[0]), min(hi, span[1]))))
+            data = data_days(part)
+            if data is not None and max(lo, data[0]) <= min(hi, data[1]):
+                spans.add((max(lo, data[0]), min(hi, data[1])))
+        for span in spans:
+            touched |= set(months_of(span))
         return sorted(touched)
 
     def _write_months(
         self, months: Sequence[str], ranges: Sequence[tuple[str, int, dt.date, dt.date]]
     ) -> tuple[dict[str, MonthEntry | None], int]:
-        """Write the new volume and totals files of `months`.
+        """Write the new volume files of `months`.
 
         Returns:
             Each month's new entry (None if the month is now empty), and how many of the
@@ -290,8 +290,35 @@ class Refresher:
         else:  # appended days, or nothing old survives (a rebuild): the new counts alone
             columns = [duckdb.ColumnExpression(c) for c in VOLUME_COLUMNS]
             eng.table("volume_new").project(*columns).create_view("daily_volume", replace=True)
-        # Their CADs per borough-day, computed once from them, and what the state records.
-        eng.materialise("month_totals", "daily_totals")
+        counts, last, counted = self._month_counts()
+        filled = sorted(counts)
+        vol = self._write_split(eng.table("daily_volume"), VOLUME_COLUMNS, filled, "vol")
+        entries: dict[str, MonthEntry | None] = {}
+        for m in months:
+            before = self.old.months.get(m) if append else None
+            if before is not None:  # the month's files stay; the new day file joins them
+                merged = dict(before.counts)
+                for key, n in counts[m].items():
+                    merged[key] = merged.get(key, 0) + n
+                entries[m] = MonthEntry(
+                    path=before.path,
+                    counts=merged,
+                    last_day=max(before.last_day, last.get(m, "")),
+                    deltas=(*before.deltas, vol[m]) if m in counts else before.deltas,
+                )
+            elif m in counts:
+                entries[m] = MonthEntry(vol[m], dict(counts[m]), last[m])
+            else:
+                entries[m] = None
+        self._tick(1, "months")
+        return entries, counted
+
+    def _month_counts(self) -> tuple[dict[str, dict[str, int]], dict[str, str], int]:
+        """What the state records of the months in the view daily_volume (summed from its grouped
+        rows, never from the store): per month, each partition's CADs and the latest day; and
+        how many of the CADs are on the recounted days (`refresh_days`)."""
+        eng = self.eng
+        eng.create_view("month_totals", "daily_totals")  # read once, by the query below
         counts: dict[str, dict[str, int]] = defaultdict(dict)
         last: dict[str, str] = {}
         counted = 0
@@ -300,29 +327,60 @@ class Refresher:
             counts[month][partition_key(borough, year)] = int(n)
             last[month] = max(last.get(month, ""), last_day.isoformat())
             counted += int(on_days)
-        filled = sorted(counts)
-        vol = self._write_split(eng.table("daily_volume"), VOLUME_COLUMNS, filled, "vol")
-        tot = self._write_split(eng.table("month_totals"), TOTAL_COLUMNS, filled, "tot")
-        entries: dict[str, MonthEntry | None] = {}
-        for m in months:
-            before = self.old.months.get(m) if append else None
-            if before is not None:  # the month's files stay; the new pair joins them
-                merged = dict(before.counts)
-                for key, n in counts[m].items():
-                    merged[key] = merged.get(key, 0) + n
-                entries[m] = MonthEntry(
-                    path=before.path,
-                    totals=before.totals,
-                    counts=merged,
-                    last_day=max(before.last_day, last.get(m, "")),
-                    deltas=(*before.deltas, (vol[m], tot[m])) if m in counts else before.deltas,
-                )
-            elif m in counts:
-                entries[m] = MonthEntry(vol[m], tot[m], dict(counts[m]), last[m])
-            else:
-                entries[m] = None
+        return counts, last, counted
+
+    def _rebuild(self, dropped: list[str], whole: list[Partition]) -> _Done | None:
+        """Recount partitions whole in one pass: the GROUP BY written straight to the month
+        files by one partitioned write, without materialising the counts first.
+
+        The state's per-partition counts are derived from the written rows (one per group:
+        about 60 source rows each), never from a second scan of the store.
+        This is a rebuild's path (docs/benchmarks.md section 14). It declines (None), and the
+        batch path runs instead, when the source rows exceed one batch, when an old month
+        keeps rows of partitions not recounted (a merge), or when the count or its write fails:
+        the batch path retries partition by partition and pins an unreadable file to its own.
+        """
+        items = [(p, year_days(p.year)) for p in whole]
+        if sum(p.rows for p in whole) > BATCH_ROWS:
+            return None
+        ranges = [(p.borough, p.year, lo, hi) for p, (lo, hi) in items]
+        for key in dropped:
+            borough, year = key.rsplit("|", 1)
+            ranges.append((borough, int(year), *year_days(int(year))))
+        months = self._months_touched(items, ranges)
+        if any(m in self.old.months and not self._replaced_whole(m, ranges) for m in months):
+            return None
+        eng = self.eng
+        columns = [duckdb.ColumnExpression(c) for c in VOLUME_COLUMNS]
+        staging = self.vdir / f".staging-{uuid.uuid4().hex}"
+        staging.mkdir(parents=True)
+        try:
+            try:
+                eng.bind_files([str(eng.snapshot.root / f.path) for p in whole for f in p.files])
+                counted_rel = eng.relation("volume_counts").project(_month_of_day(), *columns)
+                eng.write_parquet(counted_rel, str(staging), partition_by=["month"])
+            except _count_errors():
+                return None
+            self._tick(len(whole), part_key(whole[-1]))
+            staged = sorted(staging.glob("month=*/*.parquet"))
+            if staged:
+                rel = eng.read_parquet([str(f) for f in staged], VOLUME_COLUMNS)
+            else:  # nothing counted (partitions without rows): an empty, well-typed view
+                rel = eng.table("volume_new").project(*columns)
+            rel.create_view("daily_volume", replace=True)
+            eng.register_rows("refresh_days", _RANGE_TABLE, ranges)
+            counts, last, counted = self._month_counts()
+            months = sorted(set(months) | set(counts))  # every written month gets its entry
+            vol = {
+                m: self._adopt(staging / f"month={m.replace('-', '')}", m, "vol") for m in counts
+            }
+        finally:
+            remove_staging(staging)
+        entries: dict[str, MonthEntry | None] = {
+            m: MonthEntry(vol[m], dict(counts[m]), last[m]) if m in counts else None for m in months
+        }
         self._tick(1, "months")
-        return entries, counted
+        return _Done(months=entries, by_day=[], whole=whole, failed={}, rows_counted=counted)
 
     def _appendable(
         self, months: Sequence[str], ranges: Sequence[tuple[str, int, dt.date, dt.date]]
@@ -359,12 +417,12 @@ class Refresher:
         """
         columns = [duckdb.ColumnExpression(c) for c in cols]
         if len(months) == 1:
-            path = _new_path(months[0], kind)
+            path = new_path(months[0], kind)
             target = self.vdir / path
             target.parent.mkdir(parents=True, exist_ok=True)
             self.written.append(target)
             self.eng.write_parquet(rel.project(*columns), str(target))
-            _fsync(target)
+            self.unsynced.append(target)
             return {months[0]: path}
         out: dict[str, str] = {}
         if not months:
@@ -378,7 +436,7 @@ class Refresher:
             for month in months:
                 out[month] = self._adopt(staging / f"month={month.replace('-', '')}", month, kind)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            remove_staging(staging)
         return out
 
     def _adopt(self, directory: Path, month: str, kind: str) -> str:
@@ -386,12 +444,12 @@ class Refresher:
         files = sorted(directory.glob("*.parquet"))
         if len(files) != 1:  # DuckDB writes one file per partition unless told to split
             raise VolumeError(f"expected one staged file for {month}, found {len(files)}")
-        rel = _new_path(month, kind)
+        rel = new_path(month, kind)
         target = self.vdir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(files[0], target)
         self.written.append(target)
-        _fsync(target)
+        self.unsynced.append(target)
         return rel
 
     def _replaced_whole(

@@ -26,6 +26,7 @@ from costplan.engines.volumes.state import (
     Days,
     VolumeEntry,
     VolumeState,
+    older_format,
     part_key,
     read_state,
     stale_partitions,
@@ -67,6 +68,8 @@ class RefreshResult:
             The others in `recounted` were recounted whole.
         rows_counted: store rows the recounts read into the table (the cost that scales).
         months_written: the months ("yyyy-mm") whose files were rewritten, sorted.
+        upgraded_from: the older format of the table this refresh replaced by a rebuild at the
+            current grain (its files are collected like any retired ones), else None.
     """
 
     skipped: bool = False
@@ -79,6 +82,7 @@ class RefreshResult:
     incremental: dict[str, tuple[str, str]] = field(default_factory=dict)
     rows_counted: int = 0
     months_written: list[str] = field(default_factory=list)
+    upgraded_from: int | None = None
 
 
 def _first_line(exc: Exception) -> str:
@@ -244,6 +248,8 @@ def refresh(
         old = usable(vdir, collected, _damaged_months(vdir, collected))
         work = _plan(snap, old, full)
         result = RefreshResult(store_version=snap.version)
+        if before.store_version is None:  # empty: never refreshed, damaged, or an older format
+            result.upgraded_from = older_format(store.root)
         entries = dict(old.partitions)
         months = dict(old.months)
         retired = list(old.retired)

@@ -22,10 +22,13 @@ Days = tuple[dt.date, dt.date]
 
 VOLUMES_DIR = "volumes"
 STATE = "state.json"
-STATE_FORMAT = 3  # 1: a file per store partition; 2: with tag sets (both read as empty: rebuilt)
+# 1: a file per store partition; 2: with tag sets; 3: with grading and totals files. Older
+# formats read as empty (readers count from the partitions) and the next refresh rebuilds the
+# table, saying so.
+STATE_FORMAT = 4
 PARTS_DIR = "parts"
 
-VOLUME_COLUMNS: tuple[str, ...] = ("borough", "day", "call_source", "grading", "n")
+VOLUME_COLUMNS: tuple[str, ...] = ("borough", "day", "call_source", "n")
 TOTAL_COLUMNS: tuple[str, ...] = ("borough", "day", "n")
 
 
@@ -49,7 +52,7 @@ class VolumeEntry:
 
 
 # Day files a month may gather before a refresh merges them into its month files (one night
-# in MAX_DELTAS pays for a month rewrite; a reader opens at most MAX_DELTAS + 1 pairs a month).
+# in MAX_DELTAS pays for a month rewrite; a reader opens at most MAX_DELTAS + 1 files a month).
 MAX_DELTAS = 8
 
 
@@ -57,29 +60,26 @@ MAX_DELTAS = 8
 class MonthEntry:
     """One month of the table: its files and the CADs it holds per partition.
 
-    The month's rows are those of its base pair (path, totals) plus those of its `deltas`:
-    pairs a nightly refresh wrote beside the month for days after the month's last day, so a
-    new day costs a file of its own rows instead of a rewrite of the month. No two pairs hold
-    rows of the same borough-day.
+    The month's rows are those of its base file (path) plus those of its `deltas`: files a
+    nightly refresh wrote beside the month for days after the month's last day, so a new day
+    costs a file of its own rows instead of a rewrite of the month. No two of a month's files
+    hold rows of the same borough-day. (There are no totals files: a month holds about five
+    volume rows per borough-day, so daily_total is summed from them when read; writing them
+    was a fifth of a rebuild: docs/benchmarks.md section 14.)
     """
 
     path: str  # volume rows, relative to STORE/volumes
-    totals: str  # CADs per borough-day, relative to STORE/volumes
     counts: dict[str, int]  # partition key -> CADs of that partition in this month
     last_day: str = ""  # the latest London day (ISO) with rows in any of the month's files
-    deltas: tuple[tuple[str, str], ...] = ()  # (volume rows, totals) of appended days
+    deltas: tuple[str, ...] = ()  # volume rows of appended days, relative to STORE/volumes
 
     @property
     def volume_files(self) -> tuple[str, ...]:
-        return (self.path, *(d[0] for d in self.deltas))
-
-    @property
-    def total_files(self) -> tuple[str, ...]:
-        return (self.totals, *(d[1] for d in self.deltas))
+        return (self.path, *self.deltas)
 
     @property
     def files(self) -> tuple[str, ...]:
-        return self.volume_files + self.total_files
+        return self.volume_files
 
 
 @dataclass(frozen=True)
@@ -165,11 +165,10 @@ def read_state(root: Path | str) -> VolumeState:
         }
         months = {
             month: MonthEntry(
-                path=e["path"],
-                totals=e["totals"],
+                path=str(e["path"]),
                 counts={k: int(n) for k, n in e["counts"].items()},
                 last_day=str(e["last_day"]),
-                deltas=tuple((str(v), str(t)) for v, t in e["deltas"]),
+                deltas=tuple(str(v) for v in e["deltas"]),
             )
             for month, e in doc["months"].items()
         }
@@ -182,6 +181,17 @@ def read_state(root: Path | str) -> VolumeState:
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return VolumeState()
+
+
+def older_format(root: Path | str) -> int | None:
+    """The format of a state.json older than STATE_FORMAT (which read_state reads as empty:
+    the table is rebuilt at the current grain), else None."""
+    try:
+        doc = json.loads((volumes_dir(root) / STATE).read_text(encoding="utf-8"))
+        found = doc.get("format", 1)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return found if isinstance(found, int) and found < STATE_FORMAT else None
 
 
 def write_state(vdir: Path, state: VolumeState) -> None:
@@ -198,7 +208,7 @@ def write_state(vdir: Path, state: VolumeState) -> None:
             month: {
                 **e.__dict__,
                 "counts": dict(sorted(e.counts.items())),
-                "deltas": [list(d) for d in e.deltas],
+                "deltas": list(e.deltas),
             }
             for month, e in sorted(state.months.items())
         },
