@@ -66,19 +66,20 @@ class KeyIndex:
 
         May write a run to `spill_dir` (the caller words a disk error: store.writing).
         """
-        run = np.sort(_ints(keys.drop_nulls()))
+        run = _sorted(_ints(keys.drop_nulls()))
         if not len(run):
             return
         while self.runs and len(self.runs[-1]) <= len(run):
-            # Two sorted runs: the stable sort (a merge sort) finds them and merges in one pass.
-            run = np.sort(np.concatenate([self.runs.pop(), run]), kind="stable")
+            run = _merge(self.runs.pop(), run)
         self.runs.append(run)
         if self.spill_dir is not None and sum(len(r) for r in self.runs) > self.memory_keys:
             self._spill(self.spill_dir)
 
     def _spill(self, directory: Path) -> None:
         """Merge the runs in memory into one run on disk and map it back."""
-        run = np.sort(np.concatenate(self.runs), kind="stable")
+        run = self.runs[0]
+        for other in self.runs[1:]:
+            run = _merge(run, other)
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"keys-{len(self.spilled):05d}.npy"
         np.save(path, run)
@@ -113,3 +114,20 @@ def _ints(keys: pl.Series) -> np.ndarray:
     if keys.dtype != pl.Int64:
         keys = keys.cast(pl.String).hash(seed=0).reinterpret(signed=True)
     return keys.fill_null(0).to_numpy()
+
+
+def _sorted(keys: np.ndarray) -> np.ndarray:
+    """The keys sorted; MPS keys of an export in time order come sorted (day, then serial)."""
+    if len(keys) < 2 or bool((keys[1:] >= keys[:-1]).all()):
+        return keys
+    return np.sort(keys)
+
+
+def _merge(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Two sorted runs as one. Runs of an export in time order do not overlap: a copy."""
+    if a[-1] < b[0]:
+        return np.concatenate([a, b])
+    if b[-1] < a[0]:
+        return np.concatenate([b, a])
+    # Overlapping runs: the stable sort (a merge sort) finds the two runs and merges them.
+    return np.sort(np.concatenate([a, b]), kind="stable")
