@@ -230,6 +230,9 @@ def main() -> None:
         ingest_s.append(s)
         ingest_mb.append(mb)
     shutil.rmtree(floor_out, ignore_errors=True)
+    stored = Store.open(store).snapshot().total_rows
+    if stored != rows:
+        raise SystemExit(f"the ingest stored {stored:,} rows of {rows:,}: no figure is valid")
     ours, floor = rows / statistics.median(ingest_s), rows / statistics.median(copy_s)
     table.add(
         f"CSV ingest, {rows:,} rows (whole process)",
