@@ -229,6 +229,7 @@ def main() -> None:
         s, mb = costplan("ingest", str(export), "--store", str(store))
         ingest_s.append(s)
         ingest_mb.append(mb)
+        print(f"  ingest run: {s:.2f} s ({rows / s:,.0f} rows/s); COPY {copy_s[-1]:.2f} s")
     shutil.rmtree(floor_out, ignore_errors=True)
     stored = Store.open(store).snapshot().total_rows
     if stored != rows:
