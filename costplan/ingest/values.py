@@ -355,7 +355,14 @@ def _localise(
     special: pl.Series | None = None
     if mapping.ambiguous == "quarantine":
         local = naive.dt.replace_time_zone(tz, ambiguous="null", non_existent="null")
-        earliest = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+        # Only a time that came out null can be ambiguous: look at those again, not them all.
+        earliest = local
+        unsure = (local.is_null() & naive.is_not_null()).arg_true()
+        if not unsure.is_empty():
+            again = naive.gather(unsure).dt.replace_time_zone(
+                tz, ambiguous="earliest", non_existent="null"
+            )
+            earliest = local.clone().scatter(unsure, again)  # scatter writes in place
         amb = local.is_null() & earliest.is_not_null()
         if amb.any():
             special = _nulls(naive.len(), pl.String())
