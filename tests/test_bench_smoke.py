@@ -49,6 +49,7 @@ def _args(tmp: Path, store: Path) -> dict[str, list[str]]:
         "bench_keys.py": ["--batches", "3", "--batch-rows", "1000"],
         "bench_layout.py": ["--out", str(tmp / "layout"), *week, "--runs", "1"],
         "bench_plan_items.py": ["--tiny"],
+        "bench_scale.py": ["--tiny"],
         "bench_planner.py": ["--store", str(store), "--runs", "1"],
         "bench_summary.py": ["--rows", "1", "--repeat", "1", "--workdir", str(tmp)],
         "bench_web.py": ["--store", str(store), "--runs", "1", "--starts", "1"],

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,7 +24,7 @@ def test_the_index_is_a_set_of_int_keys(batches: list[list[int]], probe: list[in
         index.add(pl.Series(new, dtype=pl.Int64))
         seen |= set(new)
         assert len(index) == len(seen)
-    sizes = [r.len() for r in index.runs]
+    sizes = [len(r) for r in index.runs]
     assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == len(sizes)
 
 
@@ -45,3 +48,37 @@ def test_an_empty_index_holds_nothing() -> None:
     assert index.contains(pl.Series([1, 2], dtype=pl.Int64)).to_list() == [False, False]
     index.add(pl.Series([], dtype=pl.Int64))
     assert not index
+
+
+@given(
+    batches=batches_of,
+    probe=st.lists(st.integers(-60, 520), max_size=60),
+    memory=st.integers(1, 30),
+)
+def test_a_spilled_index_answers_as_one_in_memory(
+    batches: list[list[int]], probe: list[int], memory: int, tmp_path_factory: Any
+) -> None:
+    # Past `memory` keys the runs go to disk: the answers must not change, whatever the order.
+    spill = Path(tmp_path_factory.mktemp("keys"))
+    small, whole, seen = KeyIndex(spill, memory_keys=memory), KeyIndex(), set[int]()
+    for batch in batches:
+        new = sorted(set(batch) - seen)
+        asked = pl.Series(probe + batch + [None], dtype=pl.Int64)
+        expected = [k in seen if k is not None else False for k in asked.to_list()]
+        assert small.contains(asked).to_list() == expected
+        assert whole.contains(asked).to_list() == expected
+        small.add(pl.Series(new, dtype=pl.Int64))
+        whole.add(pl.Series(new, dtype=pl.Int64))
+        seen |= set(new)
+        assert len(small) == len(seen)
+        assert sum(len(r) for r in small.runs) <= memory  # memory holds at most that many
+    assert len(small.spilled) == len(list(spill.glob("keys-*.npy")))
+
+
+def test_spilled_text_keys_are_found(tmp_path: Path) -> None:
+    index = KeyIndex(tmp_path, memory_keys=2)
+    index.add(pl.Series(["1/01JAN20", "2/01JAN20", "3/01JAN20"]))
+    index.add(pl.Series(["4/01JAN20"]))
+    assert index.spilled
+    asked = pl.Series(["4/01JAN20", "9/01JAN20", "1/01JAN20", None])
+    assert index.contains(asked).to_list() == [True, False, True, False]

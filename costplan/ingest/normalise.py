@@ -159,7 +159,8 @@ def normalise(
             "tag": done["tags"],
             "opening_code": done["opening"],
             "closing_code": done["closing"],
-        }
+        },
+        pool,
     )
     frame = frame.with_columns(
         (labels if labels is not None else _nulls(raw.height, pl.String())).alias("_lr")

@@ -110,12 +110,20 @@ def _scan_bytes(path: Path) -> tuple[bool, bool]:
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
     cr = lf = crlf = 0
+    bare_lf = False  # an LF in a chunk with no CR (and none before it): never part of a CRLF
     last = b""
     with open(path, "rb") as fh:
         while chunk := fh.read(READ_CHUNK_BYTES):
-            cr += chunk.count(b"\r")
-            lf += chunk.count(b"\n")
-            crlf += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
+            n_cr = chunk.count(b"\r")
+            joined = last == b"\r" and chunk[:1] == b"\n"
+            if n_cr or joined:
+                cr += n_cr
+                lf += chunk.count(b"\n")
+                crlf += chunk.count(b"\r\n") + joined
+            elif not bare_lf:
+                # An LF file (the usual kind) is counted no further: a bare LF anywhere makes
+                # any CR elsewhere mixed, which is all the counts below decide.
+                bare_lf = b"\n" in chunk
             last = chunk[-1:]
             if not utf8 or (chunk.isascii() and not decoder.getstate()[0]):
                 continue
@@ -129,7 +137,7 @@ def _scan_bytes(path: Path) -> tuple[bool, bool]:
         except UnicodeDecodeError:
             utf8 = False
     # All LF, all CRLF, or all bare CR (old Mac files, which DuckDB reads as they are).
-    mixed = bool(cr) and bool(lf) and not (cr == lf == crlf)
+    mixed = bool(cr) and (bool(lf) or bare_lf) and (bare_lf or not cr == lf == crlf)
     return utf8, mixed
 
 

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from costplan.errors import InputError
 from costplan.ingest.dbsource import SqlSource, inspect_sql
 from costplan.ingest.fill import check_targets, supply
-from costplan.ingest.keys import KeyIndex
+from costplan.ingest.keys import MEMORY_KEYS, KeyIndex
 from costplan.ingest.mapping import Mapping, load_mapping
 from costplan.ingest.normalise import (
     _REFUSED,
@@ -50,6 +50,10 @@ ProgressFn = Callable[[int, int], None]
 # Rows validated together. Large enough to amortise the per-batch store lookup, small enough to
 # bound memory (a 1M-row batch of CAD rows is ~200 MB in Polars).
 BATCH_ROWS = 1_000_000
+# Rows the transaction buffers before spilling them to its staging area, and keys the
+# duplicate check holds in memory before its runs go there too (docs/store.md: the bound).
+SPILL_ROWS = 1_000_000
+KEYS_IN_MEMORY = MEMORY_KEYS
 
 
 class _Run:
@@ -71,9 +75,13 @@ class _Run:
         self.progress = progress
         self.total = max(total, 1)
         self.done = 0
-        self.seen = KeyIndex()  # cad_ref keys of every row staged by this run
-        self._recent: pl.DataFrame | None = None  # the last staged batch (COMPARE_FIELDS)
-        self._spilled: list[Path] = []  # earlier staged batches, as Arrow IPC
+        # cad_ref keys of every row staged by this run; past MEMORY_KEYS they go to disk.
+        self.seen = KeyIndex(txn.staging / "ingest-keys", memory_keys=KEYS_IN_MEMORY)
+        # The staged rows themselves are the transaction's (Transaction.staged): a reference
+        # seen again is compared with them, so this run keeps no copy of what it staged.
+        txn.spill_rows = SPILL_ROWS
+        # "unique" references name no day: an earlier row may be in any year.
+        self._dated = profile.reference.format != "unique"
         self.last_file = False  # set while the run reads its last file
         self.quarantine = Quarantine(txn, mapping)
         # The file being read: its areas and first and last day (its coverage).
@@ -224,9 +232,11 @@ class _Run:
         if not good.is_empty() and self.seen:
             known = self.seen.contains(good["_key"])
             if known.any():
+                earlier = self._staged_rows(good.filter(known))
+                # A text key is indexed by its hash: a hit with no staged row is a new row.
+                known = known & good["cad_ref"].is_in(earlier["cad_ref"].implode())
                 hit = good.filter(known)
-                earlier = self._staged_rows(hit["_key"])
-                pair = hit.join(earlier, on="_key", how="inner", suffix="_ref")
+                pair = hit.join(earlier, on="cad_ref", how="inner", suffix="_ref")
                 refused.append(self._compare(pair, "an earlier row of this ingest", report))
                 good = good.filter(~known)
 
@@ -272,33 +282,15 @@ class _Run:
         )
 
     def _remember(self, staged: pl.DataFrame) -> None:
-        """Keep the rows just staged so later batches and files can be compared with them.
+        """Index the keys of the rows just staged so later batches and files find them."""
+        with writing(self.txn.store.root):  # the index may spill a run to the staging area
+            self.seen.add(staged["_key"])
 
-        The newest batch stays in memory; older ones are spilled to this run's own Arrow IPC
-        files in the transaction's staging directory (removed with it), so memory holds one
-        batch however many come. Only the cad_ref index stays in memory for all of them.
-        """
-        if self._recent is not None:
-            path = self.txn.staging / "ingest-seen" / f"{len(self._spilled):06d}.arrow"
-            with writing(self.txn.store.root):
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self._recent.write_ipc(path, compression="uncompressed")
-            self._spilled.append(path)
-        self._recent = staged.select("_key", *COMPARE_FIELDS)
-        self.seen.add(staged["_key"])
-
-    def _staged_rows(self, keys: pl.Series) -> pl.DataFrame:
-        """The rows this run staged for these cad_ref keys (COMPARE_FIELDS), memory or spill."""
-        wanted = pl.DataFrame({"_key": keys.unique()}).lazy()
-        parts = [pl.scan_ipc(self._spilled)] if self._spilled else []
-        if self._recent is not None:
-            parts.append(self._recent.lazy())
-        return (
-            pl.concat(parts)
-            .join(wanted, on="_key", how="semi")
-            .unique("_key", keep="first")
-            .collect()
-        )
+    def _staged_rows(self, hit: pl.DataFrame) -> pl.DataFrame:
+        """The rows this run staged for the references of `hit` (cad_ref, COMPARE_FIELDS)."""
+        years = hit["year"].unique().to_list() if self._dated else None
+        earlier = self.txn.staged(hit["cad_ref"], years)
+        return earlier.select("cad_ref", *COMPARE_FIELDS).unique("cad_ref", keep="first")
 
     @staticmethod
     def _raw_json(rows: pl.DataFrame, plan: ExportPlan, fields: list[str]) -> pl.Series:

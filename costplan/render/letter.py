@@ -17,11 +17,9 @@ file names and the officer's warnings go to the annex (`fmt="annex"`), for the c
 from __future__ import annotations
 
 import re
-import string
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from costplan._files import config_path
 from costplan.costmodel.estimate import ACTIVITY_PHRASES, ANSWER, REFUSE, UNCOVERED
 from costplan.errors import ConfigError, InputError
 from costplan.planner.advice import NONE_FITS, Advice, alternatives
@@ -35,80 +33,16 @@ from costplan.render.plan import (
     _snapshot_line,
     _warnings,
 )
+from costplan.render.templates import Values, fill, template
 from costplan.request import QUICK_REFERENCE, Item, clock
 from costplan.store.coverage import NOT_COVERED, Verdict
 from costplan.units import and_list, fmt_number, round2
 
 FORMATS: dict[str, tuple[str, ...]] = {"Response": ("text", "markdown", "annex")}
 
-_COMMENT = "%%"
-_HEADING = "## "
-
 
 def _hours(value: Decimal) -> str:
     return f"{round2(value):,.2f}"
-
-
-def template(family: str, name: str) -> str:
-    """A template's text without its comment lines.
-
-    Raises:
-        ConfigError: the family has no such template (a regime reaches an outcome its family
-            does not word).
-    """
-    folder = config_path("letters")
-    path = (
-        folder.joinpath(name + ".txt") if family == "" else folder.joinpath(family, name + ".txt")
-    )
-    if not path.is_file():
-        raise ConfigError(
-            f"no letter template {family + '/' if family else ''}{name}.txt",
-            "add it to costplan/config/letters (see its README.md)",
-        )
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return "\n".join(line for line in lines if not line.startswith(_COMMENT)).strip() + "\n"
-
-
-class _Values(Mapping[str, str]):
-    """The values a template may name, each worked out only when a template names it (so a
-    value that needs a finding, such as whether the information is held, is asked for only by
-    the letters that state it)."""
-
-    def __init__(self, makers: Mapping[str, Callable[[], str]]) -> None:
-        self._makers = makers
-        self._done: dict[str, str] = {}
-
-    def __getitem__(self, key: str) -> str:
-        if key not in self._done:
-            self._done[key] = self._makers[key]()  # KeyError: not a value letters provide
-        return self._done[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._makers)
-
-    def __len__(self) -> int:
-        return len(self._makers)
-
-
-def fill(text: str, values: Mapping[str, str], where: str) -> str:
-    """Fill a template strictly, then drop empty paragraphs and headings left with no text."""
-    try:
-        filled = string.Template(text).substitute(values)
-    except KeyError as exc:
-        raise ConfigError(
-            f"letter template {where} names ${exc.args[0]}, which letters do not provide",
-            "see docs/letters.md for the values a template may use",
-        ) from None
-    except ValueError as exc:
-        raise ConfigError(f"letter template {where}: {exc}", "write $$ for a dollar sign") from None
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", filled) if p.strip()]
-    kept: list[str] = []
-    for i, p in enumerate(paragraphs):
-        nxt = paragraphs[i + 1] if i + 1 < len(paragraphs) else None
-        if p.startswith(_HEADING) and (nxt is None or nxt.startswith(_HEADING)):
-            continue  # a heading whose section came out empty
-        kept.append(p)
-    return "\n\n".join(kept)
 
 
 # ---- the values ----------------------------------------------------------------------------
@@ -412,7 +346,7 @@ def _optional(value: str | None, what: str) -> Callable[[], str]:
     return make
 
 
-def _values(r: Response, markdown: bool) -> _Values:
+def _values(r: Response, markdown: bool) -> Values:
     plan, notice, auth = r.plan, r.notice, r.authority
     brk = "  \n" if markdown else "\n"
     head = [auth.name, auth.unit, *auth.address] + ([auth.email] if auth.email else [])
@@ -451,7 +385,7 @@ def _values(r: Response, markdown: bool) -> _Values:
         "parts_held": lambda: _parts_held(r),
         "uncovered_scopes": lambda: _uncovered_scopes(r),
     }
-    values = _Values(makers)
+    values = Values(makers)
     fam = r.family
     makers["body"] = lambda: fill(template(fam, r.outcome), values, f"{fam}/{r.outcome}.txt")
     makers["rights"] = lambda: fill(template(fam, "rights"), values, f"{fam}/rights.txt")

@@ -260,6 +260,7 @@ class Store:
             try:
                 yield txn
             finally:
+                txn.close()
                 shutil.rmtree(txn.staging, ignore_errors=True)
 
     def compact(self, min_files: int = 2, *, wait: float = LOCK_WAIT_SECONDS) -> CompactReport:

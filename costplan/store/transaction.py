@@ -8,6 +8,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,6 @@ from costplan._deps import lazy
 from costplan._files import (
     collect_retired,
     fsync_dir,
-    inside,
     now_iso,
     remove_temporaries,
     write_atomic,
@@ -27,10 +27,8 @@ from costplan.store.faults import reading, writing
 from costplan.store.manifest import (
     COMMIT_MARKER,
     COMPACT_FILES,
-    DATA_DIR,
     MANIFEST,
     QUARANTINE_COLUMNS,
-    RETIRED_DIR,
     ROW_GROUP_ROWS,
     SPILL_ROWS,
     FileEntry,
@@ -41,6 +39,8 @@ from costplan.store.manifest import (
     quarantine_schema,
     retired_path,
 )
+from costplan.store.reads import TransactionReads
+from costplan.store.tidy import parquet_files, retire, tidy_data_tree
 from costplan.store.tiers import tiered_files
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class CommitResult:
 
 
 @dataclass
-class Transaction:
+class Transaction(TransactionReads):
     """A write in progress. Stage rows with add(); make them visible with commit()."""
 
     store: Store
@@ -82,6 +82,11 @@ class Transaction:
     _compact: set[str] = field(default_factory=set)  # partitions asked to be compacted
     _buffered: int = 0
     _n: int = 0
+    # Rows buffered in memory before they are spilled to the staging area (an ingest lowers
+    # it to bound its memory: docs/store.md).
+    spill_rows: int = SPILL_ROWS
+    _spiller: Any = None  # the background chunk writer (a one-thread executor), once needed
+    _pending: Future[None] | None = None  # the spill it is writing
     _pruned: bool = False  # housekeeping dropped retired files: the manifest must say so
 
     @property
@@ -105,8 +110,8 @@ class Transaction:
         # Expired retirees go; a path the manifest names outside the store is never touched.
         keep = self._collect_retired()
         waiting = {r["path"] for r in keep}
-        _tidy_data_tree(root, live, waiting)
-        for path in _parquet_files(root / "quarantine"):
+        tidy_data_tree(root, live, waiting)
+        for path in parquet_files(root / "quarantine"):
             if path.relative_to(root).as_posix() not in live:
                 path.unlink(missing_ok=True)
         (root / COMMIT_MARKER).unlink(missing_ok=True)
@@ -121,43 +126,17 @@ class Transaction:
         entries = list(self.base.retired)
         # An entry keeps the path its snapshot's readers know (data/...); the file waits in
         # retired/. (One left in data/ by an older store or a killed writer is moved or
-        # deleted by _tidy_data_tree.)
+        # deleted by tidy_data_tree.)
         moved = [{**e, "path": retired_path(str(e.get("path", ""))) or ""} for e in entries]
         kept = {id(m) for m in collect_retired(root, moved)}
         return [e for e, m in zip(entries, moved, strict=True) if id(m) in kept]
-
-    # -- reading inside the transaction ------------------------------------------------------
-    def existing(self, cad_refs: pl.Series, years: Iterable[int]) -> pl.DataFrame:
-        """Stored rows whose cad_ref is in cad_refs, searched in the given years (all boroughs).
-
-        cad_refs are unique per local day (or per force), so the year of a reference bounds
-        where it can be.
-        """
-        files = self.base.files(years=set(years))
-        if not files or cad_refs.is_empty():
-            return pl.DataFrame(schema=schema.RECORD_SCHEMA)
-        wanted = pl.DataFrame({"cad_ref": cad_refs.unique()})
-        scan = _scan(files)
-        # A reference names its London day ("/25JUN20") and a stored row's `day` always equals
-        # it (ingest quarantines a mismatch; generate mints it so). Bounding the search by those
-        # days lets the reader skip row groups (files are sorted by time): re-ingesting a week
-        # does not read the whole year. If any reference does not parse, search everything.
-        # Only the MPS style names a day so; other profiles' references are searched everywhere.
-        dated = self.base.profile.reference.format == "serial/DDMONYY"
-        days = wanted["cad_ref"].str.slice(-7).unique().str.to_date("%d%b%y", strict=False)
-        if dated and days.null_count() == 0:
-            scan = scan.filter(pl.col("day").is_between(days.min(), days.max()))
-        with reading(self.store.root, files):
-            return (
-                scan.join(wanted.lazy(), on="cad_ref", how="semi").select(RECORD_COLUMNS).collect()
-            )
 
     # -- staging ---------------------------------------------------------------------------
     def add(self, frame: pl.DataFrame) -> int:
         """Stage rows (RECORD_SCHEMA columns). Returns the number of rows staged.
 
         Rows are buffered in memory per partition and spilled to Arrow IPC files in the
-        staging directory once SPILL_ROWS are buffered, so memory stays bounded however much
+        staging directory once `spill_rows` are buffered, so memory stays bounded however much
         is added, and a small ingest never touches the disk before its commit.
         """
         if frame.is_empty():
@@ -175,21 +154,55 @@ class Transaction:
             old = self._days.get(key)
             self._days[key] = (min(old[0], lo), max(old[1], hi)) if old else (lo, hi)
         self._buffered += frame.height
-        if self._buffered >= SPILL_ROWS:
+        if self._buffered >= self.spill_rows:
             self._spill()
         return frame.height
 
     def _spill(self) -> None:
-        """Write the in-memory buffer to one IPC chunk per partition (fast, uncompressed)."""
+        """Write the in-memory buffer to one IPC chunk per partition, in the background.
+
+        The chunks are written by one background thread while the caller goes on (an ingest
+        validates its next batch meanwhile); one spill at a time, so memory holds at most the
+        buffer being written and the one filling. Readers of the chunks (staged(), the merge)
+        wait for it first (settle()). LZ4: about as fast to write as uncompressed IPC and a
+        fifth of the bytes, so the spill costs less of the kernel's time (docs/benchmarks.md
+        §12).
+        """
+        self.settle()
+        jobs: list[tuple[Path, list[pl.DataFrame]]] = []
         for key, frames in self._buffer.items():
             self._n += 1
             path = self.staging / "chunks" / f"{self._n:06d}.arrow"
-            with writing(self.store.root):
-                path.parent.mkdir(parents=True, exist_ok=True)
-                pl.concat(frames).write_ipc(path, compression="uncompressed")
             self._chunks.setdefault(key, []).append(path)
-        self._buffer.clear()
+            jobs.append((path, frames))
+        self._buffer = {}
         self._buffered = 0
+        if self._spiller is None:
+            from concurrent.futures import ThreadPoolExecutor  # only this write path needs it
+
+            self._spiller = ThreadPoolExecutor(1, thread_name_prefix="costplan-spill")
+        self._pending = self._spiller.submit(self._write_chunks, jobs)
+
+    def _write_chunks(self, jobs: list[tuple[Path, list[pl.DataFrame]]]) -> None:
+        with writing(self.store.root):
+            for path, frames in jobs:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                pl.concat(frames).write_ipc(path, compression="lz4")
+
+    def settle(self) -> None:
+        """Wait for the chunks being written in the background; raise their error, if any."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Stop the background writer (Store.writer calls this before removing the staging
+        area, so no thread writes into a directory being removed). Errors are the commit's."""
+        with contextlib.suppress(Exception):
+            self.settle()
+        if self._spiller is not None:
+            self._spiller.shutdown(wait=True)
+            self._spiller = None
 
     def _merge_partition(
         self, key: str, out: Path, *, rewrite: tuple[FileEntry, ...] = ()
@@ -306,6 +319,8 @@ class Transaction:
         return tiered_files(old.files, self._rows.get(key, 0))
 
     def _merge_now(self, keys: set[str]) -> None:
+        self.settle()
+
         def merge(key: str) -> tuple[str, FileEntry]:
             borough, year = key.split("|")
             rel = f"{partition_dir(borough, int(year))}/part-{self.txn}.parquet"
@@ -417,7 +432,7 @@ class Transaction:
             self.store._write_manifest(snap)  # the commit point
         # The replaced files leave data/ for retired/, where readers of older snapshots still
         # find them (manifest.locate) and globs over data/ do not.
-        _retire(root, [r["path"] for r in retired[len(self.base.retired) :]])
+        retire(root, [r["path"] for r in retired[len(self.base.retired) :]])
         (root / COMMIT_MARKER).unlink(missing_ok=True)
         self.base = snap
         self._chunks.clear()
@@ -438,52 +453,3 @@ class Transaction:
             quarantined=q_rows,
             quarantine_file=str(root / q_rel) if q_rel else None,
         )
-
-
-def _parquet_files(directory: Path) -> list[Path]:
-    return sorted(directory.rglob("*.parquet")) if directory.exists() else []
-
-
-def _retire(root: Path, paths: Iterable[str]) -> None:
-    """Move replaced files from data/ to retired/ (one rename each, inside the store)."""
-    for rel in paths:
-        src, moved = inside(root, rel), retired_path(rel)
-        dst = inside(root, moved) if moved else None
-        if src is None or dst is None or not src.exists():
-            continue
-        try:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(src, dst)
-        except OSError:
-            # After the commit point a failure must not fail the commit (on Windows a file a
-            # reader holds open cannot be renamed): the next writer moves it (_tidy_data_tree).
-            continue
-
-
-def _tidy_data_tree(root: Path, live: set[str], waiting: set[str]) -> None:
-    """Make data/ hold exactly the manifest's files: a replaced file still in its grace period
-    moves to retired/, anything else not in the manifest (a killed writer's) is deleted; in
-    retired/, whatever no entry waits for is deleted."""
-    for path in _parquet_files(root / DATA_DIR):
-        rel = path.relative_to(root).as_posix()
-        if rel in live:
-            continue
-        if rel in waiting:
-            _retire(root, [rel])
-        else:
-            with contextlib.suppress(OSError):  # held open (Windows): the next writer
-                path.unlink(missing_ok=True)
-    wanted = {retired_path(p) for p in waiting}
-    for path in _parquet_files(root / RETIRED_DIR):
-        rel = path.relative_to(root).as_posix()
-        if rel not in wanted:
-            path.unlink(missing_ok=True)
-
-
-def _scan(files: list[str]) -> pl.LazyFrame:
-    """A Polars scan of stored files with the partition keys restored from the paths."""
-    return pl.scan_parquet(
-        files,
-        hive_partitioning=True,
-        hive_schema={"borough": pl.String(), "year": pl.Int16()},
-    )
