@@ -101,7 +101,7 @@ VALUES = {
     "BOOLEAN": True,
 }
 # Parameters whose meaning needs a specific value rather than any value of the type.
-NAMED_VALUES = {"period": "week", "keyword_pattern": "(?i)rave"}
+NAMED_VALUES = {"period": "week", "keyword_pattern": "(?i)rave", "bucket_seconds": 3600}
 
 
 def _params_of(path: Path) -> dict[str, str]:

@@ -135,7 +135,8 @@ def _scope(name: str, window: bool = True) -> dict[str, Any]:
 
 def _item(scope: str, subject: str) -> dict[str, Any]:
     s = _scope(scope)
-    return {**s, **SUBJECTS[subject], "link_day_to": s["day_to"] + dt.timedelta(days=1)}
+    link_day_to = s["day_to"] + dt.timedelta(days=1)
+    return {**s, **SUBJECTS[subject], "link_day_to": link_day_to, "bucket_seconds": 3600}
 
 
 # Each Spark run of plan_item_counts costs seconds (scans, a grouping, a join): keep these few, and
@@ -548,6 +549,7 @@ def test_a_store_written_before_tags_had_one_form_on_spark(
     params = {**_scope("all"), "tags": ["UME", "DV"], "keyword_pattern": None, "codes": ["NOISE"]}
     held = {k: params[k] for k in ("boroughs", "date_from", "date_to")}
     params["link_day_to"] = params["day_to"] + dt.timedelta(days=1)
+    params["bucket_seconds"] = 3600
     with DuckDB().open(planner_store.snapshot()) as canonical:
         expected = _answers(canonical, "plan_item_counts", params)
     with Spark(MASTER).open(old) as other:

@@ -100,26 +100,32 @@ def grid(ip: ItemPlan) -> Grid:
     hours = width <= 24
     width = min(width, 24)
     days = tuple(item.date_from + dt.timedelta(days=i) for i in range(item.days))
-    boroughs = tuple(dict.fromkeys([*item.boroughs, *(r.borough for r in ip.breakdown)]))
+    bd = ip.breakdown
+    boroughs = tuple(dict.fromkeys([*item.boroughs, *dict.fromkeys(bd.borough)]))
     index = {b: i for i, b in enumerate(boroughs)}
     n = len(days) * width
     raw_rec = [[0] * n for _ in boroughs]
     raw_rel = [[0] * n for _ in boroughs]
-    all_rec, all_rel = [0] * n, [0] * n
-    by_relevant = any(r.relevant for r in ip.breakdown)
-    first_day, nd = item.date_from, len(days)
-    for r in ip.breakdown:
-        d = (r.day - first_day).days
-        slot = (r.hour - first_hour) % 24
-        if not 0 <= d < nd or slot >= width:
+    by_relevant = any(bd.relevant)
+    gains = bd.relevant if by_relevant else bd.records
+    # One pass over the columns; a day's and an hour's place on the timeline looked up, not
+    # computed per row (a year of every borough is 280 k rows). -1: outside the grid.
+    first_day = item.date_from
+    start_of = {d: (d - first_day).days * width for d in set(bd.day)}
+    start_of = {d: t if 0 <= t < n else -1 for d, t in start_of.items()}
+    slot_of = [(h - first_hour) % 24 for h in range(24)]
+    slot_of = [x if x < width else -1 for x in slot_of]
+    for b, day, h, rec, gain in zip(bd.borough, bd.day, bd.hour, bd.records, gains, strict=True):
+        t = start_of[day]
+        slot = slot_of[h]
+        if t < 0 or slot < 0:
             continue
-        t = d * width + slot
-        gain = r.relevant if by_relevant else r.records
-        b = index[r.borough]
-        raw_rec[b][t] += r.records
-        raw_rel[b][t] += gain
-        all_rec[t] += r.records
-        all_rel[t] += gain
+        t += slot
+        i = index[b]
+        raw_rec[i][t] += rec
+        raw_rel[i][t] += gain
+    all_rec = [sum(col) for col in zip(*raw_rec, strict=True)] if raw_rec else [0] * n
+    all_rel = [sum(col) for col in zip(*raw_rel, strict=True)] if raw_rel else [0] * n
     return Grid(
         ip=ip,
         boroughs=boroughs,

@@ -18,18 +18,19 @@ An item with no tags, keywords or codes asks about every CAD in scope; then an a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from costplan._files import config_path
 from costplan._toml import Table, read_toml
 from costplan.costmodel.estimate import Activity, Estimate, estimate
 from costplan.costmodel.regimes import Regime
 from costplan.engines import QueryEngine
+from costplan.planner.clock import bucket_seconds
 from costplan.planner.held import held_tags, settled_by_count, unheld_warning
 from costplan.request import Item
 from costplan.units import round2, to_decimal
@@ -129,11 +130,16 @@ class ItemPlan:
 
     item: Item
     strategies: tuple[StrategyResult, ...]
-    # (borough, London day, hour, records, relevant) rows: a few thousand at most, so plain
-    # tuples; a DataFrame would cost the plan command the Polars and Arrow imports.
-    breakdown: tuple[BreakdownRow, ...] = field(repr=False)
+    # (borough, local day, hour, records, relevant) rows, held as columns: every borough over a
+    # year is 280 k rows. (Plain tuples, not a DataFrame, which would cost the plan command the
+    # Polars and Arrow imports.) Rows given as a sequence of BreakdownRow are taken as columns.
+    breakdown: Breakdown = field(repr=False)
     # For the officer, never the requester: tags named that no CAD in scope carries (held.py).
     warnings: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.breakdown, Breakdown):
+            object.__setattr__(self, "breakdown", Breakdown.of(self.breakdown))
 
     @property
     def complete(self) -> StrategyResult:
@@ -158,6 +164,73 @@ class BreakdownRow(NamedTuple):
     hour: int
     records: int
     relevant: int  # of which tagged or matching a keyword/code
+
+
+class Breakdown(Sequence[BreakdownRow]):
+    """An item's breakdown rows as columns: a sequence of BreakdownRow made on demand.
+
+    The advice reads the columns (`borough`, `day`, `hour`, `records`, `relevant`, equal-length
+    tuples) without a Python object per row. Equal to another breakdown, or to a sequence of
+    rows, with the same rows in the same order.
+    """
+
+    __slots__ = ("borough", "day", "hour", "records", "relevant")
+
+    def __init__(
+        self,
+        borough: Sequence[str],
+        day: Sequence[dt.date],
+        hour: Sequence[int],
+        records: Sequence[int],
+        relevant: Sequence[int],
+    ) -> None:
+        self.borough = tuple(borough)
+        self.day = tuple(day)
+        self.hour = tuple(hour)
+        self.records = tuple(records)
+        self.relevant = tuple(relevant)
+        if not len(self.borough) == len(self.day) == len(self.hour) == len(self.records):
+            raise ValueError("breakdown columns of different lengths")
+        if len(self.relevant) != len(self.records):
+            raise ValueError("breakdown columns of different lengths")
+
+    @classmethod
+    def of(cls, rows: Iterable[BreakdownRow]) -> Breakdown:
+        """The breakdown of these rows."""
+        cols = tuple(zip(*rows, strict=True))
+        return cls(*cols) if cols else cls((), (), (), (), ())
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @overload
+    def __getitem__(self, i: int) -> BreakdownRow: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[BreakdownRow, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> BreakdownRow | tuple[BreakdownRow, ...]:
+        if isinstance(i, slice):
+            return tuple(self)[i]
+        return BreakdownRow(
+            self.borough[i], self.day[i], self.hour[i], self.records[i], self.relevant[i]
+        )
+
+    def __iter__(self) -> Iterator[BreakdownRow]:
+        cols = (self.borough, self.day, self.hour, self.records, self.relevant)
+        return map(BreakdownRow._make, zip(*cols, strict=True))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Breakdown):
+            return all(getattr(self, c) == getattr(other, c) for c in self.__slots__)
+        if isinstance(other, Sequence):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Breakdown(<{len(self)} rows>)"
 
 
 # ---- counting ------------------------------------------------------------------------------
@@ -199,32 +272,41 @@ def subject_params(item: Item) -> dict[str, Any]:
     }
 
 
-def item_counts(engine: QueryEngine, item: Item) -> tuple[dict[str, int], tuple[BreakdownRow, ...]]:
+def item_counts(engine: QueryEngine, item: Item) -> tuple[dict[str, int], Breakdown]:
     """Records each strategy must review for an item, and the records in scope (and relevant
-    records) by borough, London day and hour: one query, one scan of the scope."""
+    records) by borough, local day and hour: one query, one scan of the scope."""
     # Reverse links are looked for on the item's days and the day after (plan_item_counts.sql).
     link_day_to = item.last_day + dt.timedelta(days=1)
-    rows = engine.records(
-        "plan_item_counts", **scope_params(item), **subject_params(item), link_day_to=link_day_to
+    minute_from, minute_to = item.minute_window
+    overnight = minute_from is not None and minute_to is not None and minute_from >= minute_to
+    # Counted by UTC bucket, then hour (planner/clock.py): the bucket is exact over the years
+    # read, the day after included, and splits an overnight window at its end.
+    years = range(item.date_from.year, link_day_to.year + 1)
+    bucket = bucket_seconds(engine.time_zone, years, minute_to if overnight else None)
+    cols = engine.columns(
+        "plan_item_counts",
+        **scope_params(item),
+        **subject_params(item),
+        link_day_to=link_day_to,
+        bucket_seconds=bucket,
     )
+    if not cols:  # nothing in scope
+        return {FULL_REVIEW: 0, TAG_QUERY: 0, KEYWORD: 0, LINKED: 0}, Breakdown.of(())
     counts = {
-        FULL_REVIEW: sum(int(r["records"]) for r in rows),
-        TAG_QUERY: sum(int(r["tagged"]) for r in rows),
-        KEYWORD: sum(int(r["keyword"]) for r in rows),
-        # The same on every row (a count of the whole item); no rows: nothing in scope.
-        LINKED: int(rows[0]["linked"]) if rows else 0,
+        FULL_REVIEW: sum(cols["records"]),
+        TAG_QUERY: sum(cols["tagged"]),
+        KEYWORD: sum(cols["keyword"]),
+        # The same on every row (a count of the whole item).
+        LINKED: int(cols["linked"][0]),
     }
+    # The CADs of an overnight window's morning belong to the night before.
     night_before = dt.timedelta(days=1)
-    breakdown = tuple(
-        BreakdownRow(
-            r["borough"],
-            r["day"] - night_before if r["morning"] else r["day"],
-            int(r["hour"]),
-            int(r["records"]),
-            int(r["relevant"]),
+    days = cols["day"]
+    if any(cols["morning"]):
+        days = tuple(
+            d - night_before if m else d for d, m in zip(days, cols["morning"], strict=True)
         )
-        for r in rows
-    )
+    breakdown = Breakdown(cols["borough"], days, cols["hour"], cols["records"], cols["relevant"])
     return counts, breakdown
 
 
