@@ -272,24 +272,26 @@ def subject_params(item: Item) -> dict[str, Any]:
     }
 
 
-def item_counts(engine: QueryEngine, item: Item) -> tuple[dict[str, int], Breakdown]:
-    """Records each strategy must review for an item, and the records in scope (and relevant
-    records) by borough, local day and hour: one query, one scan of the scope."""
+def count_params(engine: QueryEngine, item: Item) -> dict[str, Any]:
+    """Every bound parameter of plan_item_counts for an item, in the session's time zone."""
     # Reverse links are looked for on the item's days and the day after (plan_item_counts.sql).
     link_day_to = item.last_day + dt.timedelta(days=1)
-    minute_from, minute_to = item.minute_window
-    overnight = minute_from is not None and minute_to is not None and minute_from >= minute_to
     # Counted by UTC bucket, then hour (planner/clock.py): the bucket is exact over the years
     # read, the day after included, and splits an overnight window at its end.
     years = range(item.date_from.year, link_day_to.year + 1)
-    bucket = bucket_seconds(engine.time_zone, years, minute_to if overnight else None)
-    cols = engine.columns(
-        "plan_item_counts",
+    minute_to = item.minute_window[1] if item.overnight else None
+    return {
         **scope_params(item),
         **subject_params(item),
-        link_day_to=link_day_to,
-        bucket_seconds=bucket,
-    )
+        "link_day_to": link_day_to,
+        "bucket_seconds": bucket_seconds(engine.time_zone, years, minute_to),
+    }
+
+
+def item_counts(engine: QueryEngine, item: Item) -> tuple[dict[str, int], Breakdown]:
+    """Records each strategy must review for an item, and the records in scope (and relevant
+    records) by borough, local day and hour: one query, one scan of the scope."""
+    cols = engine.columns("plan_item_counts", **count_params(engine, item))
     if not cols:  # nothing in scope
         return {FULL_REVIEW: 0, TAG_QUERY: 0, KEYWORD: 0, LINKED: 0}, Breakdown.of(())
     counts = {
