@@ -14,8 +14,8 @@ a zone with half-hour offsets (Asia/Kolkata) gets 30 minutes, a historical offse
 seconds (London's 1847 mean time) a few seconds: still exact, only finer.
 
 The zone's offsets and changes come from zoneinfo (Python's time-zone database), sampled every
-hour over each year with the exact second of each change found by bisection; a change and its
-reversal less than an hour apart would be missed (no zone has one).
+hour over the days read (and a day either side) with the exact second of each change found by
+bisection; a change and its reversal less than an hour apart would be missed (no zone has one).
 """
 
 from __future__ import annotations
@@ -37,14 +37,15 @@ def _offset(zone: ZoneInfo, ts: int) -> int:
 
 
 @cache
-def year_bucket(zone_name: str, year: int) -> int:
-    """The largest divisor of an hour dividing every offset and offset change of the zone from
-    a day before `year` to a day after it (cached: a zone's past does not change in a run)."""
+def span_bucket(zone_name: str, first: dt.date, last: dt.date) -> int:
+    """The largest divisor of an hour dividing every offset and offset change of the zone
+    from a day before `first` to two days after `last` (the local days' instants and more;
+    cached: a zone's rules do not change in a run)."""
     zone = ZoneInfo(zone_name)
-    start = int(dt.datetime(year, 1, 1, tzinfo=_UTC).timestamp()) - 86_400
-    end = int(dt.datetime(year + 1, 1, 1, tzinfo=_UTC).timestamp()) + 86_400
-    bucket = gcd(HOUR, _offset(zone, start))
+    start = int(dt.datetime.combine(first, dt.time(), tzinfo=_UTC).timestamp()) - 86_400
+    end = int(dt.datetime.combine(last, dt.time(), tzinfo=_UTC).timestamp()) + 3 * 86_400
     before = _offset(zone, start)
+    bucket = gcd(HOUR, before)
     for ts in range(start + HOUR, end + 1, HOUR):
         now = _offset(zone, ts)
         if now != before:
@@ -61,13 +62,13 @@ def year_bucket(zone_name: str, year: int) -> int:
     return bucket
 
 
-def bucket_seconds(zone_name: str, years: range, minute_to: int | None = None) -> int:
-    """The UTC bucket (seconds) within which every CAD of `years` in the zone shares a local
-    day and hour, and falls on one side of a window ending at `minute_to` minutes after
-    midnight (None: no window)."""
-    bucket = HOUR
-    for year in years:
-        bucket = gcd(bucket, year_bucket(zone_name, year))
+def bucket_seconds(
+    zone_name: str, first: dt.date, last: dt.date, minute_to: int | None = None
+) -> int:
+    """The UTC bucket (seconds) within which every CAD of the local days first..last shares
+    a local day and hour, and falls on one side of a window ending at `minute_to` minutes
+    after midnight (None: no window end to split at)."""
+    bucket = span_bucket(zone_name, first, last)
     if minute_to is not None:
         bucket = gcd(bucket, minute_to * 60)
     return bucket

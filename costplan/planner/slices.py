@@ -30,6 +30,7 @@ from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, chain
+from operator import add, sub
 
 from costplan.planner.strategies import ItemPlan
 
@@ -253,9 +254,11 @@ def best_run(rec: Sequence[int], gain: Sequence[int], budget: int) -> tuple[int,
 
 
 def _day_sums(prefix: array[int], g: Grid, window: tuple[int, int]) -> list[int]:
+    """The records (or gain) of a window on each day it can be asked on."""
     s, length = window
-    w = g.width
-    return [prefix[d * w + s + length] - prefix[d * w + s] for d in range(g.nights(window))]
+    w, nd = g.width, g.nights(window)
+    # Strided slices and map: the day loop in C (called per window and borough).
+    return list(map(sub, prefix[s + length :: w][:nd], prefix[s::w][:nd]))
 
 
 def _windows(g: Grid, budget: int) -> list[tuple[int, int]]:
@@ -308,8 +311,8 @@ def _candidates(g: Grid, budget: int) -> Iterator[Slice]:
         order = sorted(everyone, key=lambda b: (-totals[b][1], totals[b][0], b))
         cum_rec, cum_rel = [0] * len(rec), [0] * len(rec)
         for k, b in enumerate(order[:-1], start=1):
-            cum_rec = [x + y for x, y in zip(cum_rec, per[b][0], strict=True)]
-            cum_rel = [x + y for x, y in zip(cum_rel, per[b][1], strict=True)]
+            cum_rec = list(map(add, cum_rec, per[b][0]))
+            cum_rel = list(map(add, cum_rel, per[b][1]))
             if min(cum_rec, default=budget + 1) > budget:
                 break
             first, last, records, gain = best_run(cum_rec, cum_rel, budget)
@@ -336,7 +339,7 @@ def _periods(g: Grid, budget: int) -> Iterator[Slice]:
     everyone = tuple(range(len(g.boroughs)))
 
     def hourly(prefix: array[int]) -> list[int]:
-        return [prefix[t + 1] - prefix[t] for t in range(n)]
+        return list(map(sub, prefix[1 : n + 1], prefix[:n]))
 
     first, last, records, gain = best_run(hourly(g.all_rec), hourly(g.all_rel), budget)
     if last >= first:
@@ -344,8 +347,8 @@ def _periods(g: Grid, budget: int) -> Iterator[Slice]:
     order = sorted(everyone, key=lambda b: (-g.rel[b][n], g.rec[b][n], b))
     cum_rec, cum_rel = [0] * n, [0] * n
     for k, b in enumerate(order[:-1], start=1):
-        cum_rec = [x + y for x, y in zip(cum_rec, hourly(g.rec[b]), strict=True)]
-        cum_rel = [x + y for x, y in zip(cum_rel, hourly(g.rel[b]), strict=True)]
+        cum_rec = list(map(add, cum_rec, hourly(g.rec[b])))
+        cum_rel = list(map(add, cum_rel, hourly(g.rel[b])))
         first, last, records, gain = best_run(cum_rec, cum_rel, budget)
         if last - first + 1 < g.width:
             break

@@ -276,15 +276,15 @@ def count_params(engine: QueryEngine, item: Item) -> dict[str, Any]:
     """Every bound parameter of plan_item_counts for an item, in the session's time zone."""
     # Reverse links are looked for on the item's days and the day after (plan_item_counts.sql).
     link_day_to = item.last_day + dt.timedelta(days=1)
-    # Counted by UTC bucket, then hour (planner/clock.py): the bucket is exact over the years
-    # read, the day after included, and splits an overnight window at its end.
-    years = range(item.date_from.year, link_day_to.year + 1)
+    # Counted by UTC bucket, then hour (planner/clock.py): the bucket is exact over the days
+    # read and splits an overnight window at its end (what tells its morning from its night).
     minute_to = item.minute_window[1] if item.overnight else None
+    bucket = bucket_seconds(engine.time_zone, item.date_from, item.last_day, minute_to)
     return {
         **scope_params(item),
         **subject_params(item),
         "link_day_to": link_day_to,
-        "bucket_seconds": bucket_seconds(engine.time_zone, years, minute_to),
+        "bucket_seconds": bucket,
     }
 
 
