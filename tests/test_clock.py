@@ -270,3 +270,29 @@ def test_breakdown_in_a_zone_of_45_minute_offsets(tmp_path: Path) -> None:
         with DuckDB().for_store(snap).open(snap) as session:
             want = _per_row(session, item)
             assert want and _bucketed(session, item) == want
+
+
+def test_columns_of_many_rows_are_the_records(dst_store: Store) -> None:
+    """Engine.columns fetches more than a few thousand rows as arrays: the same values, types
+    and order as row by row, and as a few rows are fetched."""
+    spec = {"boroughs": ["Lambeth", "Haringey"], "date_from": "2020-03-28", "date_to": "2020-10-26"}
+    wide = build_request({"items": [spec]}, "t").items[0]
+    narrow = build_request({"items": [{**spec, "date_to": "2020-03-28"}]}, "t").items[0]
+    snap = dst_store.snapshot()
+    with DuckDB().for_store(snap).open(snap) as session:
+        for item, name in [
+            (wide, "scope_refs"),
+            (wide, "plan_item_counts"),
+            (narrow, "scope_refs"),
+        ]:
+            params = (
+                count_params(session, item) if name == "plan_item_counts" else scope_params(item)
+            )
+            recs = session.records(name, **params)
+            cols = session.columns(name, **params)
+            assert list(cols) == list(recs[0])
+            rows = [dict(zip(cols, r, strict=True)) for r in zip(*cols.values(), strict=True)]
+            assert rows == recs
+            assert [type(v) for v in rows[-1].values()] == [type(v) for v in recs[-1].values()]
+        assert len(session.columns("scope_refs", **scope_params(wide))["cad_ref"]) > 2048
+        assert len(session.columns("scope_refs", **scope_params(narrow))["cad_ref"]) < 2048
