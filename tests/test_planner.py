@@ -502,6 +502,29 @@ def test_the_unused_tag_warning_names_every_tag_and_the_years() -> None:
     assert not settled_by_count(["UME"], 0) and not settled_by_count(["UME", "DV"], 5)
 
 
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    boroughs=st.lists(st.sampled_from(["Lambeth", "Haringey", "Barking and Dagenham", "Bexley"]),
+                      min_size=1, max_size=3, unique=True),
+    tags=st.lists(st.sampled_from(["UME", "DV", "MH", "NOSUCHTAG", "ume"]), min_size=1, max_size=3),
+    first=st.sampled_from([dt.date(2019, 12, 31), dt.date(2020, 6, 25), dt.date(2021, 1, 2)]),
+    span=st.sampled_from([0, 3, 400]),
+)  # fmt: skip
+def test_the_tag_warning_is_the_warning_over_every_tag_held(
+    planner_store: Store, boroughs, tags, first, span
+) -> None:
+    """tag_warning looks for each tag named before listing the tags held: the same warning."""
+    from costplan.planner.held import held_tags, tag_warning, unheld_warning
+
+    last = first + dt.timedelta(days=span)
+    with Engine(planner_store.snapshot()) as engine:
+        held = held_tags(engine, boroughs, first, last)
+        want = unheld_warning(tags, held, boroughs, first, last)
+        assert tag_warning(engine, tags, boroughs, first, last) == want
+
+
 def test_the_plan_carries_the_regimes_due_date(planner_store: Store) -> None:
     """A request with a received date: its due date and working days left (issue 17)."""
     req = build_request(

@@ -166,6 +166,16 @@ CASES: dict[str, list[dict[str, Any]]] = {
         {"boroughs": ["Haringey"], "date_from": D(2021, 1, 2), "date_to": D(2021, 1, 2)},
         {"boroughs": [], "date_from": D(2020, 6, 25), "date_to": D(2020, 6, 25)},
     ],
+    "tag_held": [
+        {"boroughs": ALL, "date_from": D(2020, 6, 24), "date_to": D(2021, 1, 2), "tag": "UME"},
+        {
+            "boroughs": ["Haringey"],
+            "date_from": D(2021, 1, 2),
+            "date_to": D(2021, 1, 2),
+            "tag": "MH",
+        },
+        {"boroughs": ALL, "date_from": D(2020, 6, 25), "date_to": D(2020, 6, 25), "tag": "NOPE"},
+    ],
     "volume_counts": [{}],
     # Over `volume_old` and `volume_new` (both volume_counts here) and `refresh_days`.
     "volume_month_merge": [{}],

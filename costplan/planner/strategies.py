@@ -31,7 +31,7 @@ from costplan.costmodel.estimate import Activity, Estimate, estimate
 from costplan.costmodel.regimes import Regime
 from costplan.engines import QueryEngine
 from costplan.planner.clock import bucket_seconds
-from costplan.planner.held import held_tags, settled_by_count, unheld_warning
+from costplan.planner.held import settled_by_count, tag_warning
 from costplan.request import Item
 from costplan.units import round2, to_decimal
 
@@ -383,6 +383,5 @@ def tag_warnings(engine: QueryEngine, item: Item, counts: dict[str, int]) -> tup
     """The warning for the item's tags that no CAD of its boroughs carries in its years."""
     if settled_by_count(item.tags, counts[TAG_QUERY]):
         return ()
-    held = held_tags(engine, item.boroughs, item.date_from, item.date_to)
-    warning = unheld_warning(item.tags, held, item.boroughs, item.date_from, item.date_to)
+    warning = tag_warning(engine, item.tags, item.boroughs, item.date_from, item.date_to)
     return (warning,) if warning else ()
