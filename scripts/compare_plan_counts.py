@@ -75,13 +75,30 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--store", type=Path, required=True, help="a store holding 2020")
     ap.add_argument("--examples", type=Path, default=Path("examples"))
+    ap.add_argument(
+        "--together",
+        action="store_true",
+        help="count the items in one session, items asking the same by one query each group "
+        "(planner.strategies.items_counts, as a plan of them all does)",
+    )
     args = ap.parse_args()
     snap = Store.open(args.store).snapshot()
     engine = DuckDB().for_store(snap)
     out = []
-    for it in items(args.examples):
-        with engine.open(snap, boroughs=it.boroughs, years=it.years) as session:
-            counts, breakdown = item_counts(session, it)
+    wanted = items(args.examples)
+    if args.together:
+        from costplan.planner.strategies import items_counts
+
+        boroughs = sorted({b for it in wanted for b in it.boroughs})
+        years = sorted({y for it in wanted for y in it.years})
+        with engine.open(snap, boroughs=boroughs, years=years) as session:
+            answers = items_counts(session, wanted)
+    else:
+        answers = []
+        for it in wanted:
+            with engine.open(snap, boroughs=it.boroughs, years=it.years) as session:
+                answers.append(item_counts(session, it))
+    for it, (counts, breakdown) in zip(wanted, answers, strict=True):
         rows = [[str(x) for x in r] for r in breakdown]
         digest = hashlib.sha256(json.dumps(rows).encode()).hexdigest()
         out.append({"item": it.name, "counts": counts, "rows": len(rows), "breakdown": digest})

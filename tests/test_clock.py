@@ -131,7 +131,7 @@ def _per_row(session: QueryEngine, item: Item) -> list[tuple[object, ...]]:
 
 
 def _bucketed(session: QueryEngine, item: Item) -> list[tuple[object, ...]]:
-    cols = session.columns("plan_item_counts", **count_params(session, item))
+    cols = session.columns("plan_item_counts", **count_params(session, [item]))
     if not cols:
         return []
     names = ("borough", "day", "hour", "morning", "records")
@@ -286,7 +286,7 @@ def test_columns_of_many_rows_are_the_records(dst_store: Store) -> None:
             (narrow, "scope_refs"),
         ]:
             params = (
-                count_params(session, item) if name == "plan_item_counts" else scope_params(item)
+                count_params(session, [item]) if name == "plan_item_counts" else scope_params(item)
             )
             recs = session.records(name, **params)
             cols = session.columns(name, **params)

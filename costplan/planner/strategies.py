@@ -18,6 +18,7 @@ An item with no tags, keywords or codes asks about every CAD in scope; then an a
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -272,28 +273,104 @@ def subject_params(item: Item) -> dict[str, Any]:
     }
 
 
-def count_params(engine: QueryEngine, item: Item) -> dict[str, Any]:
-    """Every bound parameter of plan_item_counts for an item, in the session's time zone."""
-    # Reverse links are looked for on the item's days and the day after (plan_item_counts.sql).
-    link_day_to = item.last_day + dt.timedelta(days=1)
+# Items asking the same share a scan while the group's union of boroughs and days holds at
+# most this many times their own borough-days, plus SHARE_SLACK: a query costs about 9 ms to
+# bind and plan whatever it reads, about what reading 30 borough-days costs (benchmarks §13).
+SHARE_FACTOR = 2
+SHARE_SLACK = 32
+_US = chr(31)  # the separator of plan_item_counts.sql's item texts
+
+
+def _asks(item: Item) -> tuple[Any, ...]:
+    """What an item asks, apart from where and when: items asking the same may share a scan."""
+    return (*(tuple(v) if isinstance(v, list) else v for v in subject_params(item).values()),
+            item.minute_window)  # fmt: skip
+
+
+def _borough_days(items: Sequence[Item]) -> tuple[int, int]:
+    """(the union's borough-days, the items' own) for a group of items."""
+    boroughs = {b for it in items for b in it.boroughs}
+    span = (max(it.last_day for it in items) - min(it.date_from for it in items)).days + 1
+    return len(boroughs) * span, sum(
+        len(it.boroughs) * (it.last_day - it.date_from).days + len(it.boroughs) for it in items
+    )
+
+
+def share_groups(items: Sequence[Item]) -> list[list[int]]:
+    """The items (by position) counted by one query each: those asking the same, in order of
+    their first day, while their union of boroughs and days stays close to their own."""
+    groups: list[list[int]] = []
+    by_ask: dict[tuple[Any, ...], list[int]] = {}
+    for i, it in enumerate(items):
+        by_ask.setdefault(_asks(it), []).append(i)
+    for members in by_ask.values():
+        group: list[int] = []
+        for i in sorted(members, key=lambda i: (items[i].date_from, i)):
+            union, own = _borough_days([items[j] for j in [*group, i]])
+            if group and union > SHARE_FACTOR * own + SHARE_SLACK:
+                groups.append(group)
+                group = []
+            group.append(i)
+        groups.append(group)
+    return groups
+
+
+def count_params(engine: QueryEngine, items: Sequence[Item]) -> dict[str, Any]:
+    """Every bound parameter of plan_item_counts for a group of items asking the same (one
+    item: a group of one), in the session's time zone; item k is the k-th given."""
+    first = items[0]
+    # Reverse links are looked for on each item's days and the day after.
+    link = [it.last_day + dt.timedelta(days=1) for it in items]
+    specs = []
+    for k, (it, link_day) in enumerate(zip(items, link, strict=True)):
+        for b in it.boroughs:
+            fields = [str(k), b, *(d.isoformat() for d in (it.date_from, it.date_to))]
+            fields += [it.last_day.isoformat(), link_day.isoformat()]
+            if any(_US in f for f in fields):
+                raise ValueError(f"an area name holds the unit separator: {b!r}")
+            specs.append(_US.join(fields))
+    first_day = min(it.date_from for it in items)
+    last_day = max(it.last_day for it in items)
     # Counted by UTC bucket, then hour (planner/clock.py): the bucket is exact over the days
     # read and splits an overnight window at its end (what tells its morning from its night).
-    minute_to = item.minute_window[1] if item.overnight else None
-    bucket = bucket_seconds(engine.time_zone, item.date_from, item.last_day, minute_to)
+    minute_to = first.minute_window[1] if first.overnight else None
     return {
-        **scope_params(item),
-        **subject_params(item),
-        "link_day_to": link_day_to,
-        "bucket_seconds": bucket,
+        **scope_params(first),
+        "boroughs": sorted({b for it in items for b in it.boroughs}),
+        "date_from": first_day,
+        "date_to": max(it.date_to for it in items),
+        "day_to": last_day,
+        **subject_params(first),
+        "link_day_to": max(link),
+        "bucket_seconds": bucket_seconds(engine.time_zone, first_day, last_day, minute_to),
+        "items": specs,
     }
 
 
-def item_counts(engine: QueryEngine, item: Item) -> tuple[dict[str, int], Breakdown]:
-    """Records each strategy must review for an item, and the records in scope (and relevant
-    records) by borough, local day and hour: one query, one scan of the scope."""
-    cols = engine.columns("plan_item_counts", **count_params(engine, item))
-    if not cols:  # nothing in scope
-        return {FULL_REVIEW: 0, TAG_QUERY: 0, KEYWORD: 0, LINKED: 0}, Breakdown.of(())
+def items_counts(
+    engine: QueryEngine, items: Sequence[Item]
+) -> list[tuple[dict[str, int], Breakdown]]:
+    """Records each strategy must review for each item, and the records in scope (and
+    relevant records) by borough, local day and hour: one query, one scan, for each group of
+    items asking the same over nearby boroughs and days (share_groups)."""
+    out: list[tuple[dict[str, int], Breakdown]] = [
+        ({FULL_REVIEW: 0, TAG_QUERY: 0, KEYWORD: 0, LINKED: 0}, Breakdown.of(())) for _ in items
+    ]
+    for group in share_groups(items):
+        cols = engine.columns("plan_item_counts", **count_params(engine, [items[i] for i in group]))
+        if not cols:  # nothing in any scope
+            continue
+        # Rows come by item: each item's run of rows, found by bisection.
+        ids = cols["item"]
+        for k, i in enumerate(group):
+            lo, hi = bisect_left(ids, k), bisect_left(ids, k + 1)
+            if lo < hi:
+                out[i] = _counted({c: v[lo:hi] for c, v in cols.items()})
+    return out
+
+
+def _counted(cols: dict[str, tuple[Any, ...]]) -> tuple[dict[str, int], Breakdown]:
+    """One item's counts and breakdown from its rows of plan_item_counts."""
     counts = {
         FULL_REVIEW: sum(cols["records"]),
         TAG_QUERY: sum(cols["tagged"]),
@@ -310,6 +387,11 @@ def item_counts(engine: QueryEngine, item: Item) -> tuple[dict[str, int], Breakd
         )
     breakdown = Breakdown(cols["borough"], days, cols["hour"], cols["records"], cols["relevant"])
     return counts, breakdown
+
+
+def item_counts(engine: QueryEngine, item: Item) -> tuple[dict[str, int], Breakdown]:
+    """Records each strategy must review for one item, and its breakdown (items_counts)."""
+    return items_counts(engine, [item])[0]
 
 
 def count_item(engine: QueryEngine, item: Item) -> dict[str, int]:
@@ -361,10 +443,16 @@ def _result(
 
 
 def plan_item(
-    engine: QueryEngine, item: Item, regime: Regime, per: Decimal, cfg: PlannerConfig
+    engine: QueryEngine,
+    item: Item,
+    regime: Regime,
+    per: Decimal,
+    cfg: PlannerConfig,
+    counted: tuple[dict[str, int], Breakdown] | None = None,
 ) -> ItemPlan:
-    """Evaluate every applicable strategy for one item."""
-    counts, rows = item_counts(engine, item)
+    """Evaluate every applicable strategy for one item (`counted`: its items_counts answer,
+    when counted with others; None: count it here)."""
+    counts, rows = counted if counted is not None else item_counts(engine, item)
     has_subject = bool(item.tags or item.keywords or item.opening_codes)
     names: list[str] = []
     if item.tags:
