@@ -11,9 +11,10 @@ On a store holding 2020 (default /tmp/scale-store; `costplan generate` builds it
 Each figure is the median of --runs whole-process runs (Python start, imports, the counting
 queries, the s.16 advice, rendering). Issue 15 asks 64 items < 10 s; issue 16 asks the
 32-borough plans < 1 s. --tiny runs two small requests once against a one-week store (CI's
-smoke run: tests/test_bench_smoke.py). Run from the repository root:
+smoke run: tests/test_bench_smoke.py). --against CHECKOUT times another checkout in turn with
+this one (wall and CPU seconds, and the ratio of walls). Run from the repository root:
 
-    .venv/bin/python bench/bench_plan_items.py --store /tmp/scale-store
+    .venv/bin/python bench/bench_plan_items.py --store /tmp/scale-store --against ../main
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -59,25 +61,45 @@ def request(items: int, days: int, boroughs: int = 1) -> str:
     return "\n".join(out)
 
 
-def plan_seconds(store: Path, text: str, runs: int, work: Path) -> float:
+def plan_once(checkout: Path, store: Path, path: Path) -> tuple[float, float]:
+    """One whole-process `costplan plan` of a checkout: (wall, CPU) seconds (CPU: user and
+    system of the process and DuckDB's threads, steadier than wall on a shared machine)."""
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    cmd = [sys.executable, "-m", "costplan", "plan", str(path), "--store", str(store)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    # From the checkout itself: `python -m` puts the working directory first on sys.path.
+    subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=checkout)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
+
+
+def plan_seconds(
+    sides: dict[str, Path], store: Path, text: str, runs: int, work: Path
+) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) seconds of each checkout, run in turn (ABAB...)."""
     path = work / "request.toml"
     path.write_text(text, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "costplan", "plan", str(path), "--store", str(store)]
-    times = []
+    times: dict[str, list[tuple[float, float]]] = {side: [] for side in sides}
     for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True, env=env)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        for side, checkout in sides.items():
+            times[side].append(plan_once(checkout, store, path))
+    return {
+        side: (statistics.median(w for w, _ in t), statistics.median(c for _, c in t))
+        for side, t in times.items()
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--store", type=Path, default=Path("/tmp/scale-store"))
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--against", type=Path, help="another checkout, timed in turn with this one")
     ap.add_argument("--tiny", action="store_true", help="a smoke run: tiny sizes, one run each")
     args = ap.parse_args()
+    sides = {"this": ROOT} | ({"other": args.against.resolve()} if args.against else {})
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         store, runs = args.store, args.runs
@@ -98,11 +120,17 @@ def main() -> None:
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
         print(f"# python {platform.python_version()}, {os.cpu_count()} cores, load {load}")
         print(f"# store {store}; median of {runs} whole-process runs of `costplan plan`")
-        print("| request | items | seconds |")
-        print("|---|---|---|")
+        if len(sides) == 1:
+            print("| request | items | seconds | CPU seconds |")
+            print("|---|---|---|---|")
+        else:
+            print("| request | items | this s | this CPU s | other s | other CPU s | this/other |")
+            print("|---|---|---|---|---|---|---|")
         for name, items, days, boroughs in cases:
-            seconds = plan_seconds(store, request(items, days, boroughs), runs, work)
-            print(f"| {name} | {items} | {seconds:.2f} |", flush=True)
+            got = plan_seconds(sides, store, request(items, days, boroughs), runs, work)
+            cells = [f"{got[side][0]:.2f} | {got[side][1]:.2f}" for side in sides]
+            ratio = f" | {got['this'][0] / got['other'][0]:.2f}" if "other" in got else ""
+            print(f"| {name} | {items} | " + " | ".join(cells) + f"{ratio} |", flush=True)
 
 
 if __name__ == "__main__":

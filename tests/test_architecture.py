@@ -101,7 +101,14 @@ VALUES = {
     "BOOLEAN": True,
 }
 # Parameters whose meaning needs a specific value rather than any value of the type.
-NAMED_VALUES = {"period": "week", "keyword_pattern": "(?i)rave"}
+NAMED_VALUES = {
+    "period": "week",
+    "keyword_pattern": "(?i)rave",
+    "bucket_seconds": 3600,
+    "items": [
+        chr(31).join(["0", "Lambeth", "2020-06-25", "2020-06-25", "2020-06-25", "2020-06-26"])
+    ],
+}
 
 
 def _params_of(path: Path) -> dict[str, str]:

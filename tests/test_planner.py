@@ -502,6 +502,29 @@ def test_the_unused_tag_warning_names_every_tag_and_the_years() -> None:
     assert not settled_by_count(["UME"], 0) and not settled_by_count(["UME", "DV"], 5)
 
 
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    boroughs=st.lists(st.sampled_from(["Lambeth", "Haringey", "Barking and Dagenham", "Bexley"]),
+                      min_size=1, max_size=3, unique=True),
+    tags=st.lists(st.sampled_from(["UME", "DV", "MH", "NOSUCHTAG", "ume"]), min_size=1, max_size=3),
+    first=st.sampled_from([dt.date(2019, 12, 31), dt.date(2020, 6, 25), dt.date(2021, 1, 2)]),
+    span=st.sampled_from([0, 3, 400]),
+)  # fmt: skip
+def test_the_tag_warning_is_the_warning_over_every_tag_held(
+    planner_store: Store, boroughs, tags, first, span
+) -> None:
+    """tag_warning looks for each tag named before listing the tags held: the same warning."""
+    from costplan.planner.held import held_tags, tag_warning, unheld_warning
+
+    last = first + dt.timedelta(days=span)
+    with Engine(planner_store.snapshot()) as engine:
+        held = held_tags(engine, boroughs, first, last)
+        want = unheld_warning(tags, held, boroughs, first, last)
+        assert tag_warning(engine, tags, boroughs, first, last) == want
+
+
 def test_the_plan_carries_the_regimes_due_date(planner_store: Store) -> None:
     """A request with a received date: its due date and working days left (issue 17)."""
     req = build_request(
@@ -593,3 +616,57 @@ def test_reverse_links_are_read_from_the_items_areas_and_days(tmp_path: Path) ->
     years = sorted({y for it in together.items for y in it.years})
     with Engine(snap, boroughs=boroughs, years=years) as engine:
         assert count_item(engine, together.items[0]) == got
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    spans=st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(["Lambeth", "Haringey", "Barking and Dagenham"]),
+                     min_size=1, max_size=2, unique=True),
+            st.sampled_from(SCOPE_DAYS),
+            st.integers(0, 3),
+        ),
+        min_size=1, max_size=6,
+    ),
+    window=st.sampled_from([None, ("22:00", "04:00"), ("01:00", "02:00"), ("09:30", "18:00")]),
+    subject=st.sampled_from([{"tags": ["UME"]}, {"tags": ["UME", "DV"], "keywords": ["music"]},
+                             {"keywords": ["Party"], "opening_codes": ["NOISE"]}, {}]),
+)  # fmt: skip
+def test_items_asking_the_same_share_a_scan_and_keep_their_counts(
+    planner_store: Store, spans, window, subject
+) -> None:
+    """Items asking the same over nearby boroughs and days are counted by one query: each
+    item's counts and breakdown are those it gets alone (links and overnight mornings too)."""
+    from costplan.planner.strategies import item_counts, items_counts, share_groups
+
+    specs = []
+    for n, (boroughs, first, days) in enumerate(spans):
+        last = first + dt.timedelta(days=days)
+        spec = {"name": f"i{n}", "boroughs": boroughs, "date_from": first.isoformat(),
+                "date_to": last.isoformat(), **subject}  # fmt: skip
+        if window:
+            spec["time_from"], spec["time_to"] = window
+        specs.append(spec)
+    req = build_request({"items": specs}, "t")
+    snap = planner_store.snapshot()
+    boroughs = sorted({b for it in req.items for b in it.boroughs})
+    years = sorted({y for it in req.items for y in it.years})
+    with Engine(snap, boroughs=boroughs, years=years) as engine:
+        together = items_counts(engine, req.items)
+        for it, got in zip(req.items, together, strict=True):
+            assert got == item_counts(engine, it)
+    groups = share_groups(req.items)
+    assert sorted(i for g in groups for i in g) == list(range(len(req.items)))
+
+
+def test_the_same_question_for_each_borough_is_one_query(planner_store: Store) -> None:
+    from costplan.planner.strategies import share_groups
+
+    boroughs = ["Lambeth", "Haringey", "Barking and Dagenham"]
+    items = [{"name": b, "boroughs": [b], "date": "2020-06-25", "tags": ["UME"]} for b in boroughs]
+    items.append({"name": "other", "boroughs": ["Lambeth"], "date": "2020-06-25", "tags": ["DV"]})
+    items.append({"name": "far", "boroughs": ["Lambeth"], "date": "2021-01-02", "tags": ["UME"]})
+    assert share_groups(build_request({"items": items}, "t").items) == [[0, 1, 2], [4], [3]]

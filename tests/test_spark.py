@@ -135,7 +135,15 @@ def _scope(name: str, window: bool = True) -> dict[str, Any]:
 
 def _item(scope: str, subject: str) -> dict[str, Any]:
     s = _scope(scope)
-    return {**s, **SUBJECTS[subject], "link_day_to": s["day_to"] + dt.timedelta(days=1)}
+    link_day_to = s["day_to"] + dt.timedelta(days=1)
+    extra = {"link_day_to": link_day_to, "bucket_seconds": 3600, "items": _specs(s, link_day_to)}
+    return {**s, **SUBJECTS[subject], **extra}
+
+
+def _specs(scope: dict[str, Any], link_day_to: dt.date) -> list[str]:
+    """plan_item_counts' `items` for one item (0) over a scope's boroughs and days."""
+    days = [scope["date_from"], scope["date_to"], scope["day_to"], link_day_to]
+    return [chr(31).join(["0", b, *(d.isoformat() for d in days)]) for b in scope["boroughs"]]
 
 
 # Each Spark run of plan_item_counts costs seconds (scans, a grouping, a join): keep these few, and
@@ -164,6 +172,16 @@ CASES: dict[str, list[dict[str, Any]]] = {
         {"boroughs": ALL, "date_from": D(2020, 6, 24), "date_to": D(2021, 1, 2)},
         {"boroughs": ["Haringey"], "date_from": D(2021, 1, 2), "date_to": D(2021, 1, 2)},
         {"boroughs": [], "date_from": D(2020, 6, 25), "date_to": D(2020, 6, 25)},
+    ],
+    "tag_held": [
+        {"boroughs": ALL, "date_from": D(2020, 6, 24), "date_to": D(2021, 1, 2), "tag": "UME"},
+        {
+            "boroughs": ["Haringey"],
+            "date_from": D(2021, 1, 2),
+            "date_to": D(2021, 1, 2),
+            "tag": "MH",
+        },
+        {"boroughs": ALL, "date_from": D(2020, 6, 25), "date_to": D(2020, 6, 25), "tag": "NOPE"},
     ],
     "volume_counts": [{}],
     # Over `volume_old` and `volume_new` (both volume_counts here) and `refresh_days`.
@@ -563,6 +581,8 @@ def test_a_store_written_before_tags_had_one_form_on_spark(
     params = {**_scope("all"), "tags": ["UME", "DV"], "keyword_pattern": None, "codes": ["NOISE"]}
     held = {k: params[k] for k in ("boroughs", "date_from", "date_to")}
     params["link_day_to"] = params["day_to"] + dt.timedelta(days=1)
+    params["bucket_seconds"] = 3600
+    params["items"] = _specs(params, params["link_day_to"])
     with DuckDB().open(planner_store.snapshot()) as canonical:
         expected = _answers(canonical, "plan_item_counts", params)
     with Spark(MASTER).open(old) as other:

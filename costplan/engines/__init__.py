@@ -42,6 +42,8 @@ class QueryEngine(Protocol):
     """An open session: named queries over the view `cad`, bound to a snapshot's files."""
 
     files: list[str]
+    # The IANA zone of the session's days and hours (the store's).
+    time_zone: str
 
     def rows(self, name: str, **params: Any) -> list[tuple[Any, ...]]:
         """Run a named query and return its rows as tuples."""
@@ -49,6 +51,11 @@ class QueryEngine(Protocol):
 
     def records(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Run a named query and return its rows keyed by column name."""
+        ...
+
+    def columns(self, name: str, **params: Any) -> dict[str, tuple[Any, ...]]:
+        """Run a named query and return its columns by name, each a tuple of its values
+        (no columns for no rows)."""
         ...
 
     def frame(self, name: str, **params: Any) -> pl.DataFrame:

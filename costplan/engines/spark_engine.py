@@ -225,8 +225,7 @@ def _launch_jvm(master: str, settings: Mapping[str, str]) -> None:
 
 
 def _probe(master: str, timeout: float = 5.0) -> None:
-    """Fail fast if nothing listens at a Spark Connect address (the client would retry for
-    minutes before giving up)."""
+    """Fail fast if nothing listens at a Spark Connect address (the client retries for minutes)."""
     import socket
     from urllib.parse import urlsplit
 
@@ -270,10 +269,7 @@ def new_connect_session(master: str) -> SparkSession:
 
 
 def _quiet_query_loggers() -> None:
-    """Stop pyspark logging each failed query as a multi-line JSON record on stderr.
-
-    The same error is raised as well, and the engine reports it as one QueryError line.
-    """
+    """Stop pyspark logging failed queries as JSON on stderr (each is one QueryError line)."""
     from pyspark.logger import PySparkLogger
 
     for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
@@ -411,7 +407,7 @@ class SparkEngine:
             self.spark = new_connect_session(master)
         else:
             self.spark = get_session(master).newSession()
-        zone = time_zone or snapshot.profile.time_zone
+        self.time_zone = zone = time_zone or snapshot.profile.time_zone
         self.spark.conf.set("spark.sql.session.timeZone", zone)
         if not self.files:
             self.spark.sql(translate(EMPTY_VIEW, "cad"))
@@ -473,6 +469,11 @@ class SparkEngine:
         except _spark_errors() as exc:
             raise QueryError(f"query {name!r} failed on Spark: {_first_line(exc)}") from None
 
+    def columns(self, name: str, **params: Any) -> dict[str, tuple[Any, ...]]:
+        """Run a named query and return its columns by name (none for no rows)."""
+        recs = self.records(name, **params)
+        return {k: tuple(r[k] for r in recs) for k in (recs[0] if recs else ())}
+
     def frame(self, name: str, **params: Any) -> pl.DataFrame:
         """Run a named query and return a Polars DataFrame (through Arrow)."""
         df = self._df(name, params)
@@ -486,8 +487,7 @@ class SparkEngine:
 
     def scalar(self, name: str, **params: Any) -> Any:
         """Run a named query that returns one value."""
-        rows = self.rows(name, **params)
-        return rows[0][0] if rows else None
+        return next((r[0] for r in self.rows(name, **params)), None)
 
     def create_view(self, view: str, name: str, **params: Any) -> None:
         """Define the temporary view `view` as a named query's result (computed when read)."""

@@ -241,7 +241,7 @@ def alternatives(advice: Sequence[Advice]) -> str:
 
 
 def _relevant(ip: ItemPlan) -> int:
-    return sum(r.relevant for r in ip.breakdown)
+    return sum(ip.breakdown.relevant)
 
 
 def _whole_parts(ctx: _Context) -> list[_Option]:

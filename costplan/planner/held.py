@@ -7,8 +7,11 @@ not only the days), as `queries/held_tags.sql` lists them. That is one small que
 partitions the count covers, never a scan of the whole archive, so "not used" means "not used
 by those boroughs in those years", and the warning says so.
 
-The query runs only when the count leaves the question open: no tags named, or one tag with a
-count above zero, needs nothing more.
+The queries run only when the count leaves the question open: no tags named, or one tag with a
+count above zero, needs nothing more. Then each tag named is looked for first
+(`queries/tag_held.sql`, which stops at the first CAD carrying it: a few row groups for a tag in
+use, so a plan over every borough for a day reads about its day, not the boroughs' years), and
+only a tag none carries costs the list of the tags held.
 
 Warnings are for the officer: reports show them (table, Markdown, JSON `warnings`), the draft
 letter to the requester never does.
@@ -33,6 +36,23 @@ def held_tags(
     """The tags the CADs of the boroughs carry in the years of the dates, sorted."""
     rows = session.rows("held_tags", boroughs=list(boroughs), date_from=date_from, date_to=date_to)
     return tuple(str(r[0]) for r in rows)
+
+
+def tag_warning(
+    session: QueryEngine,
+    tags: Sequence[str],
+    boroughs: Sequence[str],
+    date_from: dt.date,
+    date_to: dt.date,
+) -> str | None:
+    """The warning for the tags named that no CAD of the boroughs carries in the years of the
+    dates (with the tags they do carry), or None: the same as unheld_warning over held_tags,
+    without listing the tags held while every tag named is found."""
+    scope = {"boroughs": list(boroughs), "date_from": date_from, "date_to": date_to}
+    if all(session.rows("tag_held", **scope, tag=t) for t in dict.fromkeys(tags)):
+        return None
+    held = held_tags(session, boroughs, date_from, date_to)
+    return unheld_warning(tags, held, boroughs, date_from, date_to)
 
 
 def unheld_warning(

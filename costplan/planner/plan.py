@@ -29,6 +29,7 @@ from costplan.planner.strategies import (
     TITLES,
     ItemPlan,
     PlannerConfig,
+    items_counts,
     load_config,
     plan_item,
 )
@@ -242,9 +243,11 @@ def build_plan(
     boroughs = sorted({b for it in request.items for b in it.boroughs})
     years = sorted({y for it in request.items for y in it.years})
     with engine.open(snapshot, boroughs=boroughs, years=years) as session:
+        # Items asking the same over nearby boroughs and days are counted by one scan.
+        counted = items_counts(session, request.items)
         plans = [
-            plan_item(session, it, regime, item_minutes(it, per_record), cfg)
-            for it in request.items
+            plan_item(session, it, regime, item_minutes(it, per_record), cfg, counts)
+            for it, counts in zip(request.items, counted, strict=True)
         ]
     total_activities = merge_activities(a for ip in plans for a in ip.complete.activities)
     total = estimate(regime, total_activities)

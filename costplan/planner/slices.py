@@ -30,6 +30,7 @@ from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, chain
+from operator import add, sub
 
 from costplan.planner.strategies import ItemPlan
 
@@ -100,26 +101,32 @@ def grid(ip: ItemPlan) -> Grid:
     hours = width <= 24
     width = min(width, 24)
     days = tuple(item.date_from + dt.timedelta(days=i) for i in range(item.days))
-    boroughs = tuple(dict.fromkeys([*item.boroughs, *(r.borough for r in ip.breakdown)]))
+    bd = ip.breakdown
+    boroughs = tuple(dict.fromkeys([*item.boroughs, *dict.fromkeys(bd.borough)]))
     index = {b: i for i, b in enumerate(boroughs)}
     n = len(days) * width
     raw_rec = [[0] * n for _ in boroughs]
     raw_rel = [[0] * n for _ in boroughs]
-    all_rec, all_rel = [0] * n, [0] * n
-    by_relevant = any(r.relevant for r in ip.breakdown)
-    first_day, nd = item.date_from, len(days)
-    for r in ip.breakdown:
-        d = (r.day - first_day).days
-        slot = (r.hour - first_hour) % 24
-        if not 0 <= d < nd or slot >= width:
+    by_relevant = any(bd.relevant)
+    gains = bd.relevant if by_relevant else bd.records
+    # One pass over the columns; a day's and an hour's place on the timeline looked up, not
+    # computed per row (a year of every borough is 280 k rows). -1: outside the grid.
+    first_day = item.date_from
+    start_of = {d: (d - first_day).days * width for d in set(bd.day)}
+    start_of = {d: t if 0 <= t < n else -1 for d, t in start_of.items()}
+    slot_of = [(h - first_hour) % 24 for h in range(24)]
+    slot_of = [x if x < width else -1 for x in slot_of]
+    for b, day, h, rec, gain in zip(bd.borough, bd.day, bd.hour, bd.records, gains, strict=True):
+        t = start_of[day]
+        slot = slot_of[h]
+        if t < 0 or slot < 0:
             continue
-        t = d * width + slot
-        gain = r.relevant if by_relevant else r.records
-        b = index[r.borough]
-        raw_rec[b][t] += r.records
-        raw_rel[b][t] += gain
-        all_rec[t] += r.records
-        all_rel[t] += gain
+        t += slot
+        i = index[b]
+        raw_rec[i][t] += rec
+        raw_rel[i][t] += gain
+    all_rec = [sum(col) for col in zip(*raw_rec, strict=True)] if raw_rec else [0] * n
+    all_rel = [sum(col) for col in zip(*raw_rel, strict=True)] if raw_rel else [0] * n
     return Grid(
         ip=ip,
         boroughs=boroughs,
@@ -247,9 +254,11 @@ def best_run(rec: Sequence[int], gain: Sequence[int], budget: int) -> tuple[int,
 
 
 def _day_sums(prefix: array[int], g: Grid, window: tuple[int, int]) -> list[int]:
+    """The records (or gain) of a window on each day it can be asked on."""
     s, length = window
-    w = g.width
-    return [prefix[d * w + s + length] - prefix[d * w + s] for d in range(g.nights(window))]
+    w, nd = g.width, g.nights(window)
+    # Strided slices and map: the day loop in C (called per window and borough).
+    return list(map(sub, prefix[s + length :: w][:nd], prefix[s::w][:nd]))
 
 
 def _windows(g: Grid, budget: int) -> list[tuple[int, int]]:
@@ -302,8 +311,8 @@ def _candidates(g: Grid, budget: int) -> Iterator[Slice]:
         order = sorted(everyone, key=lambda b: (-totals[b][1], totals[b][0], b))
         cum_rec, cum_rel = [0] * len(rec), [0] * len(rec)
         for k, b in enumerate(order[:-1], start=1):
-            cum_rec = [x + y for x, y in zip(cum_rec, per[b][0], strict=True)]
-            cum_rel = [x + y for x, y in zip(cum_rel, per[b][1], strict=True)]
+            cum_rec = list(map(add, cum_rec, per[b][0]))
+            cum_rel = list(map(add, cum_rel, per[b][1]))
             if min(cum_rec, default=budget + 1) > budget:
                 break
             first, last, records, gain = best_run(cum_rec, cum_rel, budget)
@@ -330,7 +339,7 @@ def _periods(g: Grid, budget: int) -> Iterator[Slice]:
     everyone = tuple(range(len(g.boroughs)))
 
     def hourly(prefix: array[int]) -> list[int]:
-        return [prefix[t + 1] - prefix[t] for t in range(n)]
+        return list(map(sub, prefix[1 : n + 1], prefix[:n]))
 
     first, last, records, gain = best_run(hourly(g.all_rec), hourly(g.all_rel), budget)
     if last >= first:
@@ -338,8 +347,8 @@ def _periods(g: Grid, budget: int) -> Iterator[Slice]:
     order = sorted(everyone, key=lambda b: (-g.rel[b][n], g.rec[b][n], b))
     cum_rec, cum_rel = [0] * n, [0] * n
     for k, b in enumerate(order[:-1], start=1):
-        cum_rec = [x + y for x, y in zip(cum_rec, hourly(g.rec[b]), strict=True)]
-        cum_rel = [x + y for x, y in zip(cum_rel, hourly(g.rel[b]), strict=True)]
+        cum_rec = list(map(add, cum_rec, hourly(g.rec[b])))
+        cum_rel = list(map(add, cum_rel, hourly(g.rel[b])))
         first, last, records, gain = best_run(cum_rec, cum_rel, budget)
         if last - first + 1 < g.width:
             break

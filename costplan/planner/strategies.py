@@ -18,19 +18,21 @@ An item with no tags, keywords or codes asks about every CAD in scope; then an a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from costplan._files import config_path
 from costplan._toml import Table, read_toml
 from costplan.costmodel.estimate import Activity, Estimate, estimate
 from costplan.costmodel.regimes import Regime
 from costplan.engines import QueryEngine
-from costplan.planner.held import held_tags, settled_by_count, unheld_warning
+from costplan.planner.clock import bucket_seconds
+from costplan.planner.held import settled_by_count, tag_warning
 from costplan.request import Item
 from costplan.units import round2, to_decimal
 
@@ -129,11 +131,16 @@ class ItemPlan:
 
     item: Item
     strategies: tuple[StrategyResult, ...]
-    # (borough, London day, hour, records, relevant) rows: a few thousand at most, so plain
-    # tuples; a DataFrame would cost the plan command the Polars and Arrow imports.
-    breakdown: tuple[BreakdownRow, ...] = field(repr=False)
+    # (borough, local day, hour, records, relevant) rows, held as columns: every borough over a
+    # year is 280 k rows. (Plain tuples, not a DataFrame, which would cost the plan command the
+    # Polars and Arrow imports.) Rows given as a sequence of BreakdownRow are taken as columns.
+    breakdown: Breakdown = field(repr=False)
     # For the officer, never the requester: tags named that no CAD in scope carries (held.py).
     warnings: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.breakdown, Breakdown):
+            object.__setattr__(self, "breakdown", Breakdown.of(self.breakdown))
 
     @property
     def complete(self) -> StrategyResult:
@@ -158,6 +165,73 @@ class BreakdownRow(NamedTuple):
     hour: int
     records: int
     relevant: int  # of which tagged or matching a keyword/code
+
+
+class Breakdown(Sequence[BreakdownRow]):
+    """An item's breakdown rows as columns: a sequence of BreakdownRow made on demand.
+
+    The advice reads the columns (`borough`, `day`, `hour`, `records`, `relevant`, equal-length
+    tuples) without a Python object per row. Equal to another breakdown, or to a sequence of
+    rows, with the same rows in the same order.
+    """
+
+    __slots__ = ("borough", "day", "hour", "records", "relevant")
+
+    def __init__(
+        self,
+        borough: Sequence[str],
+        day: Sequence[dt.date],
+        hour: Sequence[int],
+        records: Sequence[int],
+        relevant: Sequence[int],
+    ) -> None:
+        self.borough = tuple(borough)
+        self.day = tuple(day)
+        self.hour = tuple(hour)
+        self.records = tuple(records)
+        self.relevant = tuple(relevant)
+        if not len(self.borough) == len(self.day) == len(self.hour) == len(self.records):
+            raise ValueError("breakdown columns of different lengths")
+        if len(self.relevant) != len(self.records):
+            raise ValueError("breakdown columns of different lengths")
+
+    @classmethod
+    def of(cls, rows: Iterable[BreakdownRow]) -> Breakdown:
+        """The breakdown of these rows."""
+        cols = tuple(zip(*rows, strict=True))
+        return cls(*cols) if cols else cls((), (), (), (), ())
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @overload
+    def __getitem__(self, i: int) -> BreakdownRow: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[BreakdownRow, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> BreakdownRow | tuple[BreakdownRow, ...]:
+        if isinstance(i, slice):
+            return tuple(self)[i]
+        return BreakdownRow(
+            self.borough[i], self.day[i], self.hour[i], self.records[i], self.relevant[i]
+        )
+
+    def __iter__(self) -> Iterator[BreakdownRow]:
+        cols = (self.borough, self.day, self.hour, self.records, self.relevant)
+        return map(BreakdownRow._make, zip(*cols, strict=True))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Breakdown):
+            return all(getattr(self, c) == getattr(other, c) for c in self.__slots__)
+        if isinstance(other, Sequence):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Breakdown(<{len(self)} rows>)"
 
 
 # ---- counting ------------------------------------------------------------------------------
@@ -199,33 +273,125 @@ def subject_params(item: Item) -> dict[str, Any]:
     }
 
 
-def item_counts(engine: QueryEngine, item: Item) -> tuple[dict[str, int], tuple[BreakdownRow, ...]]:
-    """Records each strategy must review for an item, and the records in scope (and relevant
-    records) by borough, London day and hour: one query, one scan of the scope."""
-    # Reverse links are looked for on the item's days and the day after (plan_item_counts.sql).
-    link_day_to = item.last_day + dt.timedelta(days=1)
-    rows = engine.records(
-        "plan_item_counts", **scope_params(item), **subject_params(item), link_day_to=link_day_to
+# Items asking the same share a scan while the group's union of boroughs and days holds at
+# most this many times their own borough-days, plus SHARE_SLACK: a query costs about 9 ms to
+# bind and plan whatever it reads, about what reading 30 borough-days costs (benchmarks §13).
+SHARE_FACTOR = 2
+SHARE_SLACK = 32
+_US = chr(31)  # the separator of plan_item_counts.sql's item texts
+
+
+def _asks(item: Item) -> tuple[Any, ...]:
+    """What an item asks, apart from where and when: items asking the same may share a scan."""
+    return (*(tuple(v) if isinstance(v, list) else v for v in subject_params(item).values()),
+            item.minute_window)  # fmt: skip
+
+
+def _borough_days(items: Sequence[Item]) -> tuple[int, int]:
+    """(the union's borough-days, the items' own) for a group of items."""
+    boroughs = {b for it in items for b in it.boroughs}
+    span = (max(it.last_day for it in items) - min(it.date_from for it in items)).days + 1
+    return len(boroughs) * span, sum(
+        len(it.boroughs) * (it.last_day - it.date_from).days + len(it.boroughs) for it in items
     )
-    counts = {
-        FULL_REVIEW: sum(int(r["records"]) for r in rows),
-        TAG_QUERY: sum(int(r["tagged"]) for r in rows),
-        KEYWORD: sum(int(r["keyword"]) for r in rows),
-        # The same on every row (a count of the whole item); no rows: nothing in scope.
-        LINKED: int(rows[0]["linked"]) if rows else 0,
+
+
+def share_groups(items: Sequence[Item]) -> list[list[int]]:
+    """The items (by position) counted by one query each: those asking the same, in order of
+    their first day, while their union of boroughs and days stays close to their own."""
+    groups: list[list[int]] = []
+    by_ask: dict[tuple[Any, ...], list[int]] = {}
+    for i, it in enumerate(items):
+        by_ask.setdefault(_asks(it), []).append(i)
+    for members in by_ask.values():
+        group: list[int] = []
+        for i in sorted(members, key=lambda i: (items[i].date_from, i)):
+            union, own = _borough_days([items[j] for j in [*group, i]])
+            if group and union > SHARE_FACTOR * own + SHARE_SLACK:
+                groups.append(group)
+                group = []
+            group.append(i)
+        groups.append(group)
+    return groups
+
+
+def count_params(engine: QueryEngine, items: Sequence[Item]) -> dict[str, Any]:
+    """Every bound parameter of plan_item_counts for a group of items asking the same (one
+    item: a group of one), in the session's time zone; item k is the k-th given."""
+    first = items[0]
+    # Reverse links are looked for on each item's days and the day after.
+    link = [it.last_day + dt.timedelta(days=1) for it in items]
+    specs = []
+    for k, (it, link_day) in enumerate(zip(items, link, strict=True)):
+        for b in it.boroughs:
+            fields = [str(k), b, *(d.isoformat() for d in (it.date_from, it.date_to))]
+            fields += [it.last_day.isoformat(), link_day.isoformat()]
+            if any(_US in f for f in fields):
+                raise ValueError(f"an area name holds the unit separator: {b!r}")
+            specs.append(_US.join(fields))
+    first_day = min(it.date_from for it in items)
+    last_day = max(it.last_day for it in items)
+    # Counted by UTC bucket, then hour (planner/clock.py): the bucket is exact over the days
+    # read and splits an overnight window at its end (what tells its morning from its night).
+    minute_to = first.minute_window[1] if first.overnight else None
+    return {
+        **scope_params(first),
+        "boroughs": sorted({b for it in items for b in it.boroughs}),
+        "date_from": first_day,
+        "date_to": max(it.date_to for it in items),
+        "day_to": last_day,
+        **subject_params(first),
+        "link_day_to": max(link),
+        "bucket_seconds": bucket_seconds(engine.time_zone, first_day, last_day, minute_to),
+        "items": specs,
     }
+
+
+def items_counts(
+    engine: QueryEngine, items: Sequence[Item]
+) -> list[tuple[dict[str, int], Breakdown]]:
+    """Records each strategy must review for each item, and the records in scope (and
+    relevant records) by borough, local day and hour: one query, one scan, for each group of
+    items asking the same over nearby boroughs and days (share_groups)."""
+    out: list[tuple[dict[str, int], Breakdown]] = [
+        ({FULL_REVIEW: 0, TAG_QUERY: 0, KEYWORD: 0, LINKED: 0}, Breakdown.of(())) for _ in items
+    ]
+    for group in share_groups(items):
+        cols = engine.columns("plan_item_counts", **count_params(engine, [items[i] for i in group]))
+        if not cols:  # nothing in any scope
+            continue
+        # Rows come by item: each item's run of rows, found by bisection.
+        ids = cols["item"]
+        for k, i in enumerate(group):
+            lo, hi = bisect_left(ids, k), bisect_left(ids, k + 1)
+            if lo < hi:
+                out[i] = _counted({c: v[lo:hi] for c, v in cols.items()})
+    return out
+
+
+def _counted(cols: dict[str, tuple[Any, ...]]) -> tuple[dict[str, int], Breakdown]:
+    """One item's counts and breakdown from its rows of plan_item_counts."""
+    counts = {
+        FULL_REVIEW: sum(cols["records"]),
+        TAG_QUERY: sum(cols["tagged"]),
+        KEYWORD: sum(cols["keyword"]),
+        # The same on every row (a count of the whole item).
+        LINKED: int(cols["linked"][0]),
+    }
+    # The CADs of an overnight window's morning belong to the night before.
     night_before = dt.timedelta(days=1)
-    breakdown = tuple(
-        BreakdownRow(
-            r["borough"],
-            r["day"] - night_before if r["morning"] else r["day"],
-            int(r["hour"]),
-            int(r["records"]),
-            int(r["relevant"]),
+    days = cols["day"]
+    if any(cols["morning"]):
+        days = tuple(
+            d - night_before if m else d for d, m in zip(days, cols["morning"], strict=True)
         )
-        for r in rows
-    )
+    breakdown = Breakdown(cols["borough"], days, cols["hour"], cols["records"], cols["relevant"])
     return counts, breakdown
+
+
+def item_counts(engine: QueryEngine, item: Item) -> tuple[dict[str, int], Breakdown]:
+    """Records each strategy must review for one item, and its breakdown (items_counts)."""
+    return items_counts(engine, [item])[0]
 
 
 def count_item(engine: QueryEngine, item: Item) -> dict[str, int]:
@@ -277,10 +443,16 @@ def _result(
 
 
 def plan_item(
-    engine: QueryEngine, item: Item, regime: Regime, per: Decimal, cfg: PlannerConfig
+    engine: QueryEngine,
+    item: Item,
+    regime: Regime,
+    per: Decimal,
+    cfg: PlannerConfig,
+    counted: tuple[dict[str, int], Breakdown] | None = None,
 ) -> ItemPlan:
-    """Evaluate every applicable strategy for one item."""
-    counts, rows = item_counts(engine, item)
+    """Evaluate every applicable strategy for one item (`counted`: its items_counts answer,
+    when counted with others; None: count it here)."""
+    counts, rows = counted if counted is not None else item_counts(engine, item)
     has_subject = bool(item.tags or item.keywords or item.opening_codes)
     names: list[str] = []
     if item.tags:
@@ -299,6 +471,5 @@ def tag_warnings(engine: QueryEngine, item: Item, counts: dict[str, int]) -> tup
     """The warning for the item's tags that no CAD of its boroughs carries in its years."""
     if settled_by_count(item.tags, counts[TAG_QUERY]):
         return ()
-    held = held_tags(engine, item.boroughs, item.date_from, item.date_to)
-    warning = unheld_warning(item.tags, held, item.boroughs, item.date_from, item.date_to)
+    warning = tag_warning(engine, item.tags, item.boroughs, item.date_from, item.date_to)
     return (warning,) if warning else ()

@@ -19,7 +19,7 @@ from typing import Any
 from costplan.costmodel.estimate import REFUSE, UNCOVERED, Estimate, estimate
 from costplan.costmodel.regimes import Regime
 from costplan.engines import DEFAULT, Engine, QueryEngine
-from costplan.planner.held import held_tags, settled_by_count, unheld_warning
+from costplan.planner.held import settled_by_count, tag_warning
 from costplan.planner.strategies import (
     CAVEATS,
     FULL_REVIEW,
@@ -218,8 +218,8 @@ def check(
             narrowed = Narrowed(tuple(tags), tagged, estimate(regime, acts))
             if not settled_by_count(tags, tagged):
                 # Only when the count leaves it open: one small query in the same session.
-                held = held_tags(counter.session(), boroughs, date_from, item.last_day)
-                warning = unheld_warning(tags, held, boroughs, date_from, item.last_day)
+                session = counter.session()
+                warning = tag_warning(session, tags, boroughs, date_from, item.last_day)
                 warnings = (warning,) if warning else ()
     est = estimate(regime, strategy_activities(FULL_REVIEW, records, item, per_record, cfg))
     cover = snapshot.coverage.verdict(item.boroughs, item.date_from, item.last_day)
