@@ -511,3 +511,37 @@ def test_counting_working_days_equals_walking_them(start: dt.date, span: int, ca
         if non_working_reason(lo + dt.timedelta(days=i), calendar) is None
     )
     assert count_working_days(start, end, calendar) == sign * walked
+
+
+# ---- the shipped holiday table -------------------------------------------------------------
+
+
+def test_the_shipped_table_is_the_librarys_answer() -> None:
+    """config/holidays.json holds, for each calendar and year it covers, exactly what the
+    library (with the statute's days added) says; regenerate it with scripts/holiday_tables.py
+    when this fails after upgrading `holidays`."""
+    from costplan.costmodel.calendars import CALENDARS, _table, library_holidays
+
+    table = _table()
+    first, last = table["years"]
+    assert first <= 2020 and last >= dt.date.today().year + 10
+    for name in CALENDARS:
+        for year in range(first, last + 1):
+            shipped = table["calendars"][name][str(year)]
+            wanted = {d.isoformat(): r for d, r in library_holidays(name, year).items()}
+            assert shipped == wanted, f"{name} {year}: run scripts/holiday_tables.py"
+
+
+def test_years_beyond_the_table_ask_the_library() -> None:
+    from costplan.costmodel.calendars import _table, library_holidays
+
+    year = _table()["years"][1] + 1
+    _year_holidays.cache_clear()
+    assert dict(_year_holidays("uk-any", year)) == library_holidays("uk-any", year)
+
+
+def test_a_deadline_loads_no_holiday_library() -> None:
+    from processes import modules_loaded
+
+    loaded = modules_loaded(["deadline", "--received", "2024-12-20"], ["holidays"])
+    assert loaded == []

@@ -29,6 +29,10 @@ is not stable. ``scotland`` is ``subdiv="SCT"`` alone; ``ireland`` is
 ``country_holidays("IE")`` (its public holidays; no substitute day when one falls at a
 weekend, which is the strict reading of "public holiday" and never makes a deadline later).
 
+The library's answers for 2000–2040 are shipped as a table (`config/holidays.json`, written by
+`scripts/holiday_tables.py`), so counting a deadline need not load the library; years outside
+it ask the library. Regenerate the table when the library learns a newly proclaimed holiday.
+
 Days named by the statute itself are added by rule, so a deadline never depends on the library
 listing them: Christmas Day and Good Friday for ``uk-any`` (s.10(6); in England they are
 common-law holidays, not bank holidays), Christmas Day for ``scotland`` (s.73). Good Friday is
@@ -44,10 +48,13 @@ names from here, and most commands never count a working day.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
+from costplan._files import config_path
 from costplan.errors import InputError
 from costplan.units import and_list
 
@@ -63,6 +70,8 @@ NATIONS: dict[str, str] = {
 # The Banking and Financial Dealings Act 1971 is the statutory base; earlier or far-future years
 # are almost certainly typing mistakes.
 MIN_YEAR, MAX_YEAR = 1972, 2100
+# Each calendar's holidays for the years deadlines are usually counted in, as data.
+HOLIDAY_TABLE = config_path("holidays.json")
 
 
 @dataclass(frozen=True)
@@ -157,9 +166,33 @@ def _nations_phrase(codes: list[str]) -> str:
     return f"bank holiday in {and_list([NATIONS[c] for c in NATIONS if c in codes])}"
 
 
+@lru_cache(maxsize=1)
+def _table() -> dict[str, Any]:
+    """The shipped holiday tables (config/holidays.json), read once."""
+    doc: dict[str, Any] = json.loads(HOLIDAY_TABLE.read_text(encoding="utf-8"))
+    return doc
+
+
 @lru_cache(maxsize=256)
 def _year_holidays(calendar: str, year: int) -> Mapping[dt.date, str]:
-    """Weekday non-working days of `calendar` in `year`, with a reason each (cached)."""
+    """Weekday non-working days of `calendar` in `year`, with a reason each (cached).
+
+    From the shipped table for its years (loading the `holidays` library costs a plan about
+    70 ms), from the library beyond them. The table is the library's answer, written by
+    scripts/holiday_tables.py and checked against it by tests/test_workdays.py.
+    """
+    calendar_of(calendar)  # an unknown calendar is refused either way
+    table = _table()
+    first, last = table["years"]
+    if first <= year <= last:
+        days = table["calendars"][calendar][str(year)]
+        return {dt.date.fromisoformat(d): reason for d, reason in days.items()}
+    return library_holidays(calendar, year)
+
+
+def library_holidays(calendar: str, year: int) -> dict[dt.date, str]:
+    """Weekday non-working days of `calendar` in `year` from the `holidays` library, with the
+    days the statute names added by rule (what the shipped table holds for its years)."""
     import holidays
 
     cal = calendar_of(calendar)
