@@ -15,7 +15,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from costplan.errors import InputError
@@ -90,12 +90,25 @@ def inside(root: Path, relative: str) -> Path | None:
     NUL byte is refused. Checked on the text alone (no system calls), because a refresh
     checks every retired entry.
     """
+    parts = relative_parts(relative)
+    return None if parts is None else root.joinpath(*parts)
+
+
+def relative_parts(relative: str) -> list[str] | None:
+    """The parts of `relative` if it is a plain relative path (see `inside`), else None.
+
+    Plain string operations, as PurePosixPath would split it: a manifest of a large store
+    names thousands of files, each checked when the manifest is read.
+    """
     if not isinstance(relative, str) or not relative or "\x00" in relative:
         return None
-    parts = PurePosixPath(relative.replace("\\", "/")).parts
-    if not parts or parts[0] == "/" or ".." in parts or ":" in parts[0]:
+    text = relative.replace("\\", "/")
+    if text.startswith("/"):
         return None
-    return root.joinpath(*parts)
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts or ":" in parts[0]:
+        return None
+    return parts
 
 
 def collect_retired(

@@ -7,8 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from costplan._files import collect_retired, inside, write_atomic
+from costplan._files import collect_retired, inside, relative_parts, write_atomic
 from costplan._toml import Table, parse_toml, read_toml
 from costplan.errors import ConfigError, InputError
 
@@ -110,3 +112,21 @@ def test_a_hostile_manifest_never_makes_the_store_delete_outside_itself(tmp_path
         txn.commit()
     assert victim.read_text() == "keep me"
     assert store.snapshot().retired == ()
+
+
+def _parts_by_pathlib(relative: str) -> tuple[str, ...] | None:
+    """The rule as it was written with PurePosixPath (the oracle for relative_parts)."""
+    from pathlib import PurePosixPath
+
+    if not relative or "\x00" in relative:
+        return None
+    parts = PurePosixPath(relative.replace("\\", "/")).parts
+    if not parts or parts[0] == "/" or parts[0] == "//" or ".." in parts or ":" in parts[0]:
+        return None
+    return parts
+
+
+@given(st.text(alphabet="ab./\\:\x00 ", max_size=12))
+def test_relative_parts_split_as_pathlib_does(text: str) -> None:
+    got = relative_parts(text)
+    assert (tuple(got) if got is not None else None) == _parts_by_pathlib(text)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from costplan._deps import lazy
-from costplan._files import inside
+from costplan._files import relative_parts
 from costplan.errors import ConfigError, StoreError
 from costplan.profile import Profile, from_store_doc
 from costplan.store.coverage import Coverage, CoverageReport, Days, merge
@@ -257,7 +257,7 @@ def _shaped(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
 def _relative_path(value: Any, what: str) -> str:
     """A file path the manifest names: plain text relative to the store, never leaving it."""
     text: str = _shaped(value, str, what)
-    if inside(Path("."), text) is None:
+    if relative_parts(text) is None:
         raise ManifestShapeError(f"{what} {text!r} is not a path inside the store")
     return text
 
