@@ -28,7 +28,7 @@ from costplan.cli import app
 from costplan.engines import DuckDB, volumes
 from costplan.engines.volumes import recount, refreshing
 from costplan.engines.volumes.state import part_key
-from costplan.errors import QueryError
+from costplan.errors import StoreError
 from costplan.schema import RECORD_SCHEMA, format_cad_ref, london_day_bounds
 from costplan.store import MANIFEST, Snapshot, Store
 from costplan.summary import summarise
@@ -415,8 +415,11 @@ def test_a_damaged_month_file_is_one_error_never_a_count(store: Store) -> None:
     snap = store.snapshot()
     scope = {"boroughs": ["Camden"], "date_from": DAYS[2], "date_to": DAYS[4]}
     assert volumes.count(snap, **scope) is None  # the caller counts from the partitions
-    with pytest.raises(QueryError):  # one costplan error, not a DuckDB traceback
+    # One costplan error, not a DuckDB traceback, saying the table is damaged and how to
+    # rebuild it.
+    with pytest.raises(StoreError, match="volume table .* is damaged") as caught:
         summarise(snap, period="week", by=["call_source"])  # reads the volume rows
+    assert caught.value.hint is not None and "summary refresh --full" in caught.value.hint
 
 
 def test_full_refresh_never_recounts_by_day(store: Store) -> None:
@@ -672,3 +675,25 @@ def test_store_writer_ignores_the_volume_directory(store: Store) -> None:
     assert sorted(p.name for p in (volumes.volumes_dir(store.root) / "parts").iterdir()) == files
     shutil.rmtree(volumes.volumes_dir(store.root))
     assert volumes.count(store, boroughs=["Camden"], date_from=DAYS[0], date_to=DAYS[0]) is None
+
+
+def test_a_damaged_table_file_says_how_to_rebuild_the_table(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    gen = ["generate", "--store", str(root), "--start", "2020-01-01", "--end", "2020-02-29"]
+    assert CliRunner().invoke(app, [*gen, "--boroughs", "Lambeth"]).exit_code == 0
+    summary = ["summary", "--store", str(root), "--period", "week", "--by", "borough"]
+    assert CliRunner().invoke(app, ["summary", "refresh", "--store", str(root)]).exit_code == 0
+    good = CliRunner().invoke(app, summary)
+    for f in (root / "volumes").rglob("*.parquet"):
+        f.write_bytes(b"not parquet")
+    res = CliRunner().invoke(app, summary)
+    assert res.exit_code == 2 and res.stderr.count("\n") == 1
+    assert "the volume table" in res.stderr and "is damaged" in res.stderr
+    assert f"costplan summary refresh --full --store {root}" in res.stderr
+    # The table is derived from the partitions: a full refresh rebuilds it, nothing lost.
+    assert (
+        CliRunner().invoke(app, ["summary", "refresh", "--full", "--store", str(root)]).exit_code
+        == 0
+    )
+    again = CliRunner().invoke(app, summary)
+    assert again.exit_code == 0 and again.stdout == good.stdout

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from costplan.errors import InputError
+from costplan.errors import CostplanError, InputError, StoreError
 from costplan.store import Snapshot, Store
 
 if TYPE_CHECKING:
@@ -144,6 +144,20 @@ class Engine(ABC):
         self, snapshot: Snapshot, boroughs: Iterable[str] | None, years: Iterable[int] | None
     ) -> QueryEngine:
         """Open this engine's session over the snapshot's files in scope."""
+
+    def table_fault(self, snapshot: Snapshot, exc: CostplanError) -> CostplanError:
+        """The error to report for `exc`, raised reading `daily_volumes`: a file of the volume
+        table that cannot be read makes the table damaged, with how to rebuild it (it is
+        derived from the partitions, so nothing is lost); any other fault is itself."""
+        from costplan.engines.volumes.state import volumes_dir
+
+        if str(volumes_dir(snapshot.root)) not in exc.message:
+            return exc
+        return StoreError(
+            f"the volume table of {snapshot.root} is damaged: {exc.message}",
+            "rebuild it from the partitions: costplan summary refresh --full --store "
+            f"{snapshot.root}",
+        )
 
     def daily_volumes(
         self, snapshot: Snapshot, *, years: Iterable[int] | None = None

@@ -16,7 +16,7 @@ from operator import itemgetter
 from typing import Any
 
 from costplan.engines import DEFAULT, Engine
-from costplan.errors import InputError
+from costplan.errors import InputError, QueryError
 from costplan.store import Snapshot, Store
 
 PERIODS: tuple[str, ...] = ("day", "week", "month")
@@ -148,10 +148,15 @@ def compute_counts(
         # afford): such a summary is counted from the partitions, every one in range, on every
         # engine.
         eng, used = engine.open(snap, years=years), (0, len(snap.select(years=years)))
+        with eng:
+            rows = eng.rows(query, **params)
     else:
-        eng, used = engine.daily_volumes(snap, years=years)
-    with eng:
-        rows = eng.rows(query, **params)
+        try:
+            eng, used = engine.daily_volumes(snap, years=years)
+            with eng:
+                rows = eng.rows(query, **params)
+        except QueryError as exc:
+            raise engine.table_fault(snap, exc) from None
     source = snap.describe_counts(*used)
     # Both engines give DATE as datetime.date, VARCHAR as str and BIGINT as int, so the
     # values pass through as they are; only the `by` columns are picked out, in `by` order.
