@@ -157,7 +157,8 @@ def _csv(path: Path, header: str, rows: list[str]) -> Path:
     return path
 
 
-def test_store_records_its_force(tmp_path: Path, la_profile: Path):
+def _la_store(tmp_path: Path, la_profile: Path) -> tuple[Path, Path]:
+    """A store of one CAD under the test profile (Los Angeles), and its export."""
     export = _csv(
         tmp_path / "la.csv",
         "cad_ref,created_at,borough,call_source,grading",
@@ -165,6 +166,11 @@ def test_store_records_its_force(tmp_path: Path, la_profile: Path):
     )
     root = tmp_path / "store"
     ingest(root, [export], force=la_profile)
+    return root, export
+
+
+def test_store_records_its_force(tmp_path: Path, la_profile: Path):
+    root, export = _la_store(tmp_path, la_profile)
     doc = json.loads((root / "manifest.json").read_text())
     assert doc["force"]["name"] == "test-la" and "toml" in doc["force"]
     la_profile.unlink()  # the store keeps the profile's text: the file is no longer needed
@@ -191,13 +197,7 @@ def test_store_records_its_force(tmp_path: Path, la_profile: Path):
 def test_a_damaged_recorded_profile_is_a_damaged_manifest(
     tmp_path: Path, la_profile: Path, force: dict
 ) -> None:
-    export = _csv(
-        tmp_path / "la.csv",
-        "cad_ref,created_at,borough,call_source,grading",
-        ["LA20200625-0001,2020-06-25 20:00:00,Hollywood,999,1"],
-    )
-    root = tmp_path / "store"
-    ingest(root, [export], force=la_profile)
+    root, export = _la_store(tmp_path, la_profile)
     doc = json.loads((root / "manifest.json").read_text())
     (root / "manifest.json").write_text(json.dumps({**doc, "force": force}))
     args = ["check", "--store", str(root), "--area", "Hollywood", "--date", "2020-06-25"]
