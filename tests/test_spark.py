@@ -154,6 +154,15 @@ ITEM_CASES = [
     _item("dst", "hostile"),
     _item("newyear", "ume"),
 ]
+
+
+def _partition_summaries(*cases: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """The parameters of a summary counted from `cad` (by tag or by grading), one dict per
+    (period, by_borough, by_call_source, by_grading, date_from, date_to)."""
+    keys = ("period", "by_borough", "by_call_source", "by_grading", "date_from", "date_to")
+    return [dict(zip(keys, case, strict=True)) for case in cases]
+
+
 CASES: dict[str, list[dict[str, Any]]] = {
     "count_scope": [
         {**_scope("all"), "tags": []},
@@ -210,37 +219,17 @@ CASES: dict[str, list[dict[str, Any]]] = {
         ]
     ],
     # Straight from `cad`: the volume table holds no gradings.
-    "summary_records": [
-        {
-            "period": period,
-            "by_borough": by_b,
-            "by_call_source": by_c,
-            "by_grading": by_g,
-            "date_from": d0,
-            "date_to": d1,
-        }
-        for period, by_b, by_c, by_g, d0, d1 in [
-            ("day", True, False, True, None, None),
-            ("week", False, True, True, D(2020, 6, 25), None),
-            ("month", True, True, True, None, D(2020, 12, 31)),
-        ]
-    ],
+    "summary_records": _partition_summaries(
+        ("day", True, False, True, None, None),
+        ("week", False, True, True, D(2020, 6, 25), None),
+        ("month", True, True, True, None, D(2020, 12, 31)),
+    ),
     # Straight from `cad`: the volume table holds no tags.
-    "summary_tags": [
-        {
-            "period": period,
-            "by_borough": by_b,
-            "by_call_source": by_c,
-            "by_grading": by_g,
-            "date_from": d0,
-            "date_to": d1,
-        }
-        for period, by_b, by_c, by_g, d0, d1 in [
-            ("day", True, False, False, None, None),
-            ("week", False, True, True, D(2020, 6, 25), None),
-            ("month", True, True, True, None, D(2020, 12, 31)),
-        ]
-    ],
+    "summary_tags": _partition_summaries(
+        ("day", True, False, False, None, None),
+        ("week", False, True, True, D(2020, 6, 25), None),
+        ("month", True, True, True, None, D(2020, 12, 31)),
+    ),
     # Over `daily_total` (built from daily_totals over daily_volume on both engines).
     "summary_totals": [
         {"period": period, "by_borough": by_b, "date_from": d0, "date_to": d1}
