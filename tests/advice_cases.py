@@ -14,11 +14,11 @@ from decimal import Decimal
 
 from costplan.costmodel.estimate import estimate
 from costplan.costmodel.regimes import load_regimes
+from costplan.planner.breakdown import BreakdownRow
 from costplan.planner.strategies import (
     FULL_REVIEW,
     KEYWORD,
     TAG_QUERY,
-    BreakdownRow,
     ItemPlan,
     StrategyResult,
     load_config,

@@ -8,11 +8,14 @@ intended change, and read the diff as the requester would.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import re
+from array import array
 from decimal import Decimal
 from pathlib import Path
+from random import Random
 
 import pytest
 from hypothesis import assume, example, given, settings
@@ -20,9 +23,10 @@ from hypothesis import strategies as st
 
 from costplan.costmodel.estimate import over_limit, records_within_limit
 from costplan.planner.advice import MOST_PARTS, NONE_FITS, Advice, advise, alternatives
+from costplan.planner.breakdown import Breakdown, BreakdownRow, total
 from costplan.planner.reading import MinutesPerRecord
 from costplan.planner.slices import Grid, Slice, cheapest_unit, grid, search
-from costplan.planner.strategies import BreakdownRow, ItemPlan
+from costplan.planner.strategies import ItemPlan
 from costplan.planner.wording import days_words, when
 from costplan.render import render
 from costplan.render.letter import advice_section
@@ -330,6 +334,61 @@ def test_every_slice_fits_and_is_counted_exactly(case: tuple[ItemPlan, int]) -> 
     if not found:  # nothing fits: not even the quietest hour that keeps something relevant
         unit = cheapest_unit(g)
         assert unit is None or unit[3] > budget
+
+
+def _as_arrays(bd: Breakdown) -> Breakdown:
+    """The same breakdown with its columns as NumPy arrays, as Engine.columns fetches many."""
+    import numpy as np
+
+    return Breakdown(
+        np.array(bd.borough, dtype=object),
+        np.array(bd.day, dtype="datetime64[D]"),
+        np.array(bd.hour, dtype=np.int64),
+        np.array(bd.records, dtype=np.int64),
+        np.array(bd.relevant, dtype=np.int64),
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(items(), st.randoms(use_true_random=False))
+def test_rows_and_arrays_are_laid_out_alike(case: tuple[ItemPlan, int], rnd: Random) -> None:
+    """The grid of a breakdown held as arrays is that of the same rows held as tuples, in any
+    order and with rows outside the grid (another borough, days either side, an hour outside
+    the window), which both leave out."""
+    ip, budget = case
+    item = ip.item
+    outside = (item.window[0] // 60 + 23) % 24 if item.window else 0
+    rows = [
+        *ip.breakdown,
+        BreakdownRow("Croydon", item.date_from, 3, 5, 1),
+        BreakdownRow(item.boroughs[0], item.date_from - dt.timedelta(days=1), 4, 7, 2),
+        BreakdownRow(item.boroughs[0], item.date_to + dt.timedelta(days=2), 0, 1, 1),
+        BreakdownRow(item.boroughs[-1], item.date_to, outside, 3, 3),
+    ]
+    rnd.shuffle(rows)
+    laid = [
+        grid(dataclasses.replace(ip, breakdown=bd))
+        for bd in (Breakdown.of(rows), _as_arrays(Breakdown.of(rows)))
+    ]
+    assert laid[0].rec and all(isinstance(p, array) for p in laid[1].rec)
+    fields = ("boroughs", "days", "width", "rec", "rel", "all_rec", "all_rel", "by_relevant")
+    assert [getattr(laid[0], f) for f in fields] == [getattr(laid[1], f) for f in fields]
+    assert search(laid[0], budget) == search(laid[1], budget)
+
+
+def test_a_breakdown_of_arrays_is_its_rows() -> None:
+    """Held as arrays, a breakdown gives the same Python rows, totals and equality."""
+    rows = [
+        BreakdownRow("Lambeth", dt.date(2020, 6, 25), 23, 4, 1),
+        BreakdownRow("Camden", dt.date(2020, 6, 26), 0, 2, 0),
+    ]
+    bd = _as_arrays(Breakdown.of(rows))
+    assert bd == rows and bd == Breakdown.of(rows) and list(bd) == rows
+    assert [bd[0], bd[-1]] == rows and bd[-1].day == dt.date(2020, 6, 26)
+    assert type(bd[0].hour) is int and type(bd[1].day) is dt.date
+    assert total(bd.records) == 6 and type(total(bd.records)) is int
+    with pytest.raises(IndexError):
+        bd[2]
 
 
 @pytest.mark.parametrize("name", CASES)

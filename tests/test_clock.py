@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from costplan.engines import DuckDB, QueryEngine
 from costplan.engines.sql import _body, load_query
+from costplan.planner.breakdown import is_array, plain
 from costplan.planner.clock import bucket_seconds, span_bucket
 from costplan.planner.strategies import (
     FULL_REVIEW,
@@ -273,8 +274,8 @@ def test_breakdown_in_a_zone_of_45_minute_offsets(tmp_path: Path) -> None:
 
 
 def test_columns_of_many_rows_are_the_records(dst_store: Store) -> None:
-    """Engine.columns fetches more than a few thousand rows as arrays: the same values, types
-    and order as row by row, and as a few rows are fetched."""
+    """Engine.columns fetches more than a few thousand rows as NumPy arrays, a few as tuples:
+    as Python values (breakdown.plain), the same values, types and order as row by row."""
     spec = {"boroughs": ["Lambeth", "Haringey"], "date_from": "2020-03-28", "date_to": "2020-10-26"}
     wide = build_request({"items": [spec]}, "t").items[0]
     narrow = build_request({"items": [{**spec, "date_to": "2020-03-28"}]}, "t").items[0]
@@ -291,8 +292,36 @@ def test_columns_of_many_rows_are_the_records(dst_store: Store) -> None:
             recs = session.records(name, **params)
             cols = session.columns(name, **params)
             assert list(cols) == list(recs[0])
-            rows = [dict(zip(cols, r, strict=True)) for r in zip(*cols.values(), strict=True)]
+            arrays = len(recs) >= 2048
+            assert [is_array(c) for c in cols.values()] == [arrays] * len(cols), name
+            values = [plain(c) for c in cols.values()]
+            rows = [dict(zip(cols, r, strict=True)) for r in zip(*values, strict=True)]
             assert rows == recs
-            assert [type(v) for v in rows[-1].values()] == [type(v) for v in recs[-1].values()]
+            for i in (0, len(rows) // 2, -1):
+                assert [type(v) for v in rows[i].values()] == [type(v) for v in recs[i].values()]
         assert len(session.columns("scope_refs", **scope_params(wide))["cad_ref"]) > 2048
         assert len(session.columns("scope_refs", **scope_params(narrow))["cad_ref"]) < 2048
+
+
+@pytest.mark.parametrize("window", [None, ("21:30", "03:15"), ("08:00", "18:00")])
+def test_counts_from_arrays_are_those_from_tuples(
+    dst_store: Store, window: tuple[str, str] | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An item's counts and breakdown are the same whether its rows of plan_item_counts came
+    as arrays (many rows: here more than 16) or as tuples: an overnight window's mornings move
+    to the night before in both."""
+    import costplan.engines.duckdb_engine as duckdb_engine
+
+    spec = {"boroughs": ["Lambeth", "Haringey"], "date_from": "2020-03-28", "date_to": "2020-10-26"}
+    if window:
+        spec["time_from"], spec["time_to"] = window
+    item = build_request({"items": [spec]}, "t").items[0]
+    snap = dst_store.snapshot()
+    with DuckDB().for_store(snap).open(snap) as session:
+        monkeypatch.setattr(duckdb_engine, "_FEW_ROWS", 16)
+        counts, bd = item_counts(session, item)
+        monkeypatch.setattr(duckdb_engine, "_FEW_ROWS", 10**9)
+        counts_rows, bd_rows = item_counts(session, item)
+    assert is_array(bd.records) and not is_array(bd_rows.records)
+    assert counts == counts_rows and bd == bd_rows and len(bd) > 16
+    assert all(type(v) is int for v in counts.values())

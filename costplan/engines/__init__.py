@@ -53,9 +53,10 @@ class QueryEngine(Protocol):
         """Run a named query and return its rows keyed by column name."""
         ...
 
-    def columns(self, name: str, **params: Any) -> dict[str, tuple[Any, ...]]:
-        """Run a named query and return its columns by name, each a tuple of its values
-        (no columns for no rows)."""
+    def columns(self, name: str, **params: Any) -> dict[str, Sequence[Any]]:
+        """Run a named query and return its columns by name (no columns for no rows): each a
+        tuple of its values, or a NumPy array (object, datetime64[D], integer or bool dtype)
+        where the engine fetches many rows as arrays."""
         ...
 
     def frame(self, name: str, **params: Any) -> pl.DataFrame:

@@ -31,7 +31,7 @@ import subprocess
 import sys
 import threading
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -469,7 +469,7 @@ class SparkEngine:
         except _spark_errors() as exc:
             raise QueryError(f"query {name!r} failed on Spark: {_first_line(exc)}") from None
 
-    def columns(self, name: str, **params: Any) -> dict[str, tuple[Any, ...]]:
+    def columns(self, name: str, **params: Any) -> dict[str, Sequence[Any]]:
         """Run a named query and return its columns by name (none for no rows)."""
         recs = self.records(name, **params)
         return {k: tuple(r[k] for r in recs) for k in (recs[0] if recs else ())}

@@ -23,6 +23,7 @@ from costplan._deps import lazy_exports
 if TYPE_CHECKING:
     from costplan.planner.advice import Advice
     from costplan.planner.authority import Authority, load_authority
+    from costplan.planner.breakdown import BreakdownRow
     from costplan.planner.disclosure import Schedule, build_schedule, check_schedule
     from costplan.planner.plan import Plan, build_plan, merge_activities
     from costplan.planner.reading import MinutesPerRecord, item_minutes, reading_time
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
         SCOPE_QUERY,
         TAG_QUERY,
         TITLES,
-        BreakdownRow,
         ItemPlan,
         PlannerConfig,
         StrategyResult,
@@ -59,6 +59,7 @@ _EXPORTS = {
     "MinutesPerRecord": "reading",
     "item_minutes": "reading",
     "reading_time": "reading",
+    "BreakdownRow": "breakdown",
     "CheckResult": "triage",
     "check": "triage",
     "count_scope": "triage",
@@ -71,7 +72,6 @@ _EXPORTS = {
             "SCOPE_QUERY",
             "TAG_QUERY",
             "TITLES",
-            "BreakdownRow",
             "ItemPlan",
             "PlannerConfig",
             "StrategyResult",

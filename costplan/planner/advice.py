@@ -36,6 +36,7 @@ from typing import Any
 
 from costplan.costmodel.estimate import over_limit, records_within_limit
 from costplan.costmodel.regimes import Regime
+from costplan.planner.breakdown import total
 from costplan.planner.slices import Grid, Slice, cheapest_unit, grid, search, union_records
 from costplan.planner.strategies import FULL_REVIEW, TAG_QUERY, ItemPlan, PlannerConfig
 from costplan.planner.wording import item_scope, subject, when, where
@@ -241,7 +242,7 @@ def alternatives(advice: Sequence[Advice]) -> str:
 
 
 def _relevant(ip: ItemPlan) -> int:
-    return sum(ip.breakdown.relevant)
+    return total(ip.breakdown.relevant)
 
 
 def _whole_parts(ctx: _Context) -> list[_Option]:

@@ -31,7 +31,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, chain
 from operator import add, sub
+from typing import Any, NamedTuple
 
+from costplan.planner.breakdown import Breakdown, any_set, is_array
 from costplan.planner.strategies import ItemPlan
 
 # Shapes, by what they restrict: the Advice kind names them.
@@ -102,19 +104,58 @@ def grid(ip: ItemPlan) -> Grid:
     width = min(width, 24)
     days = tuple(item.date_from + dt.timedelta(days=i) for i in range(item.days))
     bd = ip.breakdown
-    boroughs = tuple(dict.fromkeys([*item.boroughs, *dict.fromkeys(bd.borough)]))
+    by_relevant = any_set(bd.relevant)
+    line = _Timeline(item.boroughs, item.date_from, len(days), width, first_hour)
+    # Columns fetched as arrays (many rows) are laid out with NumPy, rows with a loop: the same
+    # layout (tests/test_advice.py holds the two against each other).
+    lay = _lay_arrays if is_array(bd.records) and len(bd) else _lay_rows
+    boroughs, rec, rel, all_rec, all_rel = lay(bd, line, by_relevant)
+    return Grid(
+        ip=ip,
+        boroughs=boroughs,
+        days=days,
+        width=width,
+        first_hour=first_hour,
+        start=start,
+        end=end,
+        wraps=item.window is None and len(days) > 1,
+        hours=hours,
+        rec=rec,
+        rel=rel,
+        all_rec=all_rec,
+        all_rel=all_rel,
+        by_relevant=by_relevant,
+    )
+
+
+class _Timeline(NamedTuple):
+    """Where a breakdown row goes: the item's boroughs first, day d's slots from d × width."""
+
+    boroughs: tuple[str, ...]
+    first_day: dt.date
+    days: int
+    width: int
+    first_hour: int
+
+
+# The boroughs; per borough prefix sums of records and of gain; those of every borough.
+_Sums = tuple["array[int]", ...]
+_Laid = tuple[tuple[str, ...], _Sums, _Sums, "array[int]", "array[int]"]
+
+
+def _lay_rows(bd: Breakdown, line: _Timeline, by_relevant: bool) -> _Laid:
+    """The layout of a breakdown held as tuples: one pass over the rows."""
+    boroughs = tuple(dict.fromkeys([*line.boroughs, *dict.fromkeys(bd.borough)]))
     index = {b: i for i, b in enumerate(boroughs)}
-    n = len(days) * width
+    width, n = line.width, line.days * line.width
     raw_rec = [[0] * n for _ in boroughs]
     raw_rel = [[0] * n for _ in boroughs]
-    by_relevant = any(bd.relevant)
     gains = bd.relevant if by_relevant else bd.records
-    # One pass over the columns; a day's and an hour's place on the timeline looked up, not
-    # computed per row (a year of every borough is 280 k rows). -1: outside the grid.
-    first_day = item.date_from
-    start_of = {d: (d - first_day).days * width for d in set(bd.day)}
+    # A day's and an hour's place on the timeline looked up, not computed per row. -1: outside
+    # the grid.
+    start_of = {d: (d - line.first_day).days * width for d in set(bd.day)}
     start_of = {d: t if 0 <= t < n else -1 for d, t in start_of.items()}
-    slot_of = [(h - first_hour) % 24 for h in range(24)]
+    slot_of = [(h - line.first_hour) % 24 for h in range(24)]
     slot_of = [x if x < width else -1 for x in slot_of]
     for b, day, h, rec, gain in zip(bd.borough, bd.day, bd.hour, bd.records, gains, strict=True):
         t = start_of[day]
@@ -127,21 +168,50 @@ def grid(ip: ItemPlan) -> Grid:
         raw_rel[i][t] += gain
     all_rec = [sum(col) for col in zip(*raw_rec, strict=True)] if raw_rec else [0] * n
     all_rel = [sum(col) for col in zip(*raw_rel, strict=True)] if raw_rel else [0] * n
-    return Grid(
-        ip=ip,
-        boroughs=boroughs,
-        days=days,
-        width=width,
-        first_hour=first_hour,
-        start=start,
-        end=end,
-        wraps=item.window is None and len(days) > 1,
-        hours=hours,
-        rec=tuple(_prefix(x) for x in raw_rec),
-        rel=tuple(_prefix(x) for x in raw_rel),
-        all_rec=_prefix(all_rec),
-        all_rel=_prefix(all_rel),
-        by_relevant=by_relevant,
+    return (
+        boroughs,
+        tuple(_prefix(x) for x in raw_rec),
+        tuple(_prefix(x) for x in raw_rel),
+        _prefix(all_rec),
+        _prefix(all_rel),
+    )
+
+
+def _lay_arrays(bd: Breakdown, line: _Timeline, by_relevant: bool) -> _Laid:
+    """The layout of a breakdown held as NumPy arrays (a year of every borough is 280 k rows:
+    about 15 ms, against 110 ms for the loop)."""
+    import numpy as np
+
+    names: Any = bd.borough
+    # Rows come borough by borough: each run's name is looked up once.
+    starts = np.flatnonzero(np.concatenate(([True], names[1:] != names[:-1])))
+    run_names = names[starts].tolist()
+    boroughs = tuple(dict.fromkeys([*line.boroughs, *run_names]))
+    index = {b: i for i, b in enumerate(boroughs)}
+    run_codes = np.array([index[b] for b in run_names], dtype=np.int64)
+    codes = np.repeat(run_codes, np.diff(np.append(starts, len(names))))
+    offset = (np.asarray(bd.day) - np.datetime64(line.first_day, "D")).astype(np.int64)
+    slot = (np.asarray(bd.hour, dtype=np.int64) - line.first_hour) % 24
+    keep = (offset >= 0) & (offset < line.days) & (slot < line.width)
+    n = line.days * line.width
+    cell = (codes * n + offset * line.width + slot)[keep]
+
+    def laid(values: Any) -> Any:
+        # Float sums of counts are exact below 2**53 records.
+        sums = np.bincount(cell, weights=np.asarray(values)[keep], minlength=len(boroughs) * n)
+        return sums.astype(np.int64).reshape(len(boroughs), n)
+
+    def prefix(row: Any) -> array[int]:
+        return array("q", np.concatenate(([0], np.cumsum(row, dtype=np.int64))).tobytes())
+
+    rec = laid(bd.records)
+    rel = laid(bd.relevant if by_relevant else bd.records)
+    return (
+        boroughs,
+        tuple(prefix(r) for r in rec),
+        tuple(prefix(r) for r in rel),
+        prefix(rec.sum(axis=0)),
+        prefix(rel.sum(axis=0)),
     )
 
 

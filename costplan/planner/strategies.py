@@ -19,18 +19,19 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple, overload
+from typing import Any
 
 from costplan._files import config_path
 from costplan._toml import Table, read_toml
 from costplan.costmodel.estimate import Activity, Estimate, estimate
 from costplan.costmodel.regimes import Regime
 from costplan.engines import QueryEngine
+from costplan.planner.breakdown import Breakdown, any_set, is_array, total
 from costplan.planner.clock import bucket_seconds
 from costplan.planner.held import settled_by_count, tag_warning
 from costplan.request import Item
@@ -131,9 +132,8 @@ class ItemPlan:
 
     item: Item
     strategies: tuple[StrategyResult, ...]
-    # (borough, local day, hour, records, relevant) rows, held as columns: every borough over a
-    # year is 280 k rows. (Plain tuples, not a DataFrame, which would cost the plan command the
-    # Polars and Arrow imports.) Rows given as a sequence of BreakdownRow are taken as columns.
+    # (borough, local day, hour, records, relevant) rows, held as columns (planner/breakdown.py).
+    # Rows given as a sequence of BreakdownRow are taken as columns.
     breakdown: Breakdown = field(repr=False)
     # For the officer, never the requester: tags named that no CAD in scope carries (held.py).
     warnings: tuple[str, ...] = ()
@@ -151,87 +151,6 @@ class ItemPlan:
 
     def get(self, strategy: str) -> StrategyResult | None:
         return next((s for s in self.strategies if s.strategy == strategy), None)
-
-
-class BreakdownRow(NamedTuple):
-    """Records in an item's scope for one borough, day and hour of the clock.
-
-    `day` is the day of the item's window the records belong to: for an overnight window,
-    the CADs of 01:00 on 6 November belong to the night of 5 November.
-    """
-
-    borough: str
-    day: dt.date
-    hour: int
-    records: int
-    relevant: int  # of which tagged or matching a keyword/code
-
-
-class Breakdown(Sequence[BreakdownRow]):
-    """An item's breakdown rows as columns: a sequence of BreakdownRow made on demand.
-
-    The advice reads the columns (`borough`, `day`, `hour`, `records`, `relevant`, equal-length
-    tuples) without a Python object per row. Equal to another breakdown, or to a sequence of
-    rows, with the same rows in the same order.
-    """
-
-    __slots__ = ("borough", "day", "hour", "records", "relevant")
-
-    def __init__(
-        self,
-        borough: Sequence[str],
-        day: Sequence[dt.date],
-        hour: Sequence[int],
-        records: Sequence[int],
-        relevant: Sequence[int],
-    ) -> None:
-        self.borough = tuple(borough)
-        self.day = tuple(day)
-        self.hour = tuple(hour)
-        self.records = tuple(records)
-        self.relevant = tuple(relevant)
-        if not len(self.borough) == len(self.day) == len(self.hour) == len(self.records):
-            raise ValueError("breakdown columns of different lengths")
-        if len(self.relevant) != len(self.records):
-            raise ValueError("breakdown columns of different lengths")
-
-    @classmethod
-    def of(cls, rows: Iterable[BreakdownRow]) -> Breakdown:
-        """The breakdown of these rows."""
-        cols = tuple(zip(*rows, strict=True))
-        return cls(*cols) if cols else cls((), (), (), (), ())
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    @overload
-    def __getitem__(self, i: int) -> BreakdownRow: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> tuple[BreakdownRow, ...]: ...
-
-    def __getitem__(self, i: int | slice) -> BreakdownRow | tuple[BreakdownRow, ...]:
-        if isinstance(i, slice):
-            return tuple(self)[i]
-        return BreakdownRow(
-            self.borough[i], self.day[i], self.hour[i], self.records[i], self.relevant[i]
-        )
-
-    def __iter__(self) -> Iterator[BreakdownRow]:
-        cols = (self.borough, self.day, self.hour, self.records, self.relevant)
-        return map(BreakdownRow._make, zip(*cols, strict=True))
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Breakdown):
-            return all(getattr(self, c) == getattr(other, c) for c in self.__slots__)
-        if isinstance(other, Sequence):
-            return tuple(self) == tuple(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"Breakdown(<{len(self)} rows>)"
 
 
 # ---- counting ------------------------------------------------------------------------------
@@ -369,22 +288,24 @@ def items_counts(
     return out
 
 
-def _counted(cols: dict[str, tuple[Any, ...]]) -> tuple[dict[str, int], Breakdown]:
-    """One item's counts and breakdown from its rows of plan_item_counts."""
+def _counted(cols: dict[str, Sequence[Any]]) -> tuple[dict[str, int], Breakdown]:
+    """One item's counts and breakdown from its rows of plan_item_counts (tuples, or NumPy
+    arrays for many rows: see QueryEngine.columns)."""
     counts = {
-        FULL_REVIEW: sum(cols["records"]),
-        TAG_QUERY: sum(cols["tagged"]),
-        KEYWORD: sum(cols["keyword"]),
+        FULL_REVIEW: total(cols["records"]),
+        TAG_QUERY: total(cols["tagged"]),
+        KEYWORD: total(cols["keyword"]),
         # The same on every row (a count of the whole item).
         LINKED: int(cols["linked"][0]),
     }
     # The CADs of an overnight window's morning belong to the night before.
-    night_before = dt.timedelta(days=1)
-    days = cols["day"]
-    if any(cols["morning"]):
-        days = tuple(
-            d - night_before if m else d for d, m in zip(days, cols["morning"], strict=True)
-        )
+    days, morning = cols["day"], cols["morning"]
+    if any_set(morning):
+        if is_array(days):
+            days = days - morning.astype("timedelta64[D]")  # type: ignore[attr-defined]
+        else:
+            night_before = dt.timedelta(days=1)
+            days = tuple(d - night_before if m else d for d, m in zip(days, morning, strict=True))
     breakdown = Breakdown(cols["borough"], days, cols["hour"], cols["records"], cols["relevant"])
     return counts, breakdown
 
