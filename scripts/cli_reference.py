@@ -25,7 +25,8 @@ Generated from the commands' own `--help` by `scripts/cli_reference.py`; a test 
 this file is out of date. Every command also takes `-h`. Conventions for all of them:
 
 - `-` in place of a file name reads stdin (a request, `--sample`, `--regime-file`,
-  `--mapping`, a register, one ingest export) or writes stdout (`summary --out -`, `plan --disclose -`).
+  `--mapping`, a register, one ingest export) or writes stdout (`summary --out -`,
+  `plan --disclose -`).
 - Errors are one line on stderr and exit code 2; with `--format json` the error is one JSON
   object on stderr instead (`costplan/schemas/error.schema.json`).
 - Every JSON output starts with `"schema_version"` and is described by a JSON Schema shipped
