@@ -26,7 +26,7 @@
 -- the grouped buckets are turned into local hours and minutes (the session's time zone), and
 -- shared out among the items. planner/clock.py picks a bucket that never holds two local hours
 -- or both sides of the window's end (an hour for Europe/London), so the counts are those of
--- converting every CAD. The tagged CADs' references and links are gathered in the same pass.
+-- converting every CAD. The tagged CADs' references are gathered in the same pass.
 -- The reverse links are looked for only in the items' areas and days, so the work grows with
 -- the scope, not with the borough-years the request touches: a later call about an event is
 -- linked back to its first CAD from the same area within hours (calibration.md §7.5: 0-6 h),
@@ -42,7 +42,6 @@ WITH flagged AS (
     borough,
     day,
     cad_ref,
-    linked_to,
     -- Integer division: created_at is after 1970, so this is the floor.
     CAST(floor(epoch(created_at)) AS BIGINT) // CAST($bucket_seconds AS BIGINT) AS bucket,
     coalesce(
@@ -65,8 +64,7 @@ buckets AS (
     count(*) FILTER (WHERE is_tagged) AS tagged,
     count(*) FILTER (WHERE is_keyword) AS keyword,
     count(*) FILTER (WHERE is_tagged OR is_keyword) AS relevant,
-    list(cad_ref) FILTER (WHERE is_tagged) AS tagged_refs,
-    flatten(list(linked_to) FILTER (WHERE is_tagged)) AS tagged_links
+    list(cad_ref) FILTER (WHERE is_tagged) AS tagged_refs
   FROM flagged
   GROUP BY borough, day, bucket
 ),
@@ -113,7 +111,9 @@ mine AS (
 tagged AS (
   SELECT item, unnest(tagged_refs) AS cad_ref FROM mine WHERE tagged > 0
 ),
--- The CADs that may link back to a tagged one: each item's boroughs, its days and the next.
+-- The CADs with links in each item's boroughs, on its days and the next: those that may link
+-- back to a tagged one, and the tagged ones' own links (every tagged CAD is in this range, so
+-- the scope's scan need not read `linked_to`).
 nearby AS (
   SELECT w.item, c.cad_ref, c.linked_to
   FROM cad AS c
@@ -127,7 +127,9 @@ nearby AS (
 linked AS (
   SELECT item, cad_ref FROM tagged
   UNION
-  SELECT item, unnest(tagged_links) AS cad_ref FROM mine WHERE tagged > 0
+  SELECT n.item, unnest(n.linked_to) AS cad_ref
+  FROM nearby AS n
+  JOIN tagged AS t ON n.item = t.item AND n.cad_ref = t.cad_ref
   UNION
   SELECT l.item, l.cad_ref
   FROM (SELECT item, cad_ref, unnest(linked_to) AS target FROM nearby) AS l
