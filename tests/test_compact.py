@@ -85,6 +85,9 @@ def test_compact_command_rewrites_each_partition_as_one_file(tmp_path: Path) -> 
     assert all(len(p.files) == 1 for p in snap.partitions.values())
     one = pl.read_parquet(snap.files(boroughs=["Lambeth"], years=[2020]))
     assert one["created_at"].is_sorted()  # rewritten in time order, for row-group skipping
+    # Appended and compacted files alike in the store's codec (LZ4: STORE_CODEC).
+    for path in [*before.files(boroughs=["Lambeth"], years=[2020]), *snap.files()]:
+        assert _codecs(path) == {"LZ4_RAW"}, path
     assert one.sort("created_at", "cad_ref").equals(ids)
     # The replaced files wait in retired/, out of a glob's way; old readers still read them.
     assert glob_counts(root) == (snap.total_rows, snap.total_rows)
@@ -248,3 +251,11 @@ def test_the_volume_table_follows_appends_by_day_and_compaction(tmp_path: Path) 
     store.compact()
     refresh(store)
     assert table_frame(root).equals(expected_table(store.snapshot()))
+
+
+def _codecs(path: str) -> set[str]:
+    """The compression codecs of a Parquet file's column chunks, as its footer names them."""
+    import duckdb
+
+    sql = "SELECT DISTINCT compression FROM parquet_metadata($path)"
+    return {row[0] for row in duckdb.execute(sql, {"path": path}).fetchall()}

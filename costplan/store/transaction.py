@@ -31,6 +31,7 @@ from costplan.store.manifest import (
     QUARANTINE_COLUMNS,
     ROW_GROUP_ROWS,
     SPILL_ROWS,
+    STORE_CODEC,
     FileEntry,
     Partition,
     Snapshot,
@@ -233,7 +234,7 @@ class Transaction(TransactionReads):
         with writing(self.store.root):
             out.parent.mkdir(parents=True, exist_ok=True)
             frame.write_parquet(
-                out, compression="zstd", statistics=True, row_group_size=ROW_GROUP_ROWS
+                out, compression=STORE_CODEC, statistics=True, row_group_size=ROW_GROUP_ROWS
             )
         lo, hi = frame["day"].min(), frame["day"].max()
         return FileEntry(
