@@ -190,7 +190,8 @@ def _lay_arrays(bd: Breakdown, line: _Timeline, by_relevant: bool) -> _Laid:
     index = {b: i for i, b in enumerate(boroughs)}
     run_codes = np.array([index[b] for b in run_names], dtype=np.int64)
     codes = np.repeat(run_codes, np.diff(np.append(starts, len(names))))
-    offset = (np.asarray(bd.day) - np.datetime64(line.first_day, "D")).astype(np.int64)
+    day = np.asarray(bd.day, dtype="datetime64[D]")
+    offset = (day - np.datetime64(line.first_day, "D")).astype(np.int64)
     slot = (np.asarray(bd.hour, dtype=np.int64) - line.first_hour) % 24
     keep = (offset >= 0) & (offset < line.days) & (slot < line.width)
     n = line.days * line.width
