@@ -12,6 +12,8 @@ from typing import Any
 import polars as pl
 import pytest
 from conftest import write_store
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from costplan.cli import app
@@ -580,12 +582,71 @@ def test_physical_lines_fast_and_fallback_agree(tmp_path: Path):
     slow = mod._record_lines_csv(path, ",", '"')
     assert fast is not None
     assert [a.tolist() for a in fast] == [a.tolist() for a in slow] == [[2, 4, 6, 7], [2, 5, 7, 8]]
-    lines, rejected = physical_lines(path, ",", '"', 3, np.array([4]))
+    every = np.arange(3)
+    lines, rejected = physical_lines(path, ",", '"', 3, np.array([4]), every)
     assert lines.tolist() == [2, 7, 8] and rejected == {4: 5}
+    lines, rejected = physical_lines(path, ",", '"', 3, np.array([4]), np.array([2]))
+    assert lines.tolist() == [8] and rejected == {4: 5}
     stray = tmp_path / "y.csv"
     stray.write_text('h1,h2\na"b,1\nc,2\n')
     assert mod._record_lines_fast(stray, ",", '"') is None
-    assert physical_lines(stray, ",", '"', 2, np.array([], dtype=np.int64))[0].tolist() == [2, 3]
+    none = np.array([], dtype=np.int64)
+    assert physical_lines(stray, ",", '"', 2, none, np.arange(2))[0].tolist() == [2, 3]
+
+
+def _whole_file_lines(path: Path, delimiter: str, quote: str):  # type: ignore[no-untyped-def]
+    """The oracle: the vectorised scan as it was before it went block by block (every newline
+    and quote of the file held at once)."""
+    import codecs
+
+    import numpy as np
+
+    data = np.frombuffer(path.read_bytes(), dtype=np.uint8)
+    size = data.shape[0]
+    qb, db = ord(quote), ord(delimiter)
+    nl, q = np.flatnonzero(data == 10), np.flatnonzero(data == qb)
+    bom = 3 if size >= 3 and bytes(data[:3]) == codecs.BOM_UTF8 else 0
+    if q.size:
+        opening, closing = q[0::2], q[1::2]
+        ok_open = (opening == bom) | np.isin(data[np.maximum(opening - 1, 0)], [db, 10, qb])
+        nxt = data[np.minimum(closing + 1, size - 1)]
+        ok_close = (closing + 1 >= size) | np.isin(nxt, [db, 10, 13, qb])
+        if not (ok_open.all() and ok_close.all()):
+            return None
+        term = nl[np.searchsorted(q, nl) % 2 == 0]
+    else:
+        term = nl
+    starts, ends = np.concatenate(([0], term + 1)), np.concatenate((term, [size]))
+    if starts[-1] >= size:
+        starts, ends = starts[:-1], ends[:-1]
+    lengths = ends - starts
+    blank = (lengths == 0) | ((lengths == 1) & (data[np.minimum(starts, size - 1)] == 13))
+    rec = np.arange(starts.size)
+    keep = (rec >= 1) & ~blank
+    return (rec[keep] + 1).tolist(), (np.searchsorted(nl, starts[keep]) + 1).tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "1", ",", '"', "\n", "\r\n", "\r", "\ufeff"]), max_size=40),
+    st.integers(1, 9),
+    st.sampled_from(["", "\ufeff"]),
+)
+def test_the_block_scan_is_the_whole_file_scan(
+    tmp_path_factory: pytest.TempPathFactory, parts: list[str], step: int, bom: str
+) -> None:
+    """Scanned a few bytes at a time (records, quotes and BOMs across every block boundary),
+    the records and lines are those of scanning the whole file at once; a stray quote is found
+    either way."""
+    from costplan.ingest import lines as mod
+
+    path = tmp_path_factory.mktemp("scan") / "x.csv"
+    path.write_bytes((bom + "h," + "".join(parts)).encode())
+    want = _whole_file_lines(path, ",", '"')
+    got = mod._record_lines_fast(path, ",", '"', step)
+    assert (None if got is None else [a.tolist() for a in got]) == (
+        None if want is None else list(want)
+    )
 
 
 def test_cad_ref_parsing_matches_schema():

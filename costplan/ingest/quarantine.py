@@ -66,15 +66,22 @@ class Quarantine:
         """Quarantine rows of a CSV: DuckDB's rejects plus refused rows, with physical lines."""
         if rejects.is_empty() and not bad:
             return pl.DataFrame(schema=_QROW)
+        # Lines are looked up for the refused rows only, not for every accepted one.
+        ords = [b["_ord"].to_numpy() for b in bad]
+        wanted = np.unique(np.concatenate(ords)) if ords else np.zeros(0, np.int64)
         lines, reject_phys = physical_lines(
             src,
             self.mapping.delimiter,
             self.mapping.quote,
             accepted,
             rejects["line"].to_numpy().astype(np.int64),
+            wanted.astype(np.int64),
         )
-        lookup = pl.Series("line", lines, dtype=pl.Int64)
-        qframe = self.frame(bad, lambda o: lookup.gather(o))
+
+        def to_line(o: pl.Series) -> pl.Series:
+            return pl.Series("line", lines[np.searchsorted(wanted, o.to_numpy())], pl.Int64)
+
+        qframe = self.frame(bad, to_line)
         if rejects.is_empty():
             return qframe
         n_cols = len(plan.header)
