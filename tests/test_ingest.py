@@ -541,6 +541,51 @@ def test_all_or_nothing_across_files(
     assert Store.open(root).snapshot().total_rows == 0
 
 
+def test_refused_rows_spilled_to_disk_are_the_same_quarantine(
+    bad_export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Refused rows past QUARANTINE_SPILL_ROWS are written to the staging area, by the ingest
+    and by its transaction, and read back a chunk at a time: the quarantine and the report are
+    those of holding every row in memory, DuckDB's rejects still in order of line among them,
+    and the same export given twice in one run is still quarantined once."""
+    import shutil
+
+    from costplan.ingest import quarantine, read
+    from costplan.ingest import run as ingest_run
+    from costplan.store import transaction
+
+    # Batches of three rows, so the refused rows come a few at a time.
+    monkeypatch.setattr(ingest_run, "ARROW_BATCH_ROWS", 3)
+    monkeypatch.setattr(read, "ARROW_BATCH_ROWS", 3)
+    monkeypatch.setattr(read, "FIRST_BATCH_ROWS", 3)
+    twice = tmp_path / "again.csv"
+    shutil.copy(bad_export, twice)
+
+    def run(root: Path) -> tuple[list[dict[str, Any]], pl.DataFrame]:
+        report = ingest(root, [bad_export, twice], batch_rows=3)
+        q = read_quarantine(Store.open(root)).drop("txn")
+        return [f.to_dict() for f in report.files], q
+
+    held = run(tmp_path / "held")
+    chunks: list[int] = []
+    spilled = quarantine.Refused.chunks
+
+    def counted(self: quarantine.Refused):  # type: ignore[no-untyped-def]
+        for chunk in spilled(self):
+            chunks.append(chunk.height)
+            yield chunk
+
+    monkeypatch.setattr(quarantine, "QUARANTINE_SPILL_ROWS", 2)
+    monkeypatch.setattr(transaction, "QUARANTINE_SPILL_ROWS", 2)
+    monkeypatch.setattr(quarantine.Refused, "chunks", counted)
+    reports, q = run(tmp_path / "spilled")
+    assert reports == held[0] and q.equals(held[1])
+    assert len(chunks) > 4 and max(chunks) < 6  # many small chunks, not one
+    q = held[1]
+    assert q["line"].to_list() == sorted(EXPECTED) and q["line"].is_sorted()
+    assert [f["quarantine_new"] for f in held[0]] == [len(EXPECTED), 0]
+
+
 def test_progress_callback(tmp_path: Path, bad_export: Path):
     seen: list[tuple[int, int]] = []
     ingest(tmp_path / "store", [bad_export], progress=lambda d, t: seen.append((d, t)))

@@ -31,7 +31,7 @@ from costplan.ingest.normalise import (
     normalise,
 )
 from costplan.ingest.preflight import ExportPlan, file_sha256, inspect_export
-from costplan.ingest.quarantine import Quarantine
+from costplan.ingest.quarantine import Quarantine, Refused
 from costplan.ingest.read import (
     _CSV_QUERY,
     _REJECTS_QUERY,
@@ -110,7 +110,7 @@ class _Run:
             encoding=plan.encoding,
             dropped_columns=list(plan.dropped),
         )
-        bad: list[pl.DataFrame] = []  # _ord, reason, raw
+        bad = Refused(self.txn, index)  # _ord, reason, raw
         fields = sorted(plan.positions, key=plan.positions.__getitem__)
         con = _connect()
         try:
@@ -137,13 +137,13 @@ class _Run:
                     # The reader thread may raise past the first batch, through Arrow.
                     msg = str(exc).strip().splitlines()[0]
                     raise InputError(f"{plan.given}: cannot parse as CSV: {msg}") from None
-                qframe = self.quarantine.finish_csv(plan, src, accepted, rejects, bad)
+                qframes = self.quarantine.finish_csv(plan, src, accepted, rejects, bad)
                 report.rows_read = accepted + rejects.height
             elif plan.kind == "sql":
                 accepted = self._consume(
                     self.sources[index].batches(fields, plan.positions), plan, fields, report, bad
                 )
-                qframe = self.quarantine.frame(bad, lambda o: o + 1)  # 1-based result row
+                qframes = self.quarantine.frames(bad, lambda o: o + 1)  # 1-based result row
                 report.rows_read = accepted
             else:
                 # Parquet columns are read by name through pyarrow: no SQL text at all.
@@ -163,12 +163,12 @@ class _Run:
                 except (OSError, pa.ArrowException) as exc:
                     msg = str(exc).strip().splitlines()[0]
                     raise InputError(f"{plan.given}: cannot read Parquet: {msg}") from None
-                qframe = self.quarantine.frame(bad, lambda o: o + 1)
+                qframes = self.quarantine.frames(bad, lambda o: o + 1)
                 report.rows_read = accepted
         finally:
             con.close()
         plan.sha256 = report.sha256 = digest.result()
-        self.quarantine.stage(plan, qframe, report)
+        self.quarantine.stage(plan, qframes, report)
         report.check()
         return report
 
@@ -178,7 +178,7 @@ class _Run:
         plan: ExportPlan,
         fields: list[str],
         report: FileReport,
-        bad: list[pl.DataFrame],
+        bad: Refused,
     ) -> int:
         """Validate and stage every batch; returns the number of rows the reader produced."""
         offset = 0
@@ -199,7 +199,7 @@ class _Run:
         plan: ExportPlan,
         fields: list[str],
         report: FileReport,
-        bad: list[pl.DataFrame],
+        bad: Refused,
         *,
         final: bool = False,
     ) -> None:

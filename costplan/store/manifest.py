@@ -45,6 +45,10 @@ LAYOUT = "borough/year"
 LOCK_WAIT_SECONDS = 30.0
 # Rows a transaction buffers in memory before spilling them to the staging directory.
 SPILL_ROWS = 4_000_000
+# Quarantined rows held in memory (by an ingest for one export, and by its transaction) before
+# they are written to the staging directory: each holds its raw values, about 350 bytes of an
+# MPS export's row (1 M refused rows raised an ingest's peak RSS by 350 MB).
+QUARANTINE_SPILL_ROWS = 200_000
 # Files a partition may hold before the next append to it compacts it (automatic
 # compaction): every append adds a file, and a reader opens each (docs/benchmarks.md).
 COMPACT_FILES = 16
