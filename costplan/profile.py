@@ -21,7 +21,7 @@ import datetime as dt
 import difflib
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -405,12 +405,7 @@ def parse_profile(text: str, source: str, *, origin: str = "") -> Profile:
             groups_by_key[k] = grp
 
     places_t = root.optional_sub("places") or Table({}, source, "places")
-    places: dict[str, str] = {}
-    for place in places_t.data:
-        target = places_t.text(place)
-        if target not in profile_areas:
-            raise places_t.fail(place, f"must name one of the {areas_word}, not {target!r}")
-        places[draft.key(place)] = target
+    places = _names_of(places_t, profile_areas, f"name one of the {areas_word}", draft.key)
 
     elsewhere: list[Elsewhere] = []
     elsewhere_keys: dict[str, str] = {}
@@ -444,12 +439,9 @@ def parse_profile(text: str, source: str, *, origin: str = "") -> Profile:
     call_sources = tuple(voc.strings("call_sources"))
     gradings = tuple(voc.strings("gradings"))
     names_t = voc.optional_sub("grading_names") or Table({}, source, "vocabulary.grading_names")
-    grading_names: dict[str, str] = {}
-    for word in names_t.data:
-        grade = names_t.text(word)
-        if grade not in gradings:
-            raise names_t.fail(word, f"must be one of the gradings, not {grade!r}")
-        grading_names[word.strip().casefold()] = grade
+    grading_names = _names_of(
+        names_t, gradings, "be one of the gradings", lambda word: word.strip().casefold()
+    )
     voc.done(["call_sources", "gradings", "grading_names"])
     for key, values in (("call_sources", call_sources), ("gradings", gradings)):
         if not values or len(set(values)) != len(values) or not all(v.strip() for v in values):
@@ -479,3 +471,21 @@ def parse_profile(text: str, source: str, *, origin: str = "") -> Profile:
         _elsewhere_keys=elsewhere_keys,
         _groups_by_key=groups_by_key,
     )
+
+
+def _names_of(
+    table: Table, members: Collection[str], must: str, key: Callable[[str], str]
+) -> dict[str, str]:
+    """A table of names each naming one of `members` (a place's area, a word's grading), keyed
+    by the name's normalised spelling.
+
+    Raises:
+        ConfigError: a value names no member ("must <must>, not 'X'").
+    """
+    out: dict[str, str] = {}
+    for name in table.data:
+        target = table.text(name)
+        if target not in members:
+            raise table.fail(name, f"must {must}, not {target!r}")
+        out[key(name)] = target
+    return out
