@@ -250,6 +250,36 @@ def test_a_failed_parquet_write_is_one_line(
     assert _state(small_store) == before
 
 
+@pytest.mark.parametrize("where", ["spill", "commit"])
+def test_a_full_disk_while_writing_refused_rows_is_one_line(
+    small_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """Refused rows spilled to the staging area (past QUARANTINE_SPILL_ROWS, by the ingest and
+    by its transaction) and streamed into the quarantine file at the commit: a full disk at
+    either is one line, and the store is as it was."""
+    from costplan.ingest import quarantine
+    from costplan.store import transaction
+
+    before = _state(small_store)
+    monkeypatch.setattr(quarantine, "QUARANTINE_SPILL_ROWS", 2)
+    monkeypatch.setattr(transaction, "QUARANTINE_SPILL_ROWS", 2)
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if where == "spill":
+        monkeypatch.setattr(pl.DataFrame, "write_ipc", full)
+    else:
+        monkeypatch.setattr(pl.LazyFrame, "sink_parquet", full)
+    rows = _csv_rows(dt.date(2020, 6, 27), 6, borough="Gotham")  # every row refused
+    export = _export(tmp_path / "e.csv", rows)
+    line = _one_line(_cli("ingest", export, "--store", small_store.root))
+    assert "No space left on device" in line and "cannot write to the store" in line
+    monkeypatch.undo()
+    assert _state(small_store) == before
+    assert not list((small_store.root / ".staging").glob("*/refused"))
+
+
 @pytest.mark.parametrize("command", ["ingest", "summary refresh"])
 def test_a_real_file_size_limit_is_one_line(
     small_store: Store, tmp_path: Path, command: str
