@@ -30,7 +30,7 @@ _QROW: dict[str, pl.DataType] = {
     "raw": pl.String(),
     "kinds": pl.List(pl.String()),  # each reason's kind, counted in the report; not stored
 }
-_KNOWN = {"source_sha256": pl.String, "line": pl.Int64, "_qfile": pl.String}
+_KNOWN = {"line": pl.Int64, "_qfile": pl.Categorical}
 
 
 class Refused:
@@ -86,7 +86,9 @@ class Quarantine:
         self.existing_qfile: str | None = None  # a quarantine file already holding some of them
 
     def known(self, sha: str) -> pl.DataFrame:
-        """(sha256, line, file) already in the store's quarantine for one export."""
+        """(line, file) already in the store's quarantine for one export (by its sha256): 12
+        bytes a line, the file's name held once (an export of 4 M refused rows ingested again
+        holds them all)."""
         files = [str(self.txn.store.root / q["path"]) for q in self.txn.base.quarantine]
         if not files:
             return pl.DataFrame(schema=_KNOWN)
@@ -94,8 +96,8 @@ class Quarantine:
             return (
                 pl.scan_parquet(files, include_file_paths="_qfile")
                 .filter(pl.col("source_sha256") == sha)
-                .select("source_sha256", "line", "_qfile")
-                .unique(["source_sha256", "line"])
+                .select("line", pl.col("_qfile").cast(pl.Categorical))
+                .unique("line")
                 .collect()
             )
 
@@ -172,10 +174,10 @@ class Quarantine:
             if known is None:
                 known = self.known(plan.sha256)
             if not known.is_empty():
-                hits = keyed.join(known, on=["source_sha256", "line"], how="inner")
+                hits = keyed.join(known, on="line", how="inner")
                 if not hits.is_empty():
-                    self.existing_qfile = str(hits["_qfile"].max())
-                keyed = keyed.join(known, on=["source_sha256", "line"], how="anti")
+                    self.existing_qfile = max(hits["_qfile"].cast(pl.String).unique())
+                keyed = keyed.join(known, on="line", how="anti")
             if earlier is not None:
                 keyed = keyed.filter(~np.isin(keyed["line"].to_numpy(), earlier))
             if keyed.is_empty():
