@@ -560,30 +560,41 @@ def test_refused_rows_spilled_to_disk_are_the_same_quarantine(
     monkeypatch.setattr(read, "FIRST_BATCH_ROWS", 3)
     twice = tmp_path / "again.csv"
     shutil.copy(bad_export, twice)
+    # Stored, refused and rejected (too many columns) rows taking turns, 45 lines of them.
+    mixed = tmp_path / "mixed.csv"
+    lines = [HEADER]
+    for i in range(1, 16):
+        lines.append(f"{20 + i}/02JUN21,2021-06-02 10:00:00,Camden,999,I,,,,,,")
+        lines.append(f"{40 + i}/02JUN21,2021-06-02 10:00:00,Gotham,999,I,,,,,,")
+        lines.append(f"{60 + i}/02JUN21,2021-06-02 10:00:00,Camden,999,I,,,,,,,too,many")
+    mixed.write_text("\n".join(lines) + "\n")
 
     def run(root: Path) -> tuple[list[dict[str, Any]], pl.DataFrame]:
-        report = ingest(root, [bad_export, twice], batch_rows=3)
+        report = ingest(root, [bad_export, twice, mixed], batch_rows=3)
         q = read_quarantine(Store.open(root)).drop("txn")
         return [f.to_dict() for f in report.files], q
 
     held = run(tmp_path / "held")
     chunks: list[int] = []
-    spilled = quarantine.Refused.chunks
+    spilled = quarantine.Spool.chunks
 
-    def counted(self: quarantine.Refused):  # type: ignore[no-untyped-def]
-        for chunk in spilled(self):
+    def counted(self: quarantine.Spool, by: str):  # type: ignore[no-untyped-def]
+        for chunk in spilled(self, by):
             chunks.append(chunk.height)
             yield chunk
 
     monkeypatch.setattr(quarantine, "QUARANTINE_SPILL_ROWS", 2)
     monkeypatch.setattr(transaction, "QUARANTINE_SPILL_ROWS", 2)
-    monkeypatch.setattr(quarantine.Refused, "chunks", counted)
+    monkeypatch.setattr(quarantine.Spool, "chunks", counted)
     reports, q = run(tmp_path / "spilled")
     assert reports == held[0] and q.equals(held[1])
     assert len(chunks) > 4 and max(chunks) < 6  # many small chunks, not one
-    q = held[1]
-    assert q["line"].to_list() == sorted(EXPECTED) and q["line"].is_sorted()
-    assert [f["quarantine_new"] for f in held[0]] == [len(EXPECTED), 0]
+    q = held[1].filter(pl.col("source_file").str.ends_with("export.csv"))
+    assert q["line"].to_list() == sorted(EXPECTED)
+    assert [f["quarantine_new"] for f in held[0]] == [len(EXPECTED), 0, 30]
+    q = held[1].filter(pl.col("source_file").str.ends_with("mixed.csv"))
+    assert q["line"].to_list() == sorted([*range(3, 47, 3), *range(4, 48, 3)])
+    assert q["reason"].str.starts_with("wrong column count").sum() == 15
 
 
 def test_progress_callback(tmp_path: Path, bad_export: Path):
@@ -629,9 +640,9 @@ def test_physical_lines_fast_and_fallback_agree(tmp_path: Path):
     assert [a.tolist() for a in fast] == [a.tolist() for a in slow] == [[2, 4, 6, 7], [2, 5, 7, 8]]
     every = np.arange(3)
     lines, rejected = physical_lines(path, ",", '"', 3, np.array([4]), every)
-    assert lines.tolist() == [2, 7, 8] and rejected == {4: 5}
+    assert lines.tolist() == [2, 7, 8] and rejected.tolist() == [5]
     lines, rejected = physical_lines(path, ",", '"', 3, np.array([4]), np.array([2]))
-    assert lines.tolist() == [8] and rejected == {4: 5}
+    assert lines.tolist() == [8] and rejected.tolist() == [5]
     stray = tmp_path / "y.csv"
     stray.write_text('h1,h2\na"b,1\nc,2\n')
     assert mod._record_lines_fast(stray, ",", '"') is None

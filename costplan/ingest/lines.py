@@ -148,33 +148,33 @@ def physical_lines(
     n_accepted: int,
     reject_lines: np.ndarray,
     wanted: np.ndarray,
-) -> tuple[np.ndarray, dict[int, int]]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Physical line numbers of some of DuckDB's accepted rows (`wanted`: their positions
-    among the accepted rows, sorted, unique) and of its reject lines, in one pass over the
-    file that holds only what it returns.
+    among the accepted rows, sorted, unique) and of its reject lines (sorted, unique; the
+    lines of each, in order), in one pass over the file that holds only what it returns.
 
     Raises:
         InputError: the file's records cannot be reconciled with what DuckDB read.
     """
-    rejects = np.unique(reject_lines)
     for scan in (_blocks_fast, _blocks_csv):
         found = np.zeros(wanted.size, dtype=np.int64)
-        rejected: dict[int, int] = {}
-        accepted = 0
+        rejected = np.zeros(reject_lines.size, dtype=np.int64)
+        accepted = hits = 0
         try:
             for duck, phys in scan(path, delimiter, quote):
-                hit = np.isin(duck, rejects)
-                rejected.update(zip(duck[hit].tolist(), phys[hit].tolist(), strict=True))
+                hit = np.isin(duck, reject_lines)
+                rejected[np.searchsorted(reject_lines, duck[hit])] = phys[hit]
+                hits += int(hit.sum())
                 kept = phys[~hit]
                 lo, hi = np.searchsorted(wanted, [accepted, accepted + kept.size])
                 found[lo:hi] = kept[wanted[lo:hi] - accepted]
                 accepted += kept.size
         except _StrayQuote:
             continue
-        if len(rejected) == len(reject_lines) and accepted == n_accepted:
+        if hits == reject_lines.size and accepted == n_accepted:
             return found, rejected
     raise InputError(
         f"{path.name}: cannot match the CSV reader's {n_accepted} rows and "
-        f"{len(reject_lines)} malformed lines to lines of the file; nothing was stored",
+        f"{reject_lines.size} malformed lines to lines of the file; nothing was stored",
         "check the file for stray quote characters or unusual line endings",
     )

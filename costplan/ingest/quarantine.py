@@ -12,14 +12,15 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
+import duckdb
 import numpy as np
 import polars as pl
 
 from costplan.ingest.lines import physical_lines
 from costplan.ingest.mapping import Mapping
 from costplan.ingest.preflight import ExportPlan
+from costplan.ingest.read import _REJECT_LINES_QUERY, _REJECTS_QUERY
 from costplan.ingest.report import FileReport
 from costplan.store import QUARANTINE_COLUMNS, Transaction, reading, writing
 from costplan.store.manifest import QUARANTINE_SPILL_ROWS
@@ -33,13 +34,15 @@ _QROW: dict[str, pl.DataType] = {
 _KNOWN = {"line": pl.Int64, "_qfile": pl.Categorical}
 
 
-class Refused:
-    """The rows refused from one export (_ord, _reason, _kinds, raw), in the order read: held
-    in memory up to QUARANTINE_SPILL_ROWS, then written to the staging directory (Arrow IPC),
-    so an export of mostly refused rows is never all in memory."""
+class Spool:
+    """Frames of one export held in memory up to QUARANTINE_SPILL_ROWS rows, then written to
+    the staging directory (Arrow IPC): an export's refused rows, and the lines DuckDB's CSV
+    reader rejected, are never all in memory however many there are. Frames come in the order
+    of the export, so each chunk read back follows the one before."""
 
-    def __init__(self, txn: Transaction, index: int) -> None:
-        self._dir = txn.staging / "refused" / f"{index:04d}"
+    def __init__(self, txn: Transaction, name: str) -> None:
+        self.name = name
+        self._dir = txn.staging / "spool" / name
         self._root = txn.store.root
         self._held: list[pl.DataFrame] = []
         self._rows = 0
@@ -59,21 +62,20 @@ class Refused:
     def __bool__(self) -> bool:
         return bool(self._held or self._spilled)
 
-    def ordinals(self) -> np.ndarray:
-        """Every refused row's position in the export, sorted, once each (8 bytes a row)."""
-        parts = [pl.read_ipc(p, columns=["_ord"]) for p in self._spilled]
-        parts += [f.select("_ord") for f in self._held]
+    def values(self, column: str) -> np.ndarray:
+        """Every value of one (integer) column, in order (8 bytes a row)."""
+        parts = [pl.read_ipc(p, columns=[column]) for p in self._spilled]
+        parts += [f.select(column) for f in self._held]
         if not parts:
             return np.zeros(0, np.int64)
-        return np.unique(pl.concat(parts)["_ord"].to_numpy()).astype(np.int64)
+        return pl.concat(parts)[column].to_numpy().astype(np.int64)
 
-    def chunks(self) -> Iterator[pl.DataFrame]:
-        """The refused rows a chunk at a time, each sorted by `_ord`. Rows are refused batch by
-        batch in the order read, so each chunk's positions all come after the last one's."""
+    def chunks(self, by: str) -> Iterator[pl.DataFrame]:
+        """The frames a chunk at a time, each sorted by `by`."""
         for path in self._spilled:
-            yield pl.read_ipc(path).sort("_ord")
+            yield pl.read_ipc(path).sort(by)
         if self._held:
-            yield pl.concat(self._held).sort("_ord")
+            yield pl.concat(self._held).sort(by)
 
 
 class Quarantine:
@@ -106,48 +108,61 @@ class Quarantine:
         plan: ExportPlan,
         src: Path,
         accepted: int,
-        rejects: pl.DataFrame,
-        bad: Refused,
-    ) -> Iterator[pl.DataFrame]:
-        """Quarantine rows of a CSV, a chunk at a time in order of line: DuckDB's rejects plus
-        refused rows, with physical lines."""
-        if rejects.is_empty() and not bad:
-            return iter(())
+        con: duckdb.DuckDBPyConnection,
+        bad: Spool,
+    ) -> tuple[int, Iterator[pl.DataFrame]]:
+        """The lines DuckDB's CSV reader rejected (read from `con` now, written as quarantine
+        rows to the staging area past a few hundred thousand), and the quarantine rows of the
+        CSV a chunk at a time in order of line: those lines and the refused rows, with
+        physical lines."""
+        reject_lines = con.sql(_REJECT_LINES_QUERY).fetchnumpy()["line"].astype(np.int64)
+        if not reject_lines.size and not bad:
+            return 0, iter(())
         # Lines are looked up for the refused rows only, not for every accepted one.
-        wanted = bad.ordinals()
+        wanted = np.unique(bad.values("_ord"))
         lines, reject_phys = physical_lines(
-            src,
-            self.mapping.delimiter,
-            self.mapping.quote,
-            accepted,
-            rejects["line"].to_numpy().astype(np.int64),
-            wanted,
+            src, self.mapping.delimiter, self.mapping.quote, accepted, reject_lines, wanted
         )
 
         def to_line(o: pl.Series) -> pl.Series:
             return pl.Series("line", lines[np.searchsorted(wanted, o.to_numpy())], pl.Int64)
 
-        n_cols = len(plan.header)
-        rows = []
-        for r in rejects.iter_rows(named=True):
-            text = (r["csv_line"] or "").lstrip("\r\n")
-            reason = _reject_reason(r, text, n_cols, self.mapping)
-            rows.append(
-                {
-                    "line": reject_phys[int(r["line"])],
-                    "reason": reason,
-                    "raw": _json_line(text),
-                    "kinds": [reason.split(": ")[0].split(" (")[0]],
-                }
+        rejected = Spool(self.txn, f"{bad.name}.rejects")
+        for batch in con.sql(_REJECTS_QUERY).to_arrow_reader(QUARANTINE_SPILL_ROWS):
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)  # a record batch is always a frame
+            line = reject_phys[np.searchsorted(reject_lines, frame["line"].to_numpy())]
+            rejected.append(self._rejected(frame, line, len(plan.header)))
+        return reject_lines.size, _merged(self.frames(bad, to_line), rejected.chunks("line"))
+
+    def _rejected(self, frame: pl.DataFrame, line: np.ndarray, n_cols: int) -> pl.DataFrame:
+        """Quarantine rows of lines DuckDB rejected (line, error_type, csv_line,
+        error_message), at their physical lines."""
+        texts = [(t or "").lstrip("\r\n") for t in frame["csv_line"].to_list()]
+        reasons = [
+            _reject_reason(kind, message, text, n_cols, self.mapping)
+            for kind, message, text in zip(
+                frame["error_type"].to_list(), frame["error_message"].to_list(), texts, strict=True
             )
-        return _merged(self.frames(bad, to_line), pl.DataFrame(rows, schema=_QROW).sort("line"))
+        ]
+        # A line whose fields cannot be matched to columns keeps the line itself as its value.
+        raw = pl.DataFrame({"_line": texts}, schema={"_line": pl.String})
+        return pl.DataFrame(
+            {
+                "line": line,
+                "reason": reasons,
+                "raw": raw.select(pl.struct("_line").struct.json_encode()).to_series(),
+                "kinds": [[r.split(": ")[0].split(" (")[0]] for r in reasons],
+            },
+            schema=_QROW,
+        )
 
     def frames(
-        self, bad: Refused, to_line: Callable[[pl.Series], pl.Series]
+        self, bad: Spool, to_line: Callable[[pl.Series], pl.Series]
     ) -> Iterator[pl.DataFrame]:
         """Refused rows (_ord, _reason, raw) as quarantine rows, `_ord` mapped to a line, a
         chunk at a time."""
-        for frame in bad.chunks():
+        for frame in bad.chunks("_ord"):
             yield pl.DataFrame(
                 {
                     "line": to_line(frame["_ord"]).cast(pl.Int64),
@@ -190,25 +205,38 @@ class Quarantine:
             )
 
 
-def _merged(refused: Iterator[pl.DataFrame], rejects: pl.DataFrame) -> Iterator[pl.DataFrame]:
-    """Refused rows (chunks in order of line) and DuckDB's rejects (sorted) in one order."""
-    for qframe in refused:
-        top = qframe["line"].max() if qframe.height else None
-        if top is None:
-            continue
-        now = rejects.filter(pl.col("line") <= top)
-        rejects = rejects.filter(pl.col("line") > top)
-        yield pl.concat([qframe, now]).sort("line") if now.height else qframe
-    if rejects.height:
-        yield rejects
+def _merged(a: Iterator[pl.DataFrame], b: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """Two streams of quarantine rows, each a chunk at a time in order of line, as one stream
+    in order of line (holding a chunk of each at the most)."""
+    streams = [a, b]
+    held = [pl.DataFrame(schema=_QROW), pl.DataFrame(schema=_QROW)]
+    ended = [False, False]
+    while True:
+        for i in (0, 1):
+            while held[i].is_empty() and not ended[i]:
+                nxt = next(streams[i], None)
+                ended[i] = nxt is None
+                held[i] = held[i] if nxt is None else nxt
+        if held[0].is_empty() or held[1].is_empty():  # one stream is over: the other as it is
+            rest = held[0] if held[1].is_empty() else held[1]
+            if not rest.is_empty():
+                yield rest
+            yield from streams[0 if held[1].is_empty() else 1]
+            return
+        # Every row up to the smaller of the two last lines: all of one chunk at least.
+        top = min(held[0]["line"].max(), held[1]["line"].max())  # type: ignore[type-var]
+        yield pl.concat([h.filter(pl.col("line") <= top) for h in held]).sort("line")
+        held = [h.filter(pl.col("line") > top) for h in held]
 
 
 _FOUND_RE = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 
 
-def _reject_reason(row: dict[str, Any], text: str, n_cols: int, mapping: Mapping) -> str:
+def _reject_reason(
+    kind: str | None, message: str | None, text: str, n_cols: int, mapping: Mapping
+) -> str:
     """The quarantine reason for one line DuckDB refused."""
-    kind = str(row["error_type"] or "")
+    kind = str(kind or "")
     if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
         try:
             found = len(
@@ -222,16 +250,8 @@ def _reject_reason(row: dict[str, Any], text: str, n_cols: int, mapping: Mapping
                 )
             )
         except csv.Error:
-            m = _FOUND_RE.search(str(row["error_message"] or ""))
+            m = _FOUND_RE.search(str(message or ""))
             found = int(m.group(2)) if m else -1
         return f"wrong column count (expected {n_cols}, found {found})"
-    message = str(row["error_message"] or kind).strip().splitlines()[0]
-    return f"malformed CSV line: {message}"
-
-
-def _json_line(text: str) -> str:
-    """Raw value of a line whose fields cannot be matched to columns: the line itself."""
-    raw: str = (
-        pl.DataFrame({"_line": [text]}).select(pl.struct("_line").struct.json_encode()).item()
-    )
-    return raw
+    first = str(message or kind).strip().splitlines()[0]
+    return f"malformed CSV line: {first}"

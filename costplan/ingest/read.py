@@ -153,6 +153,7 @@ _CSV_QUERY = (
     "delim = $delim, quote = $quote, escape = $quote, strict_mode = true, store_rejects = true, "
     "all_varchar = true)"
 )
+_REJECT_LINES_QUERY = "SELECT DISTINCT line FROM reject_errors ORDER BY line"
 _REJECTS_QUERY = (
     "SELECT line, min(error_type) AS error_type, min(csv_line) AS csv_line, "
     "min(error_message) AS error_message FROM reject_errors GROUP BY line ORDER BY line"

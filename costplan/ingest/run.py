@@ -31,10 +31,9 @@ from costplan.ingest.normalise import (
     normalise,
 )
 from costplan.ingest.preflight import ExportPlan, file_sha256, inspect_export
-from costplan.ingest.quarantine import Quarantine, Refused
+from costplan.ingest.quarantine import Quarantine, Spool
 from costplan.ingest.read import (
     _CSV_QUERY,
-    _REJECTS_QUERY,
     ARROW_BATCH_ROWS,
     _batches,
     _connect,
@@ -110,7 +109,7 @@ class _Run:
             encoding=plan.encoding,
             dropped_columns=list(plan.dropped),
         )
-        bad = Refused(self.txn, index)  # _ord, reason, raw
+        bad = Spool(self.txn, f"{index:04d}")  # _ord, _reason, _kinds, raw
         fields = sorted(plan.positions, key=plan.positions.__getitem__)
         con = _connect()
         try:
@@ -132,13 +131,12 @@ class _Run:
                     rel = con.sql(_CSV_QUERY.format(cols=cols), params=params)
                     reader = rel.to_arrow_reader(ARROW_BATCH_ROWS)
                     accepted = self._consume(reader, plan, fields, report, bad)
-                    rejects = con.sql(_REJECTS_QUERY).pl()
+                    rejected, qframes = self.quarantine.finish_csv(plan, src, accepted, con, bad)
                 except (duckdb.Error, pa.ArrowException) as exc:
                     # The reader thread may raise past the first batch, through Arrow.
                     msg = str(exc).strip().splitlines()[0]
                     raise InputError(f"{plan.given}: cannot parse as CSV: {msg}") from None
-                qframes = self.quarantine.finish_csv(plan, src, accepted, rejects, bad)
-                report.rows_read = accepted + rejects.height
+                report.rows_read = accepted + rejected
             elif plan.kind == "sql":
                 accepted = self._consume(
                     self.sources[index].batches(fields, plan.positions), plan, fields, report, bad
@@ -178,7 +176,7 @@ class _Run:
         plan: ExportPlan,
         fields: list[str],
         report: FileReport,
-        bad: Refused,
+        bad: Spool,
     ) -> int:
         """Validate and stage every batch; returns the number of rows the reader produced."""
         offset = 0
@@ -199,7 +197,7 @@ class _Run:
         plan: ExportPlan,
         fields: list[str],
         report: FileReport,
-        bad: Refused,
+        bad: Spool,
         *,
         final: bool = False,
     ) -> None:
