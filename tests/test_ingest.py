@@ -584,6 +584,7 @@ def test_refused_rows_spilled_to_disk_are_the_same_quarantine(
             yield chunk
 
     monkeypatch.setattr(quarantine, "QUARANTINE_SPILL_ROWS", 2)
+    monkeypatch.setattr(quarantine, "REJECTS_BATCH", 2)
     monkeypatch.setattr(transaction, "QUARANTINE_SPILL_ROWS", 2)
     monkeypatch.setattr(quarantine.Spool, "chunks", counted)
     reports, q = run(tmp_path / "spilled")
