@@ -257,12 +257,10 @@ def test_a_full_disk_while_writing_refused_rows_is_one_line(
     """Refused rows spilled to the staging area (past QUARANTINE_SPILL_ROWS, by the ingest and
     by its transaction) and streamed into the quarantine file at the commit: a full disk at
     either is one line, and the store is as it was."""
-    from costplan.ingest import quarantine
-    from costplan.store import transaction
+    from costplan.store import spool
 
     before = _state(small_store)
-    monkeypatch.setattr(quarantine, "QUARANTINE_SPILL_ROWS", 2)
-    monkeypatch.setattr(transaction, "QUARANTINE_SPILL_ROWS", 2)
+    monkeypatch.setattr(spool, "QUARANTINE_SPILL_ROWS", 2)
 
     def full(*args: Any, **kwargs: Any) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")

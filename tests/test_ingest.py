@@ -552,7 +552,7 @@ def test_refused_rows_spilled_to_disk_are_the_same_quarantine(
 
     from costplan.ingest import quarantine, read
     from costplan.ingest import run as ingest_run
-    from costplan.store import transaction
+    from costplan.store import spool
 
     # Batches of three rows, so the refused rows come a few at a time.
     monkeypatch.setattr(ingest_run, "ARROW_BATCH_ROWS", 3)
@@ -576,17 +576,16 @@ def test_refused_rows_spilled_to_disk_are_the_same_quarantine(
 
     held = run(tmp_path / "held")
     chunks: list[int] = []
-    spilled = quarantine.Spool.chunks
+    spilled = spool.Spool.chunks
 
-    def counted(self: quarantine.Spool, by: str):  # type: ignore[no-untyped-def]
+    def counted(self: spool.Spool, by: str):  # type: ignore[no-untyped-def]
         for chunk in spilled(self, by):
             chunks.append(chunk.height)
             yield chunk
 
-    monkeypatch.setattr(quarantine, "QUARANTINE_SPILL_ROWS", 2)
+    monkeypatch.setattr(spool, "QUARANTINE_SPILL_ROWS", 2)
     monkeypatch.setattr(quarantine, "REJECTS_BATCH", 2)
-    monkeypatch.setattr(transaction, "QUARANTINE_SPILL_ROWS", 2)
-    monkeypatch.setattr(quarantine.Spool, "chunks", counted)
+    monkeypatch.setattr(spool.Spool, "chunks", counted)
     reports, q = run(tmp_path / "spilled")
     assert reports == held[0] and q.equals(held[1])
     assert len(chunks) > 4 and max(chunks) < 6  # many small chunks, not one

@@ -22,8 +22,8 @@ from costplan.ingest.mapping import Mapping
 from costplan.ingest.preflight import ExportPlan
 from costplan.ingest.read import _REJECT_LINES_QUERY, _REJECTS_QUERY
 from costplan.ingest.report import FileReport
-from costplan.store import QUARANTINE_COLUMNS, Transaction, reading, writing
-from costplan.store.manifest import QUARANTINE_SPILL_ROWS
+from costplan.store import QUARANTINE_COLUMNS, Transaction, reading
+from costplan.store.spool import Spool
 
 _QROW: dict[str, pl.DataType] = {
     "line": pl.Int64(),
@@ -37,48 +37,9 @@ _KNOWN = {"line": pl.Int64, "_qfile": pl.Categorical}
 REJECTS_BATCH = 50_000
 
 
-class Spool:
-    """Frames of one export held in memory up to QUARANTINE_SPILL_ROWS rows, then written to
-    the staging directory (Arrow IPC): an export's refused rows, and the lines DuckDB's CSV
-    reader rejected, are never all in memory however many there are. Frames come in the order
-    of the export, so each chunk read back follows the one before."""
-
-    def __init__(self, txn: Transaction, name: str) -> None:
-        self.name = name
-        self._dir = txn.staging / "spool" / name
-        self._root = txn.store.root
-        self._held: list[pl.DataFrame] = []
-        self._rows = 0
-        self._spilled: list[Path] = []
-
-    def append(self, frame: pl.DataFrame) -> None:
-        self._held.append(frame)
-        self._rows += frame.height
-        if self._rows >= QUARANTINE_SPILL_ROWS:
-            path = self._dir / f"{len(self._spilled):06d}.arrow"
-            with writing(self._root):
-                path.parent.mkdir(parents=True, exist_ok=True)
-                pl.concat(self._held).write_ipc(path, compression="lz4")
-            self._spilled.append(path)
-            self._held, self._rows = [], 0
-
-    def __bool__(self) -> bool:
-        return bool(self._held or self._spilled)
-
-    def values(self, column: str) -> np.ndarray:
-        """Every value of one (integer) column, in order (8 bytes a row)."""
-        parts = [pl.read_ipc(p, columns=[column]) for p in self._spilled]
-        parts += [f.select(column) for f in self._held]
-        if not parts:
-            return np.zeros(0, np.int64)
-        return pl.concat(parts)[column].to_numpy().astype(np.int64)
-
-    def chunks(self, by: str) -> Iterator[pl.DataFrame]:
-        """The frames a chunk at a time, each sorted by `by`."""
-        for path in self._spilled:
-            yield pl.read_ipc(path).sort(by)
-        if self._held:
-            yield pl.concat(self._held).sort(by)
+def spool(txn: Transaction, name: str) -> Spool:
+    """A spool of one export's rows in the transaction's staging area."""
+    return Spool(txn.store.root, txn.staging / "spool" / name, name=name)
 
 
 class Quarantine:
@@ -130,7 +91,7 @@ class Quarantine:
         def to_line(o: pl.Series) -> pl.Series:
             return pl.Series("line", lines[np.searchsorted(wanted, o.to_numpy())], pl.Int64)
 
-        rejected = Spool(self.txn, f"{bad.name}.rejects")
+        rejected = spool(self.txn, f"{bad.name}.rejects")
         for batch in con.sql(_REJECTS_QUERY).to_arrow_reader(REJECTS_BATCH):
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)  # a record batch is always a frame

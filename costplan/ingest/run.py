@@ -31,7 +31,7 @@ from costplan.ingest.normalise import (
     normalise,
 )
 from costplan.ingest.preflight import ExportPlan, file_sha256, inspect_export
-from costplan.ingest.quarantine import Quarantine, Spool
+from costplan.ingest.quarantine import Quarantine, spool
 from costplan.ingest.read import (
     _CSV_QUERY,
     ARROW_BATCH_ROWS,
@@ -43,6 +43,7 @@ from costplan.ingest.report import FileReport, IngestReport
 from costplan.profile import Profile, load_profile
 from costplan.schema import RECORD_COLUMNS
 from costplan.store import LOCK_WAIT_SECONDS, MANIFEST, Store, Transaction, writing
+from costplan.store.spool import Spool
 
 ProgressFn = Callable[[int, int], None]
 
@@ -109,7 +110,7 @@ class _Run:
             encoding=plan.encoding,
             dropped_columns=list(plan.dropped),
         )
-        bad = Spool(self.txn, f"{index:04d}")  # _ord, _reason, _kinds, raw
+        bad = spool(self.txn, f"{index:04d}")  # _ord, _reason, _kinds, raw
         fields = sorted(plan.positions, key=plan.positions.__getitem__)
         con = _connect()
         try:

@@ -29,7 +29,6 @@ from costplan.store.manifest import (
     COMPACT_FILES,
     MANIFEST,
     QUARANTINE_COLUMNS,
-    QUARANTINE_SPILL_ROWS,
     ROW_GROUP_ROWS,
     SPILL_ROWS,
     STORE_CODEC,
@@ -42,6 +41,7 @@ from costplan.store.manifest import (
     retired_path,
 )
 from costplan.store.reads import TransactionReads
+from costplan.store.spool import Spool
 from costplan.store.tidy import parquet_files, retire, tidy_data_tree
 from costplan.store.tiers import tiered_files
 
@@ -72,10 +72,7 @@ class Transaction(TransactionReads):
     base: Snapshot
     txn: str = field(default_factory=lambda: time.strftime("%Y%m%dT%H%M%S") + uuid.uuid4().hex[:8])
     _chunks: dict[str, list[Path]] = field(default_factory=dict)
-    _quarantine: list[pl.DataFrame] = field(default_factory=list)  # held, not yet spilled
-    _q_spilled: list[Path] = field(default_factory=list)
-    _q_held: int = 0
-    _q_rows: int = 0
+    _quarantine: Spool | None = None  # the rows quarantined, once there are some
     _ingests: list[dict[str, Any]] = field(default_factory=list)
     _rows: dict[str, int] = field(default_factory=dict)
     _buffer: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
@@ -256,16 +253,9 @@ class Transaction(TransactionReads):
         if frame.is_empty():
             return 0
         frame = frame.with_columns(pl.lit(self.txn).alias("txn")).select(QUARANTINE_COLUMNS)
+        if self._quarantine is None:
+            self._quarantine = Spool(self.store.root, self.staging / "quarantine")
         self._quarantine.append(frame.cast(quarantine_schema()))  # type: ignore[arg-type]
-        self._q_held += frame.height
-        self._q_rows += frame.height
-        if self._q_held >= QUARANTINE_SPILL_ROWS:
-            path = self.staging / "quarantine" / f"{len(self._q_spilled):06d}.arrow"
-            with writing(self.store.root):
-                path.parent.mkdir(parents=True, exist_ok=True)
-                pl.concat(self._quarantine).write_ipc(path, compression="lz4")
-            self._q_spilled.append(path)
-            self._quarantine, self._q_held = [], 0
         return frame.height
 
     def declare_coverage(self, areas: Iterable[str], first: Any, last: Any) -> None:
@@ -368,7 +358,7 @@ class Transaction(TransactionReads):
         coverage_doc = self._new_coverage()
         if (
             not self._merged
-            and not self._q_rows
+            and not self._quarantine
             and not self._pruned
             and coverage_doc == self.base.coverage.to_doc()
             # A store from before profiles were recorded gets its profile on the next commit.
@@ -408,17 +398,14 @@ class Transaction(TransactionReads):
         quarantine = list(self.base.quarantine)
         q_rows = 0
         q_rel: str | None = None
-        if self._q_rows:
-            q_rows = self._q_rows
+        if self._quarantine:
+            q_rows = self._quarantine.rows
             q_rel = f"quarantine/quarantine-{self.txn}.parquet"
             tmp = self.staging / "out" / q_rel
-            staged = [pl.scan_ipc(self._q_spilled)] if self._q_spilled else []
-            if self._quarantine:
-                staged.append(pl.concat(self._quarantine).lazy())
             with writing(root):
                 tmp.parent.mkdir(parents=True, exist_ok=True)
                 # Streamed, in the order staged: the spilled rows are never all in memory.
-                pl.concat(staged).sink_parquet(tmp)
+                self._quarantine.lazy().sink_parquet(tmp)
             staged_moves.append((tmp, root / q_rel))
             quarantine.append({"path": q_rel, "rows": q_rows, "txn": self.txn})
 
@@ -463,9 +450,7 @@ class Transaction(TransactionReads):
         self._merged.clear()
         self._rewritten.clear()
         self._compact.clear()
-        self._quarantine.clear()
-        self._q_spilled.clear()
-        self._q_held = self._q_rows = 0
+        self._quarantine = None
         self._ingests.clear()
         return CommitResult(
             version=version,
