@@ -275,7 +275,7 @@ def test_a_full_disk_while_writing_refused_rows_is_one_line(
     assert "No space left on device" in line and "cannot write to the store" in line
     monkeypatch.undo()
     assert _state(small_store) == before
-    assert not list((small_store.root / ".staging").glob("*/refused"))
+    assert not list((small_store.root / ".staging").glob("*/spool"))
 
 
 @pytest.mark.parametrize("command", ["ingest", "summary refresh"])
