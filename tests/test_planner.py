@@ -525,6 +525,34 @@ def test_the_tag_warning_is_the_warning_over_every_tag_held(
         assert tag_warning(engine, tags, boroughs, first, last) == want
 
 
+def test_items_of_the_same_boroughs_and_years_ask_once_which_tags_are_in_use(
+    planner_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan asks tag_held once for each tag, boroughs and years, however many items share
+    them (TagsFound); every item still gets its warning, as when asked alone."""
+    from costplan.engines.duckdb_engine import Engine as Session
+
+    spec = {"boroughs": ["Lambeth"], "tags": ["UME", "NOSUCHTAG"]}
+    days = ["2020-06-01", "2020-06-08", "2020-06-15", "2021-03-01"]
+    req = build_request({"items": [{**spec, "date": d} for d in days]}, "t")
+    asked: list[tuple[str, int]] = []
+    real = Session.rows
+
+    def rows(self: Session, name: str, **params: object) -> list[tuple[object, ...]]:
+        if name == "tag_held":
+            asked.append((str(params["tag"]), params["date_from"].year))  # type: ignore[attr-defined]
+        return real(self, name, **params)
+
+    monkeypatch.setattr(Session, "rows", rows)
+    snap = planner_store.snapshot()
+    plan = build_plan(snap, req, REGIME, PER)
+    assert sorted(asked) == [("NOSUCHTAG", 2020), ("NOSUCHTAG", 2021), ("UME", 2020), ("UME", 2021)]
+    alone = [build_plan(snap, build_request({"items": [{**spec, "date": d}]}, "t"), REGIME, PER)
+             for d in days]  # fmt: skip
+    assert [ip.warnings for ip in plan.items] == [p.items[0].warnings for p in alone]
+    assert all(ip.warnings for ip in plan.items)  # NOSUCHTAG is used by no CAD
+
+
 def test_the_plan_carries_the_regimes_due_date(planner_store: Store) -> None:
     """A request with a received date: its due date and working days left (issue 17)."""
     req = build_request(

@@ -38,18 +38,40 @@ def held_tags(
     return tuple(str(r[0]) for r in rows)
 
 
+class TagsFound:
+    """Whether the CADs of some boroughs carry a tag in some years (queries/tag_held.sql),
+    looked up once for each within one session: a plan of many items over the same boroughs
+    and years asks once, not once an item."""
+
+    def __init__(self, session: QueryEngine) -> None:
+        self.session = session
+        self._found: dict[tuple[str, tuple[str, ...], int, int], bool] = {}
+
+    def carry(
+        self, tag: str, boroughs: Sequence[str], date_from: dt.date, date_to: dt.date
+    ) -> bool:
+        # tag_held reads whole years, so the years are the key.
+        key = (tag, tuple(sorted(boroughs)), date_from.year, date_to.year)
+        if key not in self._found:
+            scope = {"boroughs": list(boroughs), "date_from": date_from, "date_to": date_to}
+            self._found[key] = bool(self.session.rows("tag_held", **scope, tag=tag))
+        return self._found[key]
+
+
 def tag_warning(
     session: QueryEngine,
     tags: Sequence[str],
     boroughs: Sequence[str],
     date_from: dt.date,
     date_to: dt.date,
+    found: TagsFound | None = None,
 ) -> str | None:
     """The warning for the tags named that no CAD of the boroughs carries in the years of the
     dates (with the tags they do carry), or None: the same as unheld_warning over held_tags,
-    without listing the tags held while every tag named is found."""
-    scope = {"boroughs": list(boroughs), "date_from": date_from, "date_to": date_to}
-    if all(session.rows("tag_held", **scope, tag=t) for t in dict.fromkeys(tags)):
+    without listing the tags held while every tag named is found. `found`: the session's
+    answers so far (None: a lookup of this call's own)."""
+    found = found if found is not None else TagsFound(session)
+    if all(found.carry(t, boroughs, date_from, date_to) for t in dict.fromkeys(tags)):
         return None
     held = held_tags(session, boroughs, date_from, date_to)
     return unheld_warning(tags, held, boroughs, date_from, date_to)

@@ -21,6 +21,7 @@ from costplan.costmodel.workdays import Deadline, due
 from costplan.engines import DEFAULT, Engine
 from costplan.errors import InputError
 from costplan.planner.advice import Advice, advise
+from costplan.planner.held import TagsFound
 from costplan.planner.reading import MinutesPerRecord, item_minutes
 from costplan.planner.strategies import (
     KEYWORD,
@@ -245,8 +246,9 @@ def build_plan(
     with engine.open(snapshot, boroughs=boroughs, years=years) as session:
         # Items asking the same over nearby boroughs and days are counted by one scan.
         counted = items_counts(session, request.items)
+        found = TagsFound(session)  # which tags are in use: asked once for the request
         plans = [
-            plan_item(session, it, regime, item_minutes(it, per_record), cfg, counts)
+            plan_item(session, it, regime, item_minutes(it, per_record), cfg, counts, found)
             for it, counts in zip(request.items, counted, strict=True)
         ]
     total_activities = merge_activities(a for ip in plans for a in ip.complete.activities)

@@ -33,7 +33,7 @@ from costplan.costmodel.regimes import Regime
 from costplan.engines import QueryEngine
 from costplan.planner.breakdown import Breakdown, any_set, is_array, total
 from costplan.planner.clock import bucket_seconds
-from costplan.planner.held import settled_by_count, tag_warning
+from costplan.planner.held import TagsFound, settled_by_count, tag_warning
 from costplan.request import Item
 from costplan.units import round2, to_decimal
 
@@ -370,9 +370,11 @@ def plan_item(
     per: Decimal,
     cfg: PlannerConfig,
     counted: tuple[dict[str, int], Breakdown] | None = None,
+    found: TagsFound | None = None,
 ) -> ItemPlan:
     """Evaluate every applicable strategy for one item (`counted`: its items_counts answer,
-    when counted with others; None: count it here)."""
+    when counted with others; None: count it here; `found`: the session's answers on which
+    tags are in use, shared by a request's items)."""
     counts, rows = counted if counted is not None else item_counts(engine, item)
     has_subject = bool(item.tags or item.keywords or item.opening_codes)
     names: list[str] = []
@@ -385,12 +387,14 @@ def plan_item(
         _result(n, counts[FULL_REVIEW if n == SCOPE_QUERY else n], item, regime, per, cfg)
         for n in names
     )
-    return ItemPlan(item, results, rows, tag_warnings(engine, item, counts))
+    return ItemPlan(item, results, rows, tag_warnings(engine, item, counts, found))
 
 
-def tag_warnings(engine: QueryEngine, item: Item, counts: dict[str, int]) -> tuple[str, ...]:
+def tag_warnings(
+    engine: QueryEngine, item: Item, counts: dict[str, int], found: TagsFound | None = None
+) -> tuple[str, ...]:
     """The warning for the item's tags that no CAD of its boroughs carries in its years."""
     if settled_by_count(item.tags, counts[TAG_QUERY]):
         return ()
-    warning = tag_warning(engine, item.tags, item.boroughs, item.date_from, item.date_to)
+    warning = tag_warning(engine, item.tags, item.boroughs, item.date_from, item.date_to, found)
     return (warning,) if warning else ()
