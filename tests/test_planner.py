@@ -553,6 +553,19 @@ def test_items_of_the_same_boroughs_and_years_ask_once_which_tags_are_in_use(
     assert all(ip.warnings for ip in plan.items)  # NOSUCHTAG is used by no CAD
 
 
+def test_the_recommendation_writes_hours_and_records_as_the_explanation_does(
+    planner_store: Store,
+) -> None:
+    """Thousands separated in the recommendation too: "needs 1,234.5 hours", not "1234.5"."""
+    item = {"boroughs": ["Lambeth"], "date": "2020-06-25", "tags": ["UME"]}
+    req = build_request({"items": [item]}, "t")
+    plan = build_plan(planner_store.snapshot(), req, REGIME, MinutesPerRecord(Decimal(6000), "t"))
+    hours = plan.total.total_hours
+    assert hours > 1000 and plan.total.decision == "refuse"
+    assert f"it needs {round(hours, 2):,} hours" in plan.recommendation
+    assert f"{round(hours, 2):,} hours" in plan.total.explanation
+
+
 def test_the_plan_carries_the_regimes_due_date(planner_store: Store) -> None:
     """A request with a received date: its due date and working days left (issue 17)."""
     req = build_request(

@@ -202,7 +202,7 @@ def merge_activities(activities: Iterable[Activity]) -> list[Activity]:
 def _recommend(plans: Sequence[ItemPlan], total: Estimate) -> tuple[str, str]:
     complete = {ip.complete.strategy for ip in plans}
     name = complete.pop() if len(complete) == 1 else "per item"
-    hours = round2(total.total_hours)
+    hours = f"{round2(total.total_hours):,}"  # as the explanation writes hours: 192,651.32
     if total.decision == "answer":
         return name, (
             f"Answer the request with the {TITLES.get(name, name).lower()} ({hours} hours), "
@@ -219,7 +219,7 @@ def _recommend(plans: Sequence[ItemPlan], total: Estimate) -> tuple[str, str]:
         if found and est.decision == "answer":
             records = sum(s.records for s in found)
             cheaper.append(
-                f"{TITLES[strategy].lower()} ({records} records, {round2(est.total_hours)} h)"
+                f"{TITLES[strategy].lower()} ({records:,} records, {round2(est.total_hours):,} h)"
             )
     if cheaper:
         text += " Cheaper strategies fit but are incomplete: " + "; ".join(cheaper) + "."
